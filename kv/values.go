@@ -1,0 +1,347 @@
+package kv
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+)
+
+// SchemaVersion is the version of every value type this package encodes and decodes.
+const SchemaVersion = 1
+
+// Limits on what a desired state may ask for. They bound what a satellite will try to
+// build from one key, whatever the mothership sends.
+const (
+	MaxReplicas      = 256
+	MaxControllers   = 7
+	MaxStorageGiB    = 64 * 1024
+	MaxConfigEntries = 256
+	MaxConfigValue   = 4096
+)
+
+var (
+	versionPattern   = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	configKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+)
+
+// PSC is a physical stateful cluster: the desired state of one physical cluster on one
+// satellite, as the mothership's sync service renders it into the desired bucket.
+type PSC struct {
+	SchemaVersion int     `json:"schemaVersion"`
+	ID            string  `json:"id"`
+	Satellite     string  `json:"satellite"`
+	Product       Product `json:"product"`
+	// Generation increases with every change of the desired state. The satellite reports the
+	// generation it converged to as Status.ObservedGeneration.
+	Generation int64 `json:"generation"`
+	// Deleted asks the satellite to remove the cluster's workloads. Volumes are kept (for an
+	// undelete) until the key itself is removed.
+	Deleted bool    `json:"deleted,omitempty"`
+	Spec    PSCSpec `json:"spec"`
+}
+
+// PSCSpec is what the satellite materialises.
+type PSCSpec struct {
+	// Version of the product software, e.g. "3.9.0".
+	Version string `json:"version"`
+	// Replicas is the number of brokers (kafka) or workers (ksqldb, connect).
+	Replicas int32 `json:"replicas"`
+	// Controllers is the size of the KRaft controller quorum (kafka only; 0 means combined
+	// mode is not used and the satellite picks none yet).
+	Controllers int32             `json:"controllers,omitempty"`
+	Storage     Storage           `json:"storage"`
+	Config      map[string]string `json:"config,omitempty"`
+}
+
+// Storage describes the volume of each replica.
+type Storage struct {
+	Class   string `json:"class,omitempty"`
+	SizeGiB int32  `json:"sizeGiB"`
+}
+
+// Key returns the bucket key of the PSC.
+func (p *PSC) Key() Key { return Key{Satellite: p.Satellite, Product: p.Product, Cluster: p.ID} }
+
+// Validate checks every field.
+func (p *PSC) Validate() error {
+	if p.SchemaVersion != SchemaVersion {
+		return versionError(p.SchemaVersion)
+	}
+	if err := ValidateName("id", p.ID); err != nil {
+		return err
+	}
+	if err := ValidateName("satellite", p.Satellite); err != nil {
+		return err
+	}
+	if err := p.Product.Validate("product"); err != nil {
+		return err
+	}
+	if p.Generation < 1 {
+		return fieldError("generation", fmt.Sprintf("must be at least 1 (got %d)", p.Generation))
+	}
+	if err := p.Spec.validate(p.Product); err != nil {
+		return prefixed("spec", err)
+	}
+	return nil
+}
+
+func (s *PSCSpec) validate(product Product) error {
+	if !versionPattern.MatchString(s.Version) {
+		return fieldError("version", fmt.Sprintf("%q must be MAJOR.MINOR.PATCH", s.Version))
+	}
+	if s.Replicas < 1 || s.Replicas > MaxReplicas {
+		return fieldError("replicas", fmt.Sprintf("must be between 1 and %d (got %d)", MaxReplicas, s.Replicas))
+	}
+	if s.Controllers < 0 || s.Controllers > MaxControllers || (s.Controllers > 0 && product != ProductKafka) {
+		return fieldError("controllers", fmt.Sprintf("must be between 0 and %d, and only for kafka (got %d)", MaxControllers, s.Controllers))
+	}
+	if s.Storage.Class != "" {
+		if err := ValidateName("class", s.Storage.Class); err != nil {
+			return prefixed("storage", err)
+		}
+	}
+	if s.Storage.SizeGiB < 1 || s.Storage.SizeGiB > MaxStorageGiB {
+		return fieldError("storage.sizeGiB", fmt.Sprintf("must be between 1 and %d (got %d)", MaxStorageGiB, s.Storage.SizeGiB))
+	}
+	if len(s.Config) > MaxConfigEntries {
+		return fieldError("config", fmt.Sprintf("at most %d entries (got %d)", MaxConfigEntries, len(s.Config)))
+	}
+	for k, v := range s.Config {
+		if !configKeyPattern.MatchString(k) {
+			return fieldError("config", fmt.Sprintf("key %q must match %s", k, configKeyPattern))
+		}
+		if len(v) > MaxConfigValue {
+			return fieldError("config."+k, fmt.Sprintf("at most %d bytes", MaxConfigValue))
+		}
+	}
+	return nil
+}
+
+// Phase is the satellite's view of a physical cluster.
+type Phase string
+
+// Phases a satellite reports.
+const (
+	PhaseProvisioning Phase = "provisioning"
+	PhaseReady        Phase = "ready"
+	PhaseDegraded     Phase = "degraded"
+	PhaseDeleting     Phase = "deleting"
+	PhaseDeleted      Phase = "deleted"
+	// PhaseFailed means the desired state can never be converged as written (an invalid
+	// value, say). It is terminal until the desired state changes.
+	PhaseFailed Phase = "failed"
+)
+
+func (p Phase) validate() error {
+	switch p {
+	case PhaseProvisioning, PhaseReady, PhaseDegraded, PhaseDeleting, PhaseDeleted, PhaseFailed:
+		return nil
+	}
+	return fieldError("phase", fmt.Sprintf("unknown phase %q", string(p)))
+}
+
+// Condition follows the Kubernetes condition shape.
+type Condition struct {
+	Type               string    `json:"type"`
+	Status             string    `json:"status"` // "True", "False" or "Unknown"
+	Reason             string    `json:"reason,omitempty"`
+	Message            string    `json:"message,omitempty"`
+	ObservedGeneration int64     `json:"observedGeneration,omitempty"`
+	LastTransitionTime time.Time `json:"lastTransitionTime"`
+}
+
+// Status is the actual state of one physical cluster, written by its satellite into the
+// actual bucket under the same key as its desired state.
+type Status struct {
+	SchemaVersion int     `json:"schemaVersion"`
+	ID            string  `json:"id"`
+	Satellite     string  `json:"satellite"`
+	Product       Product `json:"product"`
+	// ObservedGeneration is the desired generation the satellite last applied successfully.
+	// It is 0 when no generation was applied yet (for example, the first one was invalid).
+	ObservedGeneration int64       `json:"observedGeneration"`
+	Phase              Phase       `json:"phase"`
+	Reason             string      `json:"reason,omitempty"`
+	Message            string      `json:"message,omitempty"`
+	Conditions         []Condition `json:"conditions,omitempty"`
+	Replicas           int32       `json:"replicas"`
+	ReadyReplicas      int32       `json:"readyReplicas"`
+	Bootstrap          string      `json:"bootstrap,omitempty"`
+	UpdatedAt          time.Time   `json:"updatedAt"`
+}
+
+// Key returns the bucket key of the status.
+func (s *Status) Key() Key { return Key{Satellite: s.Satellite, Product: s.Product, Cluster: s.ID} }
+
+// Validate checks every field.
+func (s *Status) Validate() error {
+	if s.SchemaVersion != SchemaVersion {
+		return versionError(s.SchemaVersion)
+	}
+	if err := s.Key().Validate(); err != nil {
+		return err
+	}
+	if s.ObservedGeneration < 0 {
+		return fieldError("observedGeneration", "must not be negative")
+	}
+	if err := s.Phase.validate(); err != nil {
+		return err
+	}
+	if s.Replicas < 0 || s.ReadyReplicas < 0 || s.ReadyReplicas > s.Replicas+MaxReplicas {
+		return fieldError("readyReplicas", "out of range")
+	}
+	for i, c := range s.Conditions {
+		if c.Type == "" {
+			return fieldError(fmt.Sprintf("conditions[%d].type", i), "is required")
+		}
+		switch c.Status {
+		case "True", "False", "Unknown":
+		default:
+			return fieldError(fmt.Sprintf("conditions[%d].status", i), fmt.Sprintf("%q must be True, False or Unknown", c.Status))
+		}
+	}
+	return nil
+}
+
+// Condition returns the condition of the given type, or nil.
+func (s *Status) Condition(typ string) *Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == typ {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// Satellite is a satellite's registration and heartbeat in the satellites bucket.
+type Satellite struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Name          string `json:"name"`
+	Region        string `json:"region"`
+	Cloud         string `json:"cloud"`
+	// Networks lists the network types the satellite serves: public, vpc-peering,
+	// private-link.
+	Networks []string `json:"networks"`
+	Capacity Capacity `json:"capacity"`
+	Version  string   `json:"version"`
+	// Simulated is true when the satellite drives a simulated Kubernetes (dev mode).
+	Simulated   bool      `json:"simulated,omitempty"`
+	StartedAt   time.Time `json:"startedAt"`
+	HeartbeatAt time.Time `json:"heartbeatAt"`
+}
+
+// Capacity is what a satellite declares it can host.
+type Capacity struct {
+	Clusters int32 `json:"clusters"`
+	Brokers  int32 `json:"brokers"`
+}
+
+// Network types.
+var Networks = []string{"public", "vpc-peering", "private-link"}
+
+// Validate checks every field.
+func (s *Satellite) Validate() error {
+	if s.SchemaVersion != SchemaVersion {
+		return versionError(s.SchemaVersion)
+	}
+	if err := ValidateName("name", s.Name); err != nil {
+		return err
+	}
+	if err := ValidateName("region", s.Region); err != nil {
+		return err
+	}
+	if err := ValidateName("cloud", s.Cloud); err != nil {
+		return err
+	}
+	if len(s.Networks) == 0 {
+		return fieldError("networks", "at least one network type is required")
+	}
+	for i, n := range s.Networks {
+		if !validNetwork(n) {
+			return fieldError(fmt.Sprintf("networks[%d]", i), fmt.Sprintf("unknown network type %q (want public, vpc-peering or private-link)", n))
+		}
+	}
+	if s.Capacity.Clusters < 0 || s.Capacity.Brokers < 0 {
+		return fieldError("capacity", "must not be negative")
+	}
+	if s.HeartbeatAt.IsZero() {
+		return fieldError("heartbeatAt", "is required")
+	}
+	return nil
+}
+
+func validNetwork(n string) bool {
+	for _, known := range Networks {
+		if n == known {
+			return true
+		}
+	}
+	return false
+}
+
+func versionError(got int) error {
+	return fieldError("schemaVersion", fmt.Sprintf("unsupported version %d (this build speaks %d)", got, SchemaVersion))
+}
+
+// validator is a value type of this package.
+type validator interface{ Validate() error }
+
+// Encode validates v and renders it as JSON.
+func Encode(v validator) ([]byte, error) {
+	if err := v.Validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// DecodePSC strictly decodes a desired value.
+func DecodePSC(data []byte) (*PSC, error) { return decode[PSC](data) }
+
+// DecodeStatus strictly decodes an actual value.
+func DecodeStatus(data []byte) (*Status, error) { return decode[Status](data) }
+
+// DecodeSatellite strictly decodes a satellites value.
+func DecodeSatellite(data []byte) (*Satellite, error) { return decode[Satellite](data) }
+
+// MaxValueSize bounds every value this package decodes.
+const MaxValueSize = 1 << 20
+
+// decode checks the schema version first (so that a value of another version is reported as
+// such rather than as an unknown field), then decodes strictly and validates.
+func decode[T any, PT interface {
+	*T
+	validator
+}](data []byte) (*T, error) {
+	if len(data) > MaxValueSize {
+		return nil, fmt.Errorf("%w: value is %d bytes, limit %d", ErrInvalid, len(data), MaxValueSize)
+	}
+	var head struct {
+		SchemaVersion *int `json:"schemaVersion"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if head.SchemaVersion == nil {
+		return nil, fieldError("schemaVersion", "is required")
+	}
+	if *head.SchemaVersion != SchemaVersion {
+		return nil, versionError(*head.SchemaVersion)
+	}
+	v := PT(new(T))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: trailing data after the value", ErrInvalid)
+	}
+	if err := v.Validate(); err != nil {
+		return nil, err
+	}
+	return (*T)(v), nil
+}

@@ -1,0 +1,18 @@
+// Package leafnode owns everything that configures an embedded nats-server for Orbit: the
+// mothership's hub (JetStream domain "hub", client and leaf-node listeners, the users of
+// the mothership and of every satellite with their permissions) and a satellite's leaf
+// node (its own JetStream domain, one remote to the hub authenticated with that
+// satellite's nkey). The mothership writes hub configuration; each satellite writes only
+// its own leaf configuration.
+//
+// Isolation between satellites rests on three facts:
+//
+//   - Leaf connections authenticate as regular nkey users of the hub. nats-server ignores
+//     permissions on users listed under the leafnode authorization block, so none are.
+//   - A satellite never creates consumers. The mothership creates one durable push
+//     consumer per satellite (DesiredConsumer) whose filter is that satellite's keys and
+//     whose deliver subject is that satellite's own; the satellite's mirror only resets it
+//     (nats-server durable sourcing) and may not create, update or delete any consumer.
+//   - The satellite's leaf server uses the scoped JetStream API reply format, so even the
+//     reply subjects it may receive name its own consumer.
+package leafnode

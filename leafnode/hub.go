@@ -1,0 +1,241 @@
+package leafnode
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+
+	"github.com/orbitcp/orbit/kv"
+)
+
+// ErrNotReady is returned when an embedded server does not become ready in time.
+var ErrNotReady = errors.New("nats server not ready")
+
+// readyTimeout bounds how long Start waits for an embedded server.
+const readyTimeout = 30 * time.Second
+
+// HubConfig configures the mothership's hub.
+type HubConfig struct {
+	// ServerName names the server in logs and monitoring (default "orbit-hub").
+	ServerName string
+	// StoreDir holds JetStream data.
+	StoreDir string
+	// ClientListen is the client listener, host:port (port -1 or 0: random). Empty: no client
+	// listener; the mothership connects in-process.
+	ClientListen string
+	// LeafListen is the leaf-node listener satellites connect to, host:port.
+	LeafListen string
+	// MothershipNKey is the public user nkey of the mothership's own connection.
+	MothershipNKey string
+	// Satellites are the satellites allowed to connect, each with its own permissions.
+	Satellites []SatelliteUser
+	// Log receives the server's log; nil keeps it silent.
+	Log *slog.Logger
+}
+
+// SatelliteUser is one satellite's identity on the hub.
+type SatelliteUser struct {
+	Name string
+	// NKey is the satellite's public user nkey.
+	NKey string
+}
+
+// Validate checks the configuration.
+func (c *HubConfig) Validate() error {
+	if c.StoreDir == "" {
+		return errors.New("hub: store dir is required")
+	}
+	if c.LeafListen == "" {
+		return errors.New("hub: leaf listen address is required")
+	}
+	if !nkeys.IsValidPublicUserKey(c.MothershipNKey) {
+		return errors.New("hub: mothership nkey must be a public user nkey")
+	}
+	return validateSatellites(c.Satellites)
+}
+
+func validateSatellites(users []SatelliteUser) error {
+	seen := map[string]bool{}
+	for _, u := range users {
+		if err := kv.ValidateName("satellite", u.Name); err != nil {
+			return err
+		}
+		if seen[u.Name] {
+			return fmt.Errorf("satellite %q listed twice", u.Name)
+		}
+		seen[u.Name] = true
+		if !nkeys.IsValidPublicUserKey(u.NKey) {
+			return fmt.Errorf("satellite %q: nkey must be a public user nkey", u.Name)
+		}
+	}
+	return nil
+}
+
+// Hub is the mothership's embedded NATS server.
+type Hub struct {
+	srv  *server.Server
+	mu   sync.Mutex
+	opts *server.Options
+}
+
+// StartHub starts the hub and waits until it accepts connections.
+func StartHub(cfg HubConfig) (*Hub, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts, err := hubOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	attachLogger(srv, cfg.Log)
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("hub: %w", ErrNotReady)
+	}
+	return &Hub{srv: srv, opts: opts}, nil
+}
+
+func hubOptions(cfg HubConfig) (*server.Options, error) {
+	name := cfg.ServerName
+	if name == "" {
+		name = "orbit-hub"
+	}
+	opts := &server.Options{
+		ServerName:      name,
+		JetStream:       true,
+		JetStreamDomain: kv.HubDomain,
+		StoreDir:        cfg.StoreDir,
+		NoSigs:          true,
+		NoLog:           cfg.Log == nil,
+		Nkeys:           hubUsers(cfg.MothershipNKey, cfg.Satellites),
+	}
+	if cfg.ClientListen == "" {
+		opts.DontListen = true
+	} else {
+		host, port, err := splitListen("client listen", cfg.ClientListen)
+		if err != nil {
+			return nil, err
+		}
+		opts.Host, opts.Port = host, port
+	}
+	host, port, err := splitListen("leaf listen", cfg.LeafListen)
+	if err != nil {
+		return nil, err
+	}
+	opts.LeafNode.Host, opts.LeafNode.Port = host, port
+	return opts, nil
+}
+
+func hubUsers(mothership string, sats []SatelliteUser) []*server.NkeyUser {
+	users := []*server.NkeyUser{{Nkey: mothership}}
+	for _, s := range sats {
+		users = append(users, &server.NkeyUser{Nkey: s.NKey, Permissions: SatellitePermissions(s.Name)})
+	}
+	return users
+}
+
+// Server returns the embedded server (for in-process connections).
+func (h *Hub) Server() *server.Server { return h.srv }
+
+// LeafURL is the URL satellites use to reach the leaf-node listener.
+func (h *Hub) LeafURL() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	host := net.JoinHostPort(h.opts.LeafNode.Host, strconv.Itoa(h.opts.LeafNode.Port))
+	return (&url.URL{Scheme: "nats-leaf", Host: host}).String()
+}
+
+// ClientURL is the client listener's URL, or "" when there is none.
+func (h *Hub) ClientURL() string {
+	if h.opts.DontListen {
+		return ""
+	}
+	return h.srv.ClientURL()
+}
+
+// SetSatellites replaces the set of satellites allowed to connect, without a restart. A
+// satellite that is removed is disconnected.
+func (h *Hub) SetSatellites(users []SatelliteUser) error {
+	if err := validateSatellites(users); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	next := h.opts.Clone()
+	next.Nkeys = hubUsers(h.opts.Nkeys[0].Nkey, users)
+	if err := h.srv.ReloadOptions(next); err != nil {
+		return fmt.Errorf("hub: reload: %w", err)
+	}
+	h.opts = next
+	return nil
+}
+
+// Shutdown stops the hub and waits for it.
+func (h *Hub) Shutdown() {
+	h.srv.Shutdown()
+	h.srv.WaitForShutdown()
+}
+
+// SatellitePermissions is everything one satellite may do on the hub:
+//
+//   - reset its own durable desired consumer and answer that consumer's flow control;
+//   - receive its own desired deliveries and the (scoped) replies to its reset requests;
+//   - write its own actual keys and its own registration;
+//   - receive replies on its own inbox prefix.
+//
+// On a leaf connection nats-server applies the two lists in directions that differ from a
+// client's (interest the hub advertises is filtered by one, messages by the other), so
+// both lists hold the same subjects: every one of them names this satellite, so whichever
+// direction a list governs, a satellite can only ever reach what is its own. The isolation
+// tests try every forbidden action with real servers.
+func SatellitePermissions(satellite string) *server.Permissions {
+	consumer := kv.DesiredConsumerName(satellite)
+	desired := kv.StreamName(kv.BucketDesired)
+	subjects := []string{
+		"$JS." + kv.HubDomain + ".API.CONSUMER.RESET." + desired + "." + consumer,
+		"$JS.FC." + desired + "." + consumer + ".*",
+		kv.DesiredDeliverSubject(satellite),
+		"$JSC.R." + kv.HubDomain + ".*." + desired + "." + consumer + ".*",
+		kv.HubPutSubject(kv.BucketActual, satellite) + ".>",
+		kv.HubPutSubject(kv.BucketSatellites, satellite),
+		InboxPrefix(satellite) + ".>",
+	}
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: subjects},
+		Subscribe: &server.SubjectPermission{Allow: append([]string(nil), subjects...)},
+	}
+}
+
+// InboxPrefix is the inbox prefix of a satellite's client connections: replies to its
+// requests (JetStream publish acknowledgements) come back under it.
+func InboxPrefix(satellite string) string { return "_INBOX_" + satellite }
+
+// Connect opens an in-process client connection to the hub, authenticated with the
+// mothership's nkey.
+func (h *Hub) Connect(kp nkeys.KeyPair, opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{nats.InProcessServer(h.srv), NKeyAuth(kp), nats.MaxReconnects(-1)}, opts...)
+	return nats.Connect("", opts...)
+}
+
+// NKeyAuth authenticates a client connection with a user nkey pair.
+func NKeyAuth(kp nkeys.KeyPair) nats.Option {
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return func(*nats.Options) error { return fmt.Errorf("nkey: %w", err) }
+	}
+	return nats.Nkey(pub, kp.Sign)
+}
