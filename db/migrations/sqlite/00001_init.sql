@@ -1,0 +1,123 @@
+-- +goose Up
+-- Times are Unix milliseconds (BIGINT) so that SQLite and PostgreSQL share one set of queries.
+-- Every table has one writer; see the package documentation of db.
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE tenants (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    role        TEXT NOT NULL,
+    description TEXT NOT NULL,
+    secret_hash BLOB NOT NULL UNIQUE,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+
+CREATE TABLE satellites (
+    name       TEXT PRIMARY KEY,
+    region     TEXT NOT NULL,
+    cloud      TEXT NOT NULL,
+    networks   TEXT NOT NULL,
+    nkey       TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+
+CREATE TABLE logical_clusters (
+    id         TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+    name       TEXT NOT NULL,
+    product    TEXT NOT NULL,
+    sku        TEXT NOT NULL,
+    cku        BIGINT NOT NULL,
+    region     TEXT NOT NULL,
+    cloud      TEXT NOT NULL,
+    network    TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    deleted_at BIGINT
+);
+CREATE UNIQUE INDEX logical_clusters_live_name ON logical_clusters (tenant_id, name) WHERE deleted_at IS NULL;
+CREATE INDEX logical_clusters_tenant ON logical_clusters (tenant_id, name);
+
+CREATE TABLE physical_clusters (
+    id                 TEXT PRIMARY KEY,
+    logical_cluster_id TEXT NOT NULL UNIQUE,
+    product            TEXT NOT NULL,
+    region             TEXT NOT NULL,
+    cloud              TEXT NOT NULL,
+    network            TEXT NOT NULL,
+    version            TEXT NOT NULL,
+    replicas           BIGINT NOT NULL,
+    controllers        BIGINT NOT NULL,
+    storage_class      TEXT NOT NULL,
+    storage_gib        BIGINT NOT NULL,
+    config             TEXT NOT NULL,
+    generation         BIGINT NOT NULL,
+    created_at         BIGINT NOT NULL,
+    updated_at         BIGINT NOT NULL,
+    deleted_at         BIGINT
+);
+
+CREATE TABLE physical_generations (
+    physical_cluster_id TEXT NOT NULL,
+    generation          BIGINT NOT NULL,
+    logical_cluster_id  TEXT NOT NULL,
+    logical_generation  BIGINT NOT NULL,
+    PRIMARY KEY (physical_cluster_id, generation, logical_cluster_id)
+);
+
+CREATE TABLE placements (
+    physical_cluster_id TEXT PRIMARY KEY,
+    satellite           TEXT,
+    reason              TEXT NOT NULL,
+    updated_at          BIGINT NOT NULL
+);
+CREATE INDEX placements_satellite ON placements (satellite);
+
+CREATE TABLE cluster_status (
+    physical_cluster_id TEXT PRIMARY KEY,
+    satellite           TEXT NOT NULL,
+    observed_generation BIGINT NOT NULL,
+    phase               TEXT NOT NULL,
+    reason              TEXT NOT NULL,
+    message             TEXT NOT NULL,
+    replicas            BIGINT NOT NULL,
+    ready_replicas      BIGINT NOT NULL,
+    bootstrap           TEXT NOT NULL,
+    conditions          TEXT NOT NULL,
+    reported_at         BIGINT NOT NULL,
+    kv_revision         BIGINT NOT NULL
+);
+
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject      TEXT NOT NULL,
+    payload      BLOB NOT NULL,
+    created_at   BIGINT NOT NULL,
+    published_at BIGINT
+);
+CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
+
+-- +goose Down
+DROP TABLE outbox;
+DROP TABLE cluster_status;
+DROP TABLE placements;
+DROP TABLE physical_generations;
+DROP TABLE physical_clusters;
+DROP TABLE logical_clusters;
+DROP TABLE satellites;
+DROP TABLE api_keys;
+DROP TABLE tenants;
+DROP TABLE meta;

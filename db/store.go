@@ -1,0 +1,226 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/orbitcp/orbit/db/sqlitegen"
+)
+
+// Querier is every query of queries/*.sql. Both engines implement it.
+type Querier = sqlitegen.Querier
+
+// ErrNotFound is returned (wrapped) when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Dialect names the SQL engine behind a Store.
+type Dialect string
+
+// The engines Orbit supports.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the mothership's database.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	q       Querier
+	newQ    func(sqlitegen.DBTX) Querier
+	epoch   string
+	// committed receives a token after every committed transaction, so the outbox relay
+	// can publish without polling.
+	committed chan struct{}
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL, or else a
+// SQLite file path (optionally prefixed with sqlite:). It does not migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	var (
+		db  *sql.DB
+		err error
+		s   = &Store{committed: make(chan struct{}, 1)}
+	)
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s.dialect = Postgres
+		db, err = openPostgres(dsn)
+		s.newQ = newPostgresQuerier
+	default:
+		s.dialect = SQLite
+		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+		s.newQ = func(tx sqlitegen.DBTX) Querier { return sqlitegen.New(tx) }
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("db: %s: %w", s.dialect, err)
+	}
+	s.db = db
+	s.q = s.newQ(db)
+	return s, nil
+}
+
+func openSQLite(path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("db: empty SQLite path")
+	}
+	// WAL lets the API read while a controller writes; immediate transactions take the
+	// write lock up front, so concurrent writers wait (busy_timeout) instead of failing
+	// on a lock upgrade. synchronous=FULL: a committed transaction survives a crash.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("db: sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	return db, nil
+}
+
+// Dialect reports the engine.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Q returns the queries bound to the database (outside any transaction).
+func (s *Store) Q() Querier { return s.q }
+
+// DB returns the underlying handle.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Migrate brings the schema up to date with the embedded migrations, then makes sure the
+// store has its outbox epoch.
+func (s *Store) Migrate(ctx context.Context) error {
+	dir := "migrations/sqlite"
+	dialect := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, s.db, fsys)
+	if err != nil {
+		return fmt.Errorf("db: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("db: migrate: %w", err)
+	}
+	return s.loadEpoch(ctx)
+}
+
+// epochKey names the random identity of this database in the meta table. The outbox relay
+// prefixes message ids with it, so two databases (a dev reset, say) never collide in the
+// EVENTS stream's duplicate window.
+const epochKey = "outbox_epoch"
+
+func (s *Store) loadEpoch(ctx context.Context) error {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	if err := s.q.InsertMeta(ctx, sqlitegen.InsertMetaParams{Key: epochKey, Value: hex.EncodeToString(b[:])}); err != nil {
+		return fmt.Errorf("db: meta: %w", err)
+	}
+	epoch, err := s.q.GetMeta(ctx, epochKey)
+	if err != nil {
+		return fmt.Errorf("db: meta: %w", err)
+	}
+	s.epoch = epoch
+	return nil
+}
+
+// Epoch is the store's random identity (see Migrate).
+func (s *Store) Epoch() string { return s.epoch }
+
+// InTx runs fn in one transaction: committed if fn returns nil, rolled back otherwise.
+func (s *Store) InTx(ctx context.Context, fn func(q Querier) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	if err := fn(s.newQ(tx)); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("db: rollback: %w", rbErr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", err)
+	}
+	select {
+	case s.committed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Committed signals after transactions commit (coalesced: one token stands for any number).
+func (s *Store) Committed() <-chan struct{} { return s.committed }
+
+// Enqueue appends an event to the outbox inside the caller's transaction.
+func Enqueue(ctx context.Context, q Querier, subject string, payload any) error {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if _, err := q.InsertOutbox(ctx, sqlitegen.InsertOutboxParams{Subject: subject, Payload: body, Now: Now()}); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
+}
+
+// NotFound maps sql.ErrNoRows to ErrNotFound and reports whether it was one.
+func NotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrNotFound) }
+
+// Now is the current time in the store's unit (Unix milliseconds).
+func Now() int64 { return time.Now().UnixMilli() }
+
+// Time converts a stored time.
+func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// NullTime converts a nullable stored time.
+func NullTime(ms sql.NullInt64) *time.Time {
+	if !ms.Valid {
+		return nil
+	}
+	t := Time(ms.Int64)
+	return &t
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation, on either engine.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	// SQLite: "constraint failed: UNIQUE constraint failed: ..." (code 2067);
+	// PostgreSQL: SQLSTATE 23505.
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}

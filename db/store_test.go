@@ -1,0 +1,109 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/orbitcp/orbit/db/sqlitegen"
+)
+
+// openTestStores returns a migrated SQLite store, and a PostgreSQL one when
+// ORBIT_TEST_POSTGRES names a database URL (CI sets it). Every test of this package runs
+// against each.
+func openTestStores(t *testing.T) map[Dialect]*Store {
+	t.Helper()
+	ctx := context.Background()
+	stores := map[Dialect]*Store{}
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "orbit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores[SQLite] = s
+	if dsn := os.Getenv("ORBIT_TEST_POSTGRES"); dsn != "" {
+		pg, err := OpenFreshPostgres(ctx, dsn, t.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[Postgres] = pg
+	}
+	for _, s := range stores {
+		t.Cleanup(func() { s.Close() })
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return stores
+}
+
+func TestStore(t *testing.T) {
+	for dialect, s := range openTestStores(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			if s.Epoch() == "" {
+				t.Fatal("no epoch")
+			}
+			// A second Migrate is a no-op and keeps the epoch.
+			epoch := s.Epoch()
+			if err := s.Migrate(ctx); err != nil || s.Epoch() != epoch {
+				t.Fatalf("re-migrate: %v, epoch %q → %q", err, epoch, s.Epoch())
+			}
+
+			// A failed transaction writes nothing.
+			boom := errors.New("boom")
+			err := s.InTx(ctx, func(q Querier) error {
+				if err := q.InsertTenant(ctx, sqlitegen.InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: Now()}); err != nil {
+					return err
+				}
+				if err := Enqueue(ctx, q, "events.tenant.t1", map[string]string{"id": "t1"}); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("InTx: %v", err)
+			}
+			if _, err := s.Q().GetTenantByName(ctx, "acme"); !NotFound(err) {
+				t.Fatalf("tenant after rollback: %v", err)
+			}
+			if rows, _ := s.Q().ListPendingOutbox(ctx, 10); len(rows) != 0 {
+				t.Fatalf("outbox after rollback: %v", rows)
+			}
+
+			// A committed one writes both, and signals the relay.
+			select {
+			case <-s.Committed():
+			default:
+			}
+			err = s.InTx(ctx, func(q Querier) error {
+				if err := q.InsertTenant(ctx, sqlitegen.InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: Now()}); err != nil {
+					return err
+				}
+				return Enqueue(ctx, q, "events.tenant.t1", map[string]string{"id": "t1"})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-s.Committed():
+			default:
+				t.Error("no commit signal")
+			}
+			rows, err := s.Q().ListPendingOutbox(ctx, 10)
+			if err != nil || len(rows) != 1 || rows[0].Subject != "events.tenant.t1" || string(rows[0].Payload) != `{"id":"t1"}` {
+				t.Fatalf("outbox: %v %+v", err, rows)
+			}
+			if err := s.Q().MarkOutboxPublished(ctx, sqlitegen.MarkOutboxPublishedParams{ID: rows[0].ID, Now: Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if rows, _ := s.Q().ListPendingOutbox(ctx, 10); len(rows) != 0 {
+				t.Fatalf("outbox after publish: %v", rows)
+			}
+			if IsUniqueViolation(s.Q().InsertTenant(ctx, sqlitegen.InsertTenantParams{ID: "t2", Name: "acme", CreatedAt: Now()})) != true {
+				t.Error("a duplicate tenant name is not reported as a unique violation")
+			}
+		})
+	}
+}

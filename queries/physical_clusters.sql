@@ -1,0 +1,33 @@
+-- name: GetPhysicalCluster :one
+SELECT * FROM physical_clusters WHERE id = sqlc.arg(id);
+
+-- name: GetPhysicalClusterByLogical :one
+SELECT * FROM physical_clusters WHERE logical_cluster_id = sqlc.arg(logical_cluster_id);
+
+-- name: ListPhysicalClusterIDs :many
+SELECT id FROM physical_clusters ORDER BY id;
+
+-- name: InsertPhysicalCluster :exec
+INSERT INTO physical_clusters (id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers,
+                               storage_class, storage_gib, config, generation, created_at, updated_at, deleted_at)
+VALUES (sqlc.arg(id), sqlc.arg(logical_cluster_id), sqlc.arg(product), sqlc.arg(region), sqlc.arg(cloud), sqlc.arg(network),
+        sqlc.arg(version), sqlc.arg(replicas), sqlc.arg(controllers), sqlc.arg(storage_class), sqlc.arg(storage_gib),
+        sqlc.arg(config), sqlc.arg(generation), sqlc.arg(now), sqlc.arg(now), sqlc.narg(deleted_at));
+
+-- name: UpdatePhysicalCluster :execrows
+-- Compare-and-set on generation: the physical controller is the only writer, and this keeps
+-- two instances of it from interleaving.
+UPDATE physical_clusters SET version = sqlc.arg(version), replicas = sqlc.arg(replicas), controllers = sqlc.arg(controllers),
+    storage_class = sqlc.arg(storage_class), storage_gib = sqlc.arg(storage_gib), config = sqlc.arg(config),
+    generation = sqlc.arg(generation), updated_at = sqlc.arg(now), deleted_at = sqlc.narg(deleted_at)
+WHERE id = sqlc.arg(id) AND generation = sqlc.arg(generation) - 1;
+
+-- name: InsertPhysicalGeneration :exec
+INSERT INTO physical_generations (physical_cluster_id, generation, logical_cluster_id, logical_generation)
+VALUES (sqlc.arg(physical_cluster_id), sqlc.arg(generation), sqlc.arg(logical_cluster_id), sqlc.arg(logical_generation));
+
+-- name: ObservedLogicalGeneration :one
+-- The newest logical generation carried by a physical generation the satellite has observed.
+SELECT CAST(COALESCE(MAX(logical_generation), 0) AS BIGINT) AS logical_generation FROM physical_generations
+WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) AND logical_cluster_id = sqlc.arg(logical_cluster_id)
+  AND generation <= sqlc.arg(observed_generation);

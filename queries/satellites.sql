@@ -1,0 +1,8 @@
+-- name: UpsertSatellite :exec
+INSERT INTO satellites (name, region, cloud, networks, nkey, created_at)
+VALUES (sqlc.arg(name), sqlc.arg(region), sqlc.arg(cloud), sqlc.arg(networks), sqlc.arg(nkey), sqlc.arg(created_at))
+ON CONFLICT (name) DO UPDATE SET region = excluded.region, cloud = excluded.cloud,
+    networks = excluded.networks, nkey = excluded.nkey, revoked_at = NULL;
+
+-- name: ListSatellites :many
+SELECT * FROM satellites WHERE revoked_at IS NULL ORDER BY name;
