@@ -25,5 +25,5 @@ UPDATE logical_clusters SET cku = sqlc.arg(cku), generation = generation + 1, up
 WHERE id = sqlc.arg(id) AND deleted_at IS NULL;
 
 -- name: DeleteLogicalCluster :execrows
-UPDATE logical_clusters SET deleted_at = sqlc.arg(now), generation = generation + 1, updated_at = sqlc.arg(now)
+UPDATE logical_clusters SET updated_at = sqlc.arg(now), generation = generation + 1, deleted_at = sqlc.arg(now)
 WHERE id = sqlc.arg(id) AND deleted_at IS NULL;

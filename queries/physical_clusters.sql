@@ -24,7 +24,10 @@ WHERE id = sqlc.arg(id) AND generation = sqlc.arg(generation) - 1;
 
 -- name: InsertPhysicalGeneration :exec
 INSERT INTO physical_generations (physical_cluster_id, generation, logical_cluster_id, logical_generation)
-VALUES (sqlc.arg(physical_cluster_id), sqlc.arg(generation), sqlc.arg(logical_cluster_id), sqlc.arg(logical_generation));
+VALUES (sqlc.arg(physical_cluster_id), sqlc.arg(generation), sqlc.arg(logical_cluster_id), sqlc.arg(logical_generation))
+ON CONFLICT (physical_cluster_id, generation, logical_cluster_id) DO UPDATE
+    SET logical_generation = excluded.logical_generation
+    WHERE excluded.logical_generation > physical_generations.logical_generation;
 
 -- name: ObservedLogicalGeneration :one
 -- The newest logical generation carried by a physical generation the satellite has observed.

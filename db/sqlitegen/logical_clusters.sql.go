@@ -7,16 +7,15 @@ package sqlitegen
 
 import (
 	"context"
-	"database/sql"
 )
 
 const deleteLogicalCluster = `-- name: DeleteLogicalCluster :execrows
-UPDATE logical_clusters SET deleted_at = ?1, generation = generation + 1, updated_at = ?1
+UPDATE logical_clusters SET updated_at = ?1, generation = generation + 1, deleted_at = ?1
 WHERE id = ?2 AND deleted_at IS NULL
 `
 
 type DeleteLogicalClusterParams struct {
-	Now sql.NullInt64
+	Now int64
 	ID  string
 }
 

@@ -116,6 +116,9 @@ func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalC
 const insertPhysicalGeneration = `-- name: InsertPhysicalGeneration :exec
 INSERT INTO physical_generations (physical_cluster_id, generation, logical_cluster_id, logical_generation)
 VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (physical_cluster_id, generation, logical_cluster_id) DO UPDATE
+    SET logical_generation = excluded.logical_generation
+    WHERE excluded.logical_generation > physical_generations.logical_generation
 `
 
 type InsertPhysicalGenerationParams struct {

@@ -1,0 +1,283 @@
+// Package devenv composes Orbit on one machine: a control plane (embedded NATS hub, SQL
+// store, mothership) and in-process satellites, each on a real Kubernetes (a kubeconfig) or
+// a simulated one. `mothership dev` runs it; the end-to-end tests drive its parts one by
+// one (stop the control plane, restart a satellite, ...). It writes nothing of its own
+// beyond the files under the data directory.
+package devenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/satellite/simkube"
+)
+
+// ControlPlaneConfig configures the control plane.
+type ControlPlaneConfig struct {
+	// DataDir holds the SQLite database (orbit.db) and the hub's JetStream data (nats/),
+	// unless DB names another database.
+	DataDir string
+	// DB is a database DSN; empty means SQLite in DataDir.
+	DB string
+	// Listen is the API address; LeafListen the hub's leaf-node listener; ClientListen its
+	// client listener ("" for none).
+	Listen, LeafListen, ClientListen string
+	Log                              *slog.Logger
+}
+
+// ControlPlane is a running hub, store and mothership.
+type ControlPlane struct {
+	Hub        *leafnode.Hub
+	Store      *db.Store
+	Mothership *mothership.Mothership
+	Conn       *nats.Conn
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// StartControlPlane starts the control plane and waits until every layer is up.
+func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPlane, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	dsn := cfg.DB
+	if dsn == "" {
+		dsn = filepath.Join(cfg.DataDir, "orbit.db")
+	}
+	store, err := db.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	pub, _ := kp.PublicKey()
+	hub, err := leafnode.StartHub(leafnode.HubConfig{
+		StoreDir: filepath.Join(cfg.DataDir, "nats"), ClientListen: cfg.ClientListen, LeafListen: cfg.LeafListen,
+		MothershipNKey: pub, Log: log.With("component", "hub"),
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	nc, err := hub.Connect(kp, nats.Name("orbit-mothership"))
+	if err != nil {
+		hub.Shutdown()
+		store.Close()
+		return nil, err
+	}
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, Log: log})
+	if err != nil {
+		nc.Close()
+		hub.Shutdown()
+		store.Close()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	cp := &ControlPlane{Hub: hub, Store: store, Mothership: m, Conn: nc, cancel: cancel, done: make(chan error, 1)}
+	go func() { cp.done <- m.Run(runCtx) }()
+	select {
+	case <-m.Ready():
+		return cp, nil
+	case err := <-cp.done:
+		cp.done <- err
+		return nil, errors.Join(err, cp.Stop())
+	case <-ctx.Done():
+		return nil, errors.Join(ctx.Err(), cp.Stop())
+	}
+}
+
+// URL is the API's base URL.
+func (cp *ControlPlane) URL() string { return "http://" + cp.Mothership.Addr() }
+
+// Done reports the mothership's exit.
+func (cp *ControlPlane) Done() <-chan error { return cp.done }
+
+// Stop stops the mothership, then the hub and the store.
+func (cp *ControlPlane) Stop() error {
+	cp.cancel()
+	err := <-cp.done
+	cp.done <- err
+	cp.Conn.Close()
+	cp.Hub.Shutdown()
+	return errors.Join(err, cp.Store.Close())
+}
+
+// Onboard grants a satellite access, reusing (or creating) its nkey seed under dir.
+func (cp *ControlPlane) Onboard(ctx context.Context, name, region, cloud string, networks []string, dir string) ([]byte, error) {
+	seed, pub, err := loadOrCreateSeed(filepath.Join(dir, "seed.nk"))
+	if err != nil {
+		return nil, err
+	}
+	err = cp.Mothership.OnboardSatellite(ctx, mothership.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks, NKey: pub})
+	return seed, err
+}
+
+// loadOrCreateSeed keeps a satellite's identity across restarts.
+func loadOrCreateSeed(path string) ([]byte, string, error) {
+	if seed, err := os.ReadFile(path); err == nil {
+		kp, err := nkeys.FromSeed(seed)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", path, err)
+		}
+		pub, err := kp.PublicKey()
+		return seed, pub, err
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, "", err
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(path, seed, 0o600); err != nil {
+		return nil, "", err
+	}
+	return seed, pub, nil
+}
+
+// SatelliteConfig configures an in-process satellite.
+type SatelliteConfig struct {
+	Name, Region, Cloud string
+	Networks            []string
+	Capacity            kv.Capacity
+	// Dir holds the satellite's leaf-node store.
+	Dir     string
+	HubURL  string
+	Seed    []byte
+	Version string
+	// Kubeconfig, if set, is a real cluster; otherwise a simulated one is used, whose
+	// replicas become ready one per SimStep.
+	Kubeconfig string
+	SimStep    time.Duration
+	// Sim, if set, is the simulated cluster to use (so that a restarted satellite finds
+	// its objects again).
+	Sim *simkube.Cluster
+	Log *slog.Logger
+}
+
+// SatelliteNode is a running in-process satellite.
+type SatelliteNode struct {
+	Satellite *satellite.Satellite
+	// Sim is the simulated cluster, or nil on a real one.
+	Sim *simkube.Cluster
+	// Kube is the client the satellite uses.
+	Kube kubernetes.Interface
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	err    error
+}
+
+// StartSatellite starts a satellite (and its simulated cluster) and waits until it
+// converges from its mirror.
+func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &SatelliteNode{Sim: cfg.Sim}
+	runCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	switch {
+	case cfg.Kubeconfig != "":
+		rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		if n.Kube, err = kubernetes.NewForConfig(rc); err != nil {
+			cancel()
+			return nil, err
+		}
+	default:
+		if n.Sim == nil {
+			step := cfg.SimStep
+			if step <= 0 {
+				step = 250 * time.Millisecond
+			}
+			n.Sim = simkube.New(step, log.With("component", "simkube"))
+		}
+		n.Kube = n.Sim.Client
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); _ = n.Sim.Run(runCtx) }()
+	}
+	sat, err := satellite.New(satellite.Config{
+		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
+		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: []string{cfg.HubURL}, Seed: cfg.Seed, Kube: n.Kube,
+		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
+	})
+	if err != nil {
+		cancel()
+		n.wg.Wait()
+		return nil, err
+	}
+	n.Satellite = sat
+	done := make(chan struct{})
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer close(done)
+		if err := sat.Run(runCtx); err != nil {
+			n.err = err
+			log.Error("satellite stopped", "satellite", cfg.Name, "error", err)
+		}
+	}()
+	select {
+	case <-sat.Ready():
+		return n, nil
+	case <-done:
+		cancel()
+		n.wg.Wait()
+		return nil, fmt.Errorf("satellite %s: %w", cfg.Name, n.err)
+	case <-ctx.Done():
+		cancel()
+		n.wg.Wait()
+		return nil, ctx.Err()
+	}
+}
+
+// Stop stops the satellite (and its simulation).
+func (n *SatelliteNode) Stop() error {
+	n.cancel()
+	n.wg.Wait()
+	return n.err
+}
+
+// FreePort returns host:port with a port that was free a moment ago, for listeners that
+// must keep their address across restarts.
+func FreePort(host string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), nil
+}

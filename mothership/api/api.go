@@ -1,0 +1,138 @@
+// Package api holds the wire types of the mothership's REST API (/v1) and a client for it.
+// The mothership's frontend writes these shapes and the orbit CLI reads them; nothing else
+// depends on them.
+package api
+
+import "time"
+
+// Phases of a cluster as the API reports them.
+const (
+	PhasePending      = "pending"
+	PhaseProvisioning = "provisioning"
+	PhaseReady        = "ready"
+	PhaseDegraded     = "degraded"
+	PhaseDeleting     = "deleting"
+	PhaseDeleted      = "deleted"
+)
+
+// Cluster is a logical cluster with its status.
+type Cluster struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Product    string     `json:"product"`
+	SKU        string     `json:"sku"`
+	CKU        int        `json:"cku"`
+	Region     string     `json:"region"`
+	Cloud      string     `json:"cloud"`
+	Network    string     `json:"network"`
+	Generation int64      `json:"generation"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+	DeletedAt  *time.Time `json:"deletedAt,omitempty"`
+	Status     Status     `json:"status"`
+}
+
+// Status is what the control plane knows of a cluster's actual state.
+type Status struct {
+	Phase string `json:"phase"`
+	// ObservedGeneration is the cluster generation the satellite has converged to.
+	ObservedGeneration int64 `json:"observedGeneration"`
+	// Brokers is the desired number of brokers (workers for ksqldb and connect);
+	// ReadyBrokers how many of them are ready.
+	Brokers      int         `json:"brokers"`
+	ReadyBrokers int         `json:"readyBrokers"`
+	Bootstrap    string      `json:"bootstrap,omitempty"`
+	Satellite    string      `json:"satellite,omitempty"`
+	Reason       string      `json:"reason,omitempty"`
+	Conditions   []Condition `json:"conditions,omitempty"`
+}
+
+// Condition is a satellite-reported condition, Kubernetes style.
+type Condition struct {
+	Type               string    `json:"type"`
+	Status             string    `json:"status"`
+	Reason             string    `json:"reason,omitempty"`
+	Message            string    `json:"message,omitempty"`
+	ObservedGeneration int64     `json:"observedGeneration,omitempty"`
+	LastTransitionTime time.Time `json:"lastTransitionTime"`
+}
+
+// Stalled reports whether the satellite declared the cluster's current generation
+// impossible to converge (an invalid desired state, say): waiting longer will not help.
+func (c *Cluster) Stalled() (bool, string) {
+	for _, cond := range c.Status.Conditions {
+		if cond.Type == "Stalled" && cond.Status == "True" && cond.ObservedGeneration >= c.Generation {
+			return true, cond.Reason + ": " + cond.Message
+		}
+	}
+	return false, ""
+}
+
+// ClusterSpec is what a user asks for: the body of POST /v1/clusters, and the spec of a
+// document given to apply.
+type ClusterSpec struct {
+	Name    string `json:"name"`
+	Product string `json:"product"`
+	CKU     int    `json:"cku"`
+	Region  string `json:"region"`
+	// SKU, Cloud and Network have defaults (dedicated, aws, public).
+	SKU     string `json:"sku,omitempty"`
+	Cloud   string `json:"cloud,omitempty"`
+	Network string `json:"network,omitempty"`
+}
+
+// ClusterUpdate is the body of PATCH /v1/clusters/{name}.
+type ClusterUpdate struct {
+	CKU *int `json:"cku,omitempty"`
+}
+
+// ApplyResult is one document's outcome in POST /v1/apply.
+type ApplyResult struct {
+	Name    string  `json:"name"`
+	Action  string  `json:"action"` // created, configured or unchanged
+	Cluster Cluster `json:"cluster"`
+}
+
+// Apply actions.
+const (
+	ActionCreated    = "created"
+	ActionConfigured = "configured"
+	ActionUnchanged  = "unchanged"
+)
+
+// Satellite is a satellite as the API reports it.
+type Satellite struct {
+	Name        string    `json:"name"`
+	Region      string    `json:"region"`
+	Cloud       string    `json:"cloud"`
+	Networks    []string  `json:"networks"`
+	Version     string    `json:"version,omitempty"`
+	Simulated   bool      `json:"simulated,omitempty"`
+	Connected   bool      `json:"connected"`
+	HeartbeatAt time.Time `json:"heartbeatAt,omitzero"`
+	Clusters    int       `json:"clusters"`
+}
+
+// Error is the body of every non-2xx response.
+type Error struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// ErrorBody wraps Error on the wire: {"error": {...}}.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// Error codes.
+const (
+	CodeInvalid         = "invalid_argument"
+	CodeNotFound        = "not_found"
+	CodeConflict        = "conflict"
+	CodeUnauthenticated = "unauthenticated"
+	CodeForbidden       = "permission_denied"
+	CodeTooLarge        = "request_too_large"
+	CodeUnavailable     = "unavailable"
+	CodeInternal        = "internal"
+)

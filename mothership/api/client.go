@@ -1,0 +1,155 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// StatusError is a non-2xx answer from the API.
+type StatusError struct {
+	StatusCode int
+	Err        Error
+}
+
+func (e *StatusError) Error() string {
+	if e.Err.Field != "" && !strings.HasPrefix(e.Err.Message, e.Err.Field+":") {
+		return fmt.Sprintf("%s: %s (HTTP %d)", e.Err.Field, e.Err.Message, e.StatusCode)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", e.Err.Message, e.StatusCode)
+}
+
+// IsNotFound reports whether err is a 404 from the API.
+func IsNotFound(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.StatusCode == http.StatusNotFound
+}
+
+// Client calls the mothership API.
+type Client struct {
+	base   *url.URL
+	apiKey string
+	http   *http.Client
+}
+
+// NewClient returns a client for the API at server (e.g. http://127.0.0.1:8080).
+func NewClient(server, apiKey string, hc *http.Client) (*Client, error) {
+	if server == "" {
+		return nil, errors.New("no server: set --server or ORBIT_SERVER")
+	}
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server %q must be an http:// or https:// URL", server)
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{base: u, apiKey: apiKey, http: hc}, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
+	u := c.base.JoinPath(path)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return err
+	}
+	if c.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
+			eb.Error = Error{Code: CodeInternal, Message: strings.TrimSpace(string(data))}
+			if eb.Error.Message == "" {
+				eb.Error.Message = resp.Status
+			}
+		}
+		return &StatusError{StatusCode: resp.StatusCode, Err: eb.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decoding the server's answer: %w", err)
+	}
+	return nil
+}
+
+func jsonBody(v any) (io.Reader, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
+
+// CreateCluster creates a cluster.
+func (c *Client) CreateCluster(ctx context.Context, spec ClusterSpec) (*Cluster, error) {
+	body, err := jsonBody(spec)
+	if err != nil {
+		return nil, err
+	}
+	var out Cluster
+	return &out, c.do(ctx, http.MethodPost, "/v1/clusters", "application/json", body, &out)
+}
+
+// GetCluster returns a cluster by name (the live one, or else the last deleted).
+func (c *Client) GetCluster(ctx context.Context, name string) (*Cluster, error) {
+	var out Cluster
+	return &out, c.do(ctx, http.MethodGet, "/v1/clusters/"+url.PathEscape(name), "", nil, &out)
+}
+
+// ListClusters returns the tenant's live clusters.
+func (c *Client) ListClusters(ctx context.Context) ([]Cluster, error) {
+	var out []Cluster
+	return out, c.do(ctx, http.MethodGet, "/v1/clusters", "", nil, &out)
+}
+
+// UpdateCluster changes a cluster (resize).
+func (c *Client) UpdateCluster(ctx context.Context, name string, upd ClusterUpdate) (*Cluster, error) {
+	body, err := jsonBody(upd)
+	if err != nil {
+		return nil, err
+	}
+	var out Cluster
+	return &out, c.do(ctx, http.MethodPatch, "/v1/clusters/"+url.PathEscape(name), "application/json", body, &out)
+}
+
+// DeleteCluster deletes a cluster.
+func (c *Client) DeleteCluster(ctx context.Context, name string) (*Cluster, error) {
+	var out Cluster
+	return &out, c.do(ctx, http.MethodDelete, "/v1/clusters/"+url.PathEscape(name), "", nil, &out)
+}
+
+// Apply sends a multi-document YAML (or JSON) file of cluster specs; the server applies all
+// of them in one transaction, or none.
+func (c *Client) Apply(ctx context.Context, doc []byte) ([]ApplyResult, error) {
+	var out []ApplyResult
+	return out, c.do(ctx, http.MethodPost, "/v1/apply", "application/yaml", bytes.NewReader(doc), &out)
+}
+
+// ListSatellites returns the registered satellites.
+func (c *Client) ListSatellites(ctx context.Context) ([]Satellite, error) {
+	var out []Satellite
+	return out, c.do(ctx, http.MethodGet, "/v1/satellites", "", nil, &out)
+}

@@ -1,0 +1,178 @@
+package mothership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/orbitcp/orbit/kv"
+)
+
+// errTerminal marks a reconcile error that retrying cannot fix.
+var errTerminal = errors.New("terminal")
+
+// controller drives a level-based reconcile function from EVENTS. Events only enqueue the
+// id they name; a worker reconciles the id from the latest state in SQL. A message is
+// acknowledged once a reconcile that started after its arrival has succeeded; on a crash
+// it is redelivered, and reconciling twice is harmless.
+type controller struct {
+	name      string
+	resources []string // EVENTS resources this controller reacts to: events.<resource>.<id>
+	reconcile func(ctx context.Context, id string) error
+	listIDs   func(ctx context.Context) ([]string, error)
+	mapID     func(ctx context.Context, resource, id string) ([]string, error) // optional
+	workers   int
+	resync    time.Duration
+	log       *slog.Logger
+
+	js      jetstream.JetStream
+	queue   workqueue.TypedRateLimitingInterface[string]
+	mu      sync.Mutex
+	pending map[string][]jetstream.Msg
+	cons    jetstream.Consumer
+}
+
+// Start creates the controller's durable consumer and queues a full resync.
+func (c *controller) Start(ctx context.Context, js jetstream.JetStream) error {
+	c.js = js
+	c.pending = map[string][]jetstream.Msg{}
+	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 30*time.Second),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: c.name},
+	)
+	var filters []string
+	for _, r := range c.resources {
+		filters = append(filters, kv.EventSubject(r, "*"))
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, kv.StreamEvents, jetstream.ConsumerConfig{
+		Durable:        c.name,
+		Description:    "mothership " + c.name,
+		FilterSubjects: filters,
+		// A new controller starts from a full resync, not from the stream's history.
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       2 * time.Minute,
+		MaxDeliver:    -1,
+		MaxAckPending: 20_000,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: consumer: %w", c.name, err)
+	}
+	c.cons = cons
+	return c.resyncAll(ctx)
+}
+
+func (c *controller) resyncAll(ctx context.Context) error {
+	ids, err := c.listIDs(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: resync: %w", c.name, err)
+	}
+	for _, id := range ids {
+		c.queue.Add(id)
+	}
+	return nil
+}
+
+// Run consumes events and reconciles until ctx ends.
+func (c *controller) Run(ctx context.Context) error {
+	cc, err := c.cons.Consume(func(msg jetstream.Msg) { c.onEvent(ctx, msg) })
+	if err != nil {
+		return fmt.Errorf("%s: consume: %w", c.name, err)
+	}
+	var wg sync.WaitGroup
+	for range max(c.workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c.processNext(ctx) {
+			}
+		}()
+	}
+	resync := c.resync
+	if resync <= 0 {
+		resync = 10 * time.Minute
+	}
+	t := time.NewTicker(resync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			cc.Stop()
+			c.queue.ShutDownWithDrain()
+			wg.Wait()
+			return nil
+		case <-t.C:
+			if err := c.resyncAll(ctx); err != nil {
+				c.log.Warn("periodic resync failed", "controller", c.name, "error", err)
+			}
+		}
+	}
+}
+
+func (c *controller) onEvent(ctx context.Context, msg jetstream.Msg) {
+	resource, id, err := kv.ParseEventSubject(msg.Subject())
+	if err != nil {
+		c.log.Warn("malformed event subject", "controller", c.name, "subject", msg.Subject())
+		_ = msg.Term()
+		return
+	}
+	ids := []string{id}
+	if c.mapID != nil {
+		if ids, err = c.mapID(ctx, resource, id); err != nil {
+			c.log.Warn("mapping event", "controller", c.name, "subject", msg.Subject(), "error", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		if len(ids) == 0 {
+			_ = msg.Ack()
+			return
+		}
+	}
+	c.mu.Lock()
+	// The message is acknowledged after the first of its ids reconciles.
+	c.pending[ids[0]] = append(c.pending[ids[0]], msg)
+	c.mu.Unlock()
+	for _, id := range ids {
+		c.queue.Add(id)
+	}
+}
+
+func (c *controller) processNext(ctx context.Context) bool {
+	id, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(id)
+
+	c.mu.Lock()
+	msgs := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+
+	err := c.reconcile(ctx, id)
+	switch {
+	case err == nil || errors.Is(err, errTerminal):
+		if err != nil {
+			c.log.Error("reconcile failed for good", "controller", c.name, "id", id, "error", err)
+		}
+		c.queue.Forget(id)
+		for _, m := range msgs {
+			_ = m.Ack()
+		}
+	case ctx.Err() != nil:
+		// Shutting down: leave the messages unacknowledged for redelivery.
+	default:
+		c.log.Warn("reconcile failed, will retry", "controller", c.name, "id", id, "error", err)
+		c.mu.Lock()
+		c.pending[id] = append(msgs, c.pending[id]...)
+		c.mu.Unlock()
+		c.queue.AddRateLimited(id)
+	}
+	return true
+}

@@ -1,0 +1,424 @@
+package mothership
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/sqlitegen"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+// frontend is the REST API. It validates every request and writes logical_clusters, its
+// only table (with tenants and api_keys), together with the outbox event, in one
+// transaction. It never writes what another service owns.
+type frontend struct {
+	store    *db.Store
+	registry *registry
+	log      *slog.Logger
+	ready    func() (bool, []layerState)
+}
+
+var (
+	errNotFound = errors.New("not found")
+	errConflict = errors.New("conflict")
+)
+
+// conflictErr is a 409 that names the field.
+type conflictErr struct{ field, msg string }
+
+func (e *conflictErr) Error() string { return e.field + ": " + e.msg }
+
+func (f *frontend) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", f.readyz)
+	mux.Handle("POST /v1/clusters", f.authed(RoleAdmin, f.createCluster))
+	mux.Handle("GET /v1/clusters", f.authed(RoleViewer, f.listClusters))
+	mux.Handle("GET /v1/clusters/{name}", f.authed(RoleViewer, f.getCluster))
+	mux.Handle("PATCH /v1/clusters/{name}", f.authed(RoleAdmin, f.updateCluster))
+	mux.Handle("DELETE /v1/clusters/{name}", f.authed(RoleAdmin, f.deleteCluster))
+	mux.Handle("POST /v1/apply", f.authed(RoleAdmin, f.apply))
+	mux.Handle("GET /v1/satellites", f.authed(RoleViewer, f.listSatellites))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, f.log, fmt.Errorf("%w: no route for %s %s", errNotFound, r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, p *principal) error
+
+// authed authenticates the request and checks that the key's role allows at least min.
+func (f *frontend) authed(min string, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := f.authenticate(r)
+		if err == nil && !allows(p.Role, min) {
+			err = errForbidden
+		}
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			writeError(w, f.log, err)
+		}
+	})
+}
+
+// allows reports whether role may do what needs min.
+func allows(role, min string) bool {
+	switch min {
+	case RoleViewer:
+		return role == RoleViewer || role == RoleAdmin || role == RoleOperator
+	case RoleAdmin:
+		return role == RoleAdmin || role == RoleOperator
+	}
+	return role == RoleOperator
+}
+
+func (f *frontend) readyz(w http.ResponseWriter, _ *http.Request) {
+	ok, layers := f.ready()
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"ready": ok, "layers": layers})
+}
+
+// logicalEvent is the full state of a logical cluster, as published to EVENTS.
+type logicalEvent struct {
+	ID         string `json:"id"`
+	TenantID   string `json:"tenantId"`
+	Name       string `json:"name"`
+	Product    string `json:"product"`
+	SKU        string `json:"sku"`
+	CKU        int64  `json:"cku"`
+	Region     string `json:"region"`
+	Cloud      string `json:"cloud"`
+	Network    string `json:"network"`
+	Generation int64  `json:"generation"`
+	UpdatedAt  int64  `json:"updatedAt"`
+	DeletedAt  *int64 `json:"deletedAt,omitempty"`
+}
+
+// publishLogical re-reads the logical cluster inside the transaction and appends its full
+// state to the outbox.
+func publishLogical(ctx context.Context, q db.Querier, id string) (sqlitegen.LogicalCluster, error) {
+	l, err := q.GetLogicalCluster(ctx, id)
+	if err != nil {
+		return l, err
+	}
+	ev := logicalEvent{ID: l.ID, TenantID: l.TenantID, Name: l.Name, Product: l.Product, SKU: l.Sku, CKU: l.Cku,
+		Region: l.Region, Cloud: l.Cloud, Network: l.Network, Generation: l.Generation, UpdatedAt: l.UpdatedAt}
+	if l.DeletedAt.Valid {
+		ev.DeletedAt = &l.DeletedAt.Int64
+	}
+	return l, db.Enqueue(ctx, q, kv.EventSubject(resourceLogical, l.ID), ev)
+}
+
+var idPrefixes = map[kv.Product]string{kv.ProductKafka: "lkc", kv.ProductKsqlDB: "lksqlc", kv.ProductConnect: "lcc"}
+
+// createLogical inserts a new logical cluster and its event.
+func createLogical(ctx context.Context, q db.Querier, tenantID string, spec api.ClusterSpec) (sqlitegen.LogicalCluster, error) {
+	id := randomID(idPrefixes[kv.Product(spec.Product)])
+	err := q.InsertLogicalCluster(ctx, sqlitegen.InsertLogicalClusterParams{
+		ID: id, TenantID: tenantID, Name: spec.Name, Product: spec.Product, Sku: spec.SKU, Cku: int64(spec.CKU),
+		Region: spec.Region, Cloud: spec.Cloud, Network: spec.Network, Now: db.Now(),
+	})
+	if db.IsUniqueViolation(err) {
+		return sqlitegen.LogicalCluster{}, &conflictErr{field: "name", msg: fmt.Sprintf("a cluster named %q already exists", spec.Name)}
+	}
+	if err != nil {
+		return sqlitegen.LogicalCluster{}, err
+	}
+	return publishLogical(ctx, q, id)
+}
+
+func (f *frontend) createCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var spec api.ClusterSpec
+	if err := decodeBody(r.Body, &spec); err != nil {
+		return err
+	}
+	if err := normalize("", &spec); err != nil {
+		return err
+	}
+	var view api.Cluster
+	err := f.store.InTx(r.Context(), func(q db.Querier) error {
+		l, err := createLogical(r.Context(), q, p.TenantID, spec)
+		if err != nil {
+			return err
+		}
+		view, err = clusterView(r.Context(), q, l)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, view)
+	return nil
+}
+
+// pathName validates the {name} path segment.
+func pathName(r *http.Request) (string, error) {
+	name := r.PathValue("name")
+	if err := kv.ValidateName("name", name); err != nil {
+		return "", asFieldErr("", err)
+	}
+	return name, nil
+}
+
+func (f *frontend) getCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name, err := pathName(r)
+	if err != nil {
+		return err
+	}
+	q := f.store.Q()
+	l, err := q.GetLatestLogicalClusterByName(r.Context(), sqlitegen.GetLatestLogicalClusterByNameParams{TenantID: p.TenantID, Name: name})
+	if db.NotFound(err) {
+		return fmt.Errorf("%w: cluster %q", errNotFound, name)
+	}
+	if err != nil {
+		return err
+	}
+	view, err := clusterView(r.Context(), q, l)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+func (f *frontend) listClusters(w http.ResponseWriter, r *http.Request, p *principal) error {
+	q := f.store.Q()
+	rows, err := q.ListLiveLogicalClusters(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	out := make([]api.Cluster, 0, len(rows))
+	for _, l := range rows {
+		v, err := clusterView(r.Context(), q, l)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// liveCluster returns the tenant's live cluster of that name.
+func liveCluster(ctx context.Context, q db.Querier, tenantID, name string) (sqlitegen.LogicalCluster, error) {
+	l, err := q.GetLiveLogicalClusterByName(ctx, sqlitegen.GetLiveLogicalClusterByNameParams{TenantID: tenantID, Name: name})
+	if db.NotFound(err) {
+		return l, fmt.Errorf("%w: cluster %q", errNotFound, name)
+	}
+	return l, err
+}
+
+// resizeLogical sets a new CKU count, bumping the generation, if it differs.
+func resizeLogical(ctx context.Context, q db.Querier, l sqlitegen.LogicalCluster, cku int) (sqlitegen.LogicalCluster, bool, error) {
+	if int64(cku) == l.Cku {
+		return l, false, nil
+	}
+	n, err := q.ResizeLogicalCluster(ctx, sqlitegen.ResizeLogicalClusterParams{ID: l.ID, Cku: int64(cku), Now: db.Now()})
+	if err != nil {
+		return l, false, err
+	}
+	if n != 1 {
+		return l, false, fmt.Errorf("%w: cluster %q was deleted meanwhile", errConflict, l.Name)
+	}
+	l, err = publishLogical(ctx, q, l.ID)
+	return l, true, err
+}
+
+func (f *frontend) updateCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name, err := pathName(r)
+	if err != nil {
+		return err
+	}
+	var upd api.ClusterUpdate
+	if err := decodeBody(r.Body, &upd); err != nil {
+		return err
+	}
+	if upd.CKU == nil {
+		return invalid("cku", "is required (it is the only field that can change)")
+	}
+	if err := validateCKU("cku", *upd.CKU); err != nil {
+		return err
+	}
+	var view api.Cluster
+	err = f.store.InTx(r.Context(), func(q db.Querier) error {
+		l, err := liveCluster(r.Context(), q, p.TenantID, name)
+		if err != nil {
+			return err
+		}
+		if l, _, err = resizeLogical(r.Context(), q, l, *upd.CKU); err != nil {
+			return err
+		}
+		view, err = clusterView(r.Context(), q, l)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+func (f *frontend) deleteCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name, err := pathName(r)
+	if err != nil {
+		return err
+	}
+	var view api.Cluster
+	err = f.store.InTx(r.Context(), func(q db.Querier) error {
+		l, err := liveCluster(r.Context(), q, p.TenantID, name)
+		if err != nil {
+			return err
+		}
+		if _, err := q.DeleteLogicalCluster(r.Context(), sqlitegen.DeleteLogicalClusterParams{ID: l.ID, Now: db.Now()}); err != nil {
+			return err
+		}
+		if l, err = publishLogical(r.Context(), q, l.ID); err != nil {
+			return err
+		}
+		view, err = clusterView(r.Context(), q, l)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, view)
+	return nil
+}
+
+func (f *frontend) apply(w http.ResponseWriter, r *http.Request, p *principal) error {
+	data, err := readBody(r.Body, maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	specs, err := parseApply(data)
+	if err != nil {
+		return err
+	}
+	results := make([]api.ApplyResult, len(specs))
+	err = f.store.InTx(r.Context(), func(q db.Querier) error {
+		for i, spec := range specs {
+			res, err := applyOne(r.Context(), q, p.TenantID, fmt.Sprintf("documents[%d].spec.", i), spec)
+			if err != nil {
+				return err
+			}
+			results[i] = res
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, results)
+	return nil
+}
+
+// applyOne creates the cluster, or resizes it, or leaves it: apply is idempotent. Fields
+// other than cku cannot change on a live cluster.
+func applyOne(ctx context.Context, q db.Querier, tenantID, prefix string, spec api.ClusterSpec) (api.ApplyResult, error) {
+	res := api.ApplyResult{Name: spec.Name}
+	l, err := liveCluster(ctx, q, tenantID, spec.Name)
+	switch {
+	case errors.Is(err, errNotFound):
+		if l, err = createLogical(ctx, q, tenantID, spec); err != nil {
+			return res, err
+		}
+		res.Action = api.ActionCreated
+	case err != nil:
+		return res, err
+	default:
+		for _, f := range []struct{ field, have, want string }{
+			{"product", l.Product, spec.Product}, {"region", l.Region, spec.Region}, {"sku", l.Sku, spec.SKU},
+			{"cloud", l.Cloud, spec.Cloud}, {"network", l.Network, spec.Network},
+		} {
+			if f.have != f.want {
+				return res, &conflictErr{field: prefix + f.field, msg: fmt.Sprintf("cannot change from %q to %q on an existing cluster", f.have, f.want)}
+			}
+		}
+		var changed bool
+		if l, changed, err = resizeLogical(ctx, q, l, spec.CKU); err != nil {
+			return res, err
+		}
+		res.Action = api.ActionUnchanged
+		if changed {
+			res.Action = api.ActionConfigured
+		}
+	}
+	res.Cluster, err = clusterView(ctx, q, l)
+	return res, err
+}
+
+// satelliteTTL is how old a heartbeat may be for the satellite to count as connected.
+const satelliteTTL = 30 * time.Second
+
+func (f *frontend) listSatellites(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	load, err := f.store.Q().CountPlacedBySatellite(r.Context())
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, l := range load {
+		counts[l.Satellite.String] = int(l.Clusters)
+	}
+	out := []api.Satellite{}
+	for _, s := range f.registry.List() {
+		out = append(out, api.Satellite{
+			Name: s.Name, Region: s.Region, Cloud: s.Cloud, Networks: s.Networks, Version: s.Version,
+			Simulated: s.Simulated, HeartbeatAt: s.HeartbeatAt, Connected: time.Since(s.HeartbeatAt) < satelliteTTL,
+			Clusters: counts[s.Name],
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeError maps an error to its status code and body. Internal errors are logged and
+// answered without detail.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	var (
+		fe  *fieldErr
+		ce  *conflictErr
+		mbe *maxBytesErr
+	)
+	e := api.Error{Message: err.Error()}
+	code := http.StatusInternalServerError
+	switch {
+	case errors.As(err, &fe):
+		code, e.Code, e.Field = http.StatusBadRequest, api.CodeInvalid, fe.field
+	case errors.As(err, &mbe):
+		code, e.Code, e.Field = http.StatusRequestEntityTooLarge, api.CodeTooLarge, "body"
+	case errors.As(err, &ce):
+		code, e.Code, e.Field = http.StatusConflict, api.CodeConflict, ce.field
+	case errors.Is(err, errConflict):
+		code, e.Code = http.StatusConflict, api.CodeConflict
+	case errors.Is(err, errNotFound):
+		code, e.Code = http.StatusNotFound, api.CodeNotFound
+	case errors.Is(err, errUnauthenticated):
+		code, e.Code = http.StatusUnauthorized, api.CodeUnauthenticated
+	case errors.Is(err, errForbidden):
+		code, e.Code = http.StatusForbidden, api.CodeForbidden
+	default:
+		log.Error("request failed", "error", err)
+		e.Code, e.Message = api.CodeInternal, "internal error"
+	}
+	writeJSON(w, code, api.ErrorBody{Error: e})
+}

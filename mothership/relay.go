@@ -1,0 +1,116 @@
+package mothership
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/sqlitegen"
+)
+
+// relay publishes the outbox to EVENTS. Each row is published with Nats-Msg-Id
+// "<epoch>-<id>", so if the relay dies between publishing and marking a row, publishing it
+// again within the stream's duplicate window stores nothing twice; after the window, the
+// duplicate is harmless because every consumer is level-based.
+type relay struct {
+	store *db.Store
+	js    jetstream.JetStream
+	log   *slog.Logger
+	// poll is the fallback interval when no commit signal arrives (another process wrote).
+	poll  time.Duration
+	batch int
+}
+
+const (
+	relayBatch          = 512
+	outboxRetention     = time.Hour
+	outboxCleanupPeriod = 5 * time.Minute
+)
+
+func (r *relay) Run(ctx context.Context) error {
+	poll := r.poll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	batch := r.batch
+	if batch <= 0 {
+		batch = relayBatch
+	}
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	lastCleanup := time.Now()
+	for {
+		n, err := r.flush(ctx, batch)
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("outbox relay: publishing failed, will retry", "error", err)
+		}
+		if time.Since(lastCleanup) > outboxCleanupPeriod {
+			lastCleanup = time.Now()
+			if _, err := r.store.Q().DeletePublishedOutbox(ctx, time.Now().Add(-outboxRetention).UnixMilli()); err != nil && ctx.Err() == nil {
+				r.log.Warn("outbox relay: cleanup failed", "error", err)
+			}
+		}
+		if n == batch && err == nil {
+			continue // more to do
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.store.Committed():
+		case <-ticker.C:
+		}
+	}
+}
+
+// flush publishes up to batch pending rows and marks the acknowledged ones.
+func (r *relay) flush(ctx context.Context, batch int) (int, error) {
+	rows, err := r.store.Q().ListPendingOutbox(ctx, int64(batch))
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	futures := make([]jetstream.PubAckFuture, len(rows))
+	for i, row := range rows {
+		f, err := r.js.PublishAsync(row.Subject, row.Payload, jetstream.WithMsgID(r.store.Epoch()+"-"+strconv.FormatInt(row.ID, 10)))
+		if err != nil {
+			return 0, fmt.Errorf("publish outbox %d: %w", row.ID, err)
+		}
+		futures[i] = f
+	}
+	var acked []sqlitegen.Outbox
+	var firstErr error
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			acked = append(acked, rows[i])
+		case err := <-f.Err():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("publish outbox %d: %w", rows[i].ID, err)
+			}
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		if firstErr != nil {
+			break // keep order: nothing after a failed row is marked
+		}
+	}
+	if len(acked) > 0 {
+		now := db.Now()
+		err := r.store.InTx(ctx, func(q db.Querier) error {
+			for _, row := range acked {
+				if err := q.MarkOutboxPublished(ctx, sqlitegen.MarkOutboxPublishedParams{ID: row.ID, Now: now}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("mark outbox published: %w", err)
+		}
+	}
+	return len(acked), firstErr
+}

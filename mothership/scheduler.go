@@ -1,0 +1,106 @@
+package mothership
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/sqlitegen"
+	"github.com/orbitcp/orbit/kv"
+)
+
+// scheduler places each physical cluster on a satellite that serves its region, cloud and
+// network and has room for it, and never anywhere else: a cluster with no such satellite
+// stays pending, with the reason recorded, until one registers. A placement, once made,
+// does not move. It writes placements and publishes events.placement.<id>.
+type scheduler struct {
+	store    *db.Store
+	registry *registry
+}
+
+func (s *scheduler) reconcile(ctx context.Context, physicalID string) error {
+	return s.store.InTx(ctx, func(q db.Querier) error {
+		p, err := q.GetPhysicalCluster(ctx, physicalID)
+		if db.NotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		pl, err := q.GetPlacement(ctx, physicalID)
+		if err != nil && !db.NotFound(err) {
+			return err
+		}
+		placed := err == nil
+		if placed && pl.Satellite.Valid {
+			return nil // placements are sticky
+		}
+		if p.DeletedAt.Valid {
+			return nil // deleted while pending: nothing to place
+		}
+		load, err := q.CountPlacedBySatellite(ctx)
+		if err != nil {
+			return err
+		}
+		satellite, reason := choose(p, s.registry.List(), load)
+		if placed && !pl.Satellite.Valid && satellite == "" && pl.Reason == reason {
+			return nil // still pending for the same reason
+		}
+		next := sqlitegen.Placement{
+			PhysicalClusterID: p.ID,
+			Satellite:         sql.NullString{String: satellite, Valid: satellite != ""},
+			Reason:            reason,
+			UpdatedAt:         db.Now(),
+		}
+		if err := q.UpsertPlacement(ctx, sqlitegen.UpsertPlacementParams{
+			PhysicalClusterID: next.PhysicalClusterID, Satellite: next.Satellite, Reason: next.Reason, Now: next.UpdatedAt,
+		}); err != nil {
+			return err
+		}
+		return db.Enqueue(ctx, q, kv.EventSubject(resourcePlacement, p.ID), next)
+	})
+}
+
+// choose picks the satellite with the fewest clusters among those that serve the cluster's
+// region, cloud and network and have capacity left. It returns "" and the reason when none
+// qualifies.
+func choose(p sqlitegen.PhysicalCluster, sats []kv.Satellite, load []sqlitegen.CountPlacedBySatelliteRow) (string, string) {
+	used := map[string]sqlitegen.CountPlacedBySatelliteRow{}
+	for _, l := range load {
+		used[l.Satellite.String] = l
+	}
+	var inRegion, matching int
+	best, bestLoad := "", int64(-1)
+	for _, s := range sats {
+		if s.Region != p.Region {
+			continue
+		}
+		inRegion++
+		if s.Cloud != p.Cloud || !slices.Contains(s.Networks, p.Network) {
+			continue
+		}
+		matching++
+		u := used[s.Name]
+		if s.Capacity.Clusters > 0 && u.Clusters+1 > int64(s.Capacity.Clusters) {
+			continue
+		}
+		if s.Capacity.Brokers > 0 && u.Replicas+p.Replicas > int64(s.Capacity.Brokers) {
+			continue
+		}
+		if bestLoad < 0 || u.Clusters < bestLoad {
+			best, bestLoad = s.Name, u.Clusters
+		}
+	}
+	switch {
+	case best != "":
+		return best, "placed on " + best
+	case inRegion == 0:
+		return "", fmt.Sprintf("no satellite serves region %s", p.Region)
+	case matching == 0:
+		return "", fmt.Sprintf("no satellite in region %s serves cloud %s with network %s", p.Region, p.Cloud, p.Network)
+	default:
+		return "", fmt.Sprintf("every satellite for region %s, cloud %s, network %s is at capacity", p.Region, p.Cloud, p.Network)
+	}
+}

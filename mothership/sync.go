@@ -1,0 +1,91 @@
+package mothership
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/sqlitegen"
+	"github.com/orbitcp/orbit/kv"
+)
+
+// syncService renders each placed physical cluster into a PSC and puts it into the desired
+// bucket under <satellite>.<product>.<id>. It is the bucket's only writer; it writes with
+// compare-and-set on the key's revision and skips a put that would not change the value, so
+// a resync writes nothing.
+type syncService struct {
+	store   *db.Store
+	desired jetstream.KeyValue
+}
+
+func (s *syncService) reconcile(ctx context.Context, physicalID string) error {
+	q := s.store.Q()
+	p, err := q.GetPhysicalCluster(ctx, physicalID)
+	if db.NotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pl, err := q.GetPlacement(ctx, physicalID)
+	if db.NotFound(err) || (err == nil && !pl.Satellite.Valid) {
+		return nil // not placed yet
+	}
+	if err != nil {
+		return err
+	}
+	psc, err := renderPSC(p, pl.Satellite.String)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errTerminal, err)
+	}
+	value, err := kv.Encode(psc)
+	if err != nil {
+		return fmt.Errorf("%w: rendering PSC of %s: %v", errTerminal, p.ID, err)
+	}
+	key := psc.Key().String()
+	entry, err := s.desired.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		_, err = s.desired.Create(ctx, key, value)
+	case err != nil:
+		return err
+	case bytes.Equal(entry.Value(), value):
+		return nil
+	default:
+		if cur, derr := kv.DecodePSC(entry.Value()); derr == nil && cur.Generation > psc.Generation {
+			return nil // never go back to an older generation
+		}
+		_, err = s.desired.Update(ctx, key, value, entry.Revision())
+	}
+	if err != nil {
+		return fmt.Errorf("put desired %s: %w", key, err)
+	}
+	return nil
+}
+
+// renderPSC maps a physical cluster row and its placement to the desired-state value.
+func renderPSC(p sqlitegen.PhysicalCluster, satellite string) (*kv.PSC, error) {
+	cfg, err := physicalConfig(p)
+	if err != nil {
+		return nil, err
+	}
+	return &kv.PSC{
+		SchemaVersion: kv.SchemaVersion,
+		ID:            p.ID,
+		Satellite:     satellite,
+		Product:       kv.Product(p.Product),
+		Generation:    p.Generation,
+		Deleted:       p.DeletedAt.Valid,
+		Spec: kv.PSCSpec{
+			Version:     p.Version,
+			Replicas:    int32(p.Replicas),
+			Controllers: int32(p.Controllers),
+			Storage:     kv.Storage{Class: p.StorageClass, SizeGiB: int32(p.StorageGib)},
+			Config:      cfg,
+		},
+	}, nil
+}

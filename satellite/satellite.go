@@ -1,0 +1,290 @@
+package satellite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/leafnode"
+)
+
+// Config configures a satellite.
+type Config struct {
+	// Name is the satellite's name: its key prefix and its leaf node's JetStream domain.
+	Name     string
+	Region   string
+	Cloud    string
+	Networks []string
+	Capacity kv.Capacity
+	// StoreDir holds the leaf node's JetStream data (the mirror of desired keys).
+	StoreDir string
+	// HubURLs are the hub's leaf-node URLs.
+	HubURLs []string
+	// Seed is the satellite's user nkey seed.
+	Seed []byte
+	// Kube is the Kubernetes the satellite converges.
+	Kube kubernetes.Interface
+	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
+	Simulated bool
+	// Version is announced in the registration.
+	Version string
+	// Workers is the number of clusters converged in parallel (default 4).
+	Workers int
+	// HeartbeatInterval is how often the registration is refreshed (default 10s).
+	HeartbeatInterval time.Duration
+	// LeafReconnect is how long the leaf waits between attempts to reach the hub.
+	LeafReconnect time.Duration
+	Log           *slog.Logger
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	reg := kv.Satellite{SchemaVersion: kv.SchemaVersion, Name: c.Name, Region: c.Region, Cloud: c.Cloud,
+		Networks: c.Networks, Capacity: c.Capacity, HeartbeatAt: time.Now()}
+	if err := reg.Validate(); err != nil {
+		return fmt.Errorf("satellite: %w", err)
+	}
+	if c.Kube == nil {
+		return errors.New("satellite: a Kubernetes client is required")
+	}
+	return nil
+}
+
+// Satellite is a running satellite.
+type Satellite struct {
+	cfg   Config
+	log   *slog.Logger
+	ready chan struct{}
+
+	mu   sync.Mutex
+	leaf *leafnode.Leaf
+	pub  *publisher
+}
+
+// New returns a satellite; Run starts it.
+func New(cfg Config) (*Satellite, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Satellite{cfg: cfg, log: log.With("satellite", cfg.Name), ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the satellite converges from its mirror.
+func (s *Satellite) Ready() <-chan struct{} { return s.ready }
+
+// HubConnected reports whether the leaf node is connected to the hub.
+func (s *Satellite) HubConnected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leaf != nil && s.leaf.HubConnected()
+}
+
+// PendingStatuses reports how many statuses wait for the hub.
+func (s *Satellite) PendingStatuses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pub == nil {
+		return 0
+	}
+	return s.pub.Pending()
+}
+
+// Run starts the leaf node and converges until ctx ends.
+func (s *Satellite) Run(ctx context.Context) error {
+	cfg := s.cfg
+	leaf, err := leafnode.StartLeaf(leafnode.LeafConfig{
+		Satellite: cfg.Name, StoreDir: cfg.StoreDir, HubURLs: cfg.HubURLs, Seed: cfg.Seed,
+		ReconnectInterval: cfg.LeafReconnect, Log: s.log.With("component", "leafnode"),
+	})
+	if err != nil {
+		return err
+	}
+	defer leaf.Shutdown()
+	nc, err := leaf.Connect(nats.Name("orbit-satellite-" + cfg.Name))
+	if err != nil {
+		return fmt.Errorf("satellite: connecting to the leaf node: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	desired, err := s.openMirror(ctx, nc, js)
+	if err != nil {
+		return err
+	}
+	pub := newPublisher(js, s.log)
+	s.mu.Lock()
+	s.leaf, s.pub = leaf, pub
+	s.mu.Unlock()
+
+	k := newKube(cfg.Kube, cfg.Name)
+	rec := newReconciler(cfg.Name, desired, k, pub, s.log)
+	queue := workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Minute),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "satellite"},
+	)
+	defer queue.ShutDown()
+	if err := k.onChange(queue.Add); err != nil {
+		return err
+	}
+	if err := k.start(ctx); err != nil {
+		return err
+	}
+	watcher, err := desired.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("satellite: watching desired: %w", err)
+	}
+	defer watcher.Stop()
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return pub.Run(ctx) })
+	g.Go(func() error { return s.heartbeat(ctx, js) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case e, ok := <-watcher.Updates():
+				if !ok {
+					return nil
+				}
+				if e == nil {
+					s.log.Info("satellite converging from its mirror")
+					close(s.ready)
+					continue
+				}
+				queue.Add(e.Key())
+			}
+		}
+	})
+	for range cfg.Workers {
+		g.Go(func() error {
+			for {
+				key, shutdown := queue.Get()
+				if shutdown {
+					return nil
+				}
+				if err := rec.reconcile(ctx, key); err != nil && ctx.Err() == nil {
+					s.log.Warn("reconcile failed, will retry", "key", key, "error", err)
+					queue.AddRateLimited(key)
+				} else {
+					queue.Forget(key)
+				}
+				queue.Done(key)
+			}
+		})
+	}
+	g.Go(func() error {
+		<-ctx.Done()
+		queue.ShutDown()
+		return nil
+	})
+	return g.Wait()
+}
+
+// openMirror makes sure the local desired bucket exists as a mirror of this satellite's
+// keys. On a fresh store it first rewinds the satellite's durable consumer on the hub to
+// the beginning, so a satellite that lost its disk gets every key again; that needs the
+// hub, and there is nothing to converge without it anyway.
+func (s *Satellite) openMirror(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) (jetstream.KeyValue, error) {
+	cfg := kv.DesiredMirror(s.cfg.Name)
+	_, err := js.Stream(ctx, cfg.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		if err := s.rewindConsumer(ctx, nc); err != nil {
+			return nil, err
+		}
+		if _, err := js.CreateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("satellite: creating the desired mirror: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("satellite: desired mirror: %w", err)
+	default:
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("satellite: updating the desired mirror: %w", err)
+		}
+	}
+	return js.KeyValue(ctx, kv.BucketDesired)
+}
+
+func (s *Satellite) rewindConsumer(ctx context.Context, nc *nats.Conn) error {
+	subject := "$JS." + kv.HubDomain + ".API.CONSUMER.RESET." + kv.StreamName(kv.BucketDesired) + "." + kv.DesiredConsumerName(s.cfg.Name)
+	body, _ := json.Marshal(map[string]uint64{"seq": 1})
+	for attempt := 0; ; attempt++ {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		msg, err := nc.RequestWithContext(rctx, subject, body)
+		cancel()
+		if err == nil {
+			var resp struct {
+				Error *struct {
+					Description string `json:"description"`
+				} `json:"error"`
+			}
+			if jerr := json.Unmarshal(msg.Data, &resp); jerr == nil && resp.Error == nil {
+				return nil
+			} else if jerr == nil {
+				err = errors.New(resp.Error.Description)
+			} else {
+				err = jerr
+			}
+		}
+		if attempt%10 == 0 {
+			s.log.Info("waiting for the hub to set up a fresh mirror", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// heartbeat keeps the satellite's registration fresh.
+func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream) error {
+	started := time.Now().UTC()
+	t := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		reg := &kv.Satellite{
+			SchemaVersion: kv.SchemaVersion, Name: s.cfg.Name, Region: s.cfg.Region, Cloud: s.cfg.Cloud,
+			Networks: s.cfg.Networks, Capacity: s.cfg.Capacity, Version: s.cfg.Version, Simulated: s.cfg.Simulated,
+			StartedAt: started, HeartbeatAt: time.Now().UTC(),
+		}
+		if data, err := kv.Encode(reg); err != nil {
+			return err
+		} else {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if _, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data); err != nil && ctx.Err() == nil {
+				s.log.Debug("heartbeat not delivered", "error", err)
+			}
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,164 @@
+// Package simkube simulates the parts of Kubernetes that bring workloads up, for dev mode and
+// fast tests: on top of client-go's fake clientset it plays the StatefulSet controller and
+// the kubelets (replicas become ready one step at a time, a new pod template rolls them)
+// and a load-balancer controller (LoadBalancer services get an ingress address). It writes
+// only the status subresource of what it simulates.
+package simkube
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// Cluster is a simulated Kubernetes.
+type Cluster struct {
+	// Client is the clientset to give to a satellite.
+	Client kubernetes.Interface
+	// Step is how long one replica takes to become ready.
+	Step time.Duration
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	templates map[string]string // namespace/name → pod template hash last rolled out
+}
+
+// New returns a simulated cluster whose replicas become ready one per step.
+func New(step time.Duration, log *slog.Logger) *Cluster {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Cluster{Client: fake.NewClientset(), Step: step, log: log, templates: map[string]string{}}
+}
+
+// Run simulates until ctx ends.
+func (c *Cluster) Run(ctx context.Context) error {
+	f := informers.NewSharedInformerFactory(c.Client, 0)
+	sets := f.Apps().V1().StatefulSets().Lister()
+	svcs := f.Core().V1().Services().Lister()
+	f.Start(ctx.Done())
+	f.WaitForCacheSync(ctx.Done())
+	t := time.NewTicker(c.Step)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			f.Shutdown()
+			return nil
+		case <-t.C:
+		}
+		all, err := sets.List(labels.Everything())
+		if err != nil {
+			return err
+		}
+		for _, sts := range all {
+			if err := c.stepStatefulSet(ctx, sts); err != nil && ctx.Err() == nil {
+				c.log.Debug("simkube: statefulset status", "name", sts.Name, "error", err)
+			}
+		}
+		services, err := svcs.List(labels.Everything())
+		if err != nil {
+			return err
+		}
+		for _, svc := range services {
+			if err := c.assignLoadBalancer(ctx, svc); err != nil && ctx.Err() == nil {
+				c.log.Debug("simkube: service status", "name", svc.Name, "error", err)
+			}
+		}
+	}
+}
+
+// stepStatefulSet moves a StatefulSet's status one replica towards its spec.
+func (c *Cluster) stepStatefulSet(ctx context.Context, sts *appsv1.StatefulSet) error {
+	want := int32(1)
+	if sts.Spec.Replicas != nil {
+		want = *sts.Spec.Replicas
+	}
+	hash := templateHash(sts)
+	id := sts.Namespace + "/" + sts.Name
+	c.mu.Lock()
+	rolled, seen := c.templates[id]
+	c.mu.Unlock()
+
+	st := sts.Status
+	next := st
+	next.ObservedGeneration = sts.Generation
+	next.Replicas = want
+	next.UpdateRevision = sts.Name + "-" + hash
+	if seen && rolled != hash {
+		next.UpdatedReplicas = 0 // a new template: roll every replica again
+	}
+	switch {
+	case next.UpdatedReplicas < want:
+		next.UpdatedReplicas++
+	case next.UpdatedReplicas > want:
+		next.UpdatedReplicas = want
+	}
+	next.ReadyReplicas = min(next.UpdatedReplicas, want)
+	next.AvailableReplicas = next.ReadyReplicas
+	next.CurrentReplicas = next.UpdatedReplicas
+	if next.UpdatedReplicas == want {
+		next.CurrentRevision = next.UpdateRevision
+	}
+	c.mu.Lock()
+	c.templates[id] = hash
+	c.mu.Unlock()
+	if statusEqual(st, next) {
+		return nil
+	}
+	return c.patchStatus(ctx, "statefulsets", sts.Namespace, sts.Name, next)
+}
+
+func statusEqual(a, b appsv1.StatefulSetStatus) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// assignLoadBalancer gives a LoadBalancer service an ingress address.
+func (c *Cluster) assignLoadBalancer(ctx context.Context, svc *corev1.Service) error {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) > 0 {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(svc.Namespace + "/" + svc.Name))
+	n := binary.BigEndian.Uint16(sum[:2])
+	status := corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
+		{IP: fmt.Sprintf("198.18.%d.%d", n>>8, n&0xff)},
+	}}}
+	return c.patchStatus(ctx, "services", svc.Namespace, svc.Name, status)
+}
+
+func (c *Cluster) patchStatus(ctx context.Context, resource, ns, name string, status any) error {
+	body, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: "simkube"}
+	switch resource {
+	case "statefulsets":
+		_, err = c.Client.AppsV1().StatefulSets(ns).Patch(ctx, name, types.MergePatchType, body, opts, "status")
+	case "services":
+		_, err = c.Client.CoreV1().Services(ns).Patch(ctx, name, types.MergePatchType, body, opts, "status")
+	}
+	return err
+}
+
+func templateHash(sts *appsv1.StatefulSet) string {
+	b, _ := json.Marshal(sts.Spec.Template)
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("%x", sum[:5])
+}

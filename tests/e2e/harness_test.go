@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/orbitcp/orbit/cmd/devenv"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/satellite/simkube"
+)
+
+const testKey = "orbit_e2etestkeyabcdefghijklmnop"
+
+func testLog(t *testing.T) *slog.Logger {
+	if os.Getenv("ORBIT_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// env is a control plane and its satellites, each of which can be stopped and started.
+type env struct {
+	t          *testing.T
+	dir        string
+	leafListen string
+	cp         *devenv.ControlPlane
+	sats       map[string]*devenv.SatelliteNode
+	sims       map[string]*simkube.Cluster
+	client     *api.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	leaf, err := devenv.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*devenv.SatelliteNode{}, sims: map[string]*simkube.Cluster{}}
+	e.startControlPlane()
+	t.Cleanup(func() {
+		for _, s := range e.sats {
+			_ = s.Stop()
+		}
+		if e.cp != nil {
+			_ = e.cp.Stop()
+		}
+	})
+	return e
+}
+
+func (e *env) startControlPlane() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cp, err := devenv.StartControlPlane(ctx, devenv.ControlPlaneConfig{
+		DataDir: filepath.Join(e.dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: e.leafListen, Log: testLog(e.t),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := cp.Mothership.EnsureAPIKey(ctx, "e2e", mothership.RoleAdmin, testKey, "e2e"); err != nil {
+		e.t.Fatal(err)
+	}
+	e.cp = cp
+	e.client, err = api.NewClient(cp.URL(), testKey, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) stopControlPlane() {
+	e.t.Helper()
+	if err := e.cp.Stop(); err != nil {
+		e.t.Fatalf("stopping the control plane: %v", err)
+	}
+	e.cp = nil
+}
+
+// startSatellite onboards (first time) and starts a satellite named after its region.
+func (e *env) startSatellite(region string) *devenv.SatelliteNode {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := filepath.Join(e.dir, "satellites", region)
+	seed, err := e.cp.Onboard(ctx, region, region, "aws", []string{"public"}, dir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sim := e.sims[region]
+	if sim == nil {
+		sim = simkube.New(10*time.Millisecond, nil)
+		e.sims[region] = sim
+	}
+	n, err := devenv.StartSatellite(ctx, devenv.SatelliteConfig{
+		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
+		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Sim: sim, Log: testLog(e.t),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.sats[region] = n
+	return n
+}
+
+func (e *env) stopSatellite(region string) {
+	e.t.Helper()
+	if err := e.sats[region].Stop(); err != nil {
+		e.t.Fatalf("stopping satellite %s: %v", region, err)
+	}
+	delete(e.sats, region)
+}
+
+// waitFor polls the cluster until cond holds.
+func (e *env) waitFor(name string, timeout time.Duration, cond func(c *api.Cluster) error) *api.Cluster {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		c, err := e.client.GetCluster(context.Background(), name)
+		if err == nil {
+			if last = cond(c); last == nil {
+				return c
+			}
+		} else {
+			last = err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("cluster %s: condition not met after %v: %v", name, timeout, last)
+	return nil
+}
+
+func readyWith(brokers int) func(c *api.Cluster) error {
+	return func(c *api.Cluster) error {
+		if c.Status.Phase != api.PhaseReady || c.Status.ReadyBrokers != brokers || c.Status.ObservedGeneration != c.Generation {
+			return fmt.Errorf("phase %s, %d/%d brokers ready, observed %d of generation %d (%s)",
+				c.Status.Phase, c.Status.ReadyBrokers, c.Status.Brokers, c.Status.ObservedGeneration, c.Generation, c.Status.Reason)
+		}
+		return nil
+	}
+}
+
+func phaseIs(phase string) func(c *api.Cluster) error {
+	return func(c *api.Cluster) error {
+		if c.Status.Phase != phase {
+			return fmt.Errorf("phase %s (%s)", c.Status.Phase, c.Status.Reason)
+		}
+		return nil
+	}
+}
+
+// physicalKey is the desired/actual key of a cluster placed on satellite.
+func physicalKey(satellite string, c *api.Cluster) string {
+	return kv.Key{Satellite: satellite, Product: kv.Product(c.Product), Cluster: "p" + c.ID[1:]}.String()
+}
