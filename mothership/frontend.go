@@ -37,7 +37,9 @@ func (e *conflictErr) Error() string { return e.field + ": " + e.msg }
 
 func (f *frontend) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("GET /readyz", f.readyz)
 	mux.Handle("POST /v1/clusters", f.authed(RoleAdmin, f.createCluster))
 	mux.Handle("GET /v1/clusters", f.authed(RoleViewer, f.listClusters))

@@ -111,11 +111,11 @@ func render(satellite string, psc *kv.PSC) (*objects, error) {
 	}
 	container := corev1ac.Container().
 		WithName(name).
-		WithImage(images[psc.Product] + ":" + psc.Spec.Version).
+		WithImage(images[psc.Product]+":"+psc.Spec.Version).
 		WithPorts(corev1ac.ContainerPort().WithName("client").WithContainerPort(port)).
 		WithVolumeMounts(
-			corev1ac.VolumeMount().WithName("data").WithMountPath("/var/lib/" + name),
-			corev1ac.VolumeMount().WithName("config").WithMountPath("/etc/" + name),
+			corev1ac.VolumeMount().WithName("data").WithMountPath("/var/lib/"+name),
+			corev1ac.VolumeMount().WithName("config").WithMountPath("/etc/"+name),
 		).
 		WithReadinessProbe(corev1ac.Probe().WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromInt32(port))))
 	o.statefulSet = appsv1ac.StatefulSet(name, ns).WithLabels(labels).
