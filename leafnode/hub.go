@@ -82,9 +82,10 @@ func validateSatellites(users []SatelliteUser) error {
 
 // Hub is the mothership's embedded NATS server.
 type Hub struct {
-	srv  *server.Server
-	mu   sync.Mutex
-	opts *server.Options
+	srv        *server.Server
+	mothership string // public nkey; the server may reorder opts.Nkeys
+	mu         sync.Mutex
+	opts       *server.Options
 }
 
 // StartHub starts the hub and waits until it accepts connections.
@@ -106,7 +107,7 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("hub: %w", ErrNotReady)
 	}
-	return &Hub{srv: srv, opts: opts}, nil
+	return &Hub{srv: srv, mothership: cfg.MothershipNKey, opts: opts}, nil
 }
 
 func hubOptions(cfg HubConfig) (*server.Options, error) {
@@ -176,7 +177,7 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	next := h.opts.Clone()
-	next.Nkeys = hubUsers(h.opts.Nkeys[0].Nkey, users)
+	next.Nkeys = hubUsers(h.mothership, users)
 	if err := h.srv.ReloadOptions(next); err != nil {
 		return fmt.Errorf("hub: reload: %w", err)
 	}

@@ -13,7 +13,7 @@ type slogLogger struct{ log *slog.Logger }
 
 var _ server.Logger = slogLogger{}
 
-func (l slogLogger) Noticef(format string, v ...any) { l.emit(slog.LevelInfo, format, v) }
+func (l slogLogger) Noticef(format string, v ...any) { l.emit(slog.LevelDebug, format, v) }
 func (l slogLogger) Warnf(format string, v ...any)   { l.emit(slog.LevelWarn, format, v) }
 func (l slogLogger) Fatalf(format string, v ...any)  { l.emit(slog.LevelError, format, v) }
 func (l slogLogger) Errorf(format string, v ...any)  { l.emit(slog.LevelError, format, v) }

@@ -142,7 +142,8 @@ func checkApplyFields(prefix string, js []byte) error {
 			if !ok {
 				continue
 			}
-			if err := json.Unmarshal(raw, &obj); err != nil {
+			obj = nil
+			if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
 				return invalid(prefix+strings.TrimSuffix(level, "."), "must be a mapping")
 			}
 		}

@@ -123,7 +123,7 @@ func (m *Mothership) Run(ctx context.Context) error {
 	layers := []layer{
 		{name: "nats", start: func(ctx context.Context) error { return kv.EnsureHub(ctx, m.js, m.cfg.Replicas) }},
 		{name: "database", start: st.Migrate},
-		{name: "satellite-access", start: m.syncSatelliteAccess},
+		{name: "satellite-access", start: m.syncSatelliteAccess, run: m.runSatelliteAccess},
 		{name: "outbox-relay", run: relay.Run},
 		{name: "sync", start: func(ctx context.Context) error {
 			b, err := m.js.KeyValue(ctx, kv.BucketDesired)

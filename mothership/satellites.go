@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nkeys"
 
@@ -56,17 +57,60 @@ func (s *SatelliteSpec) Validate() error {
 // of desired keys, and (with an embedded hub) its user with its permissions. Onboarding an
 // existing name replaces its nkey (a rotation).
 func (m *Mothership) OnboardSatellite(ctx context.Context, s SatelliteSpec) error {
+	if err := AddSatellite(ctx, m.cfg.Store, s); err != nil {
+		return err
+	}
+	return m.syncSatelliteAccess(ctx)
+}
+
+// AddSatellite records a satellite in the store only. A running mothership grants it access
+// within accessSyncInterval; `mothership satellite add` uses this from another process.
+func AddSatellite(ctx context.Context, store *db.Store, s SatelliteSpec) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	err := m.cfg.Store.Q().UpsertSatellite(ctx, sqlitegen.UpsertSatelliteParams{
+	err := store.Q().UpsertSatellite(ctx, sqlitegen.UpsertSatelliteParams{
 		Name: s.Name, Region: s.Region, Cloud: s.Cloud, Networks: strings.Join(s.Networks, ","),
 		Nkey: s.NKey, CreatedAt: db.Now(),
 	})
 	if err != nil {
 		return fmt.Errorf("onboarding %s: %w", s.Name, err)
 	}
-	return m.syncSatelliteAccess(ctx)
+	return nil
+}
+
+// accessSyncInterval is how often a running mothership re-reads the satellites table.
+const accessSyncInterval = 5 * time.Second
+
+// runSatelliteAccess keeps the hub in step with satellites added by other processes.
+func (m *Mothership) runSatelliteAccess(ctx context.Context) error {
+	t := time.NewTicker(accessSyncInterval)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		rows, err := m.cfg.Store.Q().ListSatellites(ctx)
+		if err != nil {
+			m.log.Warn("reading satellites", "error", err)
+			continue
+		}
+		var b strings.Builder
+		for _, r := range rows {
+			fmt.Fprintf(&b, "%s=%s;", r.Name, r.Nkey)
+		}
+		if b.String() == last {
+			continue
+		}
+		if err := m.syncSatelliteAccess(ctx); err != nil {
+			m.log.Warn("granting satellite access", "error", err)
+			continue
+		}
+		last = b.String()
+	}
 }
 
 // syncSatelliteAccess makes the hub match the satellites table: one durable desired

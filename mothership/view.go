@@ -94,7 +94,10 @@ func phase(l sqlitegen.LogicalCluster, p sqlitegen.PhysicalCluster, st sqlitegen
 		if current && st.Phase == string(kv.PhaseDeleted) {
 			return api.PhaseDeleted, ""
 		}
-		return api.PhaseDeleting, firstNonEmpty(st.Reason, fmt.Sprintf("satellite %s is removing the workloads", st.Satellite))
+		if current {
+			return api.PhaseDeleting, firstNonEmpty(st.Message, st.Reason)
+		}
+		return api.PhaseDeleting, fmt.Sprintf("satellite %s is removing the workloads", st.Satellite)
 	case stalled:
 		return api.PhaseDegraded, firstNonEmpty(st.Message, st.Reason)
 	case !current:

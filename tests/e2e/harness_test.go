@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbitcp/orbit/cmd/devenv"
+	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
@@ -30,19 +30,19 @@ type env struct {
 	t          *testing.T
 	dir        string
 	leafListen string
-	cp         *devenv.ControlPlane
-	sats       map[string]*devenv.SatelliteNode
+	cp         *compose.ControlPlane
+	sats       map[string]*compose.SatelliteNode
 	sims       map[string]*simkube.Cluster
 	client     *api.Client
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	leaf, err := devenv.FreePort("127.0.0.1")
+	leaf, err := compose.FreePort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*devenv.SatelliteNode{}, sims: map[string]*simkube.Cluster{}}
+	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*compose.SatelliteNode{}, sims: map[string]*simkube.Cluster{}}
 	e.startControlPlane()
 	t.Cleanup(func() {
 		for _, s := range e.sats {
@@ -59,7 +59,7 @@ func (e *env) startControlPlane() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cp, err := devenv.StartControlPlane(ctx, devenv.ControlPlaneConfig{
+	cp, err := compose.StartControlPlane(ctx, compose.ControlPlaneConfig{
 		DataDir: filepath.Join(e.dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: e.leafListen, Log: testLog(e.t),
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func (e *env) stopControlPlane() {
 }
 
 // startSatellite onboards (first time) and starts a satellite named after its region.
-func (e *env) startSatellite(region string) *devenv.SatelliteNode {
+func (e *env) startSatellite(region string) *compose.SatelliteNode {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -98,7 +98,7 @@ func (e *env) startSatellite(region string) *devenv.SatelliteNode {
 		sim = simkube.New(10*time.Millisecond, nil)
 		e.sims[region] = sim
 	}
-	n, err := devenv.StartSatellite(ctx, devenv.SatelliteConfig{
+	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
 		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Sim: sim, Log: testLog(e.t),
 	})

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/db"
+)
+
+var dbFlags = []cli.Flag{
+	&cli.StringFlag{Name: "data-dir", Usage: "Where state lives (NATS data; SQLite unless --db is set)", Value: "/var/lib/orbit", EnvVars: []string{"ORBIT_DATA_DIR"}},
+	&cli.StringFlag{Name: "db", Usage: "Database: postgres://... or a SQLite file (default <data-dir>/orbit.db)", EnvVars: []string{"ORBIT_DB"}},
+}
+
+func dbDSN(c *cli.Context) string {
+	if dsn := c.String("db"); dsn != "" {
+		return dsn
+	}
+	return filepath.Join(c.String("data-dir"), "orbit.db")
+}
+
+var runCommand = &cli.Command{
+	Name:  "run",
+	Usage: "Run the control plane: embedded NATS hub, database, services and API",
+	Flags: append([]cli.Flag{
+		&cli.StringFlag{Name: "listen", Usage: "API address", Value: "0.0.0.0:8080", EnvVars: []string{"ORBIT_LISTEN"}},
+		&cli.StringFlag{Name: "leaf-listen", Usage: "NATS leaf-node address satellites connect to", Value: "0.0.0.0:7422", EnvVars: []string{"ORBIT_LEAF_LISTEN"}},
+		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address (empty: none)", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
+	}, dbFlags...),
+	Action: func(c *cli.Context) error {
+		log, err := logger(c)
+		if err != nil {
+			return err
+		}
+		cp, err := compose.StartControlPlane(c.Context, compose.ControlPlaneConfig{
+			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
+			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), Log: log,
+		})
+		if err != nil {
+			return err
+		}
+		log.Info("mothership running", "api", cp.URL(), "leaf", cp.Hub.LeafURL(), "db", cp.Store.Dialect())
+		select {
+		case <-c.Context.Done():
+			log.Info("stopping")
+			return cp.Stop()
+		case err := <-cp.Done():
+			return errors.Join(fmt.Errorf("mothership stopped: %w", err), cp.Stop())
+		}
+	},
+}
+
+var migrateCommand = &cli.Command{
+	Name:  "migrate",
+	Usage: "Bring the database schema up to date, then exit",
+	Flags: dbFlags,
+	Action: func(c *cli.Context) error {
+		store, err := db.Open(c.Context, dbDSN(c))
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if err := store.Migrate(c.Context); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "database (%s) is up to date\n", store.Dialect())
+		return nil
+	},
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/nats-io/nkeys"
+	"github.com/urfave/cli/v2"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/mothership"
+)
+
+var satelliteCommand = &cli.Command{
+	Name:  "satellite",
+	Usage: "Onboard satellites",
+	Subcommands: []*cli.Command{{
+		Name:      "add",
+		Usage:     "Onboard a satellite: mint its NATS identity (an nkey) and grant it access to its own keys",
+		ArgsUsage: "NAME",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "region", Usage: "Region the satellite serves", Required: true},
+			&cli.StringFlag{Name: "cloud", Usage: "Cloud the satellite runs on", Value: "aws"},
+			&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public")},
+			&cli.StringFlag{Name: "seed-file", Usage: "Where to write the satellite's nkey seed (default NAME.nk)"},
+		}, dbFlags...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("satellite add needs exactly one NAME")
+			}
+			name := c.Args().First()
+			kp, err := nkeys.CreateUser()
+			if err != nil {
+				return err
+			}
+			pub, _ := kp.PublicKey()
+			seed, _ := kp.Seed()
+			spec := mothership.SatelliteSpec{Name: name, Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"), NKey: pub}
+			if err := spec.Validate(); err != nil {
+				return err
+			}
+			store, err := db.Open(c.Context, dbDSN(c))
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if err := store.Migrate(c.Context); err != nil {
+				return err
+			}
+			path := c.String("seed-file")
+			if path == "" {
+				path = name + ".nk"
+			}
+			if err := os.WriteFile(path, seed, 0o600); err != nil {
+				return err
+			}
+			if err := mothership.AddSatellite(c.Context, store, spec); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "satellite %s added; its nkey seed is in %s (keep it secret).\nA running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s\n",
+				name, path, name, spec.Region, spec.Cloud, path)
+			return nil
+		},
+	}},
+}

@@ -1,0 +1,157 @@
+// Package app is the orbit command line: it puts desired cluster specs to the mothership's
+// API and watches them converge. It only reads and writes through the API.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+// DefaultServer is where mothership dev listens.
+const DefaultServer = "http://127.0.0.1:8080"
+
+// New returns the orbit application writing to out and errOut.
+func New(out, errOut io.Writer) *cli.App {
+	return &cli.App{
+		Name:                 "orbit",
+		Usage:                "Manage Kafka, ksqlDB and Kafka Connect clusters on an Orbit control plane",
+		Writer:               out,
+		ErrWriter:            errOut,
+		HideVersion:          true,
+		EnableBashCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "server", Usage: "Mothership API URL", Value: DefaultServer, EnvVars: []string{"ORBIT_SERVER"}},
+			&cli.StringFlag{Name: "api-key", Usage: "API key", EnvVars: []string{"ORBIT_API_KEY"}},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "Output format: table, json or yaml", Value: "table", EnvVars: []string{"ORBIT_OUTPUT"}},
+		},
+		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand},
+		// Errors are printed once, by the caller of Run.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+	}
+}
+
+// usageError is a command-line mistake (exit status 2).
+type usageError struct{ error }
+
+// ExitStatus maps an error from Run to the process exit status.
+func ExitStatus(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func client(c *cli.Context) (*api.Client, error) {
+	return api.NewClient(c.String("server"), c.String("api-key"), nil)
+}
+
+func outputFormat(c *cli.Context) (string, error) {
+	switch f := c.String("output"); f {
+	case "table", "json", "yaml":
+		return f, nil
+	default:
+		return "", usageError{fmt.Errorf("--output: %q is not one of table, json, yaml", f)}
+	}
+}
+
+// oneName returns the single NAME argument.
+func oneName(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", usageError{fmt.Errorf("%s needs exactly one NAME (got %d arguments)", c.Command.FullName(), c.NArg())}
+	}
+	return c.Args().First(), nil
+}
+
+// Interspersed reorders arguments so that flags may follow positional arguments, as in
+// `orbit cluster get demo -o json` (urfave/cli stops parsing flags at the first positional
+// argument, and accepts the application's own flags only before the command). Application
+// flags move to the front, command flags to just after the command path, positional
+// arguments keep their order at the end.
+func Interspersed(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	var appFlags, path, cmdFlags, pos []string
+	var flags []cli.Flag
+	cmds := app.Commands
+	inPath := true
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			group, known := &cmdFlags, flags
+			if hasFlag(app.Flags, a) {
+				group, known = &appFlags, app.Flags
+			}
+			*group = append(*group, a)
+			if takesValue(known, a) && i+1 < len(args) {
+				*group = append(*group, args[i+1])
+				i++
+			}
+			continue
+		}
+		if inPath {
+			if sub := findCommand(cmds, a); sub != nil {
+				path = append(path, a)
+				flags = sub.Flags
+				cmds = sub.Subcommands
+				continue
+			}
+			inPath = false
+		}
+		pos = append(pos, a)
+	}
+	out := append([]string{args[0]}, appFlags...)
+	out = append(out, path...)
+	out = append(out, cmdFlags...)
+	return append(out, pos...)
+}
+
+func hasFlag(flags []cli.Flag, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+func takesValue(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if strings.Contains(name, "=") {
+		return false
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, isBool := f.(*cli.BoolFlag)
+				return !isBool
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+// render writes v in the chosen format; table renders with table().
+func render(w io.Writer, format string, v any, table func(*tabwriter.Writer)) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		js, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		y, err := yaml.JSONToYAML(js)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(y)
+		return err
+	default:
+		tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+		table(tw)
+		return tw.Flush()
+	}
+}
+
+func clusterTable(clusters ...api.Cluster) func(*tabwriter.Writer) {
+	return func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "NAME\tID\tPRODUCT\tCKU\tREGION\tPHASE\tREADY\tGENERATION\tAGE\tREASON")
+		for _, c := range clusters {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d/%d\t%d/%d\t%s\t%s\n",
+				c.Name, c.ID, c.Product, c.CKU, c.Region, c.Status.Phase,
+				c.Status.ReadyBrokers, c.Status.Brokers, c.Status.ObservedGeneration, c.Generation,
+				age(c.CreatedAt), c.Status.Reason)
+		}
+	}
+}
+
+func satelliteTable(sats []api.Satellite) func(*tabwriter.Writer) {
+	return func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "NAME\tREGION\tCLOUD\tNETWORKS\tCONNECTED\tCLUSTERS\tKUBERNETES\tLAST HEARTBEAT")
+		for _, s := range sats {
+			kube := "real"
+			if s.Simulated {
+				kube = "simulated"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s ago\n", s.Name, s.Region, s.Cloud,
+				strings.Join(s.Networks, ","), s.Connected, s.Clusters, kube, age(s.HeartbeatAt))
+		}
+	}
+}
+
+func age(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return d.String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

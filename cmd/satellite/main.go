@@ -1,0 +1,104 @@
+// Command satellite runs one Orbit satellite: an embedded NATS leaf node and the operator
+// that converges this region's clusters on its Kubernetes. See `satellite run --help`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/satellite"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := &cli.App{
+		Name:           "satellite",
+		Usage:          "Orbit's per-region agent",
+		HideVersion:    true,
+		Commands:       []*cli.Command{runCommand},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	if err := app.RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "satellite: "+err.Error())
+		os.Exit(1)
+	}
+}
+
+var runCommand = &cli.Command{
+	Name:  "run",
+	Usage: "Run the satellite until stopped",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "name", Usage: "Satellite name (as onboarded with `mothership satellite add`)", Required: true, EnvVars: []string{"ORBIT_SATELLITE_NAME"}},
+		&cli.StringFlag{Name: "region", Usage: "Region it serves", Required: true, EnvVars: []string{"ORBIT_SATELLITE_REGION"}},
+		&cli.StringFlag{Name: "cloud", Usage: "Cloud it runs on", Value: "aws", EnvVars: []string{"ORBIT_SATELLITE_CLOUD"}},
+		&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public"), EnvVars: []string{"ORBIT_SATELLITE_NETWORKS"}},
+		&cli.IntFlag{Name: "capacity-clusters", Usage: "Most clusters it takes (0: no limit)", EnvVars: []string{"ORBIT_SATELLITE_CAPACITY_CLUSTERS"}},
+		&cli.IntFlag{Name: "capacity-brokers", Usage: "Most brokers it takes (0: no limit)", EnvVars: []string{"ORBIT_SATELLITE_CAPACITY_BROKERS"}},
+		&cli.StringSliceFlag{Name: "hub", Usage: "Hub leaf-node URL, nats-leaf://host:7422 (repeatable)", Required: true, EnvVars: []string{"ORBIT_HUB"}},
+		&cli.StringFlag{Name: "seed-file", Usage: "File holding the satellite's nkey seed", Required: true, EnvVars: []string{"ORBIT_SEED_FILE"}},
+		&cli.StringFlag{Name: "data-dir", Usage: "Where the leaf node keeps its mirror", Value: "/var/lib/orbit-satellite", EnvVars: []string{"ORBIT_DATA_DIR"}},
+		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
+		&cli.StringFlag{Name: "log-level", Usage: "Log level: debug, info, warn or error", Value: "info", EnvVars: []string{"ORBIT_LOG_LEVEL"}},
+	},
+	Action: func(c *cli.Context) error {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+		seed, err := os.ReadFile(c.String("seed-file"))
+		if err != nil {
+			return fmt.Errorf("--seed-file: %w", err)
+		}
+		restCfg, err := kubeConfig(c.String("kubeconfig"))
+		if err != nil {
+			return err
+		}
+		client, err := kubernetes.NewForConfig(restCfg)
+		if err != nil {
+			return err
+		}
+		sat, err := satellite.New(satellite.Config{
+			Name: c.String("name"), Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"),
+			Capacity: kv.Capacity{Clusters: int32(c.Int("capacity-clusters")), Brokers: int32(c.Int("capacity-brokers"))},
+			StoreDir: filepath.Join(c.String("data-dir"), "nats"), HubURLs: c.StringSlice("hub"),
+			Seed: []byte(strings.TrimSpace(string(seed))), Kube: client, Version: version, Log: log,
+		})
+		if err != nil {
+			return err
+		}
+		log.Info("satellite starting", "name", c.String("name"), "hub", c.StringSlice("hub"))
+		return sat.Run(c.Context)
+	},
+}
+
+func kubeConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("no --kubeconfig and not in a cluster: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
