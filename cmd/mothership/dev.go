@@ -128,4 +128,3 @@ func devAPIKey(flag, path string) (string, error) {
 	}
 	return key, nil
 }
-

@@ -93,4 +93,3 @@ func readFile(name string) ([]byte, error) {
 	}
 	return data, nil
 }
-
