@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/orbitcp/orbit/cmd/orbit/app"
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+// orbit runs the CLI in-process against the environment, as a user would from a shell.
+func (e *env) orbit(args ...string) (string, string, error) {
+	e.t.Helper()
+	var out, errOut bytes.Buffer
+	a := app.New(&out, &errOut)
+	full := append([]string{"orbit", "--server", e.cp.URL(), "--api-key", testKey}, args...)
+	err := a.RunContext(context.Background(), app.Interspersed(a, full))
+	return out.String(), errOut.String(), err
+}
+
+// TestCLI walks the acceptance path of the walking skeleton through the orbit command line.
+func TestCLI(t *testing.T) {
+	e := newEnv(t)
+	e.startSatellite("us-west-2")
+
+	_, progress, err := e.orbit("cluster", "create", "demo", "--product", "kafka", "--cku", "1", "--region", "us-west-2", "--wait")
+	if err != nil {
+		t.Fatalf("create --wait: %v\n%s", err, progress)
+	}
+	if !strings.Contains(progress, "demo: ready, 3/3 ready") {
+		t.Errorf("create --wait progress does not end ready:\n%s", progress)
+	}
+	out, _, err := e.orbit("cluster", "get", "demo", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c api.Cluster
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("get -o json: %v\n%s", err, out)
+	}
+	if c.ID == "" || c.Name != "demo" || c.Product != "kafka" || c.CKU != 1 || c.Region != "us-west-2" ||
+		c.Status.Phase != api.PhaseReady || c.Status.ReadyBrokers != 3 || c.Status.ObservedGeneration != c.Generation {
+		t.Fatalf("get -o json: %+v", c)
+	}
+
+	if _, progress, err = e.orbit("cluster", "resize", "demo", "--cku", "2", "--wait"); err != nil {
+		t.Fatalf("resize --wait: %v\n%s", err, progress)
+	}
+	out, _, _ = e.orbit("cluster", "get", "demo", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.Status.ReadyBrokers != 6 || c.Generation != 2 {
+		t.Fatalf("after resize: %v %+v", err, c.Status)
+	}
+
+	out, _, err = e.orbit("cluster", "list", "-o", "json")
+	var list []api.Cluster
+	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Name != "demo" {
+		t.Fatalf("list -o json: %v %s", err, out)
+	}
+	if out, _, err = e.orbit("cluster", "list", "-o", "yaml"); err != nil || !strings.Contains(out, "name: demo") {
+		t.Fatalf("list -o yaml: %v %s", err, out)
+	}
+	if out, _, err = e.orbit("cluster", "list"); err != nil || !strings.Contains(out, "NAME") || !strings.Contains(out, "demo") {
+		t.Fatalf("list (table): %v %s", err, out)
+	}
+
+	// apply: the same file twice is idempotent.
+	file := filepath.Join(t.TempDir(), "clusters.yaml")
+	doc := `apiVersion: orbit.dev/v1
+kind: Cluster
+metadata:
+  name: demo
+spec:
+  product: kafka
+  cku: 2
+  region: us-west-2
+---
+apiVersion: orbit.dev/v1
+kind: Cluster
+metadata:
+  name: orders
+spec:
+  product: kafka
+  cku: 1
+  region: us-west-2
+`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = e.orbit("apply", "-f", file, "--wait")
+	if err != nil || !strings.Contains(out, "cluster/demo") || !strings.Contains(out, "unchanged") || !strings.Contains(out, "cluster/orders") || !strings.Contains(out, "created") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	out, _, err = e.orbit("apply", "-f", file)
+	if err != nil || strings.Count(out, "unchanged") != 2 {
+		t.Fatalf("apply again: %v\n%s", err, out)
+	}
+
+	if _, progress, err = e.orbit("cluster", "delete", "demo", "--wait"); err != nil || !strings.Contains(progress, "demo: deleted") {
+		t.Fatalf("delete --wait: %v\n%s", err, progress)
+	}
+
+	// Errors name the field and exit non-zero.
+	if _, _, err := e.orbit("cluster", "create", "Bad.Name", "--region", "us-west-2"); err == nil || !strings.Contains(err.Error(), "name:") {
+		t.Errorf("create with a bad name: %v", err)
+	}
+	if _, _, err := e.orbit("cluster", "get", "nope"); err == nil || !api.IsNotFound(err) {
+		t.Errorf("get of a missing cluster: %v", err)
+	}
+	if _, _, err := e.orbit("cluster", "get", "demo", "-o", "xml"); err == nil || app.ExitStatus(err) != 2 {
+		t.Errorf("bad output format: %v", err)
+	}
+}
