@@ -22,7 +22,11 @@ func openTestStores(t *testing.T) map[Dialect]*Store {
 		t.Fatal(err)
 	}
 	stores[SQLite] = s
-	if dsn := os.Getenv("ORBIT_TEST_POSTGRES"); dsn != "" {
+	dsn := os.Getenv("ORBIT_TEST_POSTGRES")
+	if dsn == "" && os.Getenv("CI") == "true" {
+		t.Fatal("CI must test PostgreSQL too: set ORBIT_TEST_POSTGRES (make test does)")
+	}
+	if dsn != "" {
 		pg, err := OpenFreshPostgres(ctx, dsn, t.Name())
 		if err != nil {
 			t.Fatal(err)

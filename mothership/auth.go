@@ -11,6 +11,7 @@ import (
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/sqlitegen"
+	"github.com/orbitcp/orbit/kv"
 )
 
 // Roles of an API key.
@@ -81,10 +82,23 @@ func (f *frontend) authenticate(r *http.Request) (*principal, error) {
 // EnsureAPIKey makes key a valid key of the given role for tenant, creating the tenant if
 // needed. It is idempotent: mothership dev calls it on every start with its dev key.
 func (m *Mothership) EnsureAPIKey(ctx context.Context, tenant, role, key, description string) error {
+	return EnsureAPIKey(ctx, m.cfg.Store, tenant, role, key, description)
+}
+
+// EnsureAPIKey is Mothership.EnsureAPIKey on a store that no mothership runs on yet.
+func EnsureAPIKey(ctx context.Context, store *db.Store, tenant, role, key, description string) error {
 	if !strings.HasPrefix(key, APIKeyPrefix) || len(key) < len(APIKeyPrefix)+16 {
 		return errors.New("api key: must start with " + APIKeyPrefix + " and have at least 16 more characters")
 	}
-	return m.cfg.Store.InTx(ctx, func(q db.Querier) error {
+	if err := kv.ValidateName("tenant", tenant); err != nil {
+		return err
+	}
+	switch role {
+	case RoleAdmin, RoleViewer, RoleOperator:
+	default:
+		return errors.New("api key: role must be admin, viewer or operator")
+	}
+	return store.InTx(ctx, func(q db.Querier) error {
 		t, err := q.GetTenantByName(ctx, tenant)
 		if db.NotFound(err) {
 			t = sqlitegen.Tenant{ID: randomID("t"), Name: tenant, CreatedAt: db.Now()}

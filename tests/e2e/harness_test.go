@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -160,3 +161,5 @@ func phaseIs(phase string) func(c *api.Cluster) error {
 func physicalKey(satellite string, c *api.Cluster) string {
 	return kv.Key{Satellite: satellite, Product: kv.Product(c.Product), Cluster: "p" + c.ID[1:]}.String()
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -1,0 +1,35 @@
+# Orbit. `make dev` runs everything locally; `make test` runs the test suite.
+SHELL := /bin/bash
+GO_FILES = $(shell git ls-files '*.go')
+SQLC_VERSION := v1.31.1
+TOOLS := $(or $(ORBIT_TOOLS),$(HOME)/.cache/orbit/tools)
+SQLC := $(TOOLS)/sqlc-$(SQLC_VERSION)/sqlc
+
+.PHONY: dev build test lint deps generate check-generated
+
+## dev: build the binaries and run `mothership dev` (NATS hub, SQLite, API, one simulated satellite)
+dev: build
+	bin/mothership dev
+
+## build: build mothership, satellite and orbit into bin/
+build:
+	go build -o bin/ ./cmd/mothership ./cmd/satellite ./cmd/orbit
+
+## test: install what the tests need (PostgreSQL), vet, check formatting, run every test with -race
+test: lint
+	ORBIT_TEST_POSTGRES="$$(tests/deps.sh)" go test -race -timeout 40m ./...
+
+lint:
+	go vet ./...
+	@unformatted="$$(gofmt -l $(GO_FILES))"; if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+$(SQLC):
+	GOBIN=$(dir $(SQLC)) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+## generate: regenerate db/sqlitegen and db/pggen from queries/ and the migrations
+generate: $(SQLC)
+	$(SQLC) generate
+
+## check-generated: fail if the committed generated code is not what sqlc produces
+check-generated: $(SQLC)
+	$(SQLC) diff

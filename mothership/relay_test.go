@@ -1,0 +1,131 @@
+package mothership
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/leafnode"
+)
+
+// startHubAndStore starts an embedded hub with the buckets and stream, and a migrated
+// SQLite store.
+func startHubAndStore(t *testing.T) (jetstream.JetStream, *db.Store) {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := kp.PublicKey()
+	hub, err := leafnode.StartHub(leafnode.HubConfig{StoreDir: t.TempDir(), LeafListen: "127.0.0.1:-1", MothershipNKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Shutdown)
+	nc, err := hub.Connect(kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := kv.EnsureHub(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "orbit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return js, store
+}
+
+func streamMsgs(t *testing.T, js jetstream.JetStream) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), kv.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// TestRelayPublishesEachRowOnce covers the outbox's guarantees: rows committed while no
+// relay runs are published when one does, and a relay that dies after publishing but
+// before marking publishes again without duplicating anything in EVENTS.
+func TestRelayPublishesEachRowOnce(t *testing.T) {
+	js, store := startHubAndStore(t)
+	ctx := context.Background()
+	enqueue := func(n int) {
+		err := store.InTx(ctx, func(q db.Querier) error {
+			for i := range n {
+				if err := db.Enqueue(ctx, q, kv.EventSubject("logical", "c"+string(rune('a'+i))), map[string]int{"i": i}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &relay{store: store, js: js, log: testLogger()}
+
+	enqueue(3)
+	if n := streamMsgs(t, js); n != 0 {
+		t.Fatalf("published before the relay ran: %d", n)
+	}
+	if n, err := r.flush(ctx, 100); err != nil || n != 3 {
+		t.Fatalf("flush: %d %v", n, err)
+	}
+	if n := streamMsgs(t, js); n != 3 {
+		t.Fatalf("stream has %d events, want 3", n)
+	}
+
+	// Publish two more, then "crash" before marking: un-mark them and flush again.
+	enqueue(2)
+	if n, err := r.flush(ctx, 100); err != nil || n != 2 {
+		t.Fatalf("flush: %d %v", n, err)
+	}
+	if _, err := store.DB().ExecContext(ctx, "UPDATE outbox SET published_at = NULL WHERE id > 3"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.flush(ctx, 100); err != nil || n != 2 {
+		t.Fatalf("flush after crash: %d %v", n, err)
+	}
+	if n := streamMsgs(t, js); n != 5 {
+		t.Fatalf("stream has %d events after republishing, want 5 (no duplicates)", n)
+	}
+	if rows, _ := store.Q().ListPendingOutbox(ctx, 10); len(rows) != 0 {
+		t.Fatalf("pending after flush: %d", len(rows))
+	}
+
+	// Run wakes on commit, without waiting for its poll.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.poll = time.Hour
+	go func() { _ = r.Run(runCtx) }()
+	enqueue(1)
+	deadline := time.Now().Add(5 * time.Second)
+	for streamMsgs(t, js) != 6 {
+		if time.Now().After(deadline) {
+			t.Fatal("relay did not publish on commit")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs, idempotently: PostgreSQL (the store's
+# tests run against it as well as SQLite). Safe to run again; fast when nothing is missing.
+set -euo pipefail
+
+log() { echo "deps: $*" >&2; }
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else log "need root for: $*"; exit 1
+  fi
+}
+
+need=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# PostgreSQL: start the first cluster and let the tests log in over TCP.
+read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters -h | head -n 1)
+if [ "$pg_status" != "online" ]; then
+  log "starting PostgreSQL $pg_version/$pg_cluster"
+  as_root pg_ctlcluster "$pg_version" "$pg_cluster" start
+fi
+as_root su postgres -c "psql -q -p $pg_port -c \"ALTER USER postgres PASSWORD 'orbit'\"" >/dev/null
+echo "postgres://postgres:orbit@127.0.0.1:$pg_port/postgres?sslmode=disable"
