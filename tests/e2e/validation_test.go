@@ -19,8 +19,8 @@ func TestInvalidRequestsChangeNothing(t *testing.T) {
 	goodDoc := "apiVersion: orbit.dev/v1\nkind: Cluster\nmetadata: {name: good}\nspec: {product: kafka, cku: 1, region: us-west-2}\n"
 	cases := []struct {
 		name, method, path, ctype, body string
-		code                             int
-		field                            string
+		code                            int
+		field                           string
 	}{
 		{"dot in name", "POST", "/v1/clusters", "application/json", `{"name":"a.b","product":"kafka","cku":1,"region":"us-west-2"}`, 400, "name"},
 		{"wildcard in name", "POST", "/v1/clusters", "application/json", `{"name":"a*","product":"kafka","cku":1,"region":"us-west-2"}`, 400, "name"},
