@@ -116,7 +116,8 @@ func ensure[L any, AC any](ctx context.Context, desired AC, get func() (L, error
 	return true, nil
 }
 
-// sameJSON compares two values by their JSON form.
+// sameJSON compares two apply configurations by their JSON form, where an empty object
+// (an extracted template's "status": {}, say) sets nothing and so counts as absent.
 func sameJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
@@ -127,5 +128,25 @@ func sameJSON(a, b any) bool {
 	if json.Unmarshal(ja, &va) != nil || json.Unmarshal(jb, &vb) != nil {
 		return false
 	}
-	return reflect.DeepEqual(va, vb)
+	return reflect.DeepEqual(pruneEmpty(va), pruneEmpty(vb))
+}
+
+func pruneEmpty(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			e = pruneEmpty(e)
+			if m, ok := e.(map[string]any); (ok && len(m) == 0) || e == nil {
+				delete(t, k)
+				continue
+			}
+			t[k] = e
+		}
+		return t
+	case []any:
+		for i := range t {
+			t[i] = pruneEmpty(t[i])
+		}
+	}
+	return v
 }
