@@ -105,8 +105,8 @@ func render(satellite string, psc *kv.PSC) (*objects, error) {
 	pvc := corev1ac.PersistentVolumeClaim("data", "")
 	pvc.Namespace = nil // a template has no namespace of its own
 	pvc = pvc.WithSpec(corev1ac.PersistentVolumeClaimSpec().
-			WithAccessModes(corev1.ReadWriteOnce).
-			WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: storage})))
+		WithAccessModes(corev1.ReadWriteOnce).
+		WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: storage})))
 	if psc.Spec.Storage.Class != "" {
 		pvc.Spec.WithStorageClassName(psc.Spec.Storage.Class)
 	}
