@@ -63,9 +63,10 @@ func (c *Config) Validate() error {
 
 // Satellite is a running satellite.
 type Satellite struct {
-	cfg   Config
-	log   *slog.Logger
-	ready chan struct{}
+	cfg       Config
+	log       *slog.Logger
+	ready     chan struct{}
+	readyOnce sync.Once
 
 	mu   sync.Mutex
 	leaf *leafnode.Leaf
@@ -172,7 +173,7 @@ func (s *Satellite) Run(ctx context.Context) error {
 				}
 				if e == nil {
 					s.log.Info("satellite converging from its mirror")
-					close(s.ready)
+					s.readyOnce.Do(func() { close(s.ready) })
 					continue
 				}
 				queue.Add(e.Key())
@@ -250,13 +251,13 @@ func (s *Satellite) rewindConsumer(ctx context.Context, nc *nats.Conn) error {
 				err = jerr
 			}
 		}
-		if attempt%10 == 0 {
+		if attempt%50 == 49 { // every 5 s
 			s.log.Info("waiting for the hub to set up a fresh mirror", "error", err)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -272,15 +273,15 @@ func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream) error
 			Networks: s.cfg.Networks, Capacity: s.cfg.Capacity, Version: s.cfg.Version, Simulated: s.cfg.Simulated,
 			StartedAt: started, HeartbeatAt: time.Now().UTC(),
 		}
-		if data, err := kv.Encode(reg); err != nil {
+		data, err := kv.Encode(reg)
+		if err != nil {
 			return err
-		} else {
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if _, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data); err != nil && ctx.Err() == nil {
-				s.log.Debug("heartbeat not delivered", "error", err)
-			}
-			cancel()
 		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if _, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data); err != nil && ctx.Err() == nil {
+			s.log.Debug("heartbeat not delivered", "error", err)
+		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return nil
