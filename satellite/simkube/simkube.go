@@ -75,7 +75,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 			return err
 		}
 		for _, svc := range services {
-			if err := c.assignLoadBalancer(ctx, svc); err != nil && ctx.Err() == nil {
+			if err := assignLoadBalancer(ctx, c.Client, svc); err != nil && ctx.Err() == nil {
 				c.log.Debug("simkube: service status", "name", svc.Name, "error", err)
 			}
 		}
@@ -120,7 +120,7 @@ func (c *Cluster) stepStatefulSet(ctx context.Context, sts *appsv1.StatefulSet) 
 	if statusEqual(st, next) {
 		return nil
 	}
-	return c.patchStatus(ctx, "statefulsets", sts.Namespace, sts.Name, next)
+	return patchStatus(ctx, c.Client, "statefulsets", sts.Namespace, sts.Name, next)
 }
 
 func statusEqual(a, b appsv1.StatefulSetStatus) bool {
@@ -129,8 +129,30 @@ func statusEqual(a, b appsv1.StatefulSetStatus) bool {
 	return string(ja) == string(jb)
 }
 
+// RunLoadBalancers plays a cloud's load-balancer controller on any cluster until ctx ends:
+// every interval, each LoadBalancer service without an address gets one (in 198.18.0.0/16,
+// derived from its name).
+func RunLoadBalancers(ctx context.Context, client kubernetes.Interface, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		list, err := client.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for i := range list.Items {
+			_ = assignLoadBalancer(ctx, client, &list.Items[i])
+		}
+	}
+}
+
 // assignLoadBalancer gives a LoadBalancer service an ingress address.
-func (c *Cluster) assignLoadBalancer(ctx context.Context, svc *corev1.Service) error {
+func assignLoadBalancer(ctx context.Context, client kubernetes.Interface, svc *corev1.Service) error {
 	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) > 0 {
 		return nil
 	}
@@ -139,10 +161,10 @@ func (c *Cluster) assignLoadBalancer(ctx context.Context, svc *corev1.Service) e
 	status := corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
 		{IP: fmt.Sprintf("198.18.%d.%d", n>>8, n&0xff)},
 	}}}
-	return c.patchStatus(ctx, "services", svc.Namespace, svc.Name, status)
+	return patchStatus(ctx, client, "services", svc.Namespace, svc.Name, status)
 }
 
-func (c *Cluster) patchStatus(ctx context.Context, resource, ns, name string, status any) error {
+func patchStatus(ctx context.Context, client kubernetes.Interface, resource, ns, name string, status any) error {
 	body, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		return err
@@ -150,9 +172,9 @@ func (c *Cluster) patchStatus(ctx context.Context, resource, ns, name string, st
 	opts := metav1.PatchOptions{FieldManager: "simkube"}
 	switch resource {
 	case "statefulsets":
-		_, err = c.Client.AppsV1().StatefulSets(ns).Patch(ctx, name, types.MergePatchType, body, opts, "status")
+		_, err = client.AppsV1().StatefulSets(ns).Patch(ctx, name, types.MergePatchType, body, opts, "status")
 	case "services":
-		_, err = c.Client.CoreV1().Services(ns).Patch(ctx, name, types.MergePatchType, body, opts, "status")
+		_, err = client.CoreV1().Services(ns).Patch(ctx, name, types.MergePatchType, body, opts, "status")
 	}
 	return err
 }

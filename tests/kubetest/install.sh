@@ -5,7 +5,7 @@
 #
 #   ORBIT_TOOLS   cache root (default: ~/.cache/orbit/tools)
 #
-# etcd comes from Debian (etcd-server); .ci/run installs it.
+# etcd comes from Debian (etcd-server); tests/deps.sh installs it.
 set -euo pipefail
 
 K8S_VERSION=1.34.4
