@@ -1,0 +1,45 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/tests/kubetest"
+)
+
+// startRealSatellite onboards and starts a satellite on its own real Kubernetes.
+func (e *env) startRealSatellite(region string, kube *kubetest.Cluster) *compose.SatelliteNode {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := filepath.Join(e.dir, "satellites", region)
+	seed, err := e.cp.Onboard(ctx, region, region, "aws", []string{"public"}, dir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
+		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
+		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Kubeconfig: kube.Kubeconfig, Log: testLog(e.t),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.sats[region] = n
+	return n
+}
+
+func TestRealKubernetesSkeleton(t *testing.T) {
+	kube := kubetest.Start(t)
+	e := newEnv(t)
+	e.startRealSatellite("us-west-2", kube)
+	ctx := context.Background()
+	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.waitFor("demo", 90*time.Second, readyWith(3))
+	t.Logf("ready: %+v", c.Status)
+}
