@@ -55,6 +55,8 @@ func TestDecodeIsStrict(t *testing.T) {
 		"bad version":       {replace(`"3.9.0"`, `"latest"`), "spec.version"},
 		"no storage":        {replace(`"sizeGiB":100`, `"sizeGiB":0`), "spec.storage.sizeGiB"},
 		"bad config key":    {replace(`"min.insync.replicas"`, `"Bad Key"`), "spec.config"},
+		"kafka refs kafka":  {replace(`"replicas":3`, `"replicas":3,"kafka":{"id":"pkc-x"}`), "spec.kafka"},
+		"purge undeleted":   {replace(`"generation":3`, `"generation":3,"purgeAfter":"2030-01-01T00:00:00Z"`), "purgeAfter"},
 		"huge":              {`{"schemaVersion":1,"id":"` + strings.Repeat("a", MaxValueSize) + `"}`, "limit"},
 	}
 	for name, tc := range cases {

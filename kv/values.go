@@ -38,10 +38,11 @@ type PSC struct {
 	// Generation increases with every change of the desired state. The satellite reports the
 	// generation it converged to as Status.ObservedGeneration.
 	Generation int64 `json:"generation"`
-	// Deleted asks the satellite to remove the cluster's workloads. Volumes are kept (for an
-	// undelete) until the key itself is removed.
-	Deleted bool    `json:"deleted,omitempty"`
-	Spec    PSCSpec `json:"spec"`
+	// Deleted asks the satellite to remove the cluster's workloads. Its volumes are kept,
+	// so that an undelete finds them, until PurgeAfter; then the satellite purges them.
+	Deleted    bool       `json:"deleted,omitempty"`
+	PurgeAfter *time.Time `json:"purgeAfter,omitempty"`
+	Spec       PSCSpec    `json:"spec"`
 }
 
 // PSCSpec is what the satellite materialises.
@@ -55,6 +56,17 @@ type PSCSpec struct {
 	Controllers int32             `json:"controllers,omitempty"`
 	Storage     Storage           `json:"storage"`
 	Config      map[string]string `json:"config,omitempty"`
+	// Kafka is the Kafka cluster a ksqldb or connect cluster works with, on the same
+	// satellite.
+	Kafka *KafkaRef `json:"kafka,omitempty"`
+	// TLSSerial changes when the cluster's certificates must be reissued. A rotation
+	// updates the certificate Secret only: no broker restarts.
+	TLSSerial int64 `json:"tlsSerial,omitempty"`
+}
+
+// KafkaRef names a Kafka physical cluster.
+type KafkaRef struct {
+	ID string `json:"id"`
 }
 
 // Storage describes the volume of each replica.
@@ -83,6 +95,9 @@ func (p *PSC) Validate() error {
 	if p.Generation < 1 {
 		return fieldError("generation", fmt.Sprintf("must be at least 1 (got %d)", p.Generation))
 	}
+	if p.PurgeAfter != nil && !p.Deleted {
+		return fieldError("purgeAfter", "only a deleted cluster has one")
+	}
 	if err := p.Spec.validate(p.Product); err != nil {
 		return prefixed("spec", err)
 	}
@@ -106,6 +121,19 @@ func (s *PSCSpec) validate(product Product) error {
 	}
 	if s.Storage.SizeGiB < 1 || s.Storage.SizeGiB > MaxStorageGiB {
 		return fieldError("storage.sizeGiB", fmt.Sprintf("must be between 1 and %d (got %d)", MaxStorageGiB, s.Storage.SizeGiB))
+	}
+	switch {
+	case product == ProductKafka && s.Kafka != nil:
+		return fieldError("kafka", "a kafka cluster does not reference another")
+	case product != ProductKafka && s.Kafka == nil:
+		return fieldError("kafka", fmt.Sprintf("a %s cluster needs the kafka cluster it works with", product))
+	case s.Kafka != nil:
+		if err := ValidateName("id", s.Kafka.ID); err != nil {
+			return prefixed("kafka", err)
+		}
+	}
+	if s.TLSSerial < 0 {
+		return fieldError("tlsSerial", "must not be negative")
 	}
 	if len(s.Config) > MaxConfigEntries {
 		return fieldError("config", fmt.Sprintf("at most %d entries (got %d)", MaxConfigEntries, len(s.Config)))
@@ -131,6 +159,8 @@ const (
 	PhaseDegraded     Phase = "degraded"
 	PhaseDeleting     Phase = "deleting"
 	PhaseDeleted      Phase = "deleted"
+	// PhasePurged: a deleted cluster's volumes are gone too.
+	PhasePurged Phase = "purged"
 	// PhaseFailed means the desired state can never be converged as written (an invalid
 	// value, say). It is terminal until the desired state changes.
 	PhaseFailed Phase = "failed"
@@ -138,7 +168,7 @@ const (
 
 func (p Phase) validate() error {
 	switch p {
-	case PhaseProvisioning, PhaseReady, PhaseDegraded, PhaseDeleting, PhaseDeleted, PhaseFailed:
+	case PhaseProvisioning, PhaseReady, PhaseDegraded, PhaseDeleting, PhaseDeleted, PhasePurged, PhaseFailed:
 		return nil
 	}
 	return fieldError("phase", fmt.Sprintf("unknown phase %q", string(p)))
@@ -170,8 +200,17 @@ type Status struct {
 	Conditions         []Condition `json:"conditions,omitempty"`
 	Replicas           int32       `json:"replicas"`
 	ReadyReplicas      int32       `json:"readyReplicas"`
-	Bootstrap          string      `json:"bootstrap,omitempty"`
-	UpdatedAt          time.Time   `json:"updatedAt"`
+	// Roles breaks replicas down by role (kafka: brokers and controllers).
+	Roles     []RoleStatus `json:"roles,omitempty"`
+	Bootstrap string       `json:"bootstrap,omitempty"`
+	UpdatedAt time.Time    `json:"updatedAt"`
+}
+
+// RoleStatus is the replica count of one role of a cluster.
+type RoleStatus struct {
+	Name     string `json:"name"`
+	Replicas int32  `json:"replicas"`
+	Ready    int32  `json:"ready"`
 }
 
 // Key returns the bucket key of the status.

@@ -8,25 +8,38 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/orbitcp/orbit/kv"
 )
 
-// kube is the satellite's view of its Kubernetes: informers on exactly the objects it owns
-// (selected by its labels) and the client to change them.
+// kube is the satellite's view of its Kubernetes: informers on exactly what it owns
+// (selected by its labels: managed-by orbit-satellite and its own satellite name) and the
+// clients to change it.
 type kube struct {
-	client     kubernetes.Interface
-	factory    informers.SharedInformerFactory
+	client  kubernetes.Interface
+	dynamic dynamic.Interface
+	factory informers.SharedInformerFactory
+	dynf    dynamicinformer.DynamicSharedInformerFactory
+
 	namespaces corelisters.NamespaceLister
 	configs    corelisters.ConfigMapLister
+	secrets    corelisters.SecretLister
 	services   corelisters.ServiceLister
+	claims     corelisters.PersistentVolumeClaimLister
+	pods       corelisters.PodLister
 	sets       appslisters.StatefulSetLister
+	budgets    policylisters.PodDisruptionBudgetLister
+	pscs       cache.GenericLister
 }
 
 // ownedSelector selects what this satellite owns.
@@ -34,66 +47,105 @@ func ownedSelector(satellite string) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{LabelManagedBy: FieldManager, LabelSatellite: satellite})
 }
 
-func newKube(client kubernetes.Interface, satellite string) *kube {
+func newKube(client kubernetes.Interface, dyn dynamic.Interface, satellite string) *kube {
+	sel := ownedSelector(satellite).String()
 	f := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = ownedSelector(satellite).String() }))
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
+	df := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll,
+		func(o *metav1.ListOptions) { o.LabelSelector = sel })
 	return &kube{
-		client:     client,
-		factory:    f,
+		client: client, dynamic: dyn, factory: f, dynf: df,
 		namespaces: f.Core().V1().Namespaces().Lister(),
 		configs:    f.Core().V1().ConfigMaps().Lister(),
+		secrets:    f.Core().V1().Secrets().Lister(),
 		services:   f.Core().V1().Services().Lister(),
+		claims:     f.Core().V1().PersistentVolumeClaims().Lister(),
+		pods:       f.Core().V1().Pods().Lister(),
 		sets:       f.Apps().V1().StatefulSets().Lister(),
+		budgets:    f.Policy().V1().PodDisruptionBudgets().Lister(),
+		pscs:       df.ForResource(PSCResource).Lister(),
 	}
 }
 
-// onChange calls fn with the desired key of every owned object that changes or goes away,
-// so that drift is repaired.
-func (k *kube) onChange(fn func(key string)) error {
-	h := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { notifyKey(obj, fn) },
-		UpdateFunc: func(_, obj any) { notifyKey(obj, fn) },
-		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			notifyKey(obj, fn)
-		},
-	}
+// onChange calls onObject with the cluster id of every owned object that changes or goes
+// away (so drift is repaired), and onPSC with every PSC object that does.
+func (k *kube) onChange(onObject func(cluster string), onPSC func(*PSCObject)) error {
+	objHandler := eventHandler(func(m metav1.Object) {
+		if id := m.GetLabels()[LabelCluster]; kv.ValidateName("cluster", id) == nil {
+			onObject(id)
+		}
+	})
 	for _, inf := range []cache.SharedIndexInformer{
 		k.factory.Core().V1().Namespaces().Informer(),
 		k.factory.Core().V1().ConfigMaps().Informer(),
+		k.factory.Core().V1().Secrets().Informer(),
 		k.factory.Core().V1().Services().Informer(),
+		k.factory.Core().V1().PersistentVolumeClaims().Informer(),
+		k.factory.Core().V1().Pods().Informer(),
 		k.factory.Apps().V1().StatefulSets().Informer(),
+		k.factory.Policy().V1().PodDisruptionBudgets().Informer(),
 	} {
-		if _, err := inf.AddEventHandler(h); err != nil {
+		if _, err := inf.AddEventHandler(objHandler); err != nil {
 			return err
 		}
 	}
-	return nil
+	pscHandler := eventHandler(func(m metav1.Object) {
+		u, ok := m.(*unstructured.Unstructured)
+		if !ok {
+			return
+		}
+		if o, err := fromUnstructured(u); err == nil {
+			onPSC(o)
+		}
+	})
+	_, err := k.dynf.ForResource(PSCResource).Informer().AddEventHandler(pscHandler)
+	return err
 }
 
-func notifyKey(obj any, fn func(string)) {
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return
+func eventHandler(fn func(metav1.Object)) cache.ResourceEventHandler {
+	call := func(obj any) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if m, ok := obj.(metav1.Object); ok {
+			fn(m)
+		}
 	}
-	l := m.GetLabels()
-	key := kv.Key{Satellite: l[LabelSatellite], Product: kv.Product(l[LabelProduct]), Cluster: l[LabelCluster]}
-	if key.Validate() == nil {
-		fn(key.String())
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    call,
+		UpdateFunc: func(_, obj any) { call(obj) },
+		DeleteFunc: call,
 	}
 }
 
 // start runs the informers and waits for their caches.
 func (k *kube) start(ctx context.Context) error {
 	k.factory.Start(ctx.Done())
+	k.dynf.Start(ctx.Done())
 	for typ, ok := range k.factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("kubernetes: cache of %v did not sync", typ)
 		}
 	}
+	for typ, ok := range k.dynf.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("kubernetes: cache of %v did not sync", typ)
+		}
+	}
 	return nil
+}
+
+// getPSC reads a PSC object from the cache.
+func (k *kube) getPSC(name string) (*PSCObject, error) {
+	obj, err := k.pscs.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("PSC %s: unexpected %T", name, obj)
+	}
+	return fromUnstructured(u)
 }
 
 // ensure applies desired unless the fields this satellite manages on the live object

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
 
@@ -33,8 +34,12 @@ type Config struct {
 	HubURLs []string
 	// Seed is the satellite's user nkey seed.
 	Seed []byte
-	// Kube is the Kubernetes the satellite converges.
-	Kube kubernetes.Interface
+	// Kube and Dynamic are the Kubernetes the satellite converges.
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+	// Domain is the DNS zone of the data plane's public names (default
+	// <region>.orbit.local).
+	Domain string
 	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
 	Simulated bool
 	// Version is announced in the registration.
@@ -55,11 +60,14 @@ func (c *Config) Validate() error {
 	if err := reg.Validate(); err != nil {
 		return fmt.Errorf("satellite: %w", err)
 	}
-	if c.Kube == nil {
-		return errors.New("satellite: a Kubernetes client is required")
+	if c.Kube == nil || c.Dynamic == nil {
+		return errors.New("satellite: Kubernetes clients are required")
 	}
 	return nil
 }
+
+// UserAgent identifies a satellite's requests to its Kubernetes API server.
+func UserAgent(name string) string { return "orbit-satellite/" + name }
 
 // Satellite is a running satellite.
 type Satellite struct {
@@ -80,6 +88,9 @@ func New(cfg Config) (*Satellite, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = cfg.Region + ".orbit.local"
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
@@ -140,14 +151,27 @@ func (s *Satellite) Run(ctx context.Context) error {
 	s.leaf, s.pub = leaf, pub
 	s.mu.Unlock()
 
-	k := newKube(cfg.Kube, cfg.Name)
-	rec := newReconciler(cfg.Name, desired, k, pub, s.log)
-	queue := workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Minute),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: "satellite"},
-	)
-	defer queue.ShutDown()
-	if err := k.onChange(queue.Add); err != nil {
+	if err := InstallCRD(ctx, cfg.Dynamic); err != nil {
+		return err
+	}
+	k := newKube(cfg.Kube, cfg.Dynamic, cfg.Name)
+	rep := newReporter(pub)
+	newQueue := func(name string) workqueue.TypedRateLimitingInterface[string] {
+		return workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Minute),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
+	}
+	syncQueue, opQueue := newQueue("sync"), newQueue("operator")
+	defer syncQueue.ShutDown()
+	defer opQueue.ShutDown()
+	sync := &syncer{satellite: cfg.Name, desired: desired, kube: k, reporter: rep, log: s.log, operate: opQueue.Add}
+	op := &operator{satellite: cfg.Name, kube: k, render: &renderer{satellite: cfg.Name, domain: cfg.Domain, kube: k},
+		reporter: rep, log: s.log, after: opQueue.AddAfter}
+	err = k.onChange(opQueue.Add, func(o *PSCObject) {
+		opQueue.Add(o.Name)
+		syncQueue.Add(o.key().String()) // a PSC edited by hand is put back
+	})
+	if err != nil {
 		return err
 	}
 	if err := k.start(ctx); err != nil {
@@ -176,33 +200,39 @@ func (s *Satellite) Run(ctx context.Context) error {
 					s.readyOnce.Do(func() { close(s.ready) })
 					continue
 				}
-				queue.Add(e.Key())
+				syncQueue.Add(e.Key())
 			}
 		}
 	})
 	for range cfg.Workers {
-		g.Go(func() error {
-			for {
-				key, shutdown := queue.Get()
-				if shutdown {
-					return nil
-				}
-				if err := rec.reconcile(ctx, key); err != nil && ctx.Err() == nil {
-					s.log.Warn("reconcile failed, will retry", "key", key, "error", err)
-					queue.AddRateLimited(key)
-				} else {
-					queue.Forget(key)
-				}
-				queue.Done(key)
-			}
-		})
+		g.Go(func() error { work(ctx, syncQueue, sync.reconcile, s.log); return nil })
+		g.Go(func() error { work(ctx, opQueue, op.reconcile, s.log); return nil })
 	}
 	g.Go(func() error {
 		<-ctx.Done()
-		queue.ShutDown()
+		syncQueue.ShutDown()
+		opQueue.ShutDown()
 		return nil
 	})
 	return g.Wait()
+}
+
+// work runs reconcile on queued keys until the queue shuts down; failures retry with
+// backoff.
+func work(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], reconcile func(context.Context, string) error, log *slog.Logger) {
+	for {
+		key, shutdown := q.Get()
+		if shutdown {
+			return
+		}
+		if err := reconcile(ctx, key); err != nil && ctx.Err() == nil {
+			log.Warn("reconcile failed, will retry", "key", key, "error", err)
+			q.AddRateLimited(key)
+		} else {
+			q.Forget(key)
+		}
+		q.Done(key)
+	}
 }
 
 // openMirror makes sure the local desired bucket exists as a mirror of this satellite's

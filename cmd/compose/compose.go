@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -188,8 +189,9 @@ type SatelliteNode struct {
 	Satellite *satellite.Satellite
 	// Sim is the simulated cluster, or nil on a real one.
 	Sim *simkube.Cluster
-	// Kube is the client the satellite uses.
-	Kube kubernetes.Interface
+	// Kube and Dynamic are the clients the satellite uses.
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -213,7 +215,12 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 			cancel()
 			return nil, fmt.Errorf("kubeconfig: %w", err)
 		}
+		rc.UserAgent = satellite.UserAgent(cfg.Name)
 		if n.Kube, err = kubernetes.NewForConfig(rc); err != nil {
+			cancel()
+			return nil, err
+		}
+		if n.Dynamic, err = dynamic.NewForConfig(rc); err != nil {
 			cancel()
 			return nil, err
 		}
@@ -225,13 +232,13 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 			}
 			n.Sim = simkube.New(step, log.With("component", "simkube"))
 		}
-		n.Kube = n.Sim.Client
+		n.Kube, n.Dynamic = n.Sim.Client, n.Sim.Dynamic
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); _ = n.Sim.Run(runCtx) }()
 	}
 	sat, err := satellite.New(satellite.Config{
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
-		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: []string{cfg.HubURL}, Seed: cfg.Seed, Kube: n.Kube,
+		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: []string{cfg.HubURL}, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -53,6 +54,7 @@ var runCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "hub", Usage: "Hub leaf-node URL, nats-leaf://host:7422 (repeatable)", Required: true, EnvVars: []string{"ORBIT_HUB"}},
 		&cli.StringFlag{Name: "seed-file", Usage: "File holding the satellite's nkey seed", Required: true, EnvVars: []string{"ORBIT_SEED_FILE"}},
 		&cli.StringFlag{Name: "data-dir", Usage: "Where the leaf node keeps its mirror", Value: "/var/lib/orbit-satellite", EnvVars: []string{"ORBIT_DATA_DIR"}},
+		&cli.StringFlag{Name: "dns-domain", Usage: "DNS zone of the clusters' public names (default <region>.orbit.local)", EnvVars: []string{"ORBIT_DNS_DOMAIN"}},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
 		&cli.StringFlag{Name: "log-level", Usage: "Log level: debug, info, warn or error", Value: "info", EnvVars: []string{"ORBIT_LOG_LEVEL"}},
 	},
@@ -70,7 +72,12 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		restCfg.UserAgent = satellite.UserAgent(c.String("name"))
 		client, err := kubernetes.NewForConfig(restCfg)
+		if err != nil {
+			return err
+		}
+		dyn, err := dynamic.NewForConfig(restCfg)
 		if err != nil {
 			return err
 		}
@@ -78,7 +85,8 @@ var runCommand = &cli.Command{
 			Name: c.String("name"), Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"),
 			Capacity: kv.Capacity{Clusters: int32(c.Int("capacity-clusters")), Brokers: int32(c.Int("capacity-brokers"))},
 			StoreDir: filepath.Join(c.String("data-dir"), "nats"), HubURLs: c.StringSlice("hub"),
-			Seed: []byte(strings.TrimSpace(string(seed))), Kube: client, Version: version, Log: log,
+			Seed: []byte(strings.TrimSpace(string(seed))), Kube: client, Dynamic: dyn, Version: version, Log: log,
+			Domain: c.String("dns-domain"),
 		})
 		if err != nil {
 			return err

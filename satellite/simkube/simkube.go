@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
@@ -27,8 +28,9 @@ import (
 
 // Cluster is a simulated Kubernetes.
 type Cluster struct {
-	// Client is the clientset to give to a satellite.
-	Client kubernetes.Interface
+	// Client and Dynamic are the clients to give to a satellite.
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface
 	// Step is how long one replica takes to become ready.
 	Step time.Duration
 	log  *slog.Logger
@@ -42,7 +44,7 @@ func New(step time.Duration, log *slog.Logger) *Cluster {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Cluster{Client: fake.NewClientset(), Step: step, log: log, templates: map[string]string{}}
+	return &Cluster{Client: fake.NewClientset(), Dynamic: newDynamic(), Step: step, log: log, templates: map[string]string{}}
 }
 
 // Run simulates until ctx ends.

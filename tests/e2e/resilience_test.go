@@ -35,11 +35,11 @@ func TestSatelliteRepairsDriftWithoutTheMothership(t *testing.T) {
 	})
 
 	// Drift: an owned object deleted, another edited by hand.
-	if err := sets.Delete(ctx, "kafka", metav1.DeleteOptions{}); err != nil {
+	if err := sets.Delete(ctx, "kafka-broker", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, 20*time.Second, func() error {
-		sts, err := sets.Get(ctx, "kafka", metav1.GetOptions{})
+		sts, err := sets.Get(ctx, "kafka-broker", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -48,14 +48,14 @@ func TestSatelliteRepairsDriftWithoutTheMothership(t *testing.T) {
 		}
 		return nil
 	})
-	sts, _ := sets.Get(ctx, "kafka", metav1.GetOptions{})
+	sts, _ := sets.Get(ctx, "kafka-broker", metav1.GetOptions{})
 	sts.Spec.Replicas = ptr(int32(1))
 	sts.ManagedFields = nil
 	if _, err := sets.Update(ctx, sts, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, 20*time.Second, func() error {
-		sts, err := sets.Get(ctx, "kafka", metav1.GetOptions{})
+		sts, err := sets.Get(ctx, "kafka-broker", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}

@@ -31,7 +31,7 @@ func TestCreateResizeDelete(t *testing.T) {
 		t.Fatalf("ready cluster: %+v", c.Status)
 	}
 	ns := satellite.Namespace("p" + c.ID[1:])
-	sts, err := sat.Kube.AppsV1().StatefulSets(ns).Get(ctx, "kafka", metav1.GetOptions{})
+	sts, err := sat.Kube.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestCreateResizeDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor("demo", 30*time.Second, phaseIs(api.PhaseDeleted))
-	if _, err := sat.Kube.AppsV1().StatefulSets(ns).Get(ctx, "kafka", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := sat.Kube.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("statefulset after delete: %v", err)
 	}
 	if list, err := e.client.ListClusters(ctx); err != nil || len(list) != 0 {

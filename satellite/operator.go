@@ -1,0 +1,268 @@
+package satellite
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/orbitcp/orbit/kv"
+)
+
+// operator is the satellite's operator loop: it materialises each PhysicalStatefulCluster
+// object into Kubernetes objects, rolls pods that need a restart one at a time, removes
+// what a cluster no longer needs, and writes the object's status. It only ever touches
+// objects carrying this satellite's labels.
+type operator struct {
+	satellite string
+	kube      *kube
+	render    *renderer
+	reporter  *reporter
+	log       *slog.Logger
+	// after queues the PSC again after d (purge deadlines, held evictions).
+	after func(name string, d time.Duration)
+}
+
+func (op *operator) reconcile(ctx context.Context, name string) error {
+	o, err := op.kube.getPSC(name)
+	if apierrors.IsNotFound(err) {
+		return nil // no object, nothing to converge; objects are only removed on an explicit delete
+	}
+	if err != nil {
+		return err
+	}
+	if o.Spec.Satellite != op.satellite {
+		return nil
+	}
+	if _, err := o.asKV(); err != nil {
+		// Someone wrote an object the syncer never would; the syncer repairs it.
+		return op.writeStatus(ctx, o, op.status(o, kv.PhaseFailed, "InvalidObject", err.Error(), false, nil))
+	}
+	if o.Spec.Deleted {
+		return op.reconcileDeleted(ctx, o)
+	}
+	out, err := op.render.render(o)
+	if err != nil {
+		return op.writeStatus(ctx, o, op.status(o, kv.PhaseFailed, "InvalidDesiredState", err.Error(), false, nil))
+	}
+	for _, obj := range out.objects {
+		if _, err := obj.ensure(ctx, op.kube); err != nil {
+			_ = op.writeStatus(ctx, o, op.status(o, kv.PhaseProvisioning, "ApplyFailed", fmt.Sprintf("%s %s: %v", obj.kind, obj.name, err), false, nil))
+			return fmt.Errorf("%s %s/%s: %w", obj.kind, out.namespace, obj.name, err)
+		}
+	}
+	if err := op.prune(ctx, o, out); err != nil {
+		return err
+	}
+	rolling, err := op.roll(ctx, o, out)
+	if err != nil {
+		return err
+	}
+	return op.writeStatus(ctx, o, op.observe(o, out, rolling))
+}
+
+// owned lists the kinds a cluster's objects come in, with how to list and delete them.
+type ownedKind struct {
+	kind   string
+	list   func(k *kube, ns string, sel labels.Selector) ([]string, error)
+	delete func(ctx context.Context, k *kube, ns, name string) error
+}
+
+var prunable = []ownedKind{
+	{"StatefulSet", func(k *kube, ns string, sel labels.Selector) ([]string, error) {
+		l, err := k.sets.StatefulSets(ns).List(sel)
+		return names(l, err, func(o *appsv1.StatefulSet) string { return o.Name })
+	}, func(ctx context.Context, k *kube, ns, name string) error {
+		return k.client.AppsV1().StatefulSets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}},
+	{"Service", func(k *kube, ns string, sel labels.Selector) ([]string, error) {
+		l, err := k.services.Services(ns).List(sel)
+		return names(l, err, func(o *corev1Service) string { return o.Name })
+	}, func(ctx context.Context, k *kube, ns, name string) error {
+		return k.client.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}},
+	{"ConfigMap", func(k *kube, ns string, sel labels.Selector) ([]string, error) {
+		l, err := k.configs.ConfigMaps(ns).List(sel)
+		return names(l, err, func(o *corev1ConfigMap) string { return o.Name })
+	}, func(ctx context.Context, k *kube, ns, name string) error {
+		return k.client.CoreV1().ConfigMaps(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}},
+	{"Secret", func(k *kube, ns string, sel labels.Selector) ([]string, error) {
+		l, err := k.secrets.Secrets(ns).List(sel)
+		return names(l, err, func(o *corev1Secret) string { return o.Name })
+	}, func(ctx context.Context, k *kube, ns, name string) error {
+		return k.client.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}},
+	{"PodDisruptionBudget", func(k *kube, ns string, sel labels.Selector) ([]string, error) {
+		l, err := k.budgets.PodDisruptionBudgets(ns).List(sel)
+		return names(l, err, func(o *policyv1PDB) string { return o.Name })
+	}, func(ctx context.Context, k *kube, ns, name string) error {
+		return k.client.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}},
+}
+
+func names[T any](items []T, err error, name func(T) string) ([]string, error) {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, name(it))
+	}
+	return out, err
+}
+
+// clusterSelector selects one cluster's objects among this satellite's.
+func (op *operator) clusterSelector(o *PSCObject) labels.Selector {
+	return labels.SelectorFromSet(labels.Set{LabelManagedBy: FieldManager, LabelSatellite: op.satellite, LabelCluster: o.Name})
+}
+
+// prune deletes this cluster's objects that the rendering no longer has (the load balancer
+// of a broker scaled away, say). Volumes are never pruned.
+func (op *operator) prune(ctx context.Context, o *PSCObject, out *rendered) error {
+	want := map[string]bool{}
+	for _, d := range out.objects {
+		want[d.kind+"/"+d.name] = true
+	}
+	sel := op.clusterSelector(o)
+	for _, k := range prunable {
+		have, err := k.list(op.kube, out.namespace, sel)
+		if err != nil {
+			return err
+		}
+		for _, n := range have {
+			if want[k.kind+"/"+n] {
+				continue
+			}
+			op.log.Info("removing an object the cluster no longer needs", "cluster", o.Name, "kind", k.kind, "name", n)
+			if err := k.delete(ctx, op.kube, out.namespace, n); err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// observe reads the workloads from the cache and derives the status for the desired
+// generation just applied.
+func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObjectStatus {
+	var roles []kv.RoleStatus
+	allReady, rolledOut := true, rolling == ""
+	var held string
+	var primary kv.RoleStatus
+	for _, w := range out.workloads {
+		rs := kv.RoleStatus{Name: w.role, Replicas: w.replicas}
+		if sts, err := op.kube.sets.StatefulSets(out.namespace).Get(w.name); err == nil {
+			st := sts.Status
+			rs.Ready = st.ReadyReplicas
+			if st.ObservedGeneration < sts.Generation || st.Replicas != w.replicas || st.UpdatedReplicas != w.replicas {
+				rolledOut = false
+			}
+		} else {
+			rolledOut = false
+		}
+		allReady = allReady && rs.Ready == w.replicas
+		if w.held != "" {
+			held = w.held
+		}
+		roles = append(roles, rs)
+		primary = rs // the last workload is the one clients use (kafka: brokers)
+	}
+	wasReady := o.Status.DesiredGeneration == o.Spec.Generation && (o.Status.Phase == kv.PhaseReady || o.Status.Phase == kv.PhaseDegraded)
+	msg := fmt.Sprintf("%d of %d %ss ready", primary.Ready, primary.Replicas, primary.Name)
+	var st PSCObjectStatus
+	switch {
+	case held != "":
+		st = op.status(o, kv.PhaseDegraded, "ScaleDownHeld", held, true, roles)
+	case rolledOut && allReady:
+		st = op.status(o, kv.PhaseReady, "Ready", msg, true, roles)
+	case rolling != "":
+		st = op.status(o, kv.PhaseProvisioning, "RollingRestart", rolling, true, roles)
+	case wasReady:
+		st = op.status(o, kv.PhaseDegraded, "ReplicasNotReady", msg, true, roles)
+	default:
+		st = op.status(o, kv.PhaseProvisioning, "Converging", msg, true, roles)
+	}
+	st.Replicas, st.ReadyReplicas = primary.Replicas, primary.Ready
+	st.Bootstrap = op.bootstrap(out)
+	return st
+}
+
+// bootstrap is the client endpoint's load-balancer address, once it has one.
+func (op *operator) bootstrap(out *rendered) string {
+	svc, err := op.kube.services.Services(out.namespace).Get(out.bootstrapService)
+	if err != nil {
+		return ""
+	}
+	port := strconv.Itoa(int(out.port))
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		switch {
+		case in.Hostname != "":
+			return net.JoinHostPort(in.Hostname, port)
+		case in.IP != "":
+			return net.JoinHostPort(in.IP, port)
+		}
+	}
+	return ""
+}
+
+// status builds a status; applied says the desired generation was fully applied.
+func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string, applied bool, roles []kv.RoleStatus) PSCObjectStatus {
+	st := PSCObjectStatus{
+		ObservedGeneration: o.Generation, DesiredGeneration: o.Status.DesiredGeneration,
+		Phase: phase, Reason: reason, Message: message, Roles: roles,
+		Replicas: o.Status.Replicas, ReadyReplicas: o.Status.ReadyReplicas,
+	}
+	if applied {
+		st.DesiredGeneration = o.Spec.Generation
+	}
+	cond := func(typ string, ok bool) metav1.Condition {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		return metav1.Condition{Type: typ, Status: s, Reason: reason, Message: message, ObservedGeneration: o.Generation}
+	}
+	for _, c := range []metav1.Condition{
+		cond("Ready", phase == kv.PhaseReady),
+		cond("Progressing", phase == kv.PhaseProvisioning || phase == kv.PhaseDeleting),
+		cond("Degraded", phase == kv.PhaseDegraded || phase == kv.PhaseFailed),
+	} {
+		st.Conditions = setCondition(st.Conditions, o.Status.Conditions, c)
+	}
+	return st
+}
+
+// writeStatus writes the object's status if it changed (ignoring transition times), and
+// reports it to the hub either way (the publisher drops what the hub already has).
+func (op *operator) writeStatus(ctx context.Context, o *PSCObject, st PSCObjectStatus) error {
+	op.reporter.report(o.key(), o.Spec.Generation, &st)
+	if sameStatus(o.Status, st) {
+		return nil
+	}
+	o.Status = st
+	u, err := toUnstructured(o)
+	if err != nil {
+		return err
+	}
+	if _, err := op.kube.dynamic.Resource(PSCResource).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("status of PSC %s: %w", o.Name, err)
+	}
+	return nil
+}
+
+func sameStatus(a, b PSCObjectStatus) bool {
+	strip := func(s PSCObjectStatus) PSCObjectStatus {
+		s.Conditions = slices.Clone(s.Conditions)
+		for i := range s.Conditions {
+			s.Conditions[i].LastTransitionTime = metav1.Time{}
+		}
+		return s
+	}
+	return sameJSON(strip(a), strip(b))
+}

@@ -1,0 +1,98 @@
+package satellite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// evictionRetry is how soon a roll retries after the PDB refused an eviction.
+const evictionRetry = 2 * time.Second
+
+// roll restarts the pods whose template is outdated, one pod of the whole cluster at a
+// time, through the eviction API so that the PodDisruptionBudget has its say: controllers
+// first, then brokers, highest ordinal first, and only when every pod of the set is ready.
+// The StatefulSets use the OnDelete strategy, so nothing else restarts them. It returns what
+// it is doing, or "" when no pod is outdated.
+func (op *operator) roll(ctx context.Context, o *PSCObject, out *rendered) (string, error) {
+	for _, w := range out.workloads {
+		sts, err := op.kube.sets.StatefulSets(out.namespace).Get(w.name)
+		if err != nil || sts.Status.UpdateRevision == "" || sts.Status.ObservedGeneration < sts.Generation {
+			continue
+		}
+		pods, err := op.kube.pods.Pods(out.namespace).List(labels.SelectorFromSet(sts.Spec.Selector.MatchLabels))
+		if err != nil {
+			return "", err
+		}
+		outdated := outdatedPods(pods, sts)
+		if len(outdated) == 0 {
+			continue
+		}
+		if int32(len(pods)) < w.replicas || !allReady(pods) {
+			return fmt.Sprintf("rolling %s: waiting for every pod to be ready (%d to restart)", w.name, len(outdated)), nil
+		}
+		victim := outdated[0]
+		err = op.kube.client.CoreV1().Pods(out.namespace).EvictV1(ctx, &policyv1.Eviction{
+			ObjectMeta: metav1.ObjectMeta{Name: victim.Name, Namespace: out.namespace},
+		})
+		switch {
+		case apierrors.IsTooManyRequests(err):
+			op.after(o.Name, evictionRetry)
+			return fmt.Sprintf("rolling %s: the disruption budget holds %s", w.name, victim.Name), nil
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return "", fmt.Errorf("evicting %s: %w", victim.Name, err)
+		default:
+			op.log.Info("restarting a pod for a new template", "cluster", o.Name, "pod", victim.Name)
+		}
+		return fmt.Sprintf("rolling %s: restarted %s (%d to go)", w.name, victim.Name, len(outdated)-1), nil
+	}
+	return "", nil
+}
+
+// outdatedPods lists the pods not at the StatefulSet's update revision, highest ordinal
+// first.
+func outdatedPods(pods []*corev1.Pod, sts *appsv1.StatefulSet) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil && p.Labels[appsv1.ControllerRevisionHashLabelKey] != sts.Status.UpdateRevision {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *corev1.Pod) int { return ordinal(b.Name) - ordinal(a.Name) })
+	return out
+}
+
+func ordinal(pod string) int {
+	i := strings.LastIndexByte(pod, '-')
+	n, _ := strconv.Atoi(pod[i+1:])
+	return n
+}
+
+func allReady(pods []*corev1.Pod) bool {
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil || !podReady(p) {
+			return false
+		}
+	}
+	return true
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
