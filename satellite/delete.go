@@ -7,8 +7,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/orbitcp/orbit/kv"
 )
@@ -91,7 +91,10 @@ func (op *operator) deleteNamespaceIfOnlyOurs(ctx context.Context, ns string) er
 		},
 		func() (int, error) { l, err := c.CoreV1().Secrets(ns).List(ctx, notOurs); return lenOr(l, err) },
 		func() (int, error) { l, err := c.CoreV1().Services(ns).List(ctx, notOurs); return lenOr(l, err) },
-		func() (int, error) { l, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, notOurs); return lenOr(l, err) },
+		func() (int, error) {
+			l, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, notOurs)
+			return lenOr(l, err)
+		},
 		func() (int, error) { l, err := c.CoreV1().Pods(ns).List(ctx, notOurs); return lenOr(l, err) },
 		func() (int, error) { l, err := c.AppsV1().StatefulSets(ns).List(ctx, notOurs); return lenOr(l, err) },
 		func() (int, error) { l, err := c.AppsV1().Deployments(ns).List(ctx, notOurs); return lenOr(l, err) },

@@ -40,16 +40,16 @@ func (r *renderer) renderKafka(o *PSCObject, out *rendered) error {
 		voters = append(voters, fmt.Sprintf("%d@kafka-controller-%d.kafka-controller-headless.%s.svc:%d", i, i, ns, kafkaControllerPort))
 	}
 	common := map[string]string{
-		"cluster.id":                           o.Name,
-		"controller.quorum.voters":             strings.Join(voters, ","),
-		"controller.listener.names":            "CONTROLLER",
-		"log.dirs":                             "/var/lib/orbit/data/kafka",
-		"ssl.keystore.type":                    "PEM",
-		"ssl.keystore.location":                "/etc/orbit/tls/keystore.pem",
-		"ssl.truststore.type":                  "PEM",
-		"ssl.truststore.location":              "/etc/orbit/tls/ca.crt",
-		"listener.security.protocol.map":       "CLIENT:SSL,INTERNAL:SSL,CONTROLLER:SSL",
-		"inter.broker.listener.name":           "INTERNAL",
+		"cluster.id":                            o.Name,
+		"controller.quorum.voters":              strings.Join(voters, ","),
+		"controller.listener.names":             "CONTROLLER",
+		"log.dirs":                              "/var/lib/orbit/data/kafka",
+		"ssl.keystore.type":                     "PEM",
+		"ssl.keystore.location":                 "/etc/orbit/tls/keystore.pem",
+		"ssl.truststore.type":                   "PEM",
+		"ssl.truststore.location":               "/etc/orbit/tls/ca.crt",
+		"listener.security.protocol.map":        "CLIENT:SSL,INTERNAL:SSL,CONTROLLER:SSL",
+		"inter.broker.listener.name":            "INTERNAL",
 		"ssl.endpoint.identification.algorithm": "https",
 	}
 	controller := maps.Clone(common)

@@ -97,4 +97,3 @@ func lenientGeneration(data []byte) int64 {
 	_ = json.Unmarshal(data, &v)
 	return v.Generation
 }
-
