@@ -175,3 +175,20 @@ func (p pgQuerier) UpsertPlacement(ctx context.Context, arg sqlitegen.UpsertPlac
 func (p pgQuerier) UpsertSatellite(ctx context.Context, arg sqlitegen.UpsertSatelliteParams) error {
 	return p.q.UpsertSatellite(ctx, pggen.UpsertSatelliteParams(arg))
 }
+
+func (p pgQuerier) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]sqlitegen.LogicalCluster, error) {
+	rows, err := p.q.ListLiveDependents(ctx, kafkaClusterID)
+	return convertAll(rows, err, func(r pggen.LogicalCluster) sqlitegen.LogicalCluster { return sqlitegen.LogicalCluster(r) })
+}
+
+func (p pgQuerier) RotateLogicalClusterCertificates(ctx context.Context, arg sqlitegen.RotateLogicalClusterCertificatesParams) (int64, error) {
+	return p.q.RotateLogicalClusterCertificates(ctx, pggen.RotateLogicalClusterCertificatesParams(arg))
+}
+
+func (p pgQuerier) UndeleteLogicalCluster(ctx context.Context, arg sqlitegen.UndeleteLogicalClusterParams) (int64, error) {
+	return p.q.UndeleteLogicalCluster(ctx, pggen.UndeleteLogicalClusterParams(arg))
+}
+
+func (p pgQuerier) ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error) {
+	return p.q.ListPhysicalDependentIDs(ctx, kafkaPhysicalID)
+}

@@ -50,13 +50,14 @@ type applySpec struct {
 	SKU     string `json:"sku,omitempty"`
 	Cloud   string `json:"cloud,omitempty"`
 	Network string `json:"network,omitempty"`
+	Kafka   string `json:"kafka,omitempty"`
 }
 
 // allowed fields per level, for error messages that name the unknown field's full path.
 var applyFields = map[string][]string{
 	"":          {"apiVersion", "kind", "metadata", "spec"},
 	"metadata.": {"name"},
-	"spec.":     {"product", "cku", "region", "sku", "cloud", "network"},
+	"spec.":     {"product", "cku", "region", "sku", "cloud", "network", "kafka"},
 }
 
 // parseApply decodes a multi-document YAML (or JSON) file of cluster specs. Every document
@@ -116,7 +117,7 @@ func parseApplyDoc(prefix string, doc []byte) (api.ClusterSpec, error) {
 	}
 	spec := api.ClusterSpec{
 		Name: d.Metadata.Name, Product: d.Spec.Product, CKU: d.Spec.CKU, Region: d.Spec.Region,
-		SKU: d.Spec.SKU, Cloud: d.Spec.Cloud, Network: d.Spec.Network,
+		SKU: d.Spec.SKU, Cloud: d.Spec.Cloud, Network: d.Spec.Network, Kafka: d.Spec.Kafka,
 	}
 	if err := normalize(prefix+"spec.", &spec); err != nil {
 		// The name lives in metadata, not spec.

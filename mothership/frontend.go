@@ -2,11 +2,13 @@ package mothership
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/orbitcp/orbit/db"
@@ -23,6 +25,8 @@ type frontend struct {
 	registry *registry
 	log      *slog.Logger
 	ready    func() (bool, []layerState)
+	// retention is how long a deleted cluster can be undeleted (its volumes are kept).
+	retention time.Duration
 }
 
 var (
@@ -46,6 +50,8 @@ func (f *frontend) routes() http.Handler {
 	mux.Handle("GET /v1/clusters/{name}", f.authed(RoleViewer, f.getCluster))
 	mux.Handle("PATCH /v1/clusters/{name}", f.authed(RoleAdmin, f.updateCluster))
 	mux.Handle("DELETE /v1/clusters/{name}", f.authed(RoleAdmin, f.deleteCluster))
+	mux.Handle("POST /v1/clusters/{name}/undelete", f.authed(RoleAdmin, f.undeleteCluster))
+	mux.Handle("POST /v1/clusters/{name}/rotate-certificates", f.authed(RoleAdmin, f.rotateCertificates))
 	mux.Handle("POST /v1/apply", f.authed(RoleAdmin, f.apply))
 	mux.Handle("GET /v1/satellites", f.authed(RoleViewer, f.listSatellites))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +109,8 @@ type logicalEvent struct {
 	Region     string `json:"region"`
 	Cloud      string `json:"cloud"`
 	Network    string `json:"network"`
+	KafkaID    string `json:"kafkaId,omitempty"`
+	TLSSerial  int64  `json:"tlsSerial"`
 	Generation int64  `json:"generation"`
 	UpdatedAt  int64  `json:"updatedAt"`
 	DeletedAt  *int64 `json:"deletedAt,omitempty"`
@@ -116,7 +124,8 @@ func publishLogical(ctx context.Context, q db.Querier, id string) (sqlitegen.Log
 		return l, err
 	}
 	ev := logicalEvent{ID: l.ID, TenantID: l.TenantID, Name: l.Name, Product: l.Product, SKU: l.Sku, CKU: l.Cku,
-		Region: l.Region, Cloud: l.Cloud, Network: l.Network, Generation: l.Generation, UpdatedAt: l.UpdatedAt}
+		Region: l.Region, Cloud: l.Cloud, Network: l.Network, KafkaID: l.KafkaClusterID.String, TLSSerial: l.TlsSerial,
+		Generation: l.Generation, UpdatedAt: l.UpdatedAt}
 	if l.DeletedAt.Valid {
 		ev.DeletedAt = &l.DeletedAt.Int64
 	}
@@ -125,12 +134,39 @@ func publishLogical(ctx context.Context, q db.Querier, id string) (sqlitegen.Log
 
 var idPrefixes = map[kv.Product]string{kv.ProductKafka: "lkc", kv.ProductKsqlDB: "lksqlc", kv.ProductConnect: "lcc"}
 
+// resolveKafka finds the live Kafka cluster a ksqldb or connect cluster is to work with:
+// the tenant's, in the same region, cloud and network.
+func resolveKafka(ctx context.Context, q db.Querier, tenantID, field string, spec api.ClusterSpec) (sql.NullString, error) {
+	if spec.Kafka == "" {
+		return sql.NullString{}, nil
+	}
+	k, err := liveCluster(ctx, q, tenantID, spec.Kafka)
+	if errors.Is(err, errNotFound) {
+		return sql.NullString{}, invalid(field, "no kafka cluster named %q", spec.Kafka)
+	}
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	switch {
+	case k.Product != string(kv.ProductKafka):
+		return sql.NullString{}, invalid(field, "%q is a %s cluster, not a kafka one", spec.Kafka, k.Product)
+	case k.Region != spec.Region || k.Cloud != spec.Cloud || k.Network != spec.Network:
+		return sql.NullString{}, invalid(field, "kafka cluster %q is in %s/%s/%s; a %s cluster must be in the same region, cloud and network",
+			spec.Kafka, k.Cloud, k.Region, k.Network, spec.Product)
+	}
+	return sql.NullString{String: k.ID, Valid: true}, nil
+}
+
 // createLogical inserts a new logical cluster and its event.
-func createLogical(ctx context.Context, q db.Querier, tenantID string, spec api.ClusterSpec) (sqlitegen.LogicalCluster, error) {
+func createLogical(ctx context.Context, q db.Querier, tenantID, prefix string, spec api.ClusterSpec) (sqlitegen.LogicalCluster, error) {
+	kafkaID, err := resolveKafka(ctx, q, tenantID, prefix+"kafka", spec)
+	if err != nil {
+		return sqlitegen.LogicalCluster{}, err
+	}
 	id := randomID(idPrefixes[kv.Product(spec.Product)])
-	err := q.InsertLogicalCluster(ctx, sqlitegen.InsertLogicalClusterParams{
+	err = q.InsertLogicalCluster(ctx, sqlitegen.InsertLogicalClusterParams{
 		ID: id, TenantID: tenantID, Name: spec.Name, Product: spec.Product, Sku: spec.SKU, Cku: int64(spec.CKU),
-		Region: spec.Region, Cloud: spec.Cloud, Network: spec.Network, Now: db.Now(),
+		Region: spec.Region, Cloud: spec.Cloud, Network: spec.Network, KafkaClusterID: kafkaID, Now: db.Now(),
 	})
 	if db.IsUniqueViolation(err) {
 		return sqlitegen.LogicalCluster{}, &conflictErr{field: "name", msg: fmt.Sprintf("a cluster named %q already exists", spec.Name)}
@@ -151,11 +187,11 @@ func (f *frontend) createCluster(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	var view api.Cluster
 	err := f.store.InTx(r.Context(), func(q db.Querier) error {
-		l, err := createLogical(r.Context(), q, p.TenantID, spec)
+		l, err := createLogical(r.Context(), q, p.TenantID, "", spec)
 		if err != nil {
 			return err
 		}
-		view, err = clusterView(r.Context(), q, l)
+		view, err = f.view(r.Context(), q, l)
 		return err
 	})
 	if err != nil {
@@ -187,7 +223,7 @@ func (f *frontend) getCluster(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	view, err := clusterView(r.Context(), q, l)
+	view, err := f.view(r.Context(), q, l)
 	if err != nil {
 		return err
 	}
@@ -203,7 +239,7 @@ func (f *frontend) listClusters(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	out := make([]api.Cluster, 0, len(rows))
 	for _, l := range rows {
-		v, err := clusterView(r.Context(), q, l)
+		v, err := f.view(r.Context(), q, l)
 		if err != nil {
 			return err
 		}
@@ -262,7 +298,7 @@ func (f *frontend) updateCluster(w http.ResponseWriter, r *http.Request, p *prin
 		if l, _, err = resizeLogical(r.Context(), q, l, *upd.CKU); err != nil {
 			return err
 		}
-		view, err = clusterView(r.Context(), q, l)
+		view, err = f.view(r.Context(), q, l)
 		return err
 	})
 	if err != nil {
@@ -277,19 +313,38 @@ func (f *frontend) deleteCluster(w http.ResponseWriter, r *http.Request, p *prin
 	if err != nil {
 		return err
 	}
+	cascade := r.URL.Query().Get("cascade") == "true"
 	var view api.Cluster
 	err = f.store.InTx(r.Context(), func(q db.Querier) error {
 		l, err := liveCluster(r.Context(), q, p.TenantID, name)
 		if err != nil {
 			return err
 		}
-		if _, err := q.DeleteLogicalCluster(r.Context(), sqlitegen.DeleteLogicalClusterParams{ID: l.ID, Now: db.Now()}); err != nil {
+		// Upstream never deletes downstream on its own: a Kafka cluster that others work
+		// with goes only when the user asks for the cascade.
+		deps, err := q.ListLiveDependents(r.Context(), l.ID)
+		if err != nil {
 			return err
 		}
-		if l, err = publishLogical(r.Context(), q, l.ID); err != nil {
+		if len(deps) > 0 && !cascade {
+			var names []string
+			for _, d := range deps {
+				names = append(names, d.Name)
+			}
+			return &conflictErr{field: "name", msg: fmt.Sprintf("kafka cluster %q has clusters that work with it (%s): delete them first, or delete with cascade", name, strings.Join(names, ", "))}
+		}
+		for _, d := range append(deps, l) {
+			if _, err := q.DeleteLogicalCluster(r.Context(), sqlitegen.DeleteLogicalClusterParams{ID: d.ID, Now: db.Now()}); err != nil {
+				return err
+			}
+			if _, err := publishLogical(r.Context(), q, d.ID); err != nil {
+				return err
+			}
+		}
+		if l, err = q.GetLogicalCluster(r.Context(), l.ID); err != nil {
 			return err
 		}
-		view, err = clusterView(r.Context(), q, l)
+		view, err = f.view(r.Context(), q, l)
 		return err
 	})
 	if err != nil {
@@ -297,6 +352,101 @@ func (f *frontend) deleteCluster(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	writeJSON(w, http.StatusAccepted, view)
 	return nil
+}
+
+func (f *frontend) undeleteCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name, err := pathName(r)
+	if err != nil {
+		return err
+	}
+	var view api.Cluster
+	err = f.store.InTx(r.Context(), func(q db.Querier) error {
+		if _, err := liveCluster(r.Context(), q, p.TenantID, name); err == nil {
+			return &conflictErr{field: "name", msg: fmt.Sprintf("a live cluster named %q exists", name)}
+		} else if !errors.Is(err, errNotFound) {
+			return err
+		}
+		l, err := q.GetLatestLogicalClusterByName(r.Context(), sqlitegen.GetLatestLogicalClusterByNameParams{TenantID: p.TenantID, Name: name})
+		if db.NotFound(err) {
+			return fmt.Errorf("%w: cluster %q", errNotFound, name)
+		}
+		if err != nil {
+			return err
+		}
+		if until := db.Time(l.DeletedAt.Int64).Add(f.retention); time.Now().After(until) {
+			return &conflictErr{field: "name", msg: fmt.Sprintf("cluster %q was deleted at %s and could only be restored until %s",
+				name, db.Time(l.DeletedAt.Int64).Format(time.RFC3339), until.Format(time.RFC3339))}
+		}
+		if l.KafkaClusterID.Valid {
+			k, err := q.GetLogicalCluster(r.Context(), l.KafkaClusterID.String)
+			if err != nil {
+				return err
+			}
+			if k.DeletedAt.Valid {
+				return &conflictErr{field: "kafka", msg: fmt.Sprintf("its kafka cluster %q is deleted: undelete it first", k.Name)}
+			}
+		}
+		if _, err := q.UndeleteLogicalCluster(r.Context(), sqlitegen.UndeleteLogicalClusterParams{ID: l.ID, Now: db.Now()}); err != nil {
+			return err
+		}
+		if l, err = publishLogical(r.Context(), q, l.ID); err != nil {
+			return err
+		}
+		view, err = f.view(r.Context(), q, l)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+func (f *frontend) rotateCertificates(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name, err := pathName(r)
+	if err != nil {
+		return err
+	}
+	var view api.Cluster
+	err = f.store.InTx(r.Context(), func(q db.Querier) error {
+		l, err := liveCluster(r.Context(), q, p.TenantID, name)
+		if err != nil {
+			return err
+		}
+		if _, err := q.RotateLogicalClusterCertificates(r.Context(), sqlitegen.RotateLogicalClusterCertificatesParams{ID: l.ID, Now: db.Now()}); err != nil {
+			return err
+		}
+		if l, err = publishLogical(r.Context(), q, l.ID); err != nil {
+			return err
+		}
+		view, err = f.view(r.Context(), q, l)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+// view is the API's view of a logical cluster.
+func (f *frontend) view(ctx context.Context, q db.Querier, l sqlitegen.LogicalCluster) (api.Cluster, error) {
+	c, err := clusterView(ctx, q, l)
+	if err != nil {
+		return c, err
+	}
+	if l.KafkaClusterID.Valid {
+		k, err := q.GetLogicalCluster(ctx, l.KafkaClusterID.String)
+		if err != nil {
+			return c, err
+		}
+		c.Kafka = k.Name
+	}
+	if l.DeletedAt.Valid && c.Status.Reason != reasonPurged {
+		until := db.Time(l.DeletedAt.Int64).Add(f.retention)
+		c.RestorableUntil = &until
+	}
+	return c, nil
 }
 
 func (f *frontend) apply(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -311,7 +461,7 @@ func (f *frontend) apply(w http.ResponseWriter, r *http.Request, p *principal) e
 	results := make([]api.ApplyResult, len(specs))
 	err = f.store.InTx(r.Context(), func(q db.Querier) error {
 		for i, spec := range specs {
-			res, err := applyOne(r.Context(), q, p.TenantID, fmt.Sprintf("documents[%d].spec.", i), spec)
+			res, err := f.applyOne(r.Context(), q, p.TenantID, fmt.Sprintf("documents[%d].spec.", i), spec)
 			if err != nil {
 				return err
 			}
@@ -328,24 +478,32 @@ func (f *frontend) apply(w http.ResponseWriter, r *http.Request, p *principal) e
 
 // applyOne creates the cluster, or resizes it, or leaves it: apply is idempotent. Fields
 // other than cku cannot change on a live cluster.
-func applyOne(ctx context.Context, q db.Querier, tenantID, prefix string, spec api.ClusterSpec) (api.ApplyResult, error) {
+func (f *frontend) applyOne(ctx context.Context, q db.Querier, tenantID, prefix string, spec api.ClusterSpec) (api.ApplyResult, error) {
 	res := api.ApplyResult{Name: spec.Name}
 	l, err := liveCluster(ctx, q, tenantID, spec.Name)
 	switch {
 	case errors.Is(err, errNotFound):
-		if l, err = createLogical(ctx, q, tenantID, spec); err != nil {
+		if l, err = createLogical(ctx, q, tenantID, prefix, spec); err != nil {
 			return res, err
 		}
 		res.Action = api.ActionCreated
 	case err != nil:
 		return res, err
 	default:
-		for _, f := range []struct{ field, have, want string }{
+		kafka := ""
+		if l.KafkaClusterID.Valid {
+			k, err := q.GetLogicalCluster(ctx, l.KafkaClusterID.String)
+			if err != nil {
+				return res, err
+			}
+			kafka = k.Name
+		}
+		for _, fd := range []struct{ field, have, want string }{
 			{"product", l.Product, spec.Product}, {"region", l.Region, spec.Region}, {"sku", l.Sku, spec.SKU},
-			{"cloud", l.Cloud, spec.Cloud}, {"network", l.Network, spec.Network},
+			{"cloud", l.Cloud, spec.Cloud}, {"network", l.Network, spec.Network}, {"kafka", kafka, spec.Kafka},
 		} {
-			if f.have != f.want {
-				return res, &conflictErr{field: prefix + f.field, msg: fmt.Sprintf("cannot change from %q to %q on an existing cluster", f.have, f.want)}
+			if fd.have != fd.want {
+				return res, &conflictErr{field: prefix + fd.field, msg: fmt.Sprintf("cannot change from %q to %q on an existing cluster", fd.have, fd.want)}
 			}
 		}
 		var changed bool
@@ -357,7 +515,7 @@ func applyOne(ctx context.Context, q db.Querier, tenantID, prefix string, spec a
 			res.Action = api.ActionConfigured
 		}
 	}
-	res.Cluster, err = clusterView(ctx, q, l)
+	res.Cluster, err = f.view(ctx, q, l)
 	return res, err
 }
 

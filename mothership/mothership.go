@@ -36,6 +36,9 @@ type Config struct {
 	Replicas int
 	// ResyncInterval is how often every controller re-reads everything (default 10m).
 	ResyncInterval time.Duration
+	// DeletedRetention is how long a deleted cluster can be undeleted: its volumes are kept
+	// that long, then purged (default 7 days).
+	DeletedRetention time.Duration
 	Log            *slog.Logger
 }
 
@@ -53,6 +56,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// DefaultDeletedRetention is how long deleted clusters stay restorable by default.
+const DefaultDeletedRetention = 7 * 24 * time.Hour
 
 // Mothership is the control plane.
 type Mothership struct {
@@ -81,6 +87,9 @@ func New(cfg Config) (*Mothership, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
+	if cfg.DeletedRetention <= 0 {
+		cfg.DeletedRetention = DefaultDeletedRetention
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -104,11 +113,11 @@ type layer struct {
 func (m *Mothership) Run(ctx context.Context) error {
 	st := m.cfg.Store
 	relay := &relay{store: st, js: m.js, log: m.log}
-	phys := &physicalController{store: st}
+	phys := &physicalController{store: st, retention: m.cfg.DeletedRetention}
 	sched := &scheduler{store: st, registry: m.registry}
 	syncer := &syncService{store: st}
 	status := &statusController{store: st, log: m.log}
-	front := &frontend{store: st, registry: m.registry, log: m.log, ready: m.readiness}
+	front := &frontend{store: st, registry: m.registry, log: m.log, ready: m.readiness, retention: m.cfg.DeletedRetention}
 
 	newController := func(name string, resources []string, reconcile func(context.Context, string) error, list func(context.Context) ([]string, error), workers int) *controller {
 		return &controller{name: name, resources: resources, reconcile: reconcile, listIDs: list,
@@ -116,8 +125,16 @@ func (m *Mothership) Run(ctx context.Context) error {
 	}
 	q := st.Q()
 	syncCtl := newController("sync", []string{resourcePhysical, resourcePlacement}, syncer.reconcile, q.ListPhysicalClusterIDs, 4)
-	// One scheduler worker: placements read capacity and must not race each other.
-	schedCtl := newController("scheduler", []string{resourcePhysical}, sched.reconcile, q.ListPhysicalClusterIDs, 1)
+	// One scheduler worker: placements read capacity and must not race each other. A
+	// placement may unblock the ksqldb and connect clusters waiting for their Kafka.
+	schedCtl := newController("scheduler", []string{resourcePhysical, resourcePlacement}, sched.reconcile, q.ListPhysicalClusterIDs, 1)
+	schedCtl.mapID = func(ctx context.Context, resource, id string) ([]string, error) {
+		if resource != resourcePlacement {
+			return []string{id}, nil
+		}
+		deps, err := q.ListPhysicalDependentIDs(ctx, id)
+		return append([]string{id}, deps...), err
+	}
 	physCtl := newController("physical", []string{resourceLogical}, phys.reconcile, q.ListLogicalClusterIDs, 4)
 
 	layers := []layer{

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/sqlitegen"
@@ -26,6 +27,8 @@ const (
 // events.physical.<id>.
 type physicalController struct {
 	store *db.Store
+	// retention is how long a deleted cluster's volumes are kept.
+	retention time.Duration
 }
 
 // physicalID derives the physical cluster id from the logical one: lkc-x → pkc-x.
@@ -45,28 +48,40 @@ type physicalSpec struct {
 	StorageClass string
 	StorageGiB   int64
 	Config       string // JSON object, keys sorted
+	KafkaID      string // the physical Kafka cluster of a ksqldb or connect cluster
+	TLSSerial    int64
 	Deleted      bool
+	PurgeAfter   int64 // ms; 0 unless deleted
 }
 
-func desiredPhysical(l sqlitegen.LogicalCluster) physicalSpec {
+func (c *physicalController) desired(l sqlitegen.LogicalCluster) physicalSpec {
 	prof := profileFor(kv.Product(l.Product))
 	cfg, _ := json.Marshal(prof.Config) // maps marshal with sorted keys
-	return physicalSpec{
+	s := physicalSpec{
 		Version:      prof.Version,
 		Replicas:     l.Cku * int64(prof.ReplicasPerCKU),
 		Controllers:  int64(prof.Controllers),
 		StorageClass: prof.StorageClass,
 		StorageGiB:   int64(prof.StorageGiB),
 		Config:       string(cfg),
+		TLSSerial:    l.TlsSerial,
 		Deleted:      l.DeletedAt.Valid,
 	}
+	if l.KafkaClusterID.Valid {
+		s.KafkaID = physicalID(l.KafkaClusterID.String)
+	}
+	if s.Deleted {
+		s.PurgeAfter = l.DeletedAt.Int64 + c.retention.Milliseconds()
+	}
+	return s
 }
 
 func currentPhysical(p sqlitegen.PhysicalCluster) physicalSpec {
 	return physicalSpec{
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGiB: p.StorageGib, Config: p.Config,
-		Deleted: p.DeletedAt.Valid,
+		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial,
+		Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64,
 	}
 }
 
@@ -85,7 +100,7 @@ func (c *physicalController) reconcile(ctx context.Context, logicalID string) er
 		if err != nil {
 			return err
 		}
-		want := desiredPhysical(l)
+		want := c.desired(l)
 		now := db.Now()
 		deletedAt := sql.NullInt64{Int64: now, Valid: want.Deleted}
 
@@ -105,7 +120,8 @@ func (c *physicalController) reconcile(ctx context.Context, logicalID string) er
 				ID: p.ID, LogicalClusterID: p.LogicalClusterID, Product: p.Product, Region: p.Region,
 				Cloud: p.Cloud, Network: p.Network, Version: p.Version, Replicas: p.Replicas,
 				Controllers: p.Controllers, StorageClass: p.StorageClass, StorageGib: p.StorageGib,
-				Config: p.Config, Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt,
+				Config: p.Config, KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Generation: p.Generation,
+				Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
 			}); err != nil {
 				return err
 			}
@@ -137,7 +153,8 @@ func (c *physicalController) reconcile(ctx context.Context, logicalID string) er
 			n, err := q.UpdatePhysicalCluster(ctx, sqlitegen.UpdatePhysicalClusterParams{
 				ID: p.ID, Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 				StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
-				Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt,
+				KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial,
+				Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
 			})
 			if err != nil {
 				return err
@@ -158,7 +175,10 @@ func (c *physicalController) reconcile(ctx context.Context, logicalID string) er
 func setPhysicalSpec(p *sqlitegen.PhysicalCluster, s physicalSpec, deletedAt sql.NullInt64) {
 	p.Version, p.Replicas, p.Controllers = s.Version, s.Replicas, s.Controllers
 	p.StorageClass, p.StorageGib, p.Config = s.StorageClass, s.StorageGiB, s.Config
+	p.KafkaPhysicalID = sql.NullString{String: s.KafkaID, Valid: s.KafkaID != ""}
+	p.TlsSerial = s.TLSSerial
 	p.DeletedAt = deletedAt
+	p.PurgeAfter = sql.NullInt64{Int64: s.PurgeAfter, Valid: s.Deleted}
 }
 
 // physicalConfig decodes the stored configuration.

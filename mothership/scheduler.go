@@ -44,7 +44,16 @@ func (s *scheduler) reconcile(ctx context.Context, physicalID string) error {
 		if err != nil {
 			return err
 		}
-		satellite, reason := choose(p, s.registry.List(), load)
+		var satellite, reason string
+		if p.KafkaPhysicalID.Valid {
+			// ksqlDB and Connect run next to their Kafka cluster.
+			satellite, reason, err = colocate(ctx, q, p)
+			if err != nil {
+				return err
+			}
+		} else {
+			satellite, reason = choose(p, s.registry.List(), load)
+		}
 		if placed && !pl.Satellite.Valid && satellite == "" && pl.Reason == reason {
 			return nil // still pending for the same reason
 		}
@@ -103,4 +112,16 @@ func choose(p sqlitegen.PhysicalCluster, sats []kv.Satellite, load []sqlitegen.C
 	default:
 		return "", fmt.Sprintf("every satellite for region %s, cloud %s, network %s is at capacity", p.Region, p.Cloud, p.Network)
 	}
+}
+
+// colocate places a ksqldb or connect cluster on its Kafka cluster's satellite.
+func colocate(ctx context.Context, q db.Querier, p sqlitegen.PhysicalCluster) (string, string, error) {
+	kpl, err := q.GetPlacement(ctx, p.KafkaPhysicalID.String)
+	if db.NotFound(err) || (err == nil && !kpl.Satellite.Valid) {
+		return "", fmt.Sprintf("waiting for kafka cluster %s to be placed", p.KafkaPhysicalID.String), nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return kpl.Satellite.String, "placed next to kafka cluster " + p.KafkaPhysicalID.String + " on " + kpl.Satellite.String, nil
 }

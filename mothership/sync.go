@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -73,7 +74,7 @@ func renderPSC(p sqlitegen.PhysicalCluster, satellite string) (*kv.PSC, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &kv.PSC{
+	psc := &kv.PSC{
 		SchemaVersion: kv.SchemaVersion,
 		ID:            p.ID,
 		Satellite:     satellite,
@@ -86,6 +87,15 @@ func renderPSC(p sqlitegen.PhysicalCluster, satellite string) (*kv.PSC, error) {
 			Controllers: int32(p.Controllers),
 			Storage:     kv.Storage{Class: p.StorageClass, SizeGiB: int32(p.StorageGib)},
 			Config:      cfg,
+			TLSSerial:   p.TlsSerial,
 		},
-	}, nil
+	}
+	if p.KafkaPhysicalID.Valid {
+		psc.Spec.Kafka = &kv.KafkaRef{ID: p.KafkaPhysicalID.String}
+	}
+	if p.DeletedAt.Valid && p.PurgeAfter.Valid {
+		t := time.UnixMilli(p.PurgeAfter.Int64).UTC()
+		psc.PurgeAfter = &t
+	}
+	return psc, nil
 }

@@ -61,6 +61,17 @@ func normalize(prefix string, s *api.ClusterSpec) error {
 	if err := kv.ValidateName(prefix+"region", s.Region); err != nil {
 		return asFieldErr("", err)
 	}
+	if s.Product == string(kv.ProductKafka) && s.Kafka != "" {
+		return invalid(prefix+"kafka", "only a ksqldb or connect cluster works with a kafka cluster")
+	}
+	if s.Product != string(kv.ProductKafka) {
+		if s.Kafka == "" {
+			return invalid(prefix+"kafka", "a %s cluster needs the name of the kafka cluster it works with", s.Product)
+		}
+		if err := kv.ValidateName(prefix+"kafka", s.Kafka); err != nil {
+			return asFieldErr("", err)
+		}
+	}
 	if s.SKU == "" {
 		s.SKU = DefaultSKU
 	}

@@ -78,6 +78,9 @@ func clusterView(ctx context.Context, q db.Querier, l sqlitegen.LogicalCluster) 
 	return c, nil
 }
 
+// reasonPurged is the reason of a deleted cluster whose volumes are gone too.
+const reasonPurged = "purged: workloads and volumes removed"
+
 func pendingStatus(l sqlitegen.LogicalCluster, reason string) api.Status {
 	if l.DeletedAt.Valid {
 		return api.Status{Phase: api.PhaseDeleted, Reason: "deleted before it was placed"}
@@ -91,8 +94,11 @@ func phase(l sqlitegen.LogicalCluster, p sqlitegen.PhysicalCluster, st sqlitegen
 	stalled := st.Phase == string(kv.PhaseFailed)
 	switch {
 	case l.DeletedAt.Valid:
+		if current && st.Phase == string(kv.PhasePurged) {
+			return api.PhaseDeleted, reasonPurged
+		}
 		if current && st.Phase == string(kv.PhaseDeleted) {
-			return api.PhaseDeleted, ""
+			return api.PhaseDeleted, firstNonEmpty(st.Message, st.Reason)
 		}
 		if current {
 			return api.PhaseDeleting, firstNonEmpty(st.Message, st.Reason)

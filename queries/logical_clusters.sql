@@ -1,7 +1,7 @@
 -- name: InsertLogicalCluster :exec
-INSERT INTO logical_clusters (id, tenant_id, name, product, sku, cku, region, cloud, network, generation, created_at, updated_at)
+INSERT INTO logical_clusters (id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, generation, created_at, updated_at)
 VALUES (sqlc.arg(id), sqlc.arg(tenant_id), sqlc.arg(name), sqlc.arg(product), sqlc.arg(sku), sqlc.arg(cku),
-        sqlc.arg(region), sqlc.arg(cloud), sqlc.arg(network), 1, sqlc.arg(now), sqlc.arg(now));
+        sqlc.arg(region), sqlc.arg(cloud), sqlc.arg(network), sqlc.narg(kafka_cluster_id), 1, sqlc.arg(now), sqlc.arg(now));
 
 -- name: GetLogicalCluster :one
 SELECT * FROM logical_clusters WHERE id = sqlc.arg(id);
@@ -26,4 +26,16 @@ WHERE id = sqlc.arg(id) AND deleted_at IS NULL;
 
 -- name: DeleteLogicalCluster :execrows
 UPDATE logical_clusters SET updated_at = sqlc.arg(now), generation = generation + 1, deleted_at = sqlc.arg(now)
+WHERE id = sqlc.arg(id) AND deleted_at IS NULL;
+
+-- name: ListLiveDependents :many
+-- The live clusters that work with a Kafka cluster.
+SELECT * FROM logical_clusters WHERE kafka_cluster_id = CAST(sqlc.arg(kafka_cluster_id) AS TEXT) AND deleted_at IS NULL ORDER BY name;
+
+-- name: UndeleteLogicalCluster :execrows
+UPDATE logical_clusters SET deleted_at = NULL, generation = generation + 1, updated_at = sqlc.arg(now)
+WHERE id = sqlc.arg(id) AND deleted_at IS NOT NULL;
+
+-- name: RotateLogicalClusterCertificates :execrows
+UPDATE logical_clusters SET tls_serial = tls_serial + 1, generation = generation + 1, updated_at = sqlc.arg(now)
 WHERE id = sqlc.arg(id) AND deleted_at IS NULL;

@@ -9,17 +9,21 @@ SELECT id FROM physical_clusters ORDER BY id;
 
 -- name: InsertPhysicalCluster :exec
 INSERT INTO physical_clusters (id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers,
-                               storage_class, storage_gib, config, generation, created_at, updated_at, deleted_at)
+                               storage_class, storage_gib, config, kafka_physical_id, tls_serial, generation,
+                               created_at, updated_at, deleted_at, purge_after)
 VALUES (sqlc.arg(id), sqlc.arg(logical_cluster_id), sqlc.arg(product), sqlc.arg(region), sqlc.arg(cloud), sqlc.arg(network),
         sqlc.arg(version), sqlc.arg(replicas), sqlc.arg(controllers), sqlc.arg(storage_class), sqlc.arg(storage_gib),
-        sqlc.arg(config), sqlc.arg(generation), sqlc.arg(now), sqlc.arg(now), sqlc.narg(deleted_at));
+        sqlc.arg(config), sqlc.narg(kafka_physical_id), sqlc.arg(tls_serial), sqlc.arg(generation), sqlc.arg(now), sqlc.arg(now),
+        sqlc.narg(deleted_at), sqlc.narg(purge_after));
 
 -- name: UpdatePhysicalCluster :execrows
 -- Compare-and-set on generation: the physical controller is the only writer, and this keeps
 -- two instances of it from interleaving.
 UPDATE physical_clusters SET version = sqlc.arg(version), replicas = sqlc.arg(replicas), controllers = sqlc.arg(controllers),
     storage_class = sqlc.arg(storage_class), storage_gib = sqlc.arg(storage_gib), config = sqlc.arg(config),
-    generation = sqlc.arg(generation), updated_at = sqlc.arg(now), deleted_at = sqlc.narg(deleted_at)
+    kafka_physical_id = sqlc.narg(kafka_physical_id), tls_serial = sqlc.arg(tls_serial),
+    generation = sqlc.arg(generation), updated_at = sqlc.arg(now), deleted_at = sqlc.narg(deleted_at),
+    purge_after = sqlc.narg(purge_after)
 WHERE id = sqlc.arg(id) AND generation = sqlc.arg(generation) - 1;
 
 -- name: InsertPhysicalGeneration :exec
@@ -34,3 +38,7 @@ ON CONFLICT (physical_cluster_id, generation, logical_cluster_id) DO UPDATE
 SELECT CAST(COALESCE(MAX(logical_generation), 0) AS BIGINT) AS logical_generation FROM physical_generations
 WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) AND logical_cluster_id = sqlc.arg(logical_cluster_id)
   AND generation <= sqlc.arg(observed_generation);
+
+-- name: ListPhysicalDependentIDs :many
+-- The physical ksqldb and connect clusters that run next to a Kafka cluster.
+SELECT id FROM physical_clusters WHERE kafka_physical_id = CAST(sqlc.arg(kafka_physical_id) AS TEXT) ORDER BY id;

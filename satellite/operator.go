@@ -238,21 +238,22 @@ func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string,
 	return st
 }
 
-// writeStatus writes the object's status if it changed (ignoring transition times), and
-// reports it to the hub either way (the publisher drops what the hub already has).
+// writeStatus writes the object's status if it changed (ignoring transition times), then
+// reports it to the hub (the publisher drops what the hub already has): the PSC object is
+// the satellite's record, and the hub never hears of a state the object does not hold.
 func (op *operator) writeStatus(ctx context.Context, o *PSCObject, st PSCObjectStatus) error {
+	if !sameStatus(o.Status, st) {
+		next := *o
+		next.Status = st
+		u, err := toUnstructured(&next)
+		if err != nil {
+			return err
+		}
+		if _, err := op.kube.dynamic.Resource(PSCResource).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+			return fmt.Errorf("status of PSC %s: %w", o.Name, err)
+		}
+	}
 	op.reporter.report(o.key(), o.Spec.Generation, &st)
-	if sameStatus(o.Status, st) {
-		return nil
-	}
-	o.Status = st
-	u, err := toUnstructured(o)
-	if err != nil {
-		return err
-	}
-	if _, err := op.kube.dynamic.Resource(PSCResource).UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
-		return fmt.Errorf("status of PSC %s: %w", o.Name, err)
-	}
 	return nil
 }
 

@@ -41,7 +41,9 @@ type ControlPlaneConfig struct {
 	// Listen is the API address; LeafListen the hub's leaf-node listener; ClientListen its
 	// client listener ("" for none).
 	Listen, LeafListen, ClientListen string
-	Log                              *slog.Logger
+	// DeletedRetention: how long deleted clusters stay restorable (0: the default).
+	DeletedRetention time.Duration
+	Log              *slog.Logger
 }
 
 // ControlPlane is a running hub, store and mothership.
@@ -92,7 +94,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, DeletedRetention: cfg.DeletedRetention, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()

@@ -16,6 +16,8 @@ import (
 
 const devTenant = "dev"
 
+const mothershipDefaultRetention = mothership.DefaultDeletedRetention
+
 var devCommand = &cli.Command{
 	Name:  "dev",
 	Usage: "Run Orbit on this machine: NATS hub, SQLite, API and one in-process satellite per region",
@@ -27,6 +29,7 @@ var devCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "region", Usage: "Region to run a satellite for (repeatable)", Value: cli.NewStringSlice("us-west-2"), EnvVars: []string{"ORBIT_REGIONS"}},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubernetes for the satellites (empty: a simulated one each)", EnvVars: []string{"ORBIT_KUBECONFIG"}},
 		&cli.StringFlag{Name: "dev-api-key", Usage: "API key of the dev tenant (default: generated once and kept in the data dir)", EnvVars: []string{"ORBIT_DEV_API_KEY"}},
+		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothershipDefaultRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
 		&cli.DurationFlag{Name: "sim-step", Usage: "How long a simulated replica takes to become ready", Value: 250 * time.Millisecond, EnvVars: []string{"ORBIT_SIM_STEP"}},
 	},
 	Action: runDev,
@@ -41,7 +44,7 @@ func runDev(c *cli.Context) error {
 	dataDir := c.String("data-dir")
 	cp, err := compose.StartControlPlane(ctx, compose.ControlPlaneConfig{
 		DataDir: dataDir, Listen: c.String("listen"), LeafListen: c.String("leaf-listen"),
-		ClientListen: c.String("nats-listen"), Log: log,
+		ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/mothership"
 )
 
 var dbFlags = []cli.Flag{
@@ -30,6 +31,7 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "listen", Usage: "API address", Value: "0.0.0.0:8080", EnvVars: []string{"ORBIT_LISTEN"}},
 		&cli.StringFlag{Name: "leaf-listen", Usage: "NATS leaf-node address satellites connect to", Value: "0.0.0.0:7422", EnvVars: []string{"ORBIT_LEAF_LISTEN"}},
 		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address (empty: none)", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
+		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothership.DefaultDeletedRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
 	}, dbFlags...),
 	Action: func(c *cli.Context) error {
 		log, err := logger(c)
@@ -38,7 +40,7 @@ var runCommand = &cli.Command{
 		}
 		cp, err := compose.StartControlPlane(c.Context, compose.ControlPlaneConfig{
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
-			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), Log: log,
+			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
 		})
 		if err != nil {
 			return err

@@ -30,16 +30,22 @@ type Querier interface {
 	InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertTenant(ctx context.Context, arg InsertTenantParams) error
+	// The live clusters that work with a Kafka cluster.
+	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
 	ListPendingOutbox(ctx context.Context, maxRows int64) ([]Outbox, error)
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
+	// The physical ksqldb and connect clusters that run next to a Kafka cluster.
+	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
 	ListUnplacedPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	// The newest logical generation carried by a physical generation the satellite has observed.
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
 	ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error)
+	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
+	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	// Compare-and-set on generation: the physical controller is the only writer, and this keeps
 	// two instances of it from interleaving.
 	UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error)

@@ -7,6 +7,7 @@ package sqlitegen
 
 import (
 	"context"
+	"database/sql"
 )
 
 const deleteLogicalCluster = `-- name: DeleteLogicalCluster :execrows
@@ -28,7 +29,7 @@ func (q *Queries) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClu
 }
 
 const getLatestLogicalClusterByName = `-- name: GetLatestLogicalClusterByName :one
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = ?1 AND name = ?2
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = ?1 AND name = ?2
 ORDER BY (deleted_at IS NULL) DESC, deleted_at DESC LIMIT 1
 `
 
@@ -51,6 +52,8 @@ func (q *Queries) GetLatestLogicalClusterByName(ctx context.Context, arg GetLate
 		&i.Region,
 		&i.Cloud,
 		&i.Network,
+		&i.KafkaClusterID,
+		&i.TlsSerial,
 		&i.Generation,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -60,7 +63,7 @@ func (q *Queries) GetLatestLogicalClusterByName(ctx context.Context, arg GetLate
 }
 
 const getLiveLogicalClusterByName = `-- name: GetLiveLogicalClusterByName :one
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = ?1 AND name = ?2 AND deleted_at IS NULL
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = ?1 AND name = ?2 AND deleted_at IS NULL
 `
 
 type GetLiveLogicalClusterByNameParams struct {
@@ -81,6 +84,8 @@ func (q *Queries) GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLo
 		&i.Region,
 		&i.Cloud,
 		&i.Network,
+		&i.KafkaClusterID,
+		&i.TlsSerial,
 		&i.Generation,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -90,7 +95,7 @@ func (q *Queries) GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLo
 }
 
 const getLogicalCluster = `-- name: GetLogicalCluster :one
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE id = ?1
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE id = ?1
 `
 
 func (q *Queries) GetLogicalCluster(ctx context.Context, id string) (LogicalCluster, error) {
@@ -106,6 +111,8 @@ func (q *Queries) GetLogicalCluster(ctx context.Context, id string) (LogicalClus
 		&i.Region,
 		&i.Cloud,
 		&i.Network,
+		&i.KafkaClusterID,
+		&i.TlsSerial,
 		&i.Generation,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -115,22 +122,23 @@ func (q *Queries) GetLogicalCluster(ctx context.Context, id string) (LogicalClus
 }
 
 const insertLogicalCluster = `-- name: InsertLogicalCluster :exec
-INSERT INTO logical_clusters (id, tenant_id, name, product, sku, cku, region, cloud, network, generation, created_at, updated_at)
+INSERT INTO logical_clusters (id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, generation, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-        ?7, ?8, ?9, 1, ?10, ?10)
+        ?7, ?8, ?9, ?10, 1, ?11, ?11)
 `
 
 type InsertLogicalClusterParams struct {
-	ID       string
-	TenantID string
-	Name     string
-	Product  string
-	Sku      string
-	Cku      int64
-	Region   string
-	Cloud    string
-	Network  string
-	Now      int64
+	ID             string
+	TenantID       string
+	Name           string
+	Product        string
+	Sku            string
+	Cku            int64
+	Region         string
+	Cloud          string
+	Network        string
+	KafkaClusterID sql.NullString
+	Now            int64
 }
 
 func (q *Queries) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error {
@@ -144,13 +152,58 @@ func (q *Queries) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClu
 		arg.Region,
 		arg.Cloud,
 		arg.Network,
+		arg.KafkaClusterID,
 		arg.Now,
 	)
 	return err
 }
 
+const listLiveDependents = `-- name: ListLiveDependents :many
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE kafka_cluster_id = CAST(?1 AS TEXT) AND deleted_at IS NULL ORDER BY name
+`
+
+// The live clusters that work with a Kafka cluster.
+func (q *Queries) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error) {
+	rows, err := q.db.QueryContext(ctx, listLiveDependents, kafkaClusterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LogicalCluster
+	for rows.Next() {
+		var i LogicalCluster
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.Name,
+			&i.Product,
+			&i.Sku,
+			&i.Cku,
+			&i.Region,
+			&i.Cloud,
+			&i.Network,
+			&i.KafkaClusterID,
+			&i.TlsSerial,
+			&i.Generation,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listLiveLogicalClusters = `-- name: ListLiveLogicalClusters :many
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = ?1 AND deleted_at IS NULL ORDER BY name
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = ?1 AND deleted_at IS NULL ORDER BY name
 `
 
 func (q *Queries) ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error) {
@@ -172,6 +225,8 @@ func (q *Queries) ListLiveLogicalClusters(ctx context.Context, tenantID string) 
 			&i.Region,
 			&i.Cloud,
 			&i.Network,
+			&i.KafkaClusterID,
+			&i.TlsSerial,
 			&i.Generation,
 			&i.CreatedAt,
 			&i.UpdatedAt,
@@ -230,6 +285,42 @@ type ResizeLogicalClusterParams struct {
 
 func (q *Queries) ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, resizeLogicalCluster, arg.Cku, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const rotateLogicalClusterCertificates = `-- name: RotateLogicalClusterCertificates :execrows
+UPDATE logical_clusters SET tls_serial = tls_serial + 1, generation = generation + 1, updated_at = ?1
+WHERE id = ?2 AND deleted_at IS NULL
+`
+
+type RotateLogicalClusterCertificatesParams struct {
+	Now int64
+	ID  string
+}
+
+func (q *Queries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, rotateLogicalClusterCertificates, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const undeleteLogicalCluster = `-- name: UndeleteLogicalCluster :execrows
+UPDATE logical_clusters SET deleted_at = NULL, generation = generation + 1, updated_at = ?1
+WHERE id = ?2 AND deleted_at IS NOT NULL
+`
+
+type UndeleteLogicalClusterParams struct {
+	Now int64
+	ID  string
+}
+
+func (q *Queries) UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, undeleteLogicalCluster, arg.Now, arg.ID)
 	if err != nil {
 		return 0, err
 	}

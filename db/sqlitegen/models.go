@@ -34,19 +34,21 @@ type ClusterStatus struct {
 }
 
 type LogicalCluster struct {
-	ID         string
-	TenantID   string
-	Name       string
-	Product    string
-	Sku        string
-	Cku        int64
-	Region     string
-	Cloud      string
-	Network    string
-	Generation int64
-	CreatedAt  int64
-	UpdatedAt  int64
-	DeletedAt  sql.NullInt64
+	ID             string
+	TenantID       string
+	Name           string
+	Product        string
+	Sku            string
+	Cku            int64
+	Region         string
+	Cloud          string
+	Network        string
+	KafkaClusterID sql.NullString
+	TlsSerial      int64
+	Generation     int64
+	CreatedAt      int64
+	UpdatedAt      int64
+	DeletedAt      sql.NullInt64
 }
 
 type Meta struct {
@@ -75,10 +77,13 @@ type PhysicalCluster struct {
 	StorageClass     string
 	StorageGib       int64
 	Config           string
+	KafkaPhysicalID  sql.NullString
+	TlsSerial        int64
 	Generation       int64
 	CreatedAt        int64
 	UpdatedAt        int64
 	DeletedAt        sql.NullInt64
+	PurgeAfter       sql.NullInt64
 }
 
 type PhysicalGeneration struct {

@@ -11,7 +11,7 @@ import (
 )
 
 const getPhysicalCluster = `-- name: GetPhysicalCluster :one
-SELECT id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, generation, created_at, updated_at, deleted_at FROM physical_clusters WHERE id = ?1
+SELECT id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, generation, created_at, updated_at, deleted_at, purge_after FROM physical_clusters WHERE id = ?1
 `
 
 func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error) {
@@ -30,16 +30,19 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 		&i.StorageClass,
 		&i.StorageGib,
 		&i.Config,
+		&i.KafkaPhysicalID,
+		&i.TlsSerial,
 		&i.Generation,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PurgeAfter,
 	)
 	return i, err
 }
 
 const getPhysicalClusterByLogical = `-- name: GetPhysicalClusterByLogical :one
-SELECT id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, generation, created_at, updated_at, deleted_at FROM physical_clusters WHERE logical_cluster_id = ?1
+SELECT id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, generation, created_at, updated_at, deleted_at, purge_after FROM physical_clusters WHERE logical_cluster_id = ?1
 `
 
 func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error) {
@@ -58,20 +61,25 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 		&i.StorageClass,
 		&i.StorageGib,
 		&i.Config,
+		&i.KafkaPhysicalID,
+		&i.TlsSerial,
 		&i.Generation,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PurgeAfter,
 	)
 	return i, err
 }
 
 const insertPhysicalCluster = `-- name: InsertPhysicalCluster :exec
 INSERT INTO physical_clusters (id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers,
-                               storage_class, storage_gib, config, generation, created_at, updated_at, deleted_at)
+                               storage_class, storage_gib, config, kafka_physical_id, tls_serial, generation,
+                               created_at, updated_at, deleted_at, purge_after)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6,
         ?7, ?8, ?9, ?10, ?11,
-        ?12, ?13, ?14, ?14, ?15)
+        ?12, ?13, ?14, ?15, ?16, ?16,
+        ?17, ?18)
 `
 
 type InsertPhysicalClusterParams struct {
@@ -87,9 +95,12 @@ type InsertPhysicalClusterParams struct {
 	StorageClass     string
 	StorageGib       int64
 	Config           string
+	KafkaPhysicalID  sql.NullString
+	TlsSerial        int64
 	Generation       int64
 	Now              int64
 	DeletedAt        sql.NullInt64
+	PurgeAfter       sql.NullInt64
 }
 
 func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error {
@@ -106,9 +117,12 @@ func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalC
 		arg.StorageClass,
 		arg.StorageGib,
 		arg.Config,
+		arg.KafkaPhysicalID,
+		arg.TlsSerial,
 		arg.Generation,
 		arg.Now,
 		arg.DeletedAt,
+		arg.PurgeAfter,
 	)
 	return err
 }
@@ -165,6 +179,34 @@ func (q *Queries) ListPhysicalClusterIDs(ctx context.Context) ([]string, error) 
 	return items, nil
 }
 
+const listPhysicalDependentIDs = `-- name: ListPhysicalDependentIDs :many
+SELECT id FROM physical_clusters WHERE kafka_physical_id = CAST(?1 AS TEXT) ORDER BY id
+`
+
+// The physical ksqldb and connect clusters that run next to a Kafka cluster.
+func (q *Queries) ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, listPhysicalDependentIDs, kafkaPhysicalID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const observedLogicalGeneration = `-- name: ObservedLogicalGeneration :one
 SELECT CAST(COALESCE(MAX(logical_generation), 0) AS BIGINT) AS logical_generation FROM physical_generations
 WHERE physical_cluster_id = ?1 AND logical_cluster_id = ?2
@@ -188,21 +230,26 @@ func (q *Queries) ObservedLogicalGeneration(ctx context.Context, arg ObservedLog
 const updatePhysicalCluster = `-- name: UpdatePhysicalCluster :execrows
 UPDATE physical_clusters SET version = ?1, replicas = ?2, controllers = ?3,
     storage_class = ?4, storage_gib = ?5, config = ?6,
-    generation = ?7, updated_at = ?8, deleted_at = ?9
-WHERE id = ?10 AND generation = ?7 - 1
+    kafka_physical_id = ?7, tls_serial = ?8,
+    generation = ?9, updated_at = ?10, deleted_at = ?11,
+    purge_after = ?12
+WHERE id = ?13 AND generation = ?9 - 1
 `
 
 type UpdatePhysicalClusterParams struct {
-	Version      string
-	Replicas     int64
-	Controllers  int64
-	StorageClass string
-	StorageGib   int64
-	Config       string
-	Generation   int64
-	Now          int64
-	DeletedAt    sql.NullInt64
-	ID           string
+	Version         string
+	Replicas        int64
+	Controllers     int64
+	StorageClass    string
+	StorageGib      int64
+	Config          string
+	KafkaPhysicalID sql.NullString
+	TlsSerial       int64
+	Generation      int64
+	Now             int64
+	DeletedAt       sql.NullInt64
+	PurgeAfter      sql.NullInt64
+	ID              string
 }
 
 // Compare-and-set on generation: the physical controller is the only writer, and this keeps
@@ -215,9 +262,12 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.StorageClass,
 		arg.StorageGib,
 		arg.Config,
+		arg.KafkaPhysicalID,
+		arg.TlsSerial,
 		arg.Generation,
 		arg.Now,
 		arg.DeletedAt,
+		arg.PurgeAfter,
 		arg.ID,
 	)
 	if err != nil {

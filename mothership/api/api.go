@@ -25,11 +25,15 @@ type Cluster struct {
 	Region     string     `json:"region"`
 	Cloud      string     `json:"cloud"`
 	Network    string     `json:"network"`
+	// Kafka is the name of the Kafka cluster a ksqldb or connect cluster works with.
+	Kafka      string     `json:"kafka,omitempty"`
 	Generation int64      `json:"generation"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
 	DeletedAt  *time.Time `json:"deletedAt,omitempty"`
-	Status     Status     `json:"status"`
+	// RestorableUntil is how long an undelete can bring a deleted cluster back, with its data.
+	RestorableUntil *time.Time `json:"restorableUntil,omitempty"`
+	Status          Status     `json:"status"`
 }
 
 // Status is what the control plane knows of a cluster's actual state.
@@ -79,6 +83,9 @@ type ClusterSpec struct {
 	SKU     string `json:"sku,omitempty"`
 	Cloud   string `json:"cloud,omitempty"`
 	Network string `json:"network,omitempty"`
+	// Kafka names the tenant's Kafka cluster a ksqldb or connect cluster works with (same
+	// region); required for those products, not allowed for kafka.
+	Kafka string `json:"kafka,omitempty"`
 }
 
 // ClusterUpdate is the body of PATCH /v1/clusters/{name}.

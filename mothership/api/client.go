@@ -55,7 +55,9 @@ func NewClient(server, apiKey string, hc *http.Client) (*Client, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
+	path, query, _ := strings.Cut(path, "?")
 	u := c.base.JoinPath(path)
+	u.RawQuery = query
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return err
@@ -139,6 +141,26 @@ func (c *Client) UpdateCluster(ctx context.Context, name string, upd ClusterUpda
 func (c *Client) DeleteCluster(ctx context.Context, name string) (*Cluster, error) {
 	var out Cluster
 	return &out, c.do(ctx, http.MethodDelete, "/v1/clusters/"+url.PathEscape(name), "", nil, &out)
+}
+
+// DeleteClusterCascade deletes a Kafka cluster together with the ksqldb and connect
+// clusters that work with it.
+func (c *Client) DeleteClusterCascade(ctx context.Context, name string) (*Cluster, error) {
+	var out Cluster
+	return &out, c.do(ctx, http.MethodDelete, "/v1/clusters/"+url.PathEscape(name)+"?cascade=true", "", nil, &out)
+}
+
+// UndeleteCluster brings back the last deleted cluster of that name, with its data, if it
+// is still restorable.
+func (c *Client) UndeleteCluster(ctx context.Context, name string) (*Cluster, error) {
+	var out Cluster
+	return &out, c.do(ctx, http.MethodPost, "/v1/clusters/"+url.PathEscape(name)+"/undelete", "", nil, &out)
+}
+
+// RotateCertificates has a cluster's TLS certificates reissued (no restarts).
+func (c *Client) RotateCertificates(ctx context.Context, name string) (*Cluster, error) {
+	var out Cluster
+	return &out, c.do(ctx, http.MethodPost, "/v1/clusters/"+url.PathEscape(name)+"/rotate-certificates", "", nil, &out)
 }
 
 // Apply sends a multi-document YAML (or JSON) file of cluster specs; the server applies all

@@ -35,15 +35,24 @@ type env struct {
 	sats       map[string]*compose.SatelliteNode
 	sims       map[string]*simkube.Cluster
 	client     *api.Client
+	opts       []envOption
 }
 
-func newEnv(t *testing.T) *env {
+// envOption changes how the control plane starts.
+type envOption func(*compose.ControlPlaneConfig)
+
+// withRetention sets how long deleted clusters stay restorable.
+func withRetention(d time.Duration) envOption {
+	return func(c *compose.ControlPlaneConfig) { c.DeletedRetention = d }
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	leaf, err := compose.FreePort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*compose.SatelliteNode{}, sims: map[string]*simkube.Cluster{}}
+	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*compose.SatelliteNode{}, sims: map[string]*simkube.Cluster{}, opts: opts}
 	e.startControlPlane()
 	t.Cleanup(func() {
 		for _, s := range e.sats {
@@ -60,9 +69,13 @@ func (e *env) startControlPlane() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cp, err := compose.StartControlPlane(ctx, compose.ControlPlaneConfig{
+	cfg := compose.ControlPlaneConfig{
 		DataDir: filepath.Join(e.dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: e.leafListen, Log: testLog(e.t),
-	})
+	}
+	for _, o := range e.opts {
+		o(&cfg)
+	}
+	cp, err := compose.StartControlPlane(ctx, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

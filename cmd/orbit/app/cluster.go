@@ -32,6 +32,7 @@ var clusterCommand = &cli.Command{
 				&cli.StringFlag{Name: "sku", Usage: "SKU (default dedicated)", EnvVars: []string{"ORBIT_SKU"}},
 				&cli.StringFlag{Name: "cloud", Usage: "Cloud (default aws)", EnvVars: []string{"ORBIT_CLOUD"}},
 				&cli.StringFlag{Name: "network", Usage: "Network type: public, vpc-peering or private-link (default public)", EnvVars: []string{"ORBIT_NETWORK"}},
+				&cli.StringFlag{Name: "kafka", Usage: "The Kafka cluster a ksqldb or connect cluster works with", EnvVars: []string{"ORBIT_KAFKA"}},
 			}, waitFlags...),
 			Action: func(c *cli.Context) error {
 				name, err := oneName(c)
@@ -41,7 +42,7 @@ var clusterCommand = &cli.Command{
 				return run(c, func(ctx context.Context, cl *api.Client) (*api.Cluster, error) {
 					return cl.CreateCluster(ctx, api.ClusterSpec{
 						Name: name, Product: c.String("product"), CKU: c.Int("cku"), Region: c.String("region"),
-						SKU: c.String("sku"), Cloud: c.String("cloud"), Network: c.String("network"),
+						SKU: c.String("sku"), Cloud: c.String("cloud"), Network: c.String("network"), Kafka: c.String("kafka"),
 					})
 				}, untilReady)
 			},
@@ -99,7 +100,27 @@ var clusterCommand = &cli.Command{
 		},
 		{
 			Name:      "delete",
-			Usage:     "Delete a cluster (its workloads go; its volumes are kept)",
+			Usage:     "Delete a cluster: its workloads go; its volumes are kept until it can no longer be undeleted",
+			ArgsUsage: "NAME",
+			Flags: append([]cli.Flag{
+				&cli.BoolFlag{Name: "cascade", Usage: "Also delete the ksqldb and connect clusters that work with this Kafka cluster"},
+			}, waitFlags...),
+			Action: func(c *cli.Context) error {
+				name, err := oneName(c)
+				if err != nil {
+					return err
+				}
+				return run(c, func(ctx context.Context, cl *api.Client) (*api.Cluster, error) {
+					if c.Bool("cascade") {
+						return cl.DeleteClusterCascade(ctx, name)
+					}
+					return cl.DeleteCluster(ctx, name)
+				}, untilDeleted)
+			},
+		},
+		{
+			Name:      "undelete",
+			Usage:     "Bring back a deleted cluster, with its data, while it is restorable",
 			ArgsUsage: "NAME",
 			Flags:     waitFlags,
 			Action: func(c *cli.Context) error {
@@ -108,8 +129,23 @@ var clusterCommand = &cli.Command{
 					return err
 				}
 				return run(c, func(ctx context.Context, cl *api.Client) (*api.Cluster, error) {
-					return cl.DeleteCluster(ctx, name)
-				}, untilDeleted)
+					return cl.UndeleteCluster(ctx, name)
+				}, untilReady)
+			},
+		},
+		{
+			Name:      "rotate-certificates",
+			Usage:     "Reissue a cluster's TLS certificates (no restarts)",
+			ArgsUsage: "NAME",
+			Flags:     waitFlags,
+			Action: func(c *cli.Context) error {
+				name, err := oneName(c)
+				if err != nil {
+					return err
+				}
+				return run(c, func(ctx context.Context, cl *api.Client) (*api.Cluster, error) {
+					return cl.RotateCertificates(ctx, name)
+				}, untilReady)
 			},
 		},
 	},

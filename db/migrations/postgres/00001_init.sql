@@ -43,11 +43,16 @@ CREATE TABLE logical_clusters (
     region     TEXT NOT NULL,
     cloud      TEXT NOT NULL,
     network    TEXT NOT NULL,
+    -- kafka_cluster_id: the Kafka cluster a ksqldb or connect cluster works with.
+    kafka_cluster_id TEXT REFERENCES logical_clusters (id),
+    -- tls_serial: bumped to have the cluster's certificates reissued.
+    tls_serial BIGINT NOT NULL DEFAULT 0,
     generation BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     deleted_at BIGINT
 );
+CREATE INDEX logical_clusters_kafka ON logical_clusters (kafka_cluster_id);
 CREATE UNIQUE INDEX logical_clusters_live_name ON logical_clusters (tenant_id, name) WHERE deleted_at IS NULL;
 CREATE INDEX logical_clusters_tenant ON logical_clusters (tenant_id, name);
 
@@ -64,10 +69,14 @@ CREATE TABLE physical_clusters (
     storage_class      TEXT NOT NULL,
     storage_gib        BIGINT NOT NULL,
     config             TEXT NOT NULL,
+    kafka_physical_id  TEXT,
+    tls_serial         BIGINT NOT NULL,
     generation         BIGINT NOT NULL,
     created_at         BIGINT NOT NULL,
     updated_at         BIGINT NOT NULL,
-    deleted_at         BIGINT
+    deleted_at         BIGINT,
+    -- purge_after: a deleted cluster's volumes are kept until then.
+    purge_after        BIGINT
 );
 
 CREATE TABLE physical_generations (
