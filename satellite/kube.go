@@ -159,6 +159,7 @@ func ensure[L any, AC any](ctx context.Context, desired AC, get func() (L, error
 		if err == nil && sameJSON(current, desired) {
 			return false, nil
 		}
+
 	case !apierrors.IsNotFound(err):
 		return false, err
 	}

@@ -61,6 +61,8 @@ type workload struct {
 	replicas   int32
 	// held is set when a scale-down was held back (see holdScaleDown).
 	held string
+	// restartHash is the pod template's restart hash just rendered.
+	restartHash string
 }
 
 // rendered is everything one PSC materialises into.
@@ -143,10 +145,11 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 	if ro.storageGiB > 0 {
 		mounts = append(mounts, corev1ac.VolumeMount().WithName("data").WithMountPath("/var/lib/orbit/data"))
 		size := resource.MustParse(fmt.Sprintf("%dGi", ro.storageGiB))
-		pvc := corev1ac.PersistentVolumeClaim("data", "")
-		pvc.Namespace = nil // a template has no namespace of its own
+		// Written as the API server stores a template (the list is atomic, so what is read
+		// back is all of it): no type or namespace, the volume mode spelled out.
+		pvc := (&corev1ac.PersistentVolumeClaimApplyConfiguration{}).WithName("data")
 		pvc = pvc.WithLabels(podLabels).WithSpec(corev1ac.PersistentVolumeClaimSpec().
-			WithAccessModes(corev1.ReadWriteOnce).
+			WithAccessModes(corev1.ReadWriteOnce).WithVolumeMode(corev1.PersistentVolumeFilesystem).
 			WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: size})))
 		if o.Spec.Storage.Class != "" {
 			pvc.Spec.WithStorageClassName(o.Spec.Storage.Class)
@@ -155,7 +158,7 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 	}
 	container := corev1ac.Container().WithName(ro.role).WithImage(ro.image).WithCommand(ro.command...).
 		WithPorts(ports...).WithVolumeMounts(mounts...).
-		WithEnv(corev1ac.EnvVar().WithName("POD_NAME").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("metadata.name")))).
+		WithEnv(corev1ac.EnvVar().WithName("POD_NAME").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").WithFieldPath("metadata.name")))).
 		WithReadinessProbe(corev1ac.Probe().WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromInt32(ro.ports[0]))))
 	spec := appsv1ac.StatefulSetSpec().
 		WithReplicas(ro.replicas).
@@ -187,7 +190,7 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 		headless.WithPorts(corev1ac.ServicePort().WithName(fmt.Sprintf("p%d", i)).WithPort(p).WithTargetPort(intstr.FromInt32(p)))
 	}
 	out.add("Service", ro.name+"-headless", svcObject(corev1ac.Service(ro.name+"-headless", ns).WithLabels(labels).WithSpec(headless)))
-	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held})
+	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, restartHash: ro.restartHash})
 }
 
 // loadBalancer renders a LoadBalancer service to the pods matched by selector.
@@ -268,8 +271,21 @@ func svcObject(ac *corev1ac.ServiceApplyConfiguration) func(context.Context, *ku
 func stsObject(ac *appsv1ac.StatefulSetApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
 		return ensure(ctx, ac, func() (*appsv1.StatefulSet, error) { return k.sets.StatefulSets(*ac.Namespace).Get(*ac.Name) },
-			appsv1ac.ExtractStatefulSet, k.client.AppsV1().StatefulSets(*ac.Namespace).Apply)
+			extractStatefulSet, k.client.AppsV1().StatefulSets(*ac.Namespace).Apply)
 	}
+}
+
+// extractStatefulSet is ExtractStatefulSet without the claim templates' status, which the
+// API server fills in and nobody applies.
+func extractStatefulSet(sts *appsv1.StatefulSet, manager string) (*appsv1ac.StatefulSetApplyConfiguration, error) {
+	ac, err := appsv1ac.ExtractStatefulSet(sts, manager)
+	if err != nil || ac.Spec == nil {
+		return ac, err
+	}
+	for i := range ac.Spec.VolumeClaimTemplates {
+		ac.Spec.VolumeClaimTemplates[i].Status = nil
+	}
+	return ac, nil
 }
 
 func pdbObject(ac *policyv1ac.PodDisruptionBudgetApplyConfiguration) func(context.Context, *kube) (bool, error) {

@@ -27,7 +27,16 @@ const evictionRetry = 2 * time.Second
 func (op *operator) roll(ctx context.Context, o *PSCObject, out *rendered) (string, error) {
 	for _, w := range out.workloads {
 		sts, err := op.kube.sets.StatefulSets(out.namespace).Get(w.name)
-		if err != nil || sts.Status.UpdateRevision == "" || sts.Status.ObservedGeneration < sts.Generation {
+		if err != nil {
+			continue
+		}
+		// Trust the update revision only once the cache holds the template just applied and
+		// the StatefulSet controller has seen it; otherwise a pod already restarted on the new
+		// template would look outdated.
+		if sts.Spec.Template.Annotations[annotationRestartHash] != w.restartHash || sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
+			if podsExist, _ := op.kube.pods.Pods(out.namespace).List(labels.SelectorFromSet(sts.Spec.Selector.MatchLabels)); len(podsExist) > 0 {
+				return fmt.Sprintf("rolling %s: waiting for the StatefulSet to take the new template", w.name), nil
+			}
 			continue
 		}
 		pods, err := op.kube.pods.Pods(out.namespace).List(labels.SelectorFromSet(sts.Spec.Selector.MatchLabels))
