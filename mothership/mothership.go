@@ -39,7 +39,7 @@ type Config struct {
 	// DeletedRetention is how long a deleted cluster can be undeleted: its volumes are kept
 	// that long, then purged (default 7 days).
 	DeletedRetention time.Duration
-	Log            *slog.Logger
+	Log              *slog.Logger
 }
 
 // Validate checks the configuration.

@@ -17,14 +17,14 @@ const (
 
 // Cluster is a logical cluster with its status.
 type Cluster struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Product    string     `json:"product"`
-	SKU        string     `json:"sku"`
-	CKU        int        `json:"cku"`
-	Region     string     `json:"region"`
-	Cloud      string     `json:"cloud"`
-	Network    string     `json:"network"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Product string `json:"product"`
+	SKU     string `json:"sku"`
+	CKU     int    `json:"cku"`
+	Region  string `json:"region"`
+	Cloud   string `json:"cloud"`
+	Network string `json:"network"`
 	// Kafka is the name of the Kafka cluster a ksqldb or connect cluster works with.
 	Kafka      string     `json:"kafka,omitempty"`
 	Generation int64      `json:"generation"`
