@@ -51,13 +51,19 @@ func (op *operator) roll(ctx context.Context, o *PSCObject, out *rendered) (stri
 			return fmt.Sprintf("rolling %s: waiting for every pod to be ready (%d to restart)", w.name, len(outdated)), nil
 		}
 		victim := outdated[0]
+		// Evict this very pod: the cache may still show a pod that the StatefulSet has
+		// already replaced under the same name, and that one must not go too.
+		uid := victim.UID
 		err = op.kube.client.CoreV1().Pods(out.namespace).EvictV1(ctx, &policyv1.Eviction{
-			ObjectMeta: metav1.ObjectMeta{Name: victim.Name, Namespace: out.namespace},
+			ObjectMeta:    metav1.ObjectMeta{Name: victim.Name, Namespace: out.namespace},
+			DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}},
 		})
 		switch {
 		case apierrors.IsTooManyRequests(err):
 			op.after(o.Name, evictionRetry)
 			return fmt.Sprintf("rolling %s: the disruption budget holds %s", w.name, victim.Name), nil
+		case apierrors.IsConflict(err):
+			return fmt.Sprintf("rolling %s: %s was already replaced", w.name, victim.Name), nil
 		case apierrors.IsNotFound(err):
 		case err != nil:
 			return "", fmt.Errorf("evicting %s: %w", victim.Name, err)
