@@ -176,13 +176,44 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	want := hubUsers(h.mothership, users)
+	if sameUsers(h.opts.Nkeys, want) {
+		// Reload only for a real change: it is not free, and nats-server v2.15.2 reads its
+		// options unlocked on the direct-get path while a reload swaps them.
+		return nil
+	}
 	next := h.opts.Clone()
-	next.Nkeys = hubUsers(h.mothership, users)
+	next.Nkeys = want
 	if err := h.srv.ReloadOptions(next); err != nil {
 		return fmt.Errorf("hub: reload: %w", err)
 	}
 	h.opts = next
 	return nil
+}
+
+// sameUsers compares two user lists by key and permissions, in any order.
+func sameUsers(a, b []*server.NkeyUser) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	perms := map[string]string{}
+	for _, u := range a {
+		perms[u.Nkey] = permString(u.Permissions)
+	}
+	for _, u := range b {
+		p, ok := perms[u.Nkey]
+		if !ok || p != permString(u.Permissions) {
+			return false
+		}
+	}
+	return true
+}
+
+func permString(p *server.Permissions) string {
+	if p == nil {
+		return "all"
+	}
+	return fmt.Sprint(p.Publish.Allow, p.Subscribe.Allow)
 }
 
 // Shutdown stops the hub and waits for it.

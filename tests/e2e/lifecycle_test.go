@@ -79,15 +79,23 @@ func kafkaPSC(id string, gen int64, brokers int32) *kv.PSC {
 			Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}}
 }
 
-// podWatch records, for the pods of one namespace, the order in which they were taken down
-// and the most pods ever not ready at once.
+// podWatch records when each pod of one namespace became ready.
 type podWatch struct {
-	mu          sync.Mutex
-	downOrder   []string
-	detail      []string
-	notReady    map[string]bool
-	maxNotReady int
-	stop        func()
+	mu      sync.Mutex
+	readyAt map[string][]time.Time // pod name → times a new incarnation became ready
+	stop    func()
+}
+
+// readyAfter is when a pod of that name became ready after t.
+func (pw *podWatch) readyAfter(name string, t time.Time) (time.Time, bool) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	for _, at := range pw.readyAt[name] {
+		if at.After(t) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func watchPods(t *testing.T, k *kubetest.Cluster, ns string) *podWatch {
@@ -97,33 +105,20 @@ func watchPods(t *testing.T, k *kubetest.Cluster, ns string) *podWatch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw := &podWatch{notReady: map[string]bool{}, stop: func() { w.Stop(); cancel() }}
-	seenDown := map[string]bool{}
+	pw := &podWatch{readyAt: map[string][]time.Time{}, stop: func() { w.Stop(); cancel() }}
+	wasReady := map[string]bool{} // by UID
 	go func() {
 		for ev := range w.ResultChan() {
 			p, ok := ev.Object.(*corev1.Pod)
-			if !ok {
+			if !ok || ev.Type == watch.Deleted || p.DeletionTimestamp != nil {
 				continue
 			}
-			pw.mu.Lock()
-			if ev.Type == watch.Deleted || p.DeletionTimestamp != nil {
-				if !seenDown[string(p.UID)] {
-					seenDown[string(p.UID)] = true
-					pw.downOrder = append(pw.downOrder, p.Name)
-					pw.detail = append(pw.detail, fmt.Sprintf("%s uid=%s rev=%s event=%s", p.Name, p.UID, p.Labels["controller-revision-hash"], ev.Type))
-				}
-				pw.notReady[p.Name] = true
-			} else {
-				pw.notReady[p.Name] = !podIsReady(p)
+			if podIsReady(p) && !wasReady[string(p.UID)] {
+				wasReady[string(p.UID)] = true
+				pw.mu.Lock()
+				pw.readyAt[p.Name] = append(pw.readyAt[p.Name], time.Now())
+				pw.mu.Unlock()
 			}
-			n := 0
-			for _, nr := range pw.notReady {
-				if nr {
-					n++
-				}
-			}
-			pw.maxNotReady = max(pw.maxNotReady, n)
-			pw.mu.Unlock()
 		}
 	}()
 	return pw
@@ -209,19 +204,26 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 
 	t.Log("version upgrade: a rolling restart, one pod at a time, controllers then brokers, highest ordinal first")
 	pw := watchPods(t, kube, ns)
+	mark := auditLines(t, kube)
 	upgraded := kafkaPSC(id, 0, 3)
 	upgraded.Spec.Version = "3.9.1"
 	step(upgraded, kv.PhaseReady)
 	pw.stop()
-	pw.mu.Lock()
-	order, most := slices.Clone(pw.downOrder), pw.maxNotReady
-	pw.mu.Unlock()
+	evictions := satelliteEvictions(t, kube, mark, "us-west-2")
+	var order []string
+	for _, ev := range evictions {
+		order = append(order, ev.pod)
+	}
 	wantOrder := []string{"kafka-controller-2", "kafka-controller-1", "kafka-controller-0", "kafka-broker-2", "kafka-broker-1", "kafka-broker-0"}
 	if !slices.Equal(order, wantOrder) {
-		t.Fatalf("restart order %v, want %v\n%s", order, wantOrder, strings.Join(pw.detail, "\n"))
+		t.Fatalf("the satellite evicted %v, want %v\npod deletions in the audit log:\n%s", order, wantOrder, strings.Join(podDeletions(t, kube), "\n"))
 	}
-	if most > 1 {
-		t.Fatalf("%d pods were down at once during the roll", most)
+	// One at a time: each eviction waited until the pod evicted before it was back and ready.
+	for i := 1; i < len(evictions); i++ {
+		readyAt, ok := pw.readyAfter(evictions[i-1].pod, evictions[i-1].at)
+		if !ok || evictions[i].at.Before(readyAt) {
+			t.Fatalf("%s was evicted at %v, before %s was back and ready (%v, %t)", evictions[i].pod, evictions[i].at, evictions[i-1].pod, readyAt, ok)
+		}
 	}
 	sts, _ := kube.Client.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
 	if img := sts.Spec.Template.Spec.Containers[0].Image; img != "apache/kafka:3.9.1" {
@@ -294,7 +296,7 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	t.Log("a satellite restart with nothing changed writes nothing to Kubernetes")
 	pscBefore := pscStatus(t, kube, id)
 	e.stopSatellite("us-west-2")
-	mark := auditLines(t, kube)
+	mark = auditLines(t, kube)
 	e.startRealSatellite("us-west-2", kube)
 	time.Sleep(3 * time.Second) // informers synced, every key reconciled
 	if writes := satelliteWrites(t, kube, mark, "us-west-2"); len(writes) > 0 {
@@ -498,4 +500,49 @@ func pscStatus(t *testing.T, k *kubetest.Cluster, name string) string {
 	}
 	b, _ := json.Marshal(u.Object["status"])
 	return string(b)
+}
+
+// podDeletions lists who deleted or evicted which pod, from the audit log.
+func podDeletions(t *testing.T, k *kubetest.Cluster) []string {
+	var out []string
+	for _, line := range readAudit(t, k) {
+		var ev struct {
+			Verb, UserAgent, Stage string
+			ObjectRef              struct{ Resource, Name, Subresource string } `json:"objectRef"`
+			ResponseStatus         struct{ Code int } `json:"responseStatus"`
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Stage != "ResponseComplete" || ev.ObjectRef.Resource != "pods" {
+			continue
+		}
+		if ev.Verb == "delete" || ev.ObjectRef.Subresource == "eviction" {
+			out = append(out, fmt.Sprintf("%s %s/%s by %q: %d", ev.Verb, ev.ObjectRef.Name, ev.ObjectRef.Subresource, ev.UserAgent, ev.ResponseStatus.Code))
+		}
+	}
+	return out
+}
+
+type eviction struct {
+	pod string
+	at  time.Time
+}
+
+// satelliteEvictions lists the evictions a satellite made after line mark of the audit log,
+// with when the API server received them.
+func satelliteEvictions(t *testing.T, k *kubetest.Cluster, mark int, name string) []eviction {
+	t.Helper()
+	var out []eviction
+	for _, line := range readAudit(t, k)[mark:] {
+		var ev struct {
+			UserAgent, Stage         string
+			RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
+			ObjectRef                struct{ Resource, Name, Subresource string } `json:"objectRef"`
+			ResponseStatus           struct{ Code int } `json:"responseStatus"`
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Stage != "ResponseComplete" || ev.UserAgent != satellite.UserAgent(name) ||
+			ev.ObjectRef.Resource != "pods" || ev.ObjectRef.Subresource != "eviction" || ev.ResponseStatus.Code != 201 {
+			continue
+		}
+		out = append(out, eviction{pod: ev.ObjectRef.Name, at: ev.RequestReceivedTimestamp})
+	}
+	return out
 }
