@@ -28,6 +28,10 @@ var (
 	crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
 
+// CustomResources are the custom resources a satellite serves itself (resource → list
+// kind), for simulated clusters.
+var CustomResources = map[schema.GroupVersionResource]string{PSCResource: "PhysicalStatefulClusterList"}
+
 const (
 	pscAPIVersion = "orbit.dev/v1"
 	pscKind       = "PhysicalStatefulCluster"

@@ -232,7 +232,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 			if step <= 0 {
 				step = 250 * time.Millisecond
 			}
-			n.Sim = simkube.New(step, log.With("component", "simkube"))
+			n.Sim = simkube.New(step, log.With("component", "simkube"), satellite.CustomResources)
 		}
 		n.Kube, n.Dynamic = n.Sim.Client, n.Sim.Dynamic
 		n.wg.Add(1)

@@ -15,21 +15,21 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 	dynfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
-
-	"github.com/orbitcp/orbit/satellite"
 )
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// newDynamic is a fake dynamic client that serves the PSC custom resource (and its
-// definition) the way an API server would for a single field manager: server-side apply
-// creates or replaces metadata labels and spec, bumping metadata.generation when the spec
-// changes; a status update changes only the status.
-func newDynamic() *dynfake.FakeDynamicClient {
-	c := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		satellite.PSCResource: "PhysicalStatefulClusterList",
-		crdResource:           "CustomResourceDefinitionList",
-	})
+// NewDynamic is a fake dynamic client that serves custom resources (listKinds: resource →
+// list kind) and their definitions the way an API server would for a single field manager:
+// server-side apply creates, or replaces metadata labels and spec, bumping
+// metadata.generation when the spec changes; a status update changes only the status; a
+// definition is established as soon as it is applied.
+func NewDynamic(listKinds map[schema.GroupVersionResource]string) *dynfake.FakeDynamicClient {
+	kinds := map[schema.GroupVersionResource]string{crdResource: "CustomResourceDefinitionList"}
+	for r, k := range listKinds {
+		kinds[r] = k
+	}
+	c := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), kinds)
 	tracker := c.Tracker()
 	c.PrependReactor("patch", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		pa, ok := action.(k8stesting.PatchAction)

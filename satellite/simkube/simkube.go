@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
@@ -39,12 +40,13 @@ type Cluster struct {
 	templates map[string]string // namespace/name → pod template hash last rolled out
 }
 
-// New returns a simulated cluster whose replicas become ready one per step.
-func New(step time.Duration, log *slog.Logger) *Cluster {
+// New returns a simulated cluster whose replicas become ready one per step, serving the
+// given custom resources (resource → list kind) besides the built-in ones.
+func New(step time.Duration, log *slog.Logger, custom map[schema.GroupVersionResource]string) *Cluster {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Cluster{Client: fake.NewClientset(), Dynamic: newDynamic(), Step: step, log: log, templates: map[string]string{}}
+	return &Cluster{Client: fake.NewClientset(), Dynamic: NewDynamic(custom), Step: step, log: log, templates: map[string]string{}}
 }
 
 // Run simulates until ctx ends.

@@ -16,6 +16,7 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
 )
 
@@ -92,7 +93,7 @@ func TestMothershipSIGKILLLosesNothing(t *testing.T) {
 	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
 		Dir: filepath.Join(dir, "satellite"), HubURL: "nats-leaf://" + leaf, Seed: seed,
-		Sim: simkube.New(10*time.Millisecond, nil), Log: testLog(t),
+		Sim: simkube.New(10*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),
 	})
 	if err != nil {
 		t.Fatal(err)

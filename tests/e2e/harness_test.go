@@ -14,6 +14,7 @@ import (
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
 )
 
@@ -109,7 +110,7 @@ func (e *env) startSatellite(region string) *compose.SatelliteNode {
 	}
 	sim := e.sims[region]
 	if sim == nil {
-		sim = simkube.New(10*time.Millisecond, nil)
+		sim = simkube.New(10*time.Millisecond, nil, satellite.CustomResources)
 		e.sims[region] = sim
 	}
 	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{

@@ -509,7 +509,7 @@ func podDeletions(t *testing.T, k *kubetest.Cluster) []string {
 		var ev struct {
 			Verb, UserAgent, Stage string
 			ObjectRef              struct{ Resource, Name, Subresource string } `json:"objectRef"`
-			ResponseStatus         struct{ Code int } `json:"responseStatus"`
+			ResponseStatus         struct{ Code int }                           `json:"responseStatus"`
 		}
 		if json.Unmarshal([]byte(line), &ev) != nil || ev.Stage != "ResponseComplete" || ev.ObjectRef.Resource != "pods" {
 			continue
@@ -534,9 +534,9 @@ func satelliteEvictions(t *testing.T, k *kubetest.Cluster, mark int, name string
 	for _, line := range readAudit(t, k)[mark:] {
 		var ev struct {
 			UserAgent, Stage         string
-			RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
+			RequestReceivedTimestamp time.Time                                    `json:"requestReceivedTimestamp"`
 			ObjectRef                struct{ Resource, Name, Subresource string } `json:"objectRef"`
-			ResponseStatus           struct{ Code int } `json:"responseStatus"`
+			ResponseStatus           struct{ Code int }                           `json:"responseStatus"`
 		}
 		if json.Unmarshal([]byte(line), &ev) != nil || ev.Stage != "ResponseComplete" || ev.UserAgent != satellite.UserAgent(name) ||
 			ev.ObjectRef.Resource != "pods" || ev.ObjectRef.Subresource != "eviction" || ev.ResponseStatus.Code != 201 {

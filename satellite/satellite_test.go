@@ -1,0 +1,235 @@
+package satellite
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	dynfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/satellite/simkube"
+)
+
+// These are fast tests on client-go's fakes (through simkube, which serves the PSC
+// resource); tests/e2e runs the same code against real API servers.
+
+func TestDeployCRDIsTheSatellitesOwn(t *testing.T) {
+	deployed, err := os.ReadFile(filepath.Join("..", "deploy", "satellite", "crd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(deployed, CRDManifest) {
+		t.Fatal("deploy/satellite/crd.yaml differs from satellite/psc.crd.yaml: copy it over")
+	}
+}
+
+// testBucket is a real JetStream KV bucket named desired on an embedded server.
+func testBucket(t *testing.T) jetstream.KeyValue {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	b, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: kv.BucketDesired})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func testPSC(gen int64, replicas int32) *kv.PSC {
+	return &kv.PSC{SchemaVersion: kv.SchemaVersion, ID: "pkc-1", Satellite: "sat", Product: kv.ProductKafka, Generation: gen,
+		Spec: kv.PSCSpec{Version: "3.9.0", Replicas: replicas, Controllers: 3, Storage: kv.Storage{SizeGiB: 10},
+			Config: map[string]string{"default.replication.factor": "3"}}}
+}
+
+func putPSC(t *testing.T, b jetstream.KeyValue, psc *kv.PSC) string {
+	t.Helper()
+	data, err := kv.Encode(psc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := psc.Key().String()
+	if _, err := b.Put(context.Background(), key, data); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// parts is one satellite process's syncer and operator over a (fake) cluster.
+type parts struct {
+	kube *kube
+	sync *syncer
+	op   *operator
+	pub  *publisher
+}
+
+func newParts(t *testing.T, cs *fake.Clientset, dyn *dynfake.FakeDynamicClient, b jetstream.KeyValue) *parts {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := InstallCRD(ctx, dyn); err != nil {
+		t.Fatal(err)
+	}
+	k := newKube(cs, dyn, "sat")
+	if err := k.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	pub := newPublisher(nil, log)
+	rep := newReporter(pub)
+	return &parts{
+		kube: k, pub: pub,
+		sync: &syncer{satellite: "sat", desired: b, kube: k, reporter: rep, log: log, operate: func(string) {}},
+		op: &operator{satellite: "sat", kube: k, render: &renderer{satellite: "sat", domain: "test.local", kube: k},
+			reporter: rep, log: log, after: func(string, time.Duration) {}},
+	}
+}
+
+// writes lists the mutating requests a fake received.
+func writes(actions []k8stesting.Action) []string {
+	var out []string
+	for _, a := range actions {
+		switch a.GetVerb() {
+		case "get", "list", "watch":
+			continue
+		}
+		out = append(out, a.GetVerb()+" "+a.GetResource().Resource+" "+a.GetSubresource())
+	}
+	return out
+}
+
+// eventually retries fn until it succeeds (informer caches catch up asynchronously).
+func eventually(t *testing.T, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSyncOperateAndRestartWithoutWrites(t *testing.T) {
+	cs, dyn := fake.NewClientset(), simkube.NewDynamic(CustomResources)
+	b := testBucket(t)
+	key := putPSC(t, b, testPSC(1, 3))
+	ctx := context.Background()
+	p := newParts(t, cs, dyn, b)
+
+	if err := p.sync.reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error { _, err := p.kube.getPSC("pkc-1"); return err })
+	if err := p.op.reconcile(ctx, "pkc-1"); err != nil {
+		t.Fatal(err)
+	}
+	ns := Namespace("pkc-1")
+	for _, name := range []string{"kafka-controller", "kafka-broker"} {
+		sts, err := cs.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || *sts.Spec.Replicas != 3 || sts.Labels[LabelSatellite] != "sat" {
+			t.Fatalf("statefulset %s: %v", name, err)
+		}
+	}
+	if st := p.pub.pending[key]; st == nil || st.ObservedGeneration != 1 || len(st.Roles) != 2 {
+		t.Fatalf("reported status: %+v", st)
+	}
+
+	// A second process on the same cluster: nothing to write, anywhere.
+	eventually(t, func() error {
+		o, err := p.kube.getPSC("pkc-1")
+		if err == nil && o.Status.DesiredGeneration != 1 {
+			err = apierrors.NewConflict(PSCResource.GroupResource(), "pkc-1", nil)
+		}
+		return err
+	})
+	cs.ClearActions()
+	dyn.ClearActions()
+	p2 := newParts(t, cs, dyn, b)
+	eventually(t, func() error { _, err := p2.kube.sets.StatefulSets(ns).Get("kafka-broker"); return err })
+	eventually(t, func() error { _, err := p2.kube.getPSC("pkc-1"); return err })
+	if err := p2.sync.reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.op.reconcile(ctx, "pkc-1"); err != nil {
+		t.Fatal(err)
+	}
+	if w := append(writes(cs.Actions()), writes(dyn.Actions())...); len(w) != 0 {
+		t.Fatalf("a restart with nothing changed wrote: %v", w)
+	}
+}
+
+func TestInvalidDesiredStateIsReportedNotApplied(t *testing.T) {
+	cs, dyn := fake.NewClientset(), simkube.NewDynamic(CustomResources)
+	b := testBucket(t)
+	p := newParts(t, cs, dyn, b)
+	ctx := context.Background()
+	key := "sat.kafka.pkc-bad"
+	if _, err := b.Put(ctx, key, []byte(`{"schemaVersion":1,"id":"pkc-bad","generation":4,"brokers":"lots"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.sync.reconcile(ctx, key); err != nil {
+		t.Fatalf("an invalid desired state must not be retried: %v", err)
+	}
+	st := p.pub.pending[key]
+	if st == nil || st.Phase != kv.PhaseFailed || st.Condition("Stalled") == nil || st.Condition("Stalled").ObservedGeneration != 4 {
+		t.Fatalf("status: %+v", st)
+	}
+	if _, err := p.kube.getPSC("pkc-bad"); !apierrors.IsNotFound(err) {
+		t.Fatalf("an invalid desired state became a PSC: %v", err)
+	}
+	// A value under another cluster's key is refused too.
+	data, _ := kv.Encode(testPSC(1, 3))
+	if _, err := b.Put(ctx, "sat.kafka.pkc-2", data); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.sync.reconcile(ctx, "sat.kafka.pkc-2"); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.pub.pending["sat.kafka.pkc-2"]; st == nil || st.Phase != kv.PhaseFailed {
+		t.Fatalf("mismatched key: %+v", st)
+	}
+	if w := writes(cs.Actions()); len(w) != 0 {
+		t.Fatalf("invalid desired states wrote to Kubernetes: %v", w)
+	}
+}
+
+func TestReplicationFactorHoldsScaleDown(t *testing.T) {
+	for cfg, want := range map[string]int32{"": 1, "3": 3, "x": 1} {
+		c := map[string]string{}
+		if cfg != "" {
+			c["default.replication.factor"] = cfg
+		}
+		if got := replicationFactor(c); got != want {
+			t.Errorf("replicationFactor(%q) = %d, want %d", cfg, got, want)
+		}
+	}
+}
