@@ -62,6 +62,22 @@ type PSCSpec struct {
 	// TLSSerial changes when the cluster's certificates must be reissued. A rotation
 	// updates the certificate Secret only: no broker restarts.
 	TLSSerial int64 `json:"tlsSerial,omitempty"`
+	// Tenants are the logical clusters a multi-tenant Kafka cluster hosts, with their quotas.
+	Tenants []TenantQuota `json:"tenants,omitempty"`
+}
+
+// MaxTenants bounds how many logical clusters one physical cluster hosts.
+const MaxTenants = 1000
+
+// TenantQuota is one logical cluster's share of a multi-tenant Kafka cluster. Zero means
+// no limit.
+type TenantQuota struct {
+	// ID is the logical cluster's id; its clients authenticate as this principal.
+	ID               string `json:"id"`
+	ProducerByteRate int64  `json:"producerByteRate,omitempty"`
+	ConsumerByteRate int64  `json:"consumerByteRate,omitempty"`
+	MaxPartitions    int32  `json:"maxPartitions,omitempty"`
+	MaxConnections   int32  `json:"maxConnections,omitempty"`
 }
 
 // KafkaRef names a Kafka physical cluster.
@@ -134,6 +150,26 @@ func (s *PSCSpec) validate(product Product) error {
 	}
 	if s.TLSSerial < 0 {
 		return fieldError("tlsSerial", "must not be negative")
+	}
+	if len(s.Tenants) > 0 && product != ProductKafka {
+		return fieldError("tenants", "only a kafka cluster hosts tenants")
+	}
+	if len(s.Tenants) > MaxTenants {
+		return fieldError("tenants", fmt.Sprintf("at most %d (got %d)", MaxTenants, len(s.Tenants)))
+	}
+	seen := map[string]bool{}
+	for i, t := range s.Tenants {
+		field := fmt.Sprintf("tenants[%d]", i)
+		if err := ValidateName("id", t.ID); err != nil {
+			return prefixed(field, err)
+		}
+		if seen[t.ID] {
+			return fieldError(field+".id", fmt.Sprintf("%q is listed twice", t.ID))
+		}
+		seen[t.ID] = true
+		if t.ProducerByteRate < 0 || t.ConsumerByteRate < 0 || t.MaxPartitions < 0 || t.MaxConnections < 0 {
+			return fieldError(field, "quotas must not be negative")
+		}
 	}
 	if len(s.Config) > MaxConfigEntries {
 		return fieldError("config", fmt.Sprintf("at most %d entries (got %d)", MaxConfigEntries, len(s.Config)))

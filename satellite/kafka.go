@@ -73,6 +73,11 @@ func (r *renderer) renderKafka(o *PSCObject, out *rendered) error {
 		data[fmt.Sprintf("broker-%d.properties", i)] = fmt.Sprintf("node.id=%d\nadvertised.listeners=CLIENT://%s:%d,INTERNAL://kafka-broker-%d.kafka-broker-headless.%s.svc:%d\n",
 			brokerIDOffset+i, r.brokerHost(o.Name, i), kafkaClientPort, i, ns, kafkaInternalPort)
 	}
+	// Per-tenant quotas of a multi-tenant cluster: dynamic client quotas, applied without a
+	// restart, so they are not part of any restart hash.
+	if q := renderQuotas(o.Spec.Tenants); q != "" {
+		data["quotas.properties"] = q
+	}
 	out.add("ConfigMap", "kafka-config", cmObject(corev1ac.ConfigMap("kafka-config", ns).WithLabels(labels).WithData(data)))
 	out.add("Secret", tlsSecretName(kv.ProductKafka), r.tlsSecret(o, ns, labels, r.tlsNames(o, ns)))
 
@@ -122,4 +127,21 @@ func (r *renderer) tlsNames(o *PSCObject, ns string) []string {
 // satellite.
 func kafkaInternalBootstrap(kafkaID string) string {
 	return fmt.Sprintf("kafka-broker-headless.%s.svc:%d", Namespace(kafkaID), kafkaInternalPort)
+}
+
+// renderQuotas renders each tenant's quotas, keyed by its principal, sorted.
+func renderQuotas(tenants []kv.TenantQuota) string {
+	cfg := map[string]string{}
+	for _, t := range tenants {
+		set := func(name string, v int64) {
+			if v > 0 {
+				cfg["user."+t.ID+"."+name] = fmt.Sprint(v)
+			}
+		}
+		set("producer_byte_rate", t.ProducerByteRate)
+		set("consumer_byte_rate", t.ConsumerByteRate)
+		set("max_partitions", int64(t.MaxPartitions))
+		set("max_connections", int64(t.MaxConnections))
+	}
+	return properties(cfg)
 }

@@ -233,3 +233,26 @@ func TestReplicationFactorHoldsScaleDown(t *testing.T) {
 		}
 	}
 }
+
+func TestTenantQuotasRenderWithoutRestart(t *testing.T) {
+	cs, dyn := fake.NewClientset(), simkube.NewDynamic(CustomResources)
+	p := newParts(t, cs, dyn, testBucket(t))
+	withQuotas := pscFromKV(testPSC(1, 3))
+	out, err := p.op.render.render(withQuotas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withQuotas.Spec.Tenants = []kv.TenantQuota{{ID: "lkc-a", ProducerByteRate: 1 << 20, MaxPartitions: 100}, {ID: "lkc-b", ConsumerByteRate: 5}}
+	out2, err := p.op.render.render(withQuotas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := renderQuotas(withQuotas.Spec.Tenants); got != "user.lkc-a.max_partitions=100\nuser.lkc-a.producer_byte_rate=1048576\nuser.lkc-b.consumer_byte_rate=5\n" {
+		t.Fatalf("quotas:\n%s", got)
+	}
+	for i, w := range out.workloads {
+		if out2.workloads[i].restartHash != w.restartHash {
+			t.Fatalf("quotas changed the restart hash of %s", w.name)
+		}
+	}
+}

@@ -177,3 +177,5 @@ func physicalKey(satellite string, c *api.Cluster) string {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
