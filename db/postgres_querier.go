@@ -192,3 +192,26 @@ func (p pgQuerier) UndeleteLogicalCluster(ctx context.Context, arg sqlitegen.Und
 func (p pgQuerier) ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error) {
 	return p.q.ListPhysicalDependentIDs(ctx, kafkaPhysicalID)
 }
+
+func (p pgQuerier) GetAPIKey(ctx context.Context, id string) (sqlitegen.GetAPIKeyRow, error) {
+	r, err := p.q.GetAPIKey(ctx, id)
+	return sqlitegen.GetAPIKeyRow(r), err
+}
+
+func (p pgQuerier) ListAPIKeys(ctx context.Context, tenantID string) ([]sqlitegen.ListAPIKeysRow, error) {
+	rows, err := p.q.ListAPIKeys(ctx, tenantID)
+	return convertAll(rows, err, func(r pggen.ListAPIKeysRow) sqlitegen.ListAPIKeysRow { return sqlitegen.ListAPIKeysRow(r) })
+}
+
+func (p pgQuerier) ListAllLiveLogicalClusters(ctx context.Context) ([]sqlitegen.LogicalCluster, error) {
+	rows, err := p.q.ListAllLiveLogicalClusters(ctx)
+	return convertAll(rows, err, func(r pggen.LogicalCluster) sqlitegen.LogicalCluster { return sqlitegen.LogicalCluster(r) })
+}
+
+func (p pgQuerier) RevokeAPIKey(ctx context.Context, arg sqlitegen.RevokeAPIKeyParams) (int64, error) {
+	return p.q.RevokeAPIKey(ctx, pggen.RevokeAPIKeyParams(arg))
+}
+
+func (p pgQuerier) RevokeSatellite(ctx context.Context, arg sqlitegen.RevokeSatelliteParams) (int64, error) {
+	return p.q.RevokeSatellite(ctx, pggen.RevokeSatelliteParams(arg))
+}

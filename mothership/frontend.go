@@ -53,7 +53,10 @@ func (f *frontend) routes() http.Handler {
 	mux.Handle("POST /v1/clusters/{name}/undelete", f.authed(RoleAdmin, f.undeleteCluster))
 	mux.Handle("POST /v1/clusters/{name}/rotate-certificates", f.authed(RoleAdmin, f.rotateCertificates))
 	mux.Handle("POST /v1/apply", f.authed(RoleAdmin, f.apply))
-	mux.Handle("GET /v1/satellites", f.authed(RoleViewer, f.listSatellites))
+	mux.Handle("GET /v1/satellites", f.authed(RoleOperator, f.listSatellites))
+	mux.Handle("POST /v1/apikeys", f.authed(RoleAdmin, f.createAPIKey))
+	mux.Handle("GET /v1/apikeys", f.authed(RoleAdmin, f.listAPIKeys))
+	mux.Handle("DELETE /v1/apikeys/{id}", f.authed(RoleAdmin, f.revokeAPIKey))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, f.log, fmt.Errorf("%w: no route for %s %s", errNotFound, r.Method, r.URL.Path))
 	})
@@ -233,7 +236,20 @@ func (f *frontend) getCluster(w http.ResponseWriter, r *http.Request, p *princip
 
 func (f *frontend) listClusters(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := f.store.Q()
-	rows, err := q.ListLiveLogicalClusters(r.Context(), p.TenantID)
+	var (
+		rows []sqlitegen.LogicalCluster
+		err  error
+	)
+	switch all := r.URL.Query().Get("all"); {
+	case all == "true" && p.Role != RoleOperator:
+		return errForbidden
+	case all == "true":
+		rows, err = q.ListAllLiveLogicalClusters(r.Context())
+	case all != "" && all != "false":
+		return invalid("all", "must be true or false")
+	default:
+		rows, err = q.ListLiveLogicalClusters(r.Context(), p.TenantID)
+	}
 	if err != nil {
 		return err
 	}

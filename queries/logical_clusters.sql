@@ -39,3 +39,7 @@ WHERE id = sqlc.arg(id) AND deleted_at IS NOT NULL;
 -- name: RotateLogicalClusterCertificates :execrows
 UPDATE logical_clusters SET tls_serial = tls_serial + 1, generation = generation + 1, updated_at = sqlc.arg(now)
 WHERE id = sqlc.arg(id) AND deleted_at IS NULL;
+
+-- name: ListAllLiveLogicalClusters :many
+-- Every tenant's live clusters (operators).
+SELECT * FROM logical_clusters WHERE deleted_at IS NULL ORDER BY tenant_id, name;

@@ -6,3 +6,6 @@ ON CONFLICT (name) DO UPDATE SET region = excluded.region, cloud = excluded.clou
 
 -- name: ListSatellites :many
 SELECT * FROM satellites WHERE revoked_at IS NULL ORDER BY name;
+
+-- name: RevokeSatellite :execrows
+UPDATE satellites SET revoked_at = CAST(sqlc.arg(now) AS BIGINT) WHERE name = sqlc.arg(name) AND revoked_at IS NULL;

@@ -53,7 +53,7 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return errors.Join(err, cp.Stop())
 	}
-	if err := cp.Mothership.EnsureAPIKey(ctx, devTenant, mothership.RoleAdmin, key, "mothership dev"); err != nil {
+	if err := cp.Mothership.EnsureAPIKey(ctx, devTenant, mothership.RoleOperator, key, "mothership dev"); err != nil {
 		return errors.Join(err, cp.Stop())
 	}
 

@@ -158,6 +158,50 @@ func (q *Queries) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClu
 	return err
 }
 
+const listAllLiveLogicalClusters = `-- name: ListAllLiveLogicalClusters :many
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE deleted_at IS NULL ORDER BY tenant_id, name
+`
+
+// Every tenant's live clusters (operators).
+func (q *Queries) ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error) {
+	rows, err := q.db.QueryContext(ctx, listAllLiveLogicalClusters)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LogicalCluster
+	for rows.Next() {
+		var i LogicalCluster
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.Name,
+			&i.Product,
+			&i.Sku,
+			&i.Cku,
+			&i.Region,
+			&i.Cloud,
+			&i.Network,
+			&i.KafkaClusterID,
+			&i.TlsSerial,
+			&i.Generation,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listLiveDependents = `-- name: ListLiveDependents :many
 SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE kafka_cluster_id = CAST($1 AS TEXT) AND deleted_at IS NULL ORDER BY name
 `

@@ -12,6 +12,7 @@ type Querier interface {
 	CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySatelliteRow, error)
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
+	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
 	// The live cluster of that name, or else the one deleted last.
@@ -30,6 +31,9 @@ type Querier interface {
 	InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertTenant(ctx context.Context, arg InsertTenantParams) error
+	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
+	// Every tenant's live clusters (operators).
+	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
@@ -44,6 +48,8 @@ type Querier interface {
 	// The newest logical generation carried by a physical generation the satellite has observed.
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
 	ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error)
+	RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error)
+	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	// Compare-and-set on generation: the physical controller is the only writer, and this keeps

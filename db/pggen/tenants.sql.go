@@ -10,6 +10,37 @@ import (
 	"database/sql"
 )
 
+const getAPIKey = `-- name: GetAPIKey :one
+SELECT k.id, k.tenant_id, k.role, k.description, k.created_at, k.revoked_at, t.name AS tenant_name
+FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+WHERE k.id = $1
+`
+
+type GetAPIKeyRow struct {
+	ID          string
+	TenantID    string
+	Role        string
+	Description string
+	CreatedAt   int64
+	RevokedAt   sql.NullInt64
+	TenantName  string
+}
+
+func (q *Queries) GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error) {
+	row := q.db.QueryRowContext(ctx, getAPIKey, id)
+	var i GetAPIKeyRow
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Role,
+		&i.Description,
+		&i.CreatedAt,
+		&i.RevokedAt,
+		&i.TenantName,
+	)
+	return i, err
+}
+
 const getAPIKeyByHash = `-- name: GetAPIKeyByHash :one
 SELECT k.id, k.tenant_id, k.role, k.revoked_at, t.name AS tenant_name
 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
@@ -87,4 +118,68 @@ type InsertTenantParams struct {
 func (q *Queries) InsertTenant(ctx context.Context, arg InsertTenantParams) error {
 	_, err := q.db.ExecContext(ctx, insertTenant, arg.ID, arg.Name, arg.CreatedAt)
 	return err
+}
+
+const listAPIKeys = `-- name: ListAPIKeys :many
+SELECT k.id, k.tenant_id, k.role, k.description, k.created_at, k.revoked_at, t.name AS tenant_name
+FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+WHERE k.tenant_id = $1 ORDER BY k.created_at, k.id
+`
+
+type ListAPIKeysRow struct {
+	ID          string
+	TenantID    string
+	Role        string
+	Description string
+	CreatedAt   int64
+	RevokedAt   sql.NullInt64
+	TenantName  string
+}
+
+func (q *Queries) ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error) {
+	rows, err := q.db.QueryContext(ctx, listAPIKeys, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListAPIKeysRow
+	for rows.Next() {
+		var i ListAPIKeysRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.Role,
+			&i.Description,
+			&i.CreatedAt,
+			&i.RevokedAt,
+			&i.TenantName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const revokeAPIKey = `-- name: RevokeAPIKey :execrows
+UPDATE api_keys SET revoked_at = CAST($1 AS BIGINT) WHERE id = $2 AND revoked_at IS NULL
+`
+
+type RevokeAPIKeyParams struct {
+	Now int64
+	ID  string
+}
+
+func (q *Queries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, revokeAPIKey, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }

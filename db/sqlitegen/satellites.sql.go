@@ -44,6 +44,23 @@ func (q *Queries) ListSatellites(ctx context.Context) ([]Satellite, error) {
 	return items, nil
 }
 
+const revokeSatellite = `-- name: RevokeSatellite :execrows
+UPDATE satellites SET revoked_at = CAST(?1 AS BIGINT) WHERE name = ?2 AND revoked_at IS NULL
+`
+
+type RevokeSatelliteParams struct {
+	Now  int64
+	Name string
+}
+
+func (q *Queries) RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, revokeSatellite, arg.Now, arg.Name)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const upsertSatellite = `-- name: UpsertSatellite :exec
 INSERT INTO satellites (name, region, cloud, networks, nkey, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)

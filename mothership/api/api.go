@@ -143,3 +143,22 @@ const (
 	CodeUnavailable     = "unavailable"
 	CodeInternal        = "internal"
 )
+
+// APIKey describes an API key; Key is set only in the answer that creates it.
+type APIKey struct {
+	ID          string     `json:"id"`
+	Tenant      string     `json:"tenant"`
+	Role        string     `json:"role"`
+	Description string     `json:"description,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+	Key         string     `json:"key,omitempty"`
+}
+
+// APIKeyRequest is the body of POST /v1/apikeys. Tenant may only be given by an operator
+// (it is created if it does not exist); it defaults to the caller's.
+type APIKeyRequest struct {
+	Role        string `json:"role"`
+	Description string `json:"description,omitempty"`
+	Tenant      string `json:"tenant,omitempty"`
+}

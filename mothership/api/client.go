@@ -175,3 +175,31 @@ func (c *Client) ListSatellites(ctx context.Context) ([]Satellite, error) {
 	var out []Satellite
 	return out, c.do(ctx, http.MethodGet, "/v1/satellites", "", nil, &out)
 }
+
+// CreateAPIKey creates a key; the answer carries the key itself, once.
+func (c *Client) CreateAPIKey(ctx context.Context, req APIKeyRequest) (*APIKey, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out APIKey
+	return &out, c.do(ctx, http.MethodPost, "/v1/apikeys", "application/json", body, &out)
+}
+
+// ListAPIKeys lists the tenant's keys (never the keys themselves).
+func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
+	var out []APIKey
+	return out, c.do(ctx, http.MethodGet, "/v1/apikeys", "", nil, &out)
+}
+
+// RevokeAPIKey revokes a key by id.
+func (c *Client) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
+	var out APIKey
+	return &out, c.do(ctx, http.MethodDelete, "/v1/apikeys/"+url.PathEscape(id), "", nil, &out)
+}
+
+// ListAllClusters lists every tenant's live clusters (operators only).
+func (c *Client) ListAllClusters(ctx context.Context) ([]Cluster, error) {
+	var out []Cluster
+	return out, c.do(ctx, http.MethodGet, "/v1/clusters?all=true", "", nil, &out)
+}

@@ -31,7 +31,7 @@ func New(out, errOut io.Writer) *cli.App {
 			&cli.StringFlag{Name: "api-key", Usage: "API key", EnvVars: []string{"ORBIT_API_KEY"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "Output format: table, json or yaml", Value: "table", EnvVars: []string{"ORBIT_OUTPUT"}},
 		},
-		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand},
+		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand, apikeyCommand},
 		// Errors are printed once, by the caller of Run.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+// TestAuthorizationMatrix sends every endpoint with every kind of caller and checks the
+// status: no key and a revoked key are unauthenticated; a viewer reads; an admin of another
+// tenant finds nothing of ours (as if it did not exist); an admin does all on its tenant; an
+// operator also sees the fleet. Cross-tenant reads reveal nothing.
+func TestAuthorizationMatrix(t *testing.T) {
+	e := newEnv(t)
+	e.startSatellite("us-west-2")
+	ctx := context.Background()
+	store := e.cp.Store
+	keys := map[string]string{"admin": testKey}
+	mint := func(name, tenant, role string) {
+		k := mothership.NewAPIKey()
+		if err := mothership.EnsureAPIKey(ctx, store, tenant, role, k, name); err != nil {
+			t.Fatal(err)
+		}
+		keys[name] = k
+	}
+	mint("viewer", "e2e", mothership.RoleViewer)
+	mint("other", "rival", mothership.RoleAdmin)
+	mint("operator", "ops", mothership.RoleOperator)
+	mint("revoked", "e2e", mothership.RoleAdmin)
+	admin, _ := api.NewClient(e.cp.URL(), testKey, nil)
+	list, err := admin.ListAPIKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range list {
+		if k.Description == "revoked" {
+			if _, err := admin.RevokeAPIKey(ctx, k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	keys["none"] = ""
+
+	// Each row: a request, then the status each caller gets.
+	type row struct {
+		method, path, body string
+		want               map[string]int
+	}
+	const (
+		create = `{"name":"m%d","product":"kafka","cku":1,"region":"us-west-2"}`
+		doc    = "apiVersion: orbit.dev/v1\nkind: Cluster\nmetadata: {name: applied}\nspec: {product: kafka, cku: 1, region: us-west-2}\n"
+	)
+	readOK := map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 200, "admin": 200, "operator": 200}
+	named := func(ok int) map[string]int {
+		return map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 404, "admin": ok, "operator": 404}
+	}
+	rows := []row{
+		{"GET", "/v1/clusters", "", readOK},
+		{"GET", "/v1/clusters/shared", "", map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 404, "admin": 200, "operator": 404}},
+		{"POST", "/v1/clusters", create, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 201, "operator": 201}},
+		{"PATCH", "/v1/clusters/shared", `{"cku":2}`, named(200)},
+		{"POST", "/v1/clusters/shared/rotate-certificates", "", named(200)},
+		{"POST", "/v1/apply", doc, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 200, "admin": 200, "operator": 200}},
+		{"DELETE", "/v1/clusters/shared", "", named(202)},
+		{"POST", "/v1/clusters/shared/undelete", "", named(200)},
+		{"GET", "/v1/clusters?all=true", "", map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 200}},
+		{"GET", "/v1/satellites", "", map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 200}},
+		{"GET", "/v1/apikeys", "", map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 200, "admin": 200, "operator": 200}},
+		{"POST", "/v1/apikeys", `{"role":"viewer"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 201, "operator": 201}},
+		{"POST", "/v1/apikeys", `{"role":"operator"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 201}},
+		{"POST", "/v1/apikeys", `{"role":"viewer","tenant":"rival"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 403, "operator": 201}},
+	}
+	callers := []string{"none", "revoked", "viewer", "other", "operator", "admin"} // admin last: it changes "shared"
+	shared, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rows {
+		for _, who := range callers {
+			n++
+			body := r.body
+			if strings.Contains(body, "%d") {
+				body = fmt.Sprintf(body, n)
+			}
+			req, _ := http.NewRequest(r.method, e.cp.URL()+r.path, strings.NewReader(body))
+			if keys[who] != "" {
+				req.Header.Set("Authorization", "Bearer "+keys[who])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != r.want[who] {
+				t.Errorf("%s %s as %s: %d, want %d (%s)", r.method, r.path, who, resp.StatusCode, r.want[who], strings.TrimSpace(string(got)))
+			}
+			// Nothing of tenant e2e may show to the rival tenant.
+			if who == "other" && strings.Contains(string(got), shared.ID) {
+				t.Errorf("%s %s as another tenant revealed %s", r.method, r.path, got)
+			}
+		}
+	}
+	// The other tenant's clusters are its own: it can have a "shared" of its own.
+	rival, _ := api.NewClient(e.cp.URL(), keys["other"], nil)
+	if _, err := rival.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
+		t.Fatalf("a tenant cannot use a name another tenant uses: %v", err)
+	}
+	mine, _ := admin.GetCluster(ctx, "shared")
+	theirs, _ := rival.GetCluster(ctx, "shared")
+	if mine.ID == theirs.ID {
+		t.Fatal("two tenants' clusters of the same name are one")
+	}
+	// Keys never come back after creation.
+	keysNow, _ := admin.ListAPIKeys(ctx)
+	for _, k := range keysNow {
+		if k.Key != "" {
+			t.Fatalf("a listed key carries its secret: %+v", k)
+		}
+	}
+}
