@@ -108,4 +108,3 @@ func (f *frontend) revokeAPIKey(w http.ResponseWriter, r *http.Request, p *princ
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
-
