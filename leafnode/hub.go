@@ -169,7 +169,10 @@ func (h *Hub) ClientURL() string {
 }
 
 // SetSatellites replaces the set of satellites allowed to connect, without a restart. A
-// satellite that is removed is disconnected.
+// satellite that is removed (or whose key changes) is disconnected: nats-server does not
+// re-check leaf connections on reload and does not tell which nkey a leaf connection used,
+// so every leaf connection is closed and the others reconnect at once with their still
+// valid credentials; their data planes never notice.
 func (h *Hub) SetSatellites(users []SatelliteUser) error {
 	if err := validateSatellites(users); err != nil {
 		return err
@@ -182,12 +185,42 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 		// options unlocked on the direct-get path while a reload swaps them.
 		return nil
 	}
+	removed := !subsetUsers(h.opts.Nkeys, want)
 	next := h.opts.Clone()
 	next.Nkeys = want
 	if err := h.srv.ReloadOptions(next); err != nil {
 		return fmt.Errorf("hub: reload: %w", err)
 	}
 	h.opts = next
+	if removed {
+		return h.disconnectLeafs()
+	}
+	return nil
+}
+
+// subsetUsers reports whether every user of a is in b unchanged.
+func subsetUsers(a, b []*server.NkeyUser) bool {
+	have := map[string]string{}
+	for _, u := range b {
+		have[u.Nkey] = permString(u.Permissions)
+	}
+	for _, u := range a {
+		if p, ok := have[u.Nkey]; !ok || p != permString(u.Permissions) {
+			return false
+		}
+	}
+	return true
+}
+
+// disconnectLeafs closes every leaf-node connection.
+func (h *Hub) disconnectLeafs() error {
+	lz, err := h.srv.Leafz(nil)
+	if err != nil {
+		return fmt.Errorf("hub: leafz: %w", err)
+	}
+	for _, l := range lz.Leafs {
+		_ = h.srv.DisconnectClientByID(l.ID) // it may have gone by itself meanwhile
+	}
 	return nil
 }
 

@@ -96,6 +96,38 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 		t.Error("B got an answer to a direct get of A's key")
 	}
 	done()
+	// EVENTS is the mothership's: no consumer, no stream or bucket creation, no reads.
+	c6, done := short()
+	if _, err := hubAPI.CreateOrUpdateConsumer(c6, kv.StreamEvents, jetstream.ConsumerConfig{Name: "snoop"}); err == nil {
+		t.Error("B created a consumer on EVENTS")
+	}
+	done()
+	c7, done := short()
+	if _, err := hubAPI.CreateStream(c7, jetstream.StreamConfig{Name: "B_STREAM", Subjects: []string{"b.>"}}); err == nil {
+		t.Error("B created a stream on the hub")
+	}
+	done()
+	c8, done := short()
+	if _, err := hubAPI.CreateKeyValue(c8, jetstream.KeyValueConfig{Bucket: "b_bucket"}); err == nil {
+		t.Error("B created a bucket on the hub")
+	}
+	done()
+	c9, done := short()
+	if err := hubAPI.DeleteKeyValue(c9, kv.BucketActual); err == nil {
+		t.Error("B deleted the actual bucket")
+	}
+	done()
+	events, err := b.nc.SubscribeSync("events.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Unsubscribe()
+	if _, err := th.js.Publish(ctx, "events.logical.x", []byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := events.NextMsg(500 * time.Millisecond); err == nil {
+		t.Errorf("B received an event: %s", m.Subject)
+	}
 
 	// Writes B must not make: A's desired and actual keys, its own desired keys. And one it
 	// may: its own actual key.
@@ -175,6 +207,17 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 	}
 	if n := info.CachedInfo().State.Consumers; n != 2 {
 		t.Errorf("hub's desired stream has %d consumers, want the 2 the mothership made", n)
+	}
+	names := th.js.StreamNames(ctx)
+	var streams []string
+	for n := range names.Name() {
+		streams = append(streams, n)
+	}
+	if len(streams) != 4 { // KV_desired, KV_actual, KV_satellites, EVENTS
+		t.Errorf("hub streams %v", streams)
+	}
+	if ev, err := th.js.Stream(ctx, kv.StreamEvents); err != nil || ev.CachedInfo().State.Consumers != 0 {
+		t.Errorf("EVENTS consumers: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package leafnode
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -28,5 +29,33 @@ func TestSetSatellitesKeepsTheMothershipConnected(t *testing.T) {
 	// A new connection with the mothership's key still authenticates.
 	if th.nc.Status() != nats.CONNECTED {
 		t.Fatalf("status %v", th.nc.Status())
+	}
+}
+
+// TestRevokedSatelliteIsCutOff removes satellite B: its leaf connection is closed and stays
+// closed; A, still allowed, is back within moments and keeps its mirror.
+func TestRevokedSatelliteIsCutOff(t *testing.T) {
+	th := startTestHub(t, "sat-a", "sat-b")
+	a := startTestLeaf(t, th, "sat-a", th.keys["sat-a"])
+	b := startTestLeaf(t, th, "sat-b", th.keys["sat-b"])
+	pubA, _ := th.keys["sat-a"].PublicKey()
+	if err := th.hub.SetSatellites([]SatelliteUser{{Name: "sat-a", NKey: pubA}}); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if b.leaf.HubConnected() {
+			return errors.New("the revoked satellite is still connected")
+		}
+		return nil
+	})
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if !a.leaf.HubConnected() {
+			return errors.New("satellite A did not reconnect")
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second) // several of B's reconnect attempts
+	if b.leaf.HubConnected() {
+		t.Fatal("the revoked satellite got back in")
 	}
 }

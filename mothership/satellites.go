@@ -134,3 +134,17 @@ func (m *Mothership) syncSatelliteAccess(ctx context.Context) error {
 	}
 	return nil
 }
+
+// RevokeSatellite withdraws a satellite's access: a running mothership drops its user from
+// the hub within accessSyncInterval, which cuts its connection. Its clusters keep running
+// on its side; it just no longer hears from, or reports to, the hub.
+func RevokeSatellite(ctx context.Context, store *db.Store, name string) error {
+	n, err := store.Q().RevokeSatellite(ctx, sqlitegen.RevokeSatelliteParams{Name: name, Now: db.Now()})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("no satellite %q with access", name)
+	}
+	return nil
+}

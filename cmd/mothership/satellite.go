@@ -15,6 +15,29 @@ var satelliteCommand = &cli.Command{
 	Name:  "satellite",
 	Usage: "Onboard satellites",
 	Subcommands: []*cli.Command{{
+		Name:      "revoke",
+		Usage:     "Withdraw a satellite's access (a running mothership cuts its connection within seconds)",
+		ArgsUsage: "NAME",
+		Flags:     dbFlags,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("satellite revoke needs exactly one NAME")
+			}
+			store, err := db.Open(c.Context, dbDSN(c))
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if err := store.Migrate(c.Context); err != nil {
+				return err
+			}
+			if err := mothership.RevokeSatellite(c.Context, store, c.Args().First()); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "satellite %s revoked\n", c.Args().First())
+			return nil
+		},
+	}, {
 		Name:      "add",
 		Usage:     "Onboard a satellite: mint its NATS identity (an nkey) and grant it access to its own keys",
 		ArgsUsage: "NAME",
