@@ -1,6 +1,7 @@
 package leafnode
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,8 @@ type HubConfig struct {
 	MothershipNKey string
 	// Satellites are the satellites allowed to connect, each with its own permissions.
 	Satellites []SatelliteUser
+	// LeafTLS, if set, serves the leaf-node listener over TLS (see CertReloader).
+	LeafTLS *tls.Config
 	// Log receives the server's log; nil keeps it silent.
 	Log *slog.Logger
 }
@@ -138,6 +141,10 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 		return nil, err
 	}
 	opts.LeafNode.Host, opts.LeafNode.Port = host, port
+	if cfg.LeafTLS != nil {
+		opts.LeafNode.TLSConfig = cfg.LeafTLS
+		opts.LeafNode.TLSTimeout = 5
+	}
 	return opts, nil
 }
 

@@ -1,6 +1,7 @@
 package leafnode
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,8 @@ type LeafConfig struct {
 	HubURLs []string
 	// Seed is the satellite's user nkey seed.
 	Seed []byte
+	// HubTLS, if set, is how the leaf verifies the hub (its CA); the hub URLs then speak TLS.
+	HubTLS *tls.Config
 	// ReconnectInterval is how long the leaf waits between attempts to reach the hub
 	// (default 1s).
 	ReconnectInterval time.Duration
@@ -99,7 +102,10 @@ func StartLeaf(cfg LeafConfig) (*Leaf, error) {
 			Remotes: []*server.RemoteLeafOpts{{
 				URLs: urls,
 				// The remote's Nkey is the user seed: the server signs the hub's nonce with it.
-				Nkey: string(cfg.Seed),
+				Nkey:       string(cfg.Seed),
+				TLS:        cfg.HubTLS != nil,
+				TLSConfig:  cfg.HubTLS,
+				TLSTimeout: 5,
 			}},
 		},
 	}

@@ -2,6 +2,7 @@ package leafnode
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,9 @@ func testLog() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// TLS settings for the next test hub and leaf (set by the TLS tests only).
+var hubTLSForTest, leafTLSForTest *tls.Config
 
 // checkFor polls fn until it returns nil or total elapses.
 func checkFor(t *testing.T, total, sleep time.Duration, fn func() error) {
@@ -70,7 +74,7 @@ func startTestHub(t *testing.T, satellites ...string) *testHub {
 		th.keys[s] = kp
 		users = append(users, SatelliteUser{Name: s, NKey: pub})
 	}
-	hub, err := StartHub(HubConfig{StoreDir: t.TempDir(), LeafListen: "127.0.0.1:-1", MothershipNKey: mpub, Satellites: users, Log: testLog()})
+	hub, err := StartHub(HubConfig{StoreDir: t.TempDir(), LeafListen: "127.0.0.1:-1", MothershipNKey: mpub, Satellites: users, LeafTLS: hubTLSForTest, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +124,7 @@ func startTestLeaf(t *testing.T, th *testHub, satellite string, kp nkeys.KeyPair
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := StartLeaf(LeafConfig{Satellite: satellite, StoreDir: t.TempDir(), HubURLs: []string{th.hub.LeafURL()}, Seed: seed, ReconnectInterval: 100 * time.Millisecond, Log: testLog()})
+	leaf, err := StartLeaf(LeafConfig{Satellite: satellite, StoreDir: t.TempDir(), HubURLs: []string{th.hub.LeafURL()}, Seed: seed, HubTLS: leafTLSForTest, ReconnectInterval: 100 * time.Millisecond, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package mothership
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,8 @@ type Config struct {
 	Listen string
 	// Listener, if set, is used for the API instead of listening on Listen.
 	Listener net.Listener
+	// APITLS, if set, serves the API over TLS (see leafnode.CertReloader).
+	APITLS *tls.Config
 	// Replicas of the hub's buckets and stream (1 for a single server).
 	Replicas int
 	// ResyncInterval is how often every controller re-reads everything (default 10m).
@@ -232,6 +235,9 @@ func (m *Mothership) serve(ctx context.Context, g *errgroup.Group, h http.Handle
 	m.mu.Lock()
 	m.addr = ln.Addr().String()
 	m.mu.Unlock()
+	if m.cfg.APITLS != nil {
+		ln = tls.NewListener(ln, m.cfg.APITLS)
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

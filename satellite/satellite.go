@@ -2,6 +2,7 @@ package satellite
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,9 @@ type Config struct {
 	HubURLs []string
 	// Seed is the satellite's user nkey seed.
 	Seed []byte
+	// HubTLS, if set, is how the hub's certificate is verified (and the client certificate
+	// presented): the hub URLs then speak TLS.
+	HubTLS *tls.Config
 	// Kube and Dynamic are the Kubernetes the satellite converges.
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
@@ -126,7 +130,7 @@ func (s *Satellite) PendingStatuses() int {
 func (s *Satellite) Run(ctx context.Context) error {
 	cfg := s.cfg
 	leaf, err := leafnode.StartLeaf(leafnode.LeafConfig{
-		Satellite: cfg.Name, StoreDir: cfg.StoreDir, HubURLs: cfg.HubURLs, Seed: cfg.Seed,
+		Satellite: cfg.Name, StoreDir: cfg.StoreDir, HubURLs: cfg.HubURLs, Seed: cfg.Seed, HubTLS: cfg.HubTLS,
 		ReconnectInterval: cfg.LeafReconnect, Log: s.log.With("component", "leafnode"),
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ package compose
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,7 +44,11 @@ type ControlPlaneConfig struct {
 	Listen, LeafListen, ClientListen string
 	// DeletedRetention: how long deleted clusters stay restorable (0: the default).
 	DeletedRetention time.Duration
-	Log              *slog.Logger
+	// TLSCert and TLSKey, if set, serve the API and the leaf-node listener over TLS; the
+	// files are watched and reloaded without a restart. With TLSCA, satellites must present
+	// client certificates signed by it.
+	TLSCert, TLSKey, TLSCA string
+	Log                    *slog.Logger
 }
 
 // ControlPlane is a running hub, store and mothership.
@@ -53,6 +58,8 @@ type ControlPlane struct {
 	Mothership *mothership.Mothership
 	Conn       *nats.Conn
 
+	certs  *leafnode.CertReloader
+	reload chan struct{}
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -80,9 +87,24 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		return nil, err
 	}
 	pub, _ := kp.PublicKey()
+	var (
+		certs           *leafnode.CertReloader
+		leafTLS, apiTLS *tls.Config
+	)
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if certs, err = leafnode.NewCertReloader(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+			store.Close()
+			return nil, err
+		}
+		if leafTLS, err = certs.ServerConfig(cfg.TLSCA); err != nil {
+			store.Close()
+			return nil, err
+		}
+		apiTLS, _ = certs.ServerConfig("")
+	}
 	hub, err := leafnode.StartHub(leafnode.HubConfig{
 		StoreDir: filepath.Join(cfg.DataDir, "nats"), ClientListen: cfg.ClientListen, LeafListen: cfg.LeafListen,
-		MothershipNKey: pub, Log: log.With("component", "hub"),
+		MothershipNKey: pub, LeafTLS: leafTLS, Log: log.With("component", "hub"),
 	})
 	if err != nil {
 		store.Close()
@@ -94,7 +116,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, DeletedRetention: cfg.DeletedRetention, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, DeletedRetention: cfg.DeletedRetention, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()
@@ -102,8 +124,11 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	cp := &ControlPlane{Hub: hub, Store: store, Mothership: m, Conn: nc, cancel: cancel, done: make(chan error, 1)}
+	cp := &ControlPlane{Hub: hub, Store: store, Mothership: m, Conn: nc, certs: certs, reload: make(chan struct{}, 1), cancel: cancel, done: make(chan error, 1)}
 	go func() { cp.done <- m.Run(runCtx) }()
+	if certs != nil {
+		go certs.Run(runCtx, 5*time.Second, cp.reload)
+	}
 	select {
 	case <-m.Ready():
 		return cp, nil
@@ -116,7 +141,21 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 }
 
 // URL is the API's base URL.
-func (cp *ControlPlane) URL() string { return "http://" + cp.Mothership.Addr() }
+func (cp *ControlPlane) URL() string {
+	if cp.certs != nil {
+		return "https://" + cp.Mothership.Addr()
+	}
+	return "http://" + cp.Mothership.Addr()
+}
+
+// ReloadCertificates has the TLS certificate files read again now (SIGHUP), rather than at
+// the next poll.
+func (cp *ControlPlane) ReloadCertificates() {
+	select {
+	case cp.reload <- struct{}{}:
+	default:
+	}
+}
 
 // Done reports the mothership's exit.
 func (cp *ControlPlane) Done() <-chan error { return cp.done }
@@ -183,7 +222,10 @@ type SatelliteConfig struct {
 	// Sim, if set, is the simulated cluster to use (so that a restarted satellite finds
 	// its objects again).
 	Sim *simkube.Cluster
-	Log *slog.Logger
+	// HubCA, if set, is the CA the hub's certificate must be signed by (the hub speaks TLS);
+	// TLSCert and TLSKey are the satellite's client certificate, when the hub asks for one.
+	HubCA, TLSCert, TLSKey string
+	Log                    *slog.Logger
 }
 
 // SatelliteNode is a running in-process satellite.
@@ -238,7 +280,13 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); _ = n.Sim.Run(runCtx) }()
 	}
-	sat, err := satellite.New(satellite.Config{
+	hubTLS, err := HubTLS(cfg.HubCA, cfg.TLSCert, cfg.TLSKey, log)
+	if err != nil {
+		cancel()
+		n.wg.Wait()
+		return nil, err
+	}
+	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS,
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: []string{cfg.HubURL}, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
@@ -278,6 +326,32 @@ func (n *SatelliteNode) Stop() error {
 	n.cancel()
 	n.wg.Wait()
 	return n.err
+}
+
+// HubTLS is a satellite's TLS configuration towards the hub: verify it against caFile,
+// and present certFile/keyFile (reloaded when they change) if given. No caFile: no TLS.
+func HubTLS(caFile, certFile, keyFile string, log *slog.Logger) (*tls.Config, error) {
+	if caFile == "" {
+		if certFile != "" || keyFile != "" {
+			return nil, errors.New("a client certificate needs the hub's CA too")
+		}
+		return nil, nil
+	}
+	cfg, err := leafnode.ClientConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	if certFile != "" || keyFile != "" {
+		certs, err := leafnode.NewCertReloader(certFile, keyFile, log)
+		if err != nil {
+			return nil, err
+		}
+		cfg.GetClientCertificate = func(i *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			_, _ = certs.Reload() // cheap: unchanged files are not parsed again
+			return certs.GetClientCertificate(i)
+		}
+	}
+	return cfg, nil
 }
 
 // FreePort returns host:port with a port that was free a moment ago, for listeners that

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,6 +34,9 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "listen", Usage: "API address", Value: "0.0.0.0:8080", EnvVars: []string{"ORBIT_LISTEN"}},
 		&cli.StringFlag{Name: "leaf-listen", Usage: "NATS leaf-node address satellites connect to", Value: "0.0.0.0:7422", EnvVars: []string{"ORBIT_LEAF_LISTEN"}},
 		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address (empty: none)", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
+		&cli.StringFlag{Name: "tls-cert", Usage: "Certificate (PEM) of the API and leaf-node listeners; reloaded when the file changes or on SIGHUP", EnvVars: []string{"ORBIT_TLS_CERT"}},
+		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
+		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by (mutual TLS on the leaf-node listener)", EnvVars: []string{"ORBIT_TLS_CA"}},
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothership.DefaultDeletedRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
 	}, dbFlags...),
 	Action: func(c *cli.Context) error {
@@ -40,11 +46,21 @@ var runCommand = &cli.Command{
 		}
 		cp, err := compose.StartControlPlane(c.Context, compose.ControlPlaneConfig{
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
-			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
+			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"),
+			TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), TLSCA: c.String("tls-ca"), Log: log,
 		})
 		if err != nil {
 			return err
 		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				log.Info("SIGHUP: reloading certificates")
+				cp.ReloadCertificates()
+			}
+		}()
 		log.Info("mothership running", "api", cp.URL(), "leaf", cp.Hub.LeafURL(), "db", cp.Store.Dialect())
 		select {
 		case <-c.Context.Done():

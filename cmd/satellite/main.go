@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite"
 )
@@ -52,6 +53,9 @@ var runCommand = &cli.Command{
 		&cli.IntFlag{Name: "capacity-clusters", Usage: "Most clusters it takes (0: no limit)", EnvVars: []string{"ORBIT_SATELLITE_CAPACITY_CLUSTERS"}},
 		&cli.IntFlag{Name: "capacity-brokers", Usage: "Most brokers it takes (0: no limit)", EnvVars: []string{"ORBIT_SATELLITE_CAPACITY_BROKERS"}},
 		&cli.StringSliceFlag{Name: "hub", Usage: "Hub leaf-node URL, nats-leaf://host:7422 (repeatable)", Required: true, EnvVars: []string{"ORBIT_HUB"}},
+		&cli.StringFlag{Name: "hub-ca", Usage: "CA (PEM) the hub's certificate must be signed by; the hub URLs then speak TLS", EnvVars: []string{"ORBIT_HUB_CA"}},
+		&cli.StringFlag{Name: "tls-cert", Usage: "Client certificate (PEM) for a hub that asks for one; reloaded when it changes", EnvVars: []string{"ORBIT_TLS_CERT"}},
+		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
 		&cli.StringFlag{Name: "seed-file", Usage: "File holding the satellite's nkey seed", Required: true, EnvVars: []string{"ORBIT_SEED_FILE"}},
 		&cli.StringFlag{Name: "data-dir", Usage: "Where the leaf node keeps its mirror", Value: "/var/lib/orbit-satellite", EnvVars: []string{"ORBIT_DATA_DIR"}},
 		&cli.StringFlag{Name: "dns-domain", Usage: "DNS zone of the clusters' public names (default <region>.orbit.local)", EnvVars: []string{"ORBIT_DNS_DOMAIN"}},
@@ -81,7 +85,11 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		sat, err := satellite.New(satellite.Config{
+		hubTLS, err := compose.HubTLS(c.String("hub-ca"), c.String("tls-cert"), c.String("tls-key"), log)
+		if err != nil {
+			return err
+		}
+		sat, err := satellite.New(satellite.Config{HubTLS: hubTLS,
 			Name: c.String("name"), Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"),
 			Capacity: kv.Capacity{Clusters: int32(c.Int("capacity-clusters")), Brokers: int32(c.Int("capacity-brokers"))},
 			StoreDir: filepath.Join(c.String("data-dir"), "nats"), HubURLs: c.StringSlice("hub"),

@@ -3,11 +3,16 @@
 package app
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,6 +34,7 @@ func New(out, errOut io.Writer) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "server", Usage: "Mothership API URL", Value: DefaultServer, EnvVars: []string{"ORBIT_SERVER"}},
 			&cli.StringFlag{Name: "api-key", Usage: "API key", EnvVars: []string{"ORBIT_API_KEY"}},
+			&cli.StringFlag{Name: "ca-file", Usage: "CA (PEM) to verify an https server with", EnvVars: []string{"ORBIT_CA_FILE"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "Output format: table, json or yaml", Value: "table", EnvVars: []string{"ORBIT_OUTPUT"}},
 		},
 		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand, apikeyCommand},
@@ -53,7 +59,19 @@ func ExitStatus(err error) int {
 }
 
 func client(c *cli.Context) (*api.Client, error) {
-	return api.NewClient(c.String("server"), c.String("api-key"), nil)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if ca := c.String("ca-file"); ca != "" {
+		pemBytes, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("--ca-file: %s holds no CA certificate", ca)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}}
+	}
+	return api.NewClient(c.String("server"), c.String("api-key"), hc)
 }
 
 func outputFormat(c *cli.Context) (string, error) {
