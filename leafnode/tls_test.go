@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/tests/tlstest"
 )
@@ -133,4 +132,3 @@ func servedSerial(t *testing.T, th *testHub, caFile string) int64 {
 	}
 	return certs[0].SerialNumber.Int64()
 }
-
