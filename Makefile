@@ -5,7 +5,7 @@ SQLC_VERSION := v1.31.1
 TOOLS := $(or $(ORBIT_TOOLS),$(HOME)/.cache/orbit/tools)
 SQLC := $(TOOLS)/sqlc-$(SQLC_VERSION)/sqlc
 
-.PHONY: dev build test lint deps generate check-generated
+.PHONY: dev build test lint deps generate check-generated fuzz
 
 ## dev: build the binaries and run `mothership dev` (NATS hub, SQLite, API, one simulated satellite)
 dev: build
@@ -33,3 +33,11 @@ generate: $(SQLC)
 ## check-generated: fail if the committed generated code is not what sqlc produces
 check-generated: $(SQLC)
 	$(SQLC) diff
+
+FUZZTIME ?= 10s
+## fuzz: run every fuzz target for FUZZTIME each (CI: 10s)
+fuzz:
+	@for t in FuzzDecodePSC FuzzDecodeStatus FuzzDecodeSatellite FuzzParseKey; do \
+		go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./kv/ || exit 1; done
+	@for t in FuzzParseApply FuzzDecodeClusterSpec; do \
+		go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./mothership/ || exit 1; done

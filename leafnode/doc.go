@@ -5,6 +5,12 @@
 // satellite's nkey). The mothership writes hub configuration; each satellite writes only
 // its own leaf configuration.
 //
+// Satellites are identified by nkeys, not JWTs: the hub is embedded in and configured by
+// the mothership, which keeps the satellites table, so plain nkey users with server-side
+// permissions need no operator, account or resolver machinery; a satellite holds only its
+// seed, and the mothership adds or revokes a user by reloading the hub (a revocation also
+// closes the leaf connections, see Hub.SetSatellites).
+//
 // Isolation between satellites rests on three facts:
 //
 //   - Leaf connections authenticate as regular nkey users of the hub. nats-server ignores

@@ -143,7 +143,10 @@ func jsonFieldErr(prefix string, err error) error {
 		return invalid(body, "truncated JSON")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return invalid(prefix+strings.Trim(name, `"`), "unknown field")
+		if name = strings.Trim(name, `"`); name == "" {
+			return invalid(body, `unknown field ""`)
+		}
+		return invalid(prefix+name, "unknown field")
 	}
 	return invalid(body, "%v", err)
 }

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
@@ -37,6 +40,8 @@ type env struct {
 	sims       map[string]*simkube.Cluster
 	client     *api.Client
 	opts       []envOption
+	// log, when set, receives every log line of the control plane and the satellites.
+	log *slog.Logger
 }
 
 // envOption changes how the control plane starts.
@@ -54,6 +59,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*compose.SatelliteNode{}, sims: map[string]*simkube.Cluster{}, opts: opts}
+	for _, o := range opts {
+		var probe compose.ControlPlaneConfig
+		o(&probe)
+		if probe.Log != nil {
+			e.log = probe.Log
+		}
+	}
 	e.startControlPlane()
 	t.Cleanup(func() {
 		for _, s := range e.sats {
@@ -71,7 +83,7 @@ func (e *env) startControlPlane() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := compose.ControlPlaneConfig{
-		DataDir: filepath.Join(e.dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: e.leafListen, Log: testLog(e.t),
+		DataDir: filepath.Join(e.dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: e.leafListen, Log: e.logger(),
 	}
 	for _, o := range e.opts {
 		o(&cfg)
@@ -88,6 +100,13 @@ func (e *env) startControlPlane() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+func (e *env) logger() *slog.Logger {
+	if e.log != nil {
+		return e.log
+	}
+	return testLog(e.t)
 }
 
 func (e *env) stopControlPlane() {
@@ -115,7 +134,7 @@ func (e *env) startSatellite(region string) *compose.SatelliteNode {
 	}
 	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
-		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Sim: sim, Log: testLog(e.t),
+		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Sim: sim, Log: e.logger(),
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -179,3 +198,17 @@ func physicalKey(satellite string, c *api.Cluster) string {
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// httpsClient trusts the CA in caFile.
+func httpsClient(caFile string) (*http.Client, error) {
+	cfg, err := leafnode.ClientConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}, nil
+}
