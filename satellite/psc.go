@@ -82,7 +82,13 @@ func pscFromKV(p *kv.PSC) *PSCObject {
 		Spec:       PSCObjectSpec{Satellite: p.Satellite, Product: p.Product, Generation: p.Generation, Deleted: p.Deleted, PSCSpec: p.Spec},
 	}
 	if p.PurgeAfter != nil {
-		t := metav1.NewTime(p.PurgeAfter.UTC().Truncate(time.Second))
+		// The object keeps whole seconds: round up, so volumes are never purged before the
+		// mothership's window for an undelete has closed.
+		at := p.PurgeAfter.UTC()
+		if r := at.Truncate(time.Second); !r.Equal(at) {
+			at = r.Add(time.Second)
+		}
+		t := metav1.NewTime(at)
 		o.Spec.PurgeAfter = &t
 	}
 	return o
