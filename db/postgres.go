@@ -25,14 +25,24 @@ func openPostgres(dsn string) (*sql.DB, error) {
 // OpenFreshPostgres creates a new, empty database named after name on the server of dsn
 // and opens it: every test gets its own.
 func OpenFreshPostgres(ctx context.Context, dsn, name string) (*Store, error) {
-	admin, err := sql.Open("pgx", dsn)
+	fresh, err := CreateFreshPostgres(ctx, dsn, name)
 	if err != nil {
 		return nil, err
+	}
+	return Open(ctx, fresh)
+}
+
+// CreateFreshPostgres creates a new, empty database named after name on the server of dsn
+// and returns its DSN.
+func CreateFreshPostgres(ctx context.Context, dsn, name string) (string, error) {
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", err
 	}
 	defer admin.Close()
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
+		return "", err
 	}
 	dbName := "orbit_test_" + strings.ToLower(nonIdent.ReplaceAllString(name, "_"))
 	if len(dbName) > 50 {
@@ -40,14 +50,14 @@ func OpenFreshPostgres(ctx context.Context, dsn, name string) (*Store, error) {
 	}
 	dbName += "_" + hex.EncodeToString(b[:])
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
-		return nil, fmt.Errorf("create database %s: %w", dbName, err)
+		return "", fmt.Errorf("create database %s: %w", dbName, err)
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	u.Path = "/" + dbName
-	return Open(ctx, u.String())
+	return u.String(), nil
 }
 
 var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]`)

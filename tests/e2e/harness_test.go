@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership"
@@ -42,10 +43,34 @@ type env struct {
 	opts       []envOption
 	// log, when set, receives every log line of the control plane and the satellites.
 	log *slog.Logger
+	// pgDSN is the test's PostgreSQL database, kept across control plane restarts.
+	pgDSN string
 }
 
 // envOption changes how the control plane starts.
 type envOption func(*compose.ControlPlaneConfig)
+
+// engines are the databases the control plane is tested on: SQLite always, PostgreSQL when
+// ORBIT_TEST_POSTGRES names a server (CI sets it).
+func engines(t *testing.T) []string {
+	t.Helper()
+	out := []string{"sqlite"}
+	if os.Getenv("ORBIT_TEST_POSTGRES") != "" {
+		out = append(out, "postgres")
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("CI must test PostgreSQL too: set ORBIT_TEST_POSTGRES")
+	}
+	return out
+}
+
+// onEngine runs the control plane on a fresh database of that engine.
+func onEngine(engine string) envOption {
+	return func(c *compose.ControlPlaneConfig) {
+		if engine == "postgres" {
+			c.DB = "postgres-fresh"
+		}
+	}
+}
 
 // withRetention sets how long deleted clusters stay restorable.
 func withRetention(d time.Duration) envOption {
@@ -87,6 +112,16 @@ func (e *env) startControlPlane() {
 	}
 	for _, o := range e.opts {
 		o(&cfg)
+	}
+	if cfg.DB == "postgres-fresh" {
+		if e.pgDSN == "" {
+			dsn, err := db.CreateFreshPostgres(ctx, os.Getenv("ORBIT_TEST_POSTGRES"), e.t.Name())
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			e.pgDSN = dsn
+		}
+		cfg.DB = e.pgDSN
 	}
 	cp, err := compose.StartControlPlane(ctx, cfg)
 	if err != nil {

@@ -16,7 +16,13 @@ import (
 // and hub), deletes an owned StatefulSet by hand, and expects the satellite to bring it back
 // from its local mirror; after the control plane restarts, the API shows the right state.
 func TestSatelliteRepairsDriftWithoutTheMothership(t *testing.T) {
-	e := newEnv(t)
+	for _, engine := range engines(t) {
+		t.Run(engine, func(t *testing.T) { testSatelliteRepairsDrift(t, engine) })
+	}
+}
+
+func testSatelliteRepairsDrift(t *testing.T, engine string) {
+	e := newEnv(t, onEngine(engine))
 	sat := e.startSatellite("us-west-2")
 	ctx := context.Background()
 	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {

@@ -12,7 +12,13 @@ import (
 // TestDeleteUndeleteAndPurgeThroughTheAPI: a deleted cluster is restorable (same id) within
 // the retention window; after it, its volumes are purged and undelete is refused.
 func TestDeleteUndeleteAndPurgeThroughTheAPI(t *testing.T) {
-	e := newEnv(t, withRetention(3*time.Second))
+	for _, engine := range engines(t) {
+		t.Run(engine, func(t *testing.T) { testDeleteUndeleteAndPurge(t, engine) })
+	}
+}
+
+func testDeleteUndeleteAndPurge(t *testing.T, engine string) {
+	e := newEnv(t, withRetention(3*time.Second), onEngine(engine))
 	e.startSatellite("us-west-2")
 	ctx := context.Background()
 	created, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"})

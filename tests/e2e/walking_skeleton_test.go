@@ -15,7 +15,13 @@ import (
 // TestCreateResizeDelete is the walking skeleton: a Kafka cluster requested through the API
 // converges on a satellite (simulated Kubernetes), is resized, and is deleted.
 func TestCreateResizeDelete(t *testing.T) {
-	e := newEnv(t)
+	for _, engine := range engines(t) {
+		t.Run(engine, func(t *testing.T) { testCreateResizeDelete(t, engine) })
+	}
+}
+
+func testCreateResizeDelete(t *testing.T, engine string) {
+	e := newEnv(t, onEngine(engine))
 	sat := e.startSatellite("us-west-2")
 	ctx := context.Background()
 
