@@ -54,6 +54,9 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// LeafReconnect is how long the leaf waits between attempts to reach the hub.
 	LeafReconnect time.Duration
+	// Coalesce is how long a change of a desired key waits before it is applied, so that a
+	// burst of changes (2 → 4 → 2 → 6 CKUs) is applied as its last state (default 100ms).
+	Coalesce time.Duration
 	Log           *slog.Logger
 }
 
@@ -80,9 +83,10 @@ type Satellite struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu   sync.Mutex
-	leaf *leafnode.Leaf
-	pub  *publisher
+	mu      sync.Mutex
+	leaf    *leafnode.Leaf
+	pub     *publisher
+	desired jetstream.KeyValue
 }
 
 // New returns a satellite; Run starts it.
@@ -92,6 +96,9 @@ func New(cfg Config) (*Satellite, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
+	}
+	if cfg.Coalesce <= 0 {
+		cfg.Coalesce = 100 * time.Millisecond
 	}
 	if cfg.Domain == "" {
 		cfg.Domain = cfg.Region + ".orbit.local"
@@ -114,6 +121,22 @@ func (s *Satellite) HubConnected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.leaf != nil && s.leaf.HubConnected()
+}
+
+// DesiredKeys lists the keys of the satellite's local mirror: everything of the desired
+// state the satellite holds.
+func (s *Satellite) DesiredKeys(ctx context.Context) ([]string, error) {
+	s.mu.Lock()
+	b := s.desired
+	s.mu.Unlock()
+	if b == nil {
+		return nil, errors.New("satellite: not running")
+	}
+	keys, err := b.Keys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
+	return keys, err
 }
 
 // PendingStatuses reports how many statuses wait for the hub.
@@ -152,7 +175,7 @@ func (s *Satellite) Run(ctx context.Context) error {
 	}
 	pub := newPublisher(js, s.log)
 	s.mu.Lock()
-	s.leaf, s.pub = leaf, pub
+	s.leaf, s.pub, s.desired = leaf, pub, desired
 	s.mu.Unlock()
 
 	if err := InstallCRD(ctx, cfg.Dynamic); err != nil {
@@ -204,7 +227,9 @@ func (s *Satellite) Run(ctx context.Context) error {
 					s.readyOnce.Do(func() { close(s.ready) })
 					continue
 				}
-				syncQueue.Add(e.Key())
+				// A delayed add coalesces: a key already waiting keeps its place, and the
+				// reconcile reads whatever the latest value is by then.
+				syncQueue.AddAfter(e.Key(), cfg.Coalesce)
 			}
 		}
 	})

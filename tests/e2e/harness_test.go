@@ -155,26 +155,32 @@ func (e *env) stopControlPlane() {
 // startSatellite onboards (first time) and starts a satellite named after its region.
 func (e *env) startSatellite(region string) *compose.SatelliteNode {
 	e.t.Helper()
+	return e.startSatelliteWith(region, region, "aws", []string{"public"}, kv.Capacity{})
+}
+
+// startSatelliteWith starts a satellite with what it declares.
+func (e *env) startSatelliteWith(name, region, cloud string, networks []string, capacity kv.Capacity) *compose.SatelliteNode {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dir := filepath.Join(e.dir, "satellites", region)
-	seed, err := e.cp.Onboard(ctx, region, region, "aws", []string{"public"}, dir)
+	dir := filepath.Join(e.dir, "satellites", name)
+	seed, err := e.cp.Onboard(ctx, name, region, cloud, networks, dir)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	sim := e.sims[region]
+	sim := e.sims[name]
 	if sim == nil {
 		sim = simkube.New(10*time.Millisecond, nil, satellite.CustomResources)
-		e.sims[region] = sim
+		e.sims[name] = sim
 	}
 	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
-		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
+		Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
 		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Sim: sim, Log: e.logger(),
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.sats[region] = n
+	e.sats[name] = n
 	return n
 }
 
