@@ -57,7 +57,7 @@ type Config struct {
 	// Coalesce is how long a change of a desired key waits before it is applied, so that a
 	// burst of changes (2 → 4 → 2 → 6 CKUs) is applied as its last state (default 100ms).
 	Coalesce time.Duration
-	Log           *slog.Logger
+	Log      *slog.Logger
 }
 
 // Validate checks the configuration.

@@ -112,4 +112,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
