@@ -11,6 +11,7 @@
 //	tenants, api_keys      frontend (API and dev bootstrap)
 //	satellites             onboarding (mothership satellite add, dev bootstrap)
 //	logical_clusters       frontend
+//	cluster_history        frontend (in the same transaction as the change it records)
 //	physical_clusters      physical controller
 //	physical_generations   physical controller
 //	placements             scheduler

@@ -215,3 +215,12 @@ func (p pgQuerier) RevokeAPIKey(ctx context.Context, arg sqlitegen.RevokeAPIKeyP
 func (p pgQuerier) RevokeSatellite(ctx context.Context, arg sqlitegen.RevokeSatelliteParams) (int64, error) {
 	return p.q.RevokeSatellite(ctx, pggen.RevokeSatelliteParams(arg))
 }
+
+func (p pgQuerier) InsertClusterHistory(ctx context.Context, arg sqlitegen.InsertClusterHistoryParams) error {
+	return p.q.InsertClusterHistory(ctx, pggen.InsertClusterHistoryParams(arg))
+}
+
+func (p pgQuerier) ListClusterHistoryByName(ctx context.Context, arg sqlitegen.ListClusterHistoryByNameParams) ([]sqlitegen.ClusterHistory, error) {
+	rows, err := p.q.ListClusterHistoryByName(ctx, pggen.ListClusterHistoryByNameParams(arg))
+	return convertAll(rows, err, func(r pggen.ClusterHistory) sqlitegen.ClusterHistory { return sqlitegen.ClusterHistory(r) })
+}

@@ -51,6 +51,7 @@ func (f *frontend) routes() http.Handler {
 	mux.Handle("PATCH /v1/clusters/{name}", f.authed(RoleAdmin, f.updateCluster))
 	mux.Handle("DELETE /v1/clusters/{name}", f.authed(RoleAdmin, f.deleteCluster))
 	mux.Handle("POST /v1/clusters/{name}/undelete", f.authed(RoleAdmin, f.undeleteCluster))
+	mux.Handle("GET /v1/clusters/{name}/history", f.authed(RoleViewer, f.clusterHistory))
 	mux.Handle("POST /v1/clusters/{name}/rotate-certificates", f.authed(RoleAdmin, f.rotateCertificates))
 	mux.Handle("POST /v1/apply", f.authed(RoleAdmin, f.apply))
 	mux.Handle("GET /v1/satellites", f.authed(RoleOperator, f.listSatellites))
@@ -117,22 +118,49 @@ type logicalEvent struct {
 	Generation int64  `json:"generation"`
 	UpdatedAt  int64  `json:"updatedAt"`
 	DeletedAt  *int64 `json:"deletedAt,omitempty"`
+	// Action and Actor say what happened and which API key did it (events only).
+	Action string `json:"action,omitempty"`
+	Actor  string `json:"actor,omitempty"`
 }
 
-// publishLogical re-reads the logical cluster inside the transaction and appends its full
-// state to the outbox.
-func publishLogical(ctx context.Context, q db.Querier, id string) (sqlitegen.LogicalCluster, error) {
-	l, err := q.GetLogicalCluster(ctx, id)
-	if err != nil {
-		return l, err
-	}
-	ev := logicalEvent{ID: l.ID, TenantID: l.TenantID, Name: l.Name, Product: l.Product, SKU: l.Sku, CKU: l.Cku,
+func logicalState(l sqlitegen.LogicalCluster) *logicalEvent {
+	ev := &logicalEvent{ID: l.ID, TenantID: l.TenantID, Name: l.Name, Product: l.Product, SKU: l.Sku, CKU: l.Cku,
 		Region: l.Region, Cloud: l.Cloud, Network: l.Network, KafkaID: l.KafkaClusterID.String, TLSSerial: l.TlsSerial,
 		Generation: l.Generation, UpdatedAt: l.UpdatedAt}
 	if l.DeletedAt.Valid {
 		ev.DeletedAt = &l.DeletedAt.Int64
 	}
-	return l, db.Enqueue(ctx, q, kv.EventSubject(resourceLogical, l.ID), ev)
+	return ev
+}
+
+// change is one user action on a cluster, for the event and the history.
+type change struct {
+	by     *principal
+	action string
+	before *sqlitegen.LogicalCluster // nil for a create
+}
+
+// record re-reads the logical cluster inside the transaction, appends its full state to
+// the outbox, and writes the history entry (who, when, what, before and after).
+func record(ctx context.Context, q db.Querier, id string, c change) (sqlitegen.LogicalCluster, error) {
+	l, err := q.GetLogicalCluster(ctx, id)
+	if err != nil {
+		return l, err
+	}
+	after := logicalState(l)
+	after.Action, after.Actor = c.action, c.by.KeyID
+	if err := db.Enqueue(ctx, q, kv.EventSubject(resourceLogical, l.ID), after); err != nil {
+		return l, err
+	}
+	var before []byte
+	if c.before != nil {
+		before, _ = json.Marshal(logicalState(*c.before))
+	}
+	afterJSON, _ := json.Marshal(logicalState(l))
+	return l, q.InsertClusterHistory(ctx, sqlitegen.InsertClusterHistoryParams{
+		LogicalClusterID: l.ID, TenantID: l.TenantID, At: db.Now(), Actor: c.by.KeyID, Action: c.action,
+		BeforeState: string(before), AfterState: string(afterJSON),
+	})
 }
 
 var idPrefixes = map[kv.Product]string{kv.ProductKafka: "lkc", kv.ProductKsqlDB: "lksqlc", kv.ProductConnect: "lcc"}
@@ -161,7 +189,8 @@ func resolveKafka(ctx context.Context, q db.Querier, tenantID, field string, spe
 }
 
 // createLogical inserts a new logical cluster and its event.
-func createLogical(ctx context.Context, q db.Querier, tenantID, prefix string, spec api.ClusterSpec) (sqlitegen.LogicalCluster, error) {
+func createLogical(ctx context.Context, q db.Querier, p *principal, prefix string, spec api.ClusterSpec) (sqlitegen.LogicalCluster, error) {
+	tenantID := p.TenantID
 	kafkaID, err := resolveKafka(ctx, q, tenantID, prefix+"kafka", spec)
 	if err != nil {
 		return sqlitegen.LogicalCluster{}, err
@@ -177,7 +206,7 @@ func createLogical(ctx context.Context, q db.Querier, tenantID, prefix string, s
 	if err != nil {
 		return sqlitegen.LogicalCluster{}, err
 	}
-	return publishLogical(ctx, q, id)
+	return record(ctx, q, id, change{by: p, action: "create"})
 }
 
 func (f *frontend) createCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -190,7 +219,7 @@ func (f *frontend) createCluster(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	var view api.Cluster
 	err := f.store.InTx(r.Context(), func(q db.Querier) error {
-		l, err := createLogical(r.Context(), q, p.TenantID, "", spec)
+		l, err := createLogical(r.Context(), q, p, "", spec)
 		if err != nil {
 			return err
 		}
@@ -275,7 +304,7 @@ func liveCluster(ctx context.Context, q db.Querier, tenantID, name string) (sqli
 }
 
 // resizeLogical sets a new CKU count, bumping the generation, if it differs.
-func resizeLogical(ctx context.Context, q db.Querier, l sqlitegen.LogicalCluster, cku int) (sqlitegen.LogicalCluster, bool, error) {
+func resizeLogical(ctx context.Context, q db.Querier, p *principal, l sqlitegen.LogicalCluster, cku int) (sqlitegen.LogicalCluster, bool, error) {
 	if int64(cku) == l.Cku {
 		return l, false, nil
 	}
@@ -286,7 +315,8 @@ func resizeLogical(ctx context.Context, q db.Querier, l sqlitegen.LogicalCluster
 	if n != 1 {
 		return l, false, fmt.Errorf("%w: cluster %q was deleted meanwhile", errConflict, l.Name)
 	}
-	l, err = publishLogical(ctx, q, l.ID)
+	before := l
+	l, err = record(ctx, q, l.ID, change{by: p, action: "resize", before: &before})
 	return l, true, err
 }
 
@@ -311,7 +341,7 @@ func (f *frontend) updateCluster(w http.ResponseWriter, r *http.Request, p *prin
 		if err != nil {
 			return err
 		}
-		if l, _, err = resizeLogical(r.Context(), q, l, *upd.CKU); err != nil {
+		if l, _, err = resizeLogical(r.Context(), q, p, l, *upd.CKU); err != nil {
 			return err
 		}
 		view, err = f.view(r.Context(), q, l)
@@ -353,7 +383,11 @@ func (f *frontend) deleteCluster(w http.ResponseWriter, r *http.Request, p *prin
 			if _, err := q.DeleteLogicalCluster(r.Context(), sqlitegen.DeleteLogicalClusterParams{ID: d.ID, Now: db.Now()}); err != nil {
 				return err
 			}
-			if _, err := publishLogical(r.Context(), q, d.ID); err != nil {
+			action := "delete"
+			if d.ID != l.ID {
+				action = "delete (cascade from " + l.Name + ")"
+			}
+			if _, err := record(r.Context(), q, d.ID, change{by: p, action: action, before: &d}); err != nil {
 				return err
 			}
 		}
@@ -405,7 +439,8 @@ func (f *frontend) undeleteCluster(w http.ResponseWriter, r *http.Request, p *pr
 		if _, err := q.UndeleteLogicalCluster(r.Context(), sqlitegen.UndeleteLogicalClusterParams{ID: l.ID, Now: db.Now()}); err != nil {
 			return err
 		}
-		if l, err = publishLogical(r.Context(), q, l.ID); err != nil {
+		before := l
+		if l, err = record(r.Context(), q, l.ID, change{by: p, action: "undelete", before: &before}); err != nil {
 			return err
 		}
 		view, err = f.view(r.Context(), q, l)
@@ -432,7 +467,8 @@ func (f *frontend) rotateCertificates(w http.ResponseWriter, r *http.Request, p 
 		if _, err := q.RotateLogicalClusterCertificates(r.Context(), sqlitegen.RotateLogicalClusterCertificatesParams{ID: l.ID, Now: db.Now()}); err != nil {
 			return err
 		}
-		if l, err = publishLogical(r.Context(), q, l.ID); err != nil {
+		before := l
+		if l, err = record(r.Context(), q, l.ID, change{by: p, action: "rotate-certificates", before: &before}); err != nil {
 			return err
 		}
 		view, err = f.view(r.Context(), q, l)
@@ -442,6 +478,31 @@ func (f *frontend) rotateCertificates(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+// clusterHistory lists every change to the tenant's clusters of that name, oldest first.
+func (f *frontend) clusterHistory(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name, err := pathName(r)
+	if err != nil {
+		return err
+	}
+	rows, err := f.store.Q().ListClusterHistoryByName(r.Context(), sqlitegen.ListClusterHistoryByNameParams{TenantID: p.TenantID, Name: name})
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("%w: cluster %q", errNotFound, name)
+	}
+	out := make([]api.HistoryEntry, 0, len(rows))
+	for _, h := range rows {
+		e := api.HistoryEntry{ClusterID: h.LogicalClusterID, At: db.Time(h.At), Actor: h.Actor, Action: h.Action, After: json.RawMessage(h.AfterState)}
+		if h.BeforeState != "" {
+			e.Before = json.RawMessage(h.BeforeState)
+		}
+		out = append(out, e)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -477,7 +538,7 @@ func (f *frontend) apply(w http.ResponseWriter, r *http.Request, p *principal) e
 	results := make([]api.ApplyResult, len(specs))
 	err = f.store.InTx(r.Context(), func(q db.Querier) error {
 		for i, spec := range specs {
-			res, err := f.applyOne(r.Context(), q, p.TenantID, fmt.Sprintf("documents[%d].spec.", i), spec)
+			res, err := f.applyOne(r.Context(), q, p, fmt.Sprintf("documents[%d].spec.", i), spec)
 			if err != nil {
 				return err
 			}
@@ -494,12 +555,12 @@ func (f *frontend) apply(w http.ResponseWriter, r *http.Request, p *principal) e
 
 // applyOne creates the cluster, or resizes it, or leaves it: apply is idempotent. Fields
 // other than cku cannot change on a live cluster.
-func (f *frontend) applyOne(ctx context.Context, q db.Querier, tenantID, prefix string, spec api.ClusterSpec) (api.ApplyResult, error) {
+func (f *frontend) applyOne(ctx context.Context, q db.Querier, p *principal, prefix string, spec api.ClusterSpec) (api.ApplyResult, error) {
 	res := api.ApplyResult{Name: spec.Name}
-	l, err := liveCluster(ctx, q, tenantID, spec.Name)
+	l, err := liveCluster(ctx, q, p.TenantID, spec.Name)
 	switch {
 	case errors.Is(err, errNotFound):
-		if l, err = createLogical(ctx, q, tenantID, prefix, spec); err != nil {
+		if l, err = createLogical(ctx, q, p, prefix, spec); err != nil {
 			return res, err
 		}
 		res.Action = api.ActionCreated
@@ -523,7 +584,7 @@ func (f *frontend) applyOne(ctx context.Context, q db.Querier, tenantID, prefix 
 			}
 		}
 		var changed bool
-		if l, changed, err = resizeLogical(ctx, q, l, spec.CKU); err != nil {
+		if l, changed, err = resizeLogical(ctx, q, p, l, spec.CKU); err != nil {
 			return res, err
 		}
 		res.Action = api.ActionUnchanged
@@ -543,17 +604,27 @@ func (f *frontend) listSatellites(w http.ResponseWriter, r *http.Request, _ *pri
 	if err != nil {
 		return err
 	}
-	counts := map[string]int{}
+	counts := map[string]sqlitegen.CountPlacedBySatelliteRow{}
 	for _, l := range load {
-		counts[l.Satellite.String] = int(l.Clusters)
+		counts[l.Satellite.String] = l
 	}
 	out := []api.Satellite{}
 	for _, s := range f.registry.List() {
-		out = append(out, api.Satellite{
+		used := counts[s.Name]
+		v := api.Satellite{
 			Name: s.Name, Region: s.Region, Cloud: s.Cloud, Networks: s.Networks, Version: s.Version,
 			Simulated: s.Simulated, HeartbeatAt: s.HeartbeatAt, Connected: time.Since(s.HeartbeatAt) < satelliteTTL,
-			Clusters: counts[s.Name],
-		})
+			Clusters: int(used.Clusters), Brokers: int(used.Replicas),
+			CapacityClusters: int(s.Capacity.Clusters), CapacityBrokers: int(s.Capacity.Brokers),
+		}
+		if s.Capacity.Clusters > 0 {
+			v.Utilization = max(v.Utilization, float64(used.Clusters)/float64(s.Capacity.Clusters))
+		}
+		if s.Capacity.Brokers > 0 {
+			v.Utilization = max(v.Utilization, float64(used.Replicas)/float64(s.Capacity.Brokers))
+		}
+		v.NearCapacity = v.Utilization > api.NearCapacityThreshold
+		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

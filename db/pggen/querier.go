@@ -25,6 +25,7 @@ type Querier interface {
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
 	InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error
+	InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error
 	InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error
 	InsertMeta(ctx context.Context, arg InsertMetaParams) error
 	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)
@@ -34,6 +35,8 @@ type Querier interface {
 	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
 	// Every tenant's live clusters (operators).
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
+	// The history of every cluster the tenant ever had under that name, oldest first.
+	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)

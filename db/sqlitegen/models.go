@@ -18,6 +18,17 @@ type ApiKey struct {
 	RevokedAt   sql.NullInt64
 }
 
+type ClusterHistory struct {
+	ID               int64
+	LogicalClusterID string
+	TenantID         string
+	At               int64
+	Actor            string
+	Action           string
+	BeforeState      string
+	AfterState       string
+}
+
 type ClusterStatus struct {
 	PhysicalClusterID  string
 	Satellite          string

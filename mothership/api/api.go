@@ -3,7 +3,10 @@
 // depends on them.
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Phases of a cluster as the API reports them.
 const (
@@ -118,7 +121,17 @@ type Satellite struct {
 	Connected   bool      `json:"connected"`
 	HeartbeatAt time.Time `json:"heartbeatAt,omitzero"`
 	Clusters    int       `json:"clusters"`
+	Brokers     int       `json:"brokers"`
+	// Capacity is what the satellite declares (0: no limit); Utilization the highest share
+	// of any limit in use; NearCapacity is set above 80%.
+	CapacityClusters int     `json:"capacityClusters,omitempty"`
+	CapacityBrokers  int     `json:"capacityBrokers,omitempty"`
+	Utilization      float64 `json:"utilization"`
+	NearCapacity     bool    `json:"nearCapacity"`
 }
+
+// NearCapacityThreshold is the utilization above which the API flags a satellite.
+const NearCapacityThreshold = 0.8
 
 // Error is the body of every non-2xx response.
 type Error struct {
@@ -161,4 +174,15 @@ type APIKeyRequest struct {
 	Role        string `json:"role"`
 	Description string `json:"description,omitempty"`
 	Tenant      string `json:"tenant,omitempty"`
+}
+
+// HistoryEntry is one change to a cluster: who (the API key id), when, what, and the
+// cluster's full state before and after.
+type HistoryEntry struct {
+	ClusterID string          `json:"clusterId"`
+	At        time.Time       `json:"at"`
+	Actor     string          `json:"actor"`
+	Action    string          `json:"action"`
+	Before    json.RawMessage `json:"before,omitempty"`
+	After     json.RawMessage `json:"after"`
 }

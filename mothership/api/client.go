@@ -203,3 +203,9 @@ func (c *Client) ListAllClusters(ctx context.Context) ([]Cluster, error) {
 	var out []Cluster
 	return out, c.do(ctx, http.MethodGet, "/v1/clusters?all=true", "", nil, &out)
 }
+
+// ClusterHistory lists the changes to the tenant's clusters of that name.
+func (c *Client) ClusterHistory(ctx context.Context, name string) ([]HistoryEntry, error) {
+	var out []HistoryEntry
+	return out, c.do(ctx, http.MethodGet, "/v1/clusters/"+url.PathEscape(name)+"/history", "", nil, &out)
+}

@@ -119,6 +119,30 @@ var clusterCommand = &cli.Command{
 			},
 		},
 		{
+			Name:      "history",
+			Usage:     "Show every change to a cluster: who, when, what",
+			ArgsUsage: "NAME",
+			Action: func(c *cli.Context) error {
+				name, err := oneName(c)
+				if err != nil {
+					return err
+				}
+				format, err := outputFormat(c)
+				if err != nil {
+					return err
+				}
+				cl, err := client(c)
+				if err != nil {
+					return err
+				}
+				entries, err := cl.ClusterHistory(c.Context, name)
+				if err != nil {
+					return err
+				}
+				return render(c.App.Writer, format, entries, historyTable(entries))
+			},
+		},
+		{
 			Name:      "undelete",
 			Usage:     "Bring back a deleted cluster, with its data, while it is restorable",
 			ArgsUsage: "NAME",

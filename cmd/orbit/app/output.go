@@ -52,14 +52,18 @@ func clusterTable(clusters ...api.Cluster) func(*tabwriter.Writer) {
 
 func satelliteTable(sats []api.Satellite) func(*tabwriter.Writer) {
 	return func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "NAME\tREGION\tCLOUD\tNETWORKS\tCONNECTED\tCLUSTERS\tKUBERNETES\tLAST HEARTBEAT")
+		fmt.Fprintln(tw, "NAME\tREGION\tCLOUD\tNETWORKS\tCONNECTED\tCLUSTERS\tBROKERS\tUSED\tKUBERNETES\tLAST HEARTBEAT")
 		for _, s := range sats {
 			kube := "real"
 			if s.Simulated {
 				kube = "simulated"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s ago\n", s.Name, s.Region, s.Cloud,
-				strings.Join(s.Networks, ","), s.Connected, s.Clusters, kube, age(s.HeartbeatAt))
+			used := fmt.Sprintf("%.0f%%", s.Utilization*100)
+			if s.NearCapacity {
+				used += " (near capacity)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%d\t%d\t%s\t%s\t%s ago\n", s.Name, s.Region, s.Cloud,
+				strings.Join(s.Networks, ","), s.Connected, s.Clusters, s.Brokers, used, kube, age(s.HeartbeatAt))
 		}
 	}
 }
@@ -78,4 +82,37 @@ func age(t time.Time) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+func historyTable(entries []api.HistoryEntry) func(*tabwriter.Writer) {
+	return func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "WHEN\tCLUSTER\tACTION\tBY\tCHANGE")
+		for _, e := range entries {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.ClusterID, e.Action, e.Actor, diff(e.Before, e.After))
+		}
+	}
+}
+
+// diff summarises what changed between two JSON states: "cku 2→4".
+func diff(before, after json.RawMessage) string {
+	var b, a map[string]any
+	_ = json.Unmarshal(after, &a)
+	if len(before) == 0 {
+		return fmt.Sprintf("created %v, %v CKU, %v", a["product"], a["cku"], a["region"])
+	}
+	_ = json.Unmarshal(before, &b)
+	var parts []string
+	for _, k := range []string{"cku", "deletedAt", "tlsSerial"} {
+		if fmt.Sprint(b[k]) != fmt.Sprint(a[k]) {
+			parts = append(parts, fmt.Sprintf("%s %v→%v", k, orDash(b[k]), orDash(a[k])))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orDash(v any) any {
+	if v == nil {
+		return "-"
+	}
+	return v
 }

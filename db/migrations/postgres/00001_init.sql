@@ -110,6 +110,20 @@ CREATE TABLE cluster_status (
     kv_revision         BIGINT NOT NULL
 );
 
+-- cluster_history: every change a user made to a cluster, with who and the full state
+-- before and after (JSON). Written by the frontend, in the change's transaction.
+CREATE TABLE cluster_history (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    logical_cluster_id TEXT NOT NULL,
+    tenant_id    TEXT NOT NULL,
+    at           BIGINT NOT NULL,
+    actor        TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    before_state TEXT NOT NULL,
+    after_state  TEXT NOT NULL
+);
+CREATE INDEX cluster_history_cluster ON cluster_history (logical_cluster_id, id);
+
 CREATE TABLE outbox (
     id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     subject      TEXT NOT NULL,
@@ -121,6 +135,7 @@ CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
 
 -- +goose Down
 DROP TABLE outbox;
+DROP TABLE cluster_history;
 DROP TABLE cluster_status;
 DROP TABLE placements;
 DROP TABLE physical_generations;
