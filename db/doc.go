@@ -12,6 +12,7 @@
 //	satellites             onboarding (mothership satellite add, dev bootstrap)
 //	logical_clusters       frontend
 //	cluster_history        frontend (in the same transaction as the change it records)
+//	profiles               frontend (operators set them; the physical controller reads them)
 //	physical_clusters      physical controller
 //	physical_generations   physical controller
 //	placements             scheduler

@@ -224,3 +224,21 @@ func (p pgQuerier) ListClusterHistoryByName(ctx context.Context, arg sqlitegen.L
 	rows, err := p.q.ListClusterHistoryByName(ctx, pggen.ListClusterHistoryByNameParams(arg))
 	return convertAll(rows, err, func(r pggen.ClusterHistory) sqlitegen.ClusterHistory { return sqlitegen.ClusterHistory(r) })
 }
+
+func (p pgQuerier) GetCurrentProfile(ctx context.Context, arg sqlitegen.GetCurrentProfileParams) (sqlitegen.Profile, error) {
+	r, err := p.q.GetCurrentProfile(ctx, pggen.GetCurrentProfileParams(arg))
+	return sqlitegen.Profile(r), err
+}
+
+func (p pgQuerier) ListCurrentProfiles(ctx context.Context) ([]sqlitegen.Profile, error) {
+	rows, err := p.q.ListCurrentProfiles(ctx)
+	return convertAll(rows, err, func(r pggen.Profile) sqlitegen.Profile { return sqlitegen.Profile(r) })
+}
+
+func (p pgQuerier) InsertProfile(ctx context.Context, arg sqlitegen.InsertProfileParams) error {
+	return p.q.InsertProfile(ctx, pggen.InsertProfileParams(arg))
+}
+
+func (p pgQuerier) ListLogicalClusterIDsByProfile(ctx context.Context, arg sqlitegen.ListLogicalClusterIDsByProfileParams) ([]string, error) {
+	return p.q.ListLogicalClusterIDsByProfile(ctx, pggen.ListLogicalClusterIDsByProfileParams(arg))
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/sqlitegen"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 )
@@ -138,7 +140,15 @@ func (m *Mothership) Run(ctx context.Context) error {
 		deps, err := q.ListPhysicalDependentIDs(ctx, id)
 		return append([]string{id}, deps...), err
 	}
-	physCtl := newController("physical", []string{resourceLogical}, phys.reconcile, q.ListLogicalClusterIDs, 4)
+	physCtl := newController("physical", []string{resourceLogical, resourceProfile}, phys.reconcile, q.ListLogicalClusterIDs, 4)
+	physCtl.mapID = func(ctx context.Context, resource, id string) ([]string, error) {
+		if resource != resourceProfile {
+			return []string{id}, nil
+		}
+		// A new profile: every cluster of that product and SKU converges to it.
+		product, sku, _ := strings.Cut(id, "-")
+		return q.ListLogicalClusterIDsByProfile(ctx, sqlitegen.ListLogicalClusterIDsByProfileParams{Product: product, Sku: sku})
+	}
 
 	layers := []layer{
 		{name: "nats", start: func(ctx context.Context) error { return kv.EnsureHub(ctx, m.js, m.cfg.Replicas) }},

@@ -25,6 +25,7 @@ var owners = map[string]string{
 	"status.go":     "status controller",
 	"relay.go":      "outbox relay",
 	"satellites.go": "onboarding",
+	"profile.go":    "frontend",
 }
 
 // writePrefixes are the query names that change a table.

@@ -19,6 +19,7 @@ const (
 	resourceLogical   = "logical"
 	resourcePhysical  = "physical"
 	resourcePlacement = "placement"
+	resourceProfile   = "profile"
 )
 
 // physicalController maps each logical cluster to its physical cluster: for a dedicated
@@ -54,8 +55,7 @@ type physicalSpec struct {
 	PurgeAfter   int64 // ms; 0 unless deleted
 }
 
-func (c *physicalController) desired(l sqlitegen.LogicalCluster) physicalSpec {
-	prof := profileFor(kv.Product(l.Product))
+func (c *physicalController) desired(l sqlitegen.LogicalCluster, prof Profile) physicalSpec {
 	cfg, _ := json.Marshal(prof.Config) // maps marshal with sorted keys
 	s := physicalSpec{
 		Version:      prof.Version,
@@ -100,7 +100,11 @@ func (c *physicalController) reconcile(ctx context.Context, logicalID string) er
 		if err != nil {
 			return err
 		}
-		want := c.desired(l)
+		prof, _, err := currentProfile(ctx, q, l.Product, l.Sku)
+		if err != nil {
+			return err
+		}
+		want := c.desired(l, prof)
 		now := db.Now()
 		deletedAt := sql.NullInt64{Int64: now, Valid: want.Deleted}
 

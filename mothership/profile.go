@@ -1,28 +1,63 @@
 package mothership
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
+	"net/http"
+	"regexp"
+	"slices"
 
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/sqlitegen"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership/api"
 )
 
 // Profile is the part of a physical cluster's spec that the team running the product
 // decides rather than the user: the seed's "partially configured PSC" filled in with
-// version, disk and configuration. The physical controller applies it when it maps a
-// logical cluster to a physical one.
-type Profile struct {
-	Version string
-	// ReplicasPerCKU is how many brokers (or workers) one CKU buys.
-	ReplicasPerCKU int
-	// Controllers is the KRaft controller quorum size (kafka only).
-	Controllers  int
-	StorageClass string
-	// StorageGiB is the volume size of each replica.
-	StorageGiB int
-	Config     map[string]string
+// version, disk and configuration. Operators set one per product and SKU through the API
+// (no code change); each change is a new revision, and the physical controller applies the
+// current one to every cluster of that product and SKU.
+type Profile = api.ProfileSpec
+
+var (
+	profileVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	profileKey     = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+)
+
+// validateProfile checks a profile for product; fields are named as in its JSON.
+func validateProfile(product kv.Product, p *Profile) error {
+	switch {
+	case !profileVersion.MatchString(p.Version):
+		return invalid("version", "%q must be MAJOR.MINOR.PATCH", p.Version)
+	case p.ReplicasPerCKU < 1 || p.ReplicasPerCKU*MaxCKU > kv.MaxReplicas:
+		return invalid("replicasPerCKU", "must be between 1 and %d", kv.MaxReplicas/MaxCKU)
+	case p.Controllers < 0 || p.Controllers > kv.MaxControllers || (p.Controllers > 0 && product != kv.ProductKafka):
+		return invalid("controllers", "must be between 0 and %d, and only for kafka", kv.MaxControllers)
+	case p.StorageGiB < 1 || p.StorageGiB > kv.MaxStorageGiB:
+		return invalid("storageGiB", "must be between 1 and %d", kv.MaxStorageGiB)
+	case len(p.Config) > kv.MaxConfigEntries:
+		return invalid("config", "at most %d entries", kv.MaxConfigEntries)
+	}
+	if p.StorageClass != "" {
+		if err := kv.ValidateName("storageClass", p.StorageClass); err != nil {
+			return asFieldErr("", err)
+		}
+	}
+	for k, v := range p.Config {
+		if !profileKey.MatchString(k) {
+			return invalid("config", "key %q must match %s", k, profileKey)
+		}
+		if len(v) > kv.MaxConfigValue {
+			return invalid("config."+k, "at most %d bytes", kv.MaxConfigValue)
+		}
+	}
+	return nil
 }
 
-// defaultProfiles are the built-in profiles.
+// defaultProfiles apply until an operator sets one (revision 0).
 var defaultProfiles = map[kv.Product]Profile{
 	kv.ProductKafka: {
 		Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 500,
@@ -42,8 +77,89 @@ var defaultProfiles = map[kv.Product]Profile{
 	},
 }
 
-func profileFor(p kv.Product) Profile {
-	prof := defaultProfiles[p]
-	prof.Config = maps.Clone(prof.Config)
-	return prof
+// currentProfile returns the current profile of product and SKU and its revision (0: the
+// built-in default).
+func currentProfile(ctx context.Context, q db.Querier, product, sku string) (Profile, int64, error) {
+	row, err := q.GetCurrentProfile(ctx, sqlitegen.GetCurrentProfileParams{Product: product, Sku: sku})
+	if db.NotFound(err) {
+		prof := defaultProfiles[kv.Product(product)]
+		prof.Config = maps.Clone(prof.Config)
+		return prof, 0, nil
+	}
+	if err != nil {
+		return Profile{}, 0, err
+	}
+	var prof Profile
+	if err := json.Unmarshal([]byte(row.Spec), &prof); err != nil {
+		return Profile{}, 0, fmt.Errorf("profile %s/%s revision %d: %w", product, sku, row.Version, err)
+	}
+	return prof, row.Version, nil
+}
+
+// profileEventID names a profile in EVENTS: events.profile.<product>-<sku>.
+func profileEventID(product, sku string) string { return product + "-" + sku }
+
+func (f *frontend) listProfiles(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	out := []api.Profile{}
+	for _, product := range kv.Products {
+		for _, sku := range skus {
+			prof, rev, err := currentProfile(r.Context(), f.store.Q(), string(product), sku)
+			if err != nil {
+				return err
+			}
+			v := api.Profile{Product: string(product), SKU: sku, Revision: rev, Spec: prof}
+			if rev > 0 {
+				row, err := f.store.Q().GetCurrentProfile(r.Context(), sqlitegen.GetCurrentProfileParams{Product: string(product), Sku: sku})
+				if err != nil {
+					return err
+				}
+				at := db.Time(row.CreatedAt)
+				v.CreatedAt, v.CreatedBy = &at, row.CreatedBy
+			}
+			out = append(out, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// setProfile records a new revision of a product and SKU's profile and publishes it; the
+// physical controller re-renders every cluster of that product and SKU.
+func (f *frontend) setProfile(w http.ResponseWriter, r *http.Request, p *principal) error {
+	product, sku := r.PathValue("product"), r.PathValue("sku")
+	if err := kv.Product(product).Validate("product"); err != nil {
+		return asFieldErr("", err)
+	}
+	if !slices.Contains(skus, sku) {
+		return invalid("sku", "unknown SKU %q", sku)
+	}
+	var spec Profile
+	if err := decodeBody(r.Body, &spec); err != nil {
+		return err
+	}
+	if err := validateProfile(kv.Product(product), &spec); err != nil {
+		return err
+	}
+	body, _ := json.Marshal(spec)
+	var out api.Profile
+	err := f.store.InTx(r.Context(), func(q db.Querier) error {
+		_, rev, err := currentProfile(r.Context(), q, product, sku)
+		if err != nil {
+			return err
+		}
+		now := db.Now()
+		if err := q.InsertProfile(r.Context(), sqlitegen.InsertProfileParams{
+			Product: product, Sku: sku, Version: rev + 1, Spec: string(body), CreatedAt: now, CreatedBy: p.KeyID,
+		}); err != nil {
+			return err
+		}
+		at := db.Time(now)
+		out = api.Profile{Product: product, SKU: sku, Revision: rev + 1, Spec: spec, CreatedAt: &at, CreatedBy: p.KeyID}
+		return db.Enqueue(r.Context(), q, kv.EventSubject(resourceProfile, profileEventID(product, sku)), out)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -111,6 +111,15 @@ type Placement struct {
 	UpdatedAt         int64
 }
 
+type Profile struct {
+	Product   string
+	Sku       string
+	Version   int64
+	Spec      string
+	CreatedAt int64
+	CreatedBy string
+}
+
 type Satellite struct {
 	Name      string
 	Region    string

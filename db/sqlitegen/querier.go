@@ -15,6 +15,7 @@ type Querier interface {
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
+	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
 	// The live cluster of that name, or else the one deleted last.
 	GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error)
 	GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error)
@@ -31,16 +32,19 @@ type Querier interface {
 	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)
 	InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
+	InsertProfile(ctx context.Context, arg InsertProfileParams) error
 	InsertTenant(ctx context.Context, arg InsertTenantParams) error
 	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
 	// Every tenant's live clusters (operators).
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	// The history of every cluster the tenant ever had under that name, oldest first.
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
+	ListCurrentProfiles(ctx context.Context) ([]Profile, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
+	ListLogicalClusterIDsByProfile(ctx context.Context, arg ListLogicalClusterIDsByProfileParams) ([]string, error)
 	ListPendingOutbox(ctx context.Context, maxRows int64) ([]Outbox, error)
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	// The physical ksqldb and connect clusters that run next to a Kafka cluster.

@@ -186,3 +186,28 @@ type HistoryEntry struct {
 	Before    json.RawMessage `json:"before,omitempty"`
 	After     json.RawMessage `json:"after"`
 }
+
+// ProfileSpec is what the team running a product decides for a SKU: the body of
+// PUT /v1/profiles/{product}/{sku}.
+type ProfileSpec struct {
+	// Version of the product software.
+	Version string `json:"version"`
+	// ReplicasPerCKU is how many brokers (or workers) one CKU buys.
+	ReplicasPerCKU int `json:"replicasPerCKU"`
+	// Controllers is the KRaft controller quorum size (kafka only).
+	Controllers  int    `json:"controllers,omitempty"`
+	StorageClass string `json:"storageClass,omitempty"`
+	// StorageGiB is the volume size of each replica.
+	StorageGiB int               `json:"storageGiB"`
+	Config     map[string]string `json:"config,omitempty"`
+}
+
+// Profile is a product and SKU's current profile. Revision 0 is the built-in default.
+type Profile struct {
+	Product   string      `json:"product"`
+	SKU       string      `json:"sku"`
+	Revision  int64       `json:"revision"`
+	Spec      ProfileSpec `json:"spec"`
+	CreatedAt *time.Time  `json:"createdAt,omitempty"`
+	CreatedBy string      `json:"createdBy,omitempty"`
+}

@@ -209,3 +209,20 @@ func (c *Client) ClusterHistory(ctx context.Context, name string) ([]HistoryEntr
 	var out []HistoryEntry
 	return out, c.do(ctx, http.MethodGet, "/v1/clusters/"+url.PathEscape(name)+"/history", "", nil, &out)
 }
+
+// ListProfiles lists the current profile of every product and SKU (operators).
+func (c *Client) ListProfiles(ctx context.Context) ([]Profile, error) {
+	var out []Profile
+	return out, c.do(ctx, http.MethodGet, "/v1/profiles", "", nil, &out)
+}
+
+// SetProfile makes spec the new current profile of a product and SKU (operators); every
+// cluster of that product and SKU converges to it.
+func (c *Client) SetProfile(ctx context.Context, product, sku string, spec ProfileSpec) (*Profile, error) {
+	body, err := jsonBody(spec)
+	if err != nil {
+		return nil, err
+	}
+	var out Profile
+	return &out, c.do(ctx, http.MethodPut, "/v1/profiles/"+url.PathEscape(product)+"/"+url.PathEscape(sku), "application/json", body, &out)
+}

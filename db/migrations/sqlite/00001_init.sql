@@ -110,6 +110,19 @@ CREATE TABLE cluster_status (
     kv_revision         BIGINT NOT NULL
 );
 
+-- profiles: the defaults the team running a product sets per product and SKU (version,
+-- disk, configuration), versioned; the highest version is current. Written by the frontend
+-- (operators), read by the physical controller.
+CREATE TABLE profiles (
+    product    TEXT NOT NULL,
+    sku        TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    spec       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    PRIMARY KEY (product, sku, version)
+);
+
 -- cluster_history: every change a user made to a cluster, with who and the full state
 -- before and after (JSON). Written by the frontend, in the change's transaction.
 CREATE TABLE cluster_history (
@@ -136,6 +149,7 @@ CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
 -- +goose Down
 DROP TABLE outbox;
 DROP TABLE cluster_history;
+DROP TABLE profiles;
 DROP TABLE cluster_status;
 DROP TABLE placements;
 DROP TABLE physical_generations;

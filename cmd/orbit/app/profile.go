@@ -1,0 +1,93 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	"sigs.k8s.io/yaml"
+
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+var profileCommand = &cli.Command{
+	Name:  "profile",
+	Usage: "Inspect and set product profiles (operators): version, disk and configuration per product and SKU",
+	Subcommands: []*cli.Command{
+		{
+			Name:  "list",
+			Usage: "List the current profiles",
+			Action: func(c *cli.Context) error {
+				format, err := outputFormat(c)
+				if err != nil {
+					return err
+				}
+				cl, err := client(c)
+				if err != nil {
+					return err
+				}
+				profiles, err := cl.ListProfiles(c.Context)
+				if err != nil {
+					return err
+				}
+				return render(c.App.Writer, format, profiles, func(tw *tabwriter.Writer) {
+					fmt.Fprintln(tw, "PRODUCT\tSKU\tREVISION\tVERSION\tREPLICAS/CKU\tSTORAGE\tCONFIG")
+					for _, p := range profiles {
+						var cfg []string
+						for k, v := range p.Spec.Config {
+							cfg = append(cfg, k+"="+v)
+						}
+						sort.Strings(cfg)
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%dGi\t%s\n", p.Product, p.SKU, p.Revision, p.Spec.Version, p.Spec.ReplicasPerCKU, p.Spec.StorageGiB, strings.Join(cfg, ","))
+					}
+				})
+			},
+		},
+		{
+			Name:      "set",
+			Usage:     "Make a profile (YAML or JSON) the current one of a product and SKU: its clusters converge to it",
+			ArgsUsage: "PRODUCT SKU",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Profile file (- for standard input)", Required: true},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 2 {
+					return usageError{fmt.Errorf("profile set needs PRODUCT and SKU")}
+				}
+				format, err := outputFormat(c)
+				if err != nil {
+					return err
+				}
+				data, err := readFile(c.String("filename"))
+				if err != nil {
+					return err
+				}
+				js, err := yaml.YAMLToJSONStrict(data)
+				if err != nil {
+					return fmt.Errorf("%s: %w", c.String("filename"), err)
+				}
+				var spec api.ProfileSpec
+				dec := json.NewDecoder(bytes.NewReader(js))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&spec); err != nil {
+					return fmt.Errorf("%s: %w", c.String("filename"), err)
+				}
+				cl, err := client(c)
+				if err != nil {
+					return err
+				}
+				p, err := cl.SetProfile(c.Context, c.Args().Get(0), c.Args().Get(1), spec)
+				if err != nil {
+					return err
+				}
+				return render(c.App.Writer, format, p, func(tw *tabwriter.Writer) {
+					fmt.Fprintf(tw, "profile %s/%s is at revision %d\n", p.Product, p.SKU, p.Revision)
+				})
+			},
+		},
+	},
+}
