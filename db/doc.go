@@ -7,12 +7,13 @@
 // same transaction as its own change, and only the relay marks rows published):
 //
 //	table                  writer
-//	meta                   Store (the outbox epoch)
+//	meta                   Store (key outbox_epoch), usage meter (key usage_cursor)
 //	tenants, api_keys      frontend (API and dev bootstrap)
 //	satellites             onboarding (mothership satellite add, dev bootstrap)
 //	logical_clusters       frontend
 //	cluster_history        frontend (in the same transaction as the change it records)
 //	profiles               frontend (operators set them; the physical controller reads them)
+//	usage                  usage meter
 //	physical_clusters      physical controller
 //	physical_generations   physical controller
 //	placements             scheduler

@@ -242,3 +242,23 @@ func (p pgQuerier) InsertProfile(ctx context.Context, arg sqlitegen.InsertProfil
 func (p pgQuerier) ListLogicalClusterIDsByProfile(ctx context.Context, arg sqlitegen.ListLogicalClusterIDsByProfileParams) ([]string, error) {
 	return p.q.ListLogicalClusterIDsByProfile(ctx, pggen.ListLogicalClusterIDsByProfileParams(arg))
 }
+
+func (p pgQuerier) AddUsage(ctx context.Context, arg sqlitegen.AddUsageParams) error {
+	return p.q.AddUsage(ctx, pggen.AddUsageParams(arg))
+}
+
+func (p pgQuerier) ListUsage(ctx context.Context, arg sqlitegen.ListUsageParams) ([]sqlitegen.ListUsageRow, error) {
+	rows, err := p.q.ListUsage(ctx, pggen.ListUsageParams(arg))
+	return convertAll(rows, err, func(r pggen.ListUsageRow) sqlitegen.ListUsageRow { return sqlitegen.ListUsageRow(r) })
+}
+
+func (p pgQuerier) ListMeteredClusters(ctx context.Context) ([]sqlitegen.ListMeteredClustersRow, error) {
+	rows, err := p.q.ListMeteredClusters(ctx)
+	return convertAll(rows, err, func(r pggen.ListMeteredClustersRow) sqlitegen.ListMeteredClustersRow {
+		return sqlitegen.ListMeteredClustersRow(r)
+	})
+}
+
+func (p pgQuerier) SetMeta(ctx context.Context, arg sqlitegen.SetMetaParams) error {
+	return p.q.SetMeta(ctx, pggen.SetMetaParams(arg))
+}

@@ -8,6 +8,11 @@
 //	scheduler           events.physical.*, KV satellites → placements (+ outbox)
 //	sync service        events.physical.*, events.placement.* → KV desired
 //	status controller   KV actual → cluster_status
+//	usage meter         cluster_status → usage (CKU- and GiB-hours per tenant and hour)
+//
+// The frontend also writes cluster_history (who changed what, before and after), api_keys
+// and profiles (operators set the defaults of each product and SKU; a new profile is an
+// event the physical controller re-renders every cluster of that product and SKU on).
 //
 // Each service owns what it writes, and nothing else writes it: see the table in package db
 // and the bucket table in package kv. Every controller is level-based: an event only names a
@@ -16,5 +21,6 @@
 //
 // Mothership.Run starts the services as a layer cake, each layer only once the one below
 // is up: NATS → database → satellite access → outbox relay → sync → scheduler → physical
-// controller → status controller → frontend → API listener. /readyz reports every layer.
+// controller → status controller → usage meter → frontend → API listener. /readyz reports
+// every layer.
 package mothership

@@ -55,6 +55,7 @@ func (f *frontend) routes() http.Handler {
 	mux.Handle("POST /v1/clusters/{name}/rotate-certificates", f.authed(RoleAdmin, f.rotateCertificates))
 	mux.Handle("POST /v1/apply", f.authed(RoleAdmin, f.apply))
 	mux.Handle("GET /v1/satellites", f.authed(RoleOperator, f.listSatellites))
+	mux.Handle("GET /v1/usage", f.authed(RoleViewer, f.usage))
 	mux.Handle("GET /v1/profiles", f.authed(RoleOperator, f.listProfiles))
 	mux.Handle("PUT /v1/profiles/{product}/{sku}", f.authed(RoleOperator, f.setProfile))
 	mux.Handle("POST /v1/apikeys", f.authed(RoleAdmin, f.createAPIKey))

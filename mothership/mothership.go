@@ -44,7 +44,9 @@ type Config struct {
 	// DeletedRetention is how long a deleted cluster can be undeleted: its volumes are kept
 	// that long, then purged (default 7 days).
 	DeletedRetention time.Duration
-	Log              *slog.Logger
+	// UsageInterval is how often usage is metered (default 1m).
+	UsageInterval time.Duration
+	Log           *slog.Logger
 }
 
 // Validate checks the configuration.
@@ -91,6 +93,9 @@ func New(cfg Config) (*Mothership, error) {
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
+	}
+	if cfg.UsageInterval <= 0 {
+		cfg.UsageInterval = time.Minute
 	}
 	if cfg.DeletedRetention <= 0 {
 		cfg.DeletedRetention = DefaultDeletedRetention
@@ -188,6 +193,7 @@ func (m *Mothership) Run(ctx context.Context) error {
 		}},
 		{name: "physical-controller", start: func(ctx context.Context) error { return physCtl.Start(ctx, m.js) }, run: physCtl.Run},
 		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run},
+		{name: "usage-meter", run: (&meter{store: st, interval: m.cfg.UsageInterval, log: m.log, now: time.Now}).Run},
 		{name: "frontend"},
 		{name: "api-listener", start: nil},
 	}

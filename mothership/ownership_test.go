@@ -26,10 +26,11 @@ var owners = map[string]string{
 	"relay.go":      "outbox relay",
 	"satellites.go": "onboarding",
 	"profile.go":    "frontend",
+	"usage.go":      "usage meter",
 }
 
 // writePrefixes are the query names that change a table.
-var writePrefixes = []string{"Insert", "Update", "Upsert", "Delete", "Resize", "Undelete", "Rotate", "Revoke", "Mark"}
+var writePrefixes = []string{"Insert", "Update", "Upsert", "Delete", "Resize", "Undelete", "Rotate", "Revoke", "Mark", "Add", "Set"}
 
 // TestEveryTableHasOneWriter reads this package's source and checks that each write
 // query is called by exactly one service (the outbox, appended to by every writer through

@@ -44,6 +44,8 @@ type ControlPlaneConfig struct {
 	Listen, LeafListen, ClientListen string
 	// DeletedRetention: how long deleted clusters stay restorable (0: the default).
 	DeletedRetention time.Duration
+	// UsageInterval: how often usage is metered (0: the default).
+	UsageInterval time.Duration
 	// TLSCert and TLSKey, if set, serve the API and the leaf-node listener over TLS; the
 	// files are watched and reloaded without a restart. With TLSCA, satellites must present
 	// client certificates signed by it.
@@ -116,7 +118,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, DeletedRetention: cfg.DeletedRetention, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()

@@ -135,3 +135,11 @@ type Tenant struct {
 	Name      string
 	CreatedAt int64
 }
+
+type Usage struct {
+	TenantID         string
+	Hour             int64
+	LogicalClusterID string
+	CkuMs            int64
+	StorageGibMs     int64
+}

@@ -9,6 +9,7 @@ import (
 )
 
 type Querier interface {
+	AddUsage(ctx context.Context, arg AddUsageParams) error
 	CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySatelliteRow, error)
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
@@ -45,12 +46,15 @@ type Querier interface {
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
 	ListLogicalClusterIDsByProfile(ctx context.Context, arg ListLogicalClusterIDsByProfileParams) ([]string, error)
+	// What the meter bills: live clusters with the satellite's last report of them.
+	ListMeteredClusters(ctx context.Context) ([]ListMeteredClustersRow, error)
 	ListPendingOutbox(ctx context.Context, maxRows int64) ([]Outbox, error)
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	// The physical ksqldb and connect clusters that run next to a Kafka cluster.
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
 	ListUnplacedPhysicalClusterIDs(ctx context.Context) ([]string, error)
+	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	// The newest logical generation carried by a physical generation the satellite has observed.
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
@@ -58,6 +62,7 @@ type Querier interface {
 	RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
+	SetMeta(ctx context.Context, arg SetMetaParams) error
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	// Compare-and-set on generation: the physical controller is the only writer, and this keeps
 	// two instances of it from interleaving.

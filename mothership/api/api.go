@@ -211,3 +211,12 @@ type Profile struct {
 	CreatedAt *time.Time  `json:"createdAt,omitempty"`
 	CreatedBy string      `json:"createdBy,omitempty"`
 }
+
+// Usage is what one cluster ran during one hour, metered from its actual state.
+type Usage struct {
+	Hour            time.Time `json:"hour"`
+	ClusterID       string    `json:"clusterId"`
+	Cluster         string    `json:"cluster"`
+	CKUHours        float64   `json:"ckuHours"`
+	StorageGiBHours float64   `json:"storageGiBHours"`
+}

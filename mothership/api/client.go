@@ -226,3 +226,9 @@ func (c *Client) SetProfile(ctx context.Context, product, sku string, spec Profi
 	var out Profile
 	return &out, c.do(ctx, http.MethodPut, "/v1/profiles/"+url.PathEscape(product)+"/"+url.PathEscape(sku), "application/json", body, &out)
 }
+
+// Usage reports the tenant's usage per hour and cluster since from.
+func (c *Client) Usage(ctx context.Context, from time.Time) ([]Usage, error) {
+	var out []Usage
+	return out, c.do(ctx, http.MethodGet, "/v1/usage?from="+url.QueryEscape(from.UTC().Format(time.RFC3339)), "", nil, &out)
+}

@@ -123,6 +123,17 @@ CREATE TABLE profiles (
     PRIMARY KEY (product, sku, version)
 );
 
+-- usage: what each cluster ran, per tenant and hour (start, Unix ms), metered from its
+-- actual state: CKU-milliseconds and GiB-milliseconds of storage while ready. Written by the meter.
+CREATE TABLE usage (
+    tenant_id           TEXT NOT NULL,
+    hour                BIGINT NOT NULL,
+    logical_cluster_id  TEXT NOT NULL,
+    cku_ms         BIGINT NOT NULL,
+    storage_gib_ms BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, logical_cluster_id)
+);
+
 -- cluster_history: every change a user made to a cluster, with who and the full state
 -- before and after (JSON). Written by the frontend, in the change's transaction.
 CREATE TABLE cluster_history (
@@ -150,6 +161,7 @@ CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
 DROP TABLE outbox;
 DROP TABLE cluster_history;
 DROP TABLE profiles;
+DROP TABLE usage;
 DROP TABLE cluster_status;
 DROP TABLE placements;
 DROP TABLE physical_generations;

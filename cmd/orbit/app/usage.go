@@ -1,0 +1,40 @@
+package app
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+var usageCommand = &cli.Command{
+	Name:  "usage",
+	Usage: "Show what your clusters ran, per hour: CKU-hours and storage GiB-hours",
+	Flags: []cli.Flag{
+		&cli.DurationFlag{Name: "since", Usage: "How far back", Value: 24 * time.Hour, EnvVars: []string{"ORBIT_USAGE_SINCE"}},
+	},
+	Action: func(c *cli.Context) error {
+		format, err := outputFormat(c)
+		if err != nil {
+			return err
+		}
+		cl, err := client(c)
+		if err != nil {
+			return err
+		}
+		rows, err := cl.Usage(c.Context, time.Now().Add(-c.Duration("since")))
+		if err != nil {
+			return err
+		}
+		return render(c.App.Writer, format, rows, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "HOUR\tCLUSTER\tCKU-HOURS\tSTORAGE GIB-HOURS")
+			var cku, gib float64
+			for _, u := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.1f\n", u.Hour.Format("2006-01-02 15:00"), u.Cluster, u.CKUHours, u.StorageGiBHours)
+				cku, gib = cku+u.CKUHours, gib+u.StorageGiBHours
+			}
+			fmt.Fprintf(tw, "total\t\t%.3f\t%.1f\n", cku, gib)
+		})
+	},
+}
