@@ -262,3 +262,20 @@ func (p pgQuerier) ListMeteredClusters(ctx context.Context) ([]sqlitegen.ListMet
 func (p pgQuerier) SetMeta(ctx context.Context, arg sqlitegen.SetMetaParams) error {
 	return p.q.SetMeta(ctx, pggen.SetMetaParams(arg))
 }
+
+func (p pgQuerier) GetTenancy(ctx context.Context, logicalClusterID string) (sqlitegen.Tenancy, error) {
+	r, err := p.q.GetTenancy(ctx, logicalClusterID)
+	return sqlitegen.Tenancy(r), err
+}
+
+func (p pgQuerier) InsertTenancy(ctx context.Context, arg sqlitegen.InsertTenancyParams) error {
+	return p.q.InsertTenancy(ctx, pggen.InsertTenancyParams(arg))
+}
+
+func (p pgQuerier) ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error) {
+	return p.q.ListLiveTenants(ctx, physicalClusterID)
+}
+
+func (p pgQuerier) FindSharedPhysicalCluster(ctx context.Context, arg sqlitegen.FindSharedPhysicalClusterParams) (string, error) {
+	return p.q.FindSharedPhysicalCluster(ctx, pggen.FindSharedPhysicalClusterParams(arg))
+}

@@ -311,6 +311,9 @@ func resizeLogical(ctx context.Context, q db.Querier, p *principal, l sqlitegen.
 	if int64(cku) == l.Cku {
 		return l, false, nil
 	}
+	if multiTenant(l.Sku) {
+		return l, false, invalid("cku", "a %s cluster is not sized by CKU", l.Sku)
+	}
 	n, err := q.ResizeLogicalCluster(ctx, sqlitegen.ResizeLogicalClusterParams{ID: l.ID, Cku: int64(cku), Now: db.Now()})
 	if err != nil {
 		return l, false, err

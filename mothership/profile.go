@@ -27,8 +27,18 @@ var (
 	profileKey     = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
 )
 
-// validateProfile checks a profile for product; fields are named as in its JSON.
-func validateProfile(product kv.Product, p *Profile) error {
+// validateProfile checks a profile for product and SKU; fields are named as in its JSON.
+func validateProfile(product kv.Product, sku string, p *Profile) error {
+	if multiTenant(sku) {
+		if p.TenantsPerCluster < 1 || p.TenantsPerCluster > kv.MaxTenants {
+			return invalid("tenantsPerCluster", "a %s profile needs between 1 and %d", sku, kv.MaxTenants)
+		}
+		if q := p.TenantQuotas; q != nil && (q.ProducerByteRate < 0 || q.ConsumerByteRate < 0 || q.MaxPartitions < 0 || q.MaxConnections < 0) {
+			return invalid("tenantQuotas", "must not be negative")
+		}
+	} else if p.TenantsPerCluster != 0 || p.TenantQuotas != nil {
+		return invalid("tenantsPerCluster", "only the basic and standard SKUs are shared")
+	}
 	switch {
 	case !profileVersion.MatchString(p.Version):
 		return invalid("version", "%q must be MAJOR.MINOR.PATCH", p.Version)
@@ -57,32 +67,42 @@ func validateProfile(product kv.Product, p *Profile) error {
 	return nil
 }
 
-// defaultProfiles apply until an operator sets one (revision 0).
-var defaultProfiles = map[kv.Product]Profile{
-	kv.ProductKafka: {
-		Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 500,
-		Config: map[string]string{
-			"default.replication.factor": "3",
-			"min.insync.replicas":        "2",
-			"auto.create.topics.enable":  "false",
-		},
-	},
-	kv.ProductKsqlDB: {
-		Version: "0.29.0", ReplicasPerCKU: 1, StorageGiB: 100,
-		Config: map[string]string{"ksql.streams.replication.factor": "3"},
-	},
-	kv.ProductConnect: {
-		Version: "3.9.0", ReplicasPerCKU: 1, StorageGiB: 10,
-		Config: map[string]string{"config.storage.replication.factor": "3"},
-	},
+var kafkaConfig = map[string]string{
+	"default.replication.factor": "3",
+	"min.insync.replicas":        "2",
+	"auto.create.topics.enable":  "false",
 }
+
+// defaultProfiles apply until an operator sets one (revision 0). For the shared SKUs,
+// ReplicasPerCKU is the size of each shared cluster.
+var defaultProfiles = map[string]Profile{
+	"kafka/dedicated": {Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 500, Config: kafkaConfig},
+	"kafka/basic": {Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 1000, Config: kafkaConfig,
+		TenantsPerCluster: 20, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 100 << 20, ConsumerByteRate: 300 << 20, MaxPartitions: 1000, MaxConnections: 1000}},
+	"kafka/standard": {Version: "3.9.0", ReplicasPerCKU: 6, Controllers: 3, StorageGiB: 2000, Config: kafkaConfig,
+		TenantsPerCluster: 10, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 250 << 20, ConsumerByteRate: 750 << 20, MaxPartitions: 2000, MaxConnections: 5000}},
+	"ksqldb/dedicated": {Version: "0.29.0", ReplicasPerCKU: 1, StorageGiB: 100,
+		Config: map[string]string{"ksql.streams.replication.factor": "3"}},
+	"connect/dedicated": {Version: "3.9.0", ReplicasPerCKU: 1, StorageGiB: 10,
+		Config: map[string]string{"config.storage.replication.factor": "3"}},
+}
+
+// productSKUs lists the SKUs each product is sold in.
+var productSKUs = map[kv.Product][]string{
+	kv.ProductKafka:   {"basic", "standard", "dedicated"},
+	kv.ProductKsqlDB:  {"dedicated"},
+	kv.ProductConnect: {"dedicated"},
+}
+
+// multiTenant reports whether a SKU packs many logical clusters onto shared physical ones.
+func multiTenant(sku string) bool { return sku == "basic" || sku == "standard" }
 
 // currentProfile returns the current profile of product and SKU and its revision (0: the
 // built-in default).
 func currentProfile(ctx context.Context, q db.Querier, product, sku string) (Profile, int64, error) {
 	row, err := q.GetCurrentProfile(ctx, sqlitegen.GetCurrentProfileParams{Product: product, Sku: sku})
 	if db.NotFound(err) {
-		prof := defaultProfiles[kv.Product(product)]
+		prof := defaultProfiles[product+"/"+sku]
 		prof.Config = maps.Clone(prof.Config)
 		return prof, 0, nil
 	}
@@ -102,7 +122,7 @@ func profileEventID(product, sku string) string { return product + "-" + sku }
 func (f *frontend) listProfiles(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	out := []api.Profile{}
 	for _, product := range kv.Products {
-		for _, sku := range skus {
+		for _, sku := range productSKUs[product] {
 			prof, rev, err := currentProfile(r.Context(), f.store.Q(), string(product), sku)
 			if err != nil {
 				return err
@@ -130,14 +150,14 @@ func (f *frontend) setProfile(w http.ResponseWriter, r *http.Request, p *princip
 	if err := kv.Product(product).Validate("product"); err != nil {
 		return asFieldErr("", err)
 	}
-	if !slices.Contains(skus, sku) {
-		return invalid("sku", "unknown SKU %q", sku)
+	if !slices.Contains(productSKUs[kv.Product(product)], sku) {
+		return invalid("sku", "%s is not sold as %q", product, sku)
 	}
 	var spec Profile
 	if err := decodeBody(r.Body, &spec); err != nil {
 		return err
 	}
-	if err := validateProfile(kv.Product(product), &spec); err != nil {
+	if err := validateProfile(kv.Product(product), sku, &spec); err != nil {
 		return err
 	}
 	body, _ := json.Marshal(spec)

@@ -3,6 +3,7 @@ package mothership
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -92,6 +93,12 @@ func renderPSC(p sqlitegen.PhysicalCluster, satellite string) (*kv.PSC, error) {
 	}
 	if p.KafkaPhysicalID.Valid {
 		psc.Spec.Kafka = &kv.KafkaRef{ID: p.KafkaPhysicalID.String}
+	}
+	if err := json.Unmarshal([]byte(p.Tenants), &psc.Spec.Tenants); err != nil {
+		return nil, fmt.Errorf("physical cluster %s: tenants: %w", p.ID, err)
+	}
+	if len(psc.Spec.Tenants) == 0 {
+		psc.Spec.Tenants = nil
 	}
 	if p.DeletedAt.Valid && p.PurgeAfter.Valid {
 		t := time.UnixMilli(p.PurgeAfter.Int64).UTC()

@@ -36,8 +36,9 @@ func TestMeterBillsRunningStateAcrossHours(t *testing.T) {
 	add := func(id string, cku, replicas, running int64, phase kv.Phase) {
 		must(q.InsertLogicalCluster(ctx, sqlitegen.InsertLogicalClusterParams{ID: "l" + id, TenantID: "t1", Name: id, Product: "kafka",
 			Sku: "dedicated", Cku: cku, Region: "r", Cloud: "aws", Network: "public", Now: 1}))
-		must(q.InsertPhysicalCluster(ctx, sqlitegen.InsertPhysicalClusterParams{ID: "p" + id, LogicalClusterID: "l" + id, Product: "kafka",
-			Region: "r", Cloud: "aws", Network: "public", Version: "3.9.0", Replicas: replicas, StorageGib: 10, Config: "{}", Generation: 1, Now: 1}))
+		must(q.InsertPhysicalCluster(ctx, sqlitegen.InsertPhysicalClusterParams{ID: "p" + id, Product: "kafka", Sku: "dedicated",
+			Region: "r", Cloud: "aws", Network: "public", Version: "3.9.0", Replicas: replicas, StorageGib: 10, Config: "{}", Tenants: "[]", Generation: 1, Now: 1}))
+		must(q.InsertTenancy(ctx, sqlitegen.InsertTenancyParams{LogicalClusterID: "l" + id, PhysicalClusterID: "p" + id, CreatedAt: 1}))
 		must(q.UpsertClusterStatus(ctx, sqlitegen.UpsertClusterStatusParams{PhysicalClusterID: "p" + id, Satellite: "s", ObservedGeneration: 1,
 			Phase: string(phase), Replicas: running, ReadyReplicas: running, Conditions: "[]", KvRevision: 1}))
 	}

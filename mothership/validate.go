@@ -23,9 +23,6 @@ const (
 	maxBodyBytes   = 1 << 20
 )
 
-// skus lists the SKUs this build provisions.
-var skus = []string{"dedicated"}
-
 // fieldErr is a validation error naming the field.
 type fieldErr struct {
 	field, msg string
@@ -55,9 +52,7 @@ func normalize(prefix string, s *api.ClusterSpec) error {
 	if err := kv.Product(s.Product).Validate(prefix + "product"); err != nil {
 		return asFieldErr("", err)
 	}
-	if err := validateCKU(prefix+"cku", s.CKU); err != nil {
-		return err
-	}
+
 	if err := kv.ValidateName(prefix+"region", s.Region); err != nil {
 		return asFieldErr("", err)
 	}
@@ -75,8 +70,19 @@ func normalize(prefix string, s *api.ClusterSpec) error {
 	if s.SKU == "" {
 		s.SKU = DefaultSKU
 	}
-	if !slices.Contains(skus, s.SKU) {
-		return invalid(prefix+"sku", "unknown SKU %q (this build provisions: %s)", s.SKU, strings.Join(skus, ", "))
+	if skus := productSKUs[kv.Product(s.Product)]; !slices.Contains(skus, s.SKU) {
+		return invalid(prefix+"sku", "%s is sold as %s, not %q", s.Product, strings.Join(skus, ", "), s.SKU)
+	}
+	if multiTenant(s.SKU) {
+		// A shared cluster is not sized by the tenant: its quotas come with the SKU.
+		if s.CKU == 0 {
+			s.CKU = 1
+		}
+		if s.CKU != 1 {
+			return invalid(prefix+"cku", "a %s cluster is not sized by CKU (leave it out or use 1)", s.SKU)
+		}
+	} else if err := validateCKU(prefix+"cku", s.CKU); err != nil {
+		return err
 	}
 	if s.Cloud == "" {
 		s.Cloud = DefaultCloud

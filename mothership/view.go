@@ -93,6 +93,12 @@ func phase(l sqlitegen.LogicalCluster, p sqlitegen.PhysicalCluster, st sqlitegen
 	current := observed >= l.Generation
 	stalled := st.Phase == string(kv.PhaseFailed)
 	switch {
+	case l.DeletedAt.Valid && !p.DeletedAt.Valid:
+		// A tenant of a shared cluster: gone once the cluster runs without it.
+		if current {
+			return api.PhaseDeleted, "removed from its shared cluster"
+		}
+		return api.PhaseDeleting, fmt.Sprintf("satellite %s is removing it from its shared cluster", st.Satellite)
 	case l.DeletedAt.Valid:
 		if current && st.Phase == string(kv.PhasePurged) {
 			return api.PhaseDeleted, reasonPurged

@@ -76,25 +76,26 @@ type Outbox struct {
 }
 
 type PhysicalCluster struct {
-	ID               string
-	LogicalClusterID string
-	Product          string
-	Region           string
-	Cloud            string
-	Network          string
-	Version          string
-	Replicas         int64
-	Controllers      int64
-	StorageClass     string
-	StorageGib       int64
-	Config           string
-	KafkaPhysicalID  sql.NullString
-	TlsSerial        int64
-	Generation       int64
-	CreatedAt        int64
-	UpdatedAt        int64
-	DeletedAt        sql.NullInt64
-	PurgeAfter       sql.NullInt64
+	ID              string
+	Product         string
+	Sku             string
+	Region          string
+	Cloud           string
+	Network         string
+	Version         string
+	Replicas        int64
+	Controllers     int64
+	StorageClass    string
+	StorageGib      int64
+	Config          string
+	KafkaPhysicalID sql.NullString
+	TlsSerial       int64
+	Tenants         string
+	Generation      int64
+	CreatedAt       int64
+	UpdatedAt       int64
+	DeletedAt       sql.NullInt64
+	PurgeAfter      sql.NullInt64
 }
 
 type PhysicalGeneration struct {
@@ -128,6 +129,12 @@ type Satellite struct {
 	Nkey      string
 	CreatedAt int64
 	RevokedAt sql.NullInt64
+}
+
+type Tenancy struct {
+	LogicalClusterID  string
+	PhysicalClusterID string
+	CreatedAt         int64
 }
 
 type Tenant struct {

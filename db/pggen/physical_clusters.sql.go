@@ -10,8 +10,41 @@ import (
 	"database/sql"
 )
 
+const findSharedPhysicalCluster = `-- name: FindSharedPhysicalCluster :one
+SELECT p.id FROM physical_clusters p
+WHERE p.product = $1 AND p.sku = $2 AND p.region = $3
+  AND p.cloud = $4 AND p.network = $5 AND p.deleted_at IS NULL
+  AND (SELECT COUNT(*) FROM tenancies t JOIN logical_clusters l ON l.id = t.logical_cluster_id
+       WHERE t.physical_cluster_id = p.id AND l.deleted_at IS NULL) < CAST($6 AS BIGINT)
+ORDER BY p.id LIMIT 1
+`
+
+type FindSharedPhysicalClusterParams struct {
+	Product    string
+	Sku        string
+	Region     string
+	Cloud      string
+	Network    string
+	MaxTenants int64
+}
+
+// A shared cluster of that shape with room for one more tenant.
+func (q *Queries) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error) {
+	row := q.db.QueryRowContext(ctx, findSharedPhysicalCluster,
+		arg.Product,
+		arg.Sku,
+		arg.Region,
+		arg.Cloud,
+		arg.Network,
+		arg.MaxTenants,
+	)
+	var id string
+	err := row.Scan(&id)
+	return id, err
+}
+
 const getPhysicalCluster = `-- name: GetPhysicalCluster :one
-SELECT id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, generation, created_at, updated_at, deleted_at, purge_after FROM physical_clusters WHERE id = $1
+SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after FROM physical_clusters WHERE id = $1
 `
 
 func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error) {
@@ -19,8 +52,8 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 	var i PhysicalCluster
 	err := row.Scan(
 		&i.ID,
-		&i.LogicalClusterID,
 		&i.Product,
+		&i.Sku,
 		&i.Region,
 		&i.Cloud,
 		&i.Network,
@@ -32,6 +65,7 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 		&i.Config,
 		&i.KafkaPhysicalID,
 		&i.TlsSerial,
+		&i.Tenants,
 		&i.Generation,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -42,7 +76,8 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 }
 
 const getPhysicalClusterByLogical = `-- name: GetPhysicalClusterByLogical :one
-SELECT id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, generation, created_at, updated_at, deleted_at, purge_after FROM physical_clusters WHERE logical_cluster_id = $1
+SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
+WHERE t.logical_cluster_id = $1
 `
 
 func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error) {
@@ -50,8 +85,8 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 	var i PhysicalCluster
 	err := row.Scan(
 		&i.ID,
-		&i.LogicalClusterID,
 		&i.Product,
+		&i.Sku,
 		&i.Region,
 		&i.Cloud,
 		&i.Network,
@@ -63,6 +98,7 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 		&i.Config,
 		&i.KafkaPhysicalID,
 		&i.TlsSerial,
+		&i.Tenants,
 		&i.Generation,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -72,42 +108,54 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 	return i, err
 }
 
+const getTenancy = `-- name: GetTenancy :one
+SELECT logical_cluster_id, physical_cluster_id, created_at FROM tenancies WHERE logical_cluster_id = $1
+`
+
+func (q *Queries) GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error) {
+	row := q.db.QueryRowContext(ctx, getTenancy, logicalClusterID)
+	var i Tenancy
+	err := row.Scan(&i.LogicalClusterID, &i.PhysicalClusterID, &i.CreatedAt)
+	return i, err
+}
+
 const insertPhysicalCluster = `-- name: InsertPhysicalCluster :exec
-INSERT INTO physical_clusters (id, logical_cluster_id, product, region, cloud, network, version, replicas, controllers,
-                               storage_class, storage_gib, config, kafka_physical_id, tls_serial, generation,
+INSERT INTO physical_clusters (id, product, sku, region, cloud, network, version, replicas, controllers,
+                               storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation,
                                created_at, updated_at, deleted_at, purge_after)
 VALUES ($1, $2, $3, $4, $5, $6,
         $7, $8, $9, $10, $11,
-        $12, $13, $14, $15, $16, $16,
-        $17, $18)
+        $12, $13, $14, $15, $16, $17, $17,
+        $18, $19)
 `
 
 type InsertPhysicalClusterParams struct {
-	ID               string
-	LogicalClusterID string
-	Product          string
-	Region           string
-	Cloud            string
-	Network          string
-	Version          string
-	Replicas         int64
-	Controllers      int64
-	StorageClass     string
-	StorageGib       int64
-	Config           string
-	KafkaPhysicalID  sql.NullString
-	TlsSerial        int64
-	Generation       int64
-	Now              int64
-	DeletedAt        sql.NullInt64
-	PurgeAfter       sql.NullInt64
+	ID              string
+	Product         string
+	Sku             string
+	Region          string
+	Cloud           string
+	Network         string
+	Version         string
+	Replicas        int64
+	Controllers     int64
+	StorageClass    string
+	StorageGib      int64
+	Config          string
+	KafkaPhysicalID sql.NullString
+	TlsSerial       int64
+	Tenants         string
+	Generation      int64
+	Now             int64
+	DeletedAt       sql.NullInt64
+	PurgeAfter      sql.NullInt64
 }
 
 func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error {
 	_, err := q.db.ExecContext(ctx, insertPhysicalCluster,
 		arg.ID,
-		arg.LogicalClusterID,
 		arg.Product,
+		arg.Sku,
 		arg.Region,
 		arg.Cloud,
 		arg.Network,
@@ -119,6 +167,7 @@ func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalC
 		arg.Config,
 		arg.KafkaPhysicalID,
 		arg.TlsSerial,
+		arg.Tenants,
 		arg.Generation,
 		arg.Now,
 		arg.DeletedAt,
@@ -150,6 +199,51 @@ func (q *Queries) InsertPhysicalGeneration(ctx context.Context, arg InsertPhysic
 		arg.LogicalGeneration,
 	)
 	return err
+}
+
+const insertTenancy = `-- name: InsertTenancy :exec
+INSERT INTO tenancies (logical_cluster_id, physical_cluster_id, created_at)
+VALUES ($1, $2, $3)
+`
+
+type InsertTenancyParams struct {
+	LogicalClusterID  string
+	PhysicalClusterID string
+	CreatedAt         int64
+}
+
+func (q *Queries) InsertTenancy(ctx context.Context, arg InsertTenancyParams) error {
+	_, err := q.db.ExecContext(ctx, insertTenancy, arg.LogicalClusterID, arg.PhysicalClusterID, arg.CreatedAt)
+	return err
+}
+
+const listLiveTenants = `-- name: ListLiveTenants :many
+SELECT l.id FROM tenancies t JOIN logical_clusters l ON l.id = t.logical_cluster_id
+WHERE t.physical_cluster_id = $1 AND l.deleted_at IS NULL ORDER BY l.id
+`
+
+// The live logical clusters a physical cluster hosts.
+func (q *Queries) ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, listLiveTenants, physicalClusterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listPhysicalClusterIDs = `-- name: ListPhysicalClusterIDs :many
@@ -230,10 +324,10 @@ func (q *Queries) ObservedLogicalGeneration(ctx context.Context, arg ObservedLog
 const updatePhysicalCluster = `-- name: UpdatePhysicalCluster :execrows
 UPDATE physical_clusters SET version = $1, replicas = $2, controllers = $3,
     storage_class = $4, storage_gib = $5, config = $6,
-    kafka_physical_id = $7, tls_serial = $8,
-    generation = $9, updated_at = $10, deleted_at = $11,
-    purge_after = $12
-WHERE id = $13 AND generation = $9 - 1
+    kafka_physical_id = $7, tls_serial = $8, tenants = $9,
+    generation = $10, updated_at = $11, deleted_at = $12,
+    purge_after = $13
+WHERE id = $14 AND generation = $10 - 1
 `
 
 type UpdatePhysicalClusterParams struct {
@@ -245,6 +339,7 @@ type UpdatePhysicalClusterParams struct {
 	Config          string
 	KafkaPhysicalID sql.NullString
 	TlsSerial       int64
+	Tenants         string
 	Generation      int64
 	Now             int64
 	DeletedAt       sql.NullInt64
@@ -264,6 +359,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.Config,
 		arg.KafkaPhysicalID,
 		arg.TlsSerial,
+		arg.Tenants,
 		arg.Generation,
 		arg.Now,
 		arg.DeletedAt,

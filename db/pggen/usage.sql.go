@@ -39,7 +39,8 @@ func (q *Queries) AddUsage(ctx context.Context, arg AddUsageParams) error {
 const listMeteredClusters = `-- name: ListMeteredClusters :many
 SELECT l.id, l.tenant_id, l.cku, p.replicas, p.storage_gib, s.phase, s.replicas AS running_replicas
 FROM logical_clusters l
-JOIN physical_clusters p ON p.logical_cluster_id = l.id
+JOIN tenancies t ON t.logical_cluster_id = l.id
+JOIN physical_clusters p ON p.id = t.physical_cluster_id
 JOIN cluster_status s ON s.physical_cluster_id = p.id
 WHERE l.deleted_at IS NULL
 `

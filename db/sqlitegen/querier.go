@@ -13,6 +13,8 @@ type Querier interface {
 	CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySatelliteRow, error)
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
+	// A shared cluster of that shape with room for one more tenant.
+	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
@@ -25,6 +27,7 @@ type Querier interface {
 	GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
+	GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
 	InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error
 	InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error
@@ -34,6 +37,7 @@ type Querier interface {
 	InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertProfile(ctx context.Context, arg InsertProfileParams) error
+	InsertTenancy(ctx context.Context, arg InsertTenancyParams) error
 	InsertTenant(ctx context.Context, arg InsertTenantParams) error
 	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
 	// Every tenant's live clusters (operators).
@@ -44,6 +48,8 @@ type Querier interface {
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
+	// The live logical clusters a physical cluster hosts.
+	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
 	ListLogicalClusterIDsByProfile(ctx context.Context, arg ListLogicalClusterIDsByProfileParams) ([]string, error)
 	// What the meter bills: live clusters with the satellite's last report of them.

@@ -200,6 +200,18 @@ type ProfileSpec struct {
 	// StorageGiB is the volume size of each replica.
 	StorageGiB int               `json:"storageGiB"`
 	Config     map[string]string `json:"config,omitempty"`
+	// TenantsPerCluster and TenantQuotas apply to the multi-tenant SKUs (basic, standard):
+	// how many logical clusters share one physical cluster, and each one's share.
+	TenantsPerCluster int           `json:"tenantsPerCluster,omitempty"`
+	TenantQuotas      *TenantQuotas `json:"tenantQuotas,omitempty"`
+}
+
+// TenantQuotas bound one tenant of a shared cluster (0: no limit).
+type TenantQuotas struct {
+	ProducerByteRate int64 `json:"producerByteRate,omitempty"`
+	ConsumerByteRate int64 `json:"consumerByteRate,omitempty"`
+	MaxPartitions    int32 `json:"maxPartitions,omitempty"`
+	MaxConnections   int32 `json:"maxConnections,omitempty"`
 }
 
 // Profile is a product and SKU's current profile. Revision 0 is the built-in default.

@@ -176,7 +176,7 @@ func logPipeline(t *testing.T, path string) {
 		return n
 	}
 	t.Logf("at the kill: %d clusters without a physical cluster, %d physical clusters not placed, %d outbox rows unpublished",
-		count("SELECT COUNT(*) FROM logical_clusters l WHERE NOT EXISTS (SELECT 1 FROM physical_clusters p WHERE p.logical_cluster_id = l.id)"),
+		count("SELECT COUNT(*) FROM logical_clusters l WHERE NOT EXISTS (SELECT 1 FROM tenancies t WHERE t.logical_cluster_id = l.id)"),
 		count("SELECT COUNT(*) FROM physical_clusters p WHERE NOT EXISTS (SELECT 1 FROM placements pl WHERE pl.physical_cluster_id = p.id)"),
 		count("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"))
 }

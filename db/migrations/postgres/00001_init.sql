@@ -58,8 +58,9 @@ CREATE INDEX logical_clusters_tenant ON logical_clusters (tenant_id, name);
 
 CREATE TABLE physical_clusters (
     id                 TEXT PRIMARY KEY,
-    logical_cluster_id TEXT NOT NULL UNIQUE,
     product            TEXT NOT NULL,
+    -- sku: dedicated (one logical cluster), or basic/standard (shared by many tenants).
+    sku                TEXT NOT NULL,
     region             TEXT NOT NULL,
     cloud              TEXT NOT NULL,
     network            TEXT NOT NULL,
@@ -71,6 +72,8 @@ CREATE TABLE physical_clusters (
     config             TEXT NOT NULL,
     kafka_physical_id  TEXT,
     tls_serial         BIGINT NOT NULL,
+    -- tenants: the logical clusters a shared cluster hosts, with their quotas (JSON).
+    tenants            TEXT NOT NULL,
     generation         BIGINT NOT NULL,
     created_at         BIGINT NOT NULL,
     updated_at         BIGINT NOT NULL,
@@ -78,6 +81,16 @@ CREATE TABLE physical_clusters (
     -- purge_after: a deleted cluster's volumes are kept until then.
     purge_after        BIGINT
 );
+
+-- tenancies: which physical cluster runs each logical cluster (one for a dedicated one;
+-- many logical clusters share a basic or standard one). Written by the physical controller.
+CREATE TABLE tenancies (
+    logical_cluster_id  TEXT PRIMARY KEY,
+    physical_cluster_id TEXT NOT NULL,
+    created_at          BIGINT NOT NULL
+);
+CREATE INDEX tenancies_physical ON tenancies (physical_cluster_id);
+CREATE INDEX physical_clusters_shape ON physical_clusters (product, sku, region, cloud, network);
 
 CREATE TABLE physical_generations (
     physical_cluster_id TEXT NOT NULL,
@@ -165,6 +178,7 @@ DROP TABLE usage;
 DROP TABLE cluster_status;
 DROP TABLE placements;
 DROP TABLE physical_generations;
+DROP TABLE tenancies;
 DROP TABLE physical_clusters;
 DROP TABLE logical_clusters;
 DROP TABLE satellites;

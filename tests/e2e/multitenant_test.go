@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/satellite"
+)
+
+// TestMultiTenantPacking: basic and standard clusters of several tenants are packed onto
+// shared physical clusters (one per SKU, up to the profile's tenants per cluster), each
+// tenant with its SKU's quotas in the PSC; dedicated ones get their own. Deleting a tenant
+// takes it off the shared cluster, which stays for the others.
+func TestMultiTenantPacking(t *testing.T) {
+	for _, engine := range engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, onEngine(engine))
+			sat := e.startSatellite("us-west-2")
+			ctx := context.Background()
+			rivalKey, opKey := mothership.NewAPIKey(), mothership.NewAPIKey()
+			if err := mothership.EnsureAPIKey(ctx, e.cp.Store, "rival", mothership.RoleAdmin, rivalKey, "rival"); err != nil {
+				t.Fatal(err)
+			}
+			if err := mothership.EnsureAPIKey(ctx, e.cp.Store, "ops", mothership.RoleOperator, opKey, "ops"); err != nil {
+				t.Fatal(err)
+			}
+			rival, _ := api.NewClient(e.cp.URL(), rivalKey, nil)
+			ops, _ := api.NewClient(e.cp.URL(), opKey, nil)
+
+			create := func(c *api.Client, name, sku string) *api.Cluster {
+				t.Helper()
+				cku := 0
+				if sku == "dedicated" {
+					cku = 1
+				}
+				got, err := c.CreateCluster(ctx, api.ClusterSpec{Name: name, Product: "kafka", SKU: sku, CKU: cku, Region: "us-west-2"})
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				return got
+			}
+			a := create(e.client, "a", "basic")
+			b := create(e.client, "b", "basic")
+			c := create(rival, "c", "basic")
+			s := create(e.client, "s", "standard")
+			for _, n := range []string{"a", "b", "s"} {
+				e.waitFor(n, 30*time.Second, readyWith(map[string]int{"a": 3, "b": 3, "s": 6}[n]))
+			}
+			checkFor(t, 30*time.Second, func() error {
+				got, err := rival.GetCluster(ctx, "c")
+				if err != nil {
+					return err
+				}
+				return readyWith(3)(got)
+			})
+			if _, err := e.client.UpdateCluster(ctx, "a", api.ClusterUpdate{CKU: ptr(2)}); err == nil || !strings.Contains(err.Error(), "cku") {
+				t.Fatalf("resizing a basic cluster: %v", err)
+			}
+			if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "x", Product: "ksqldb", SKU: "basic", Region: "us-west-2", Kafka: "a"}); err == nil {
+				t.Fatal("a basic ksqldb cluster was accepted")
+			}
+
+			// One shared basic cluster carries a, b and c with the basic quotas; another,
+			// standard, carries s.
+			quotas := func() map[string]string { // namespace → quotas file
+				cms, err := sat.Kube.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]string{}
+				for _, cm := range cms.Items {
+					if cm.Name == "kafka-config" {
+						out[cm.Namespace] = cm.Data["quotas.properties"]
+					}
+				}
+				return out
+			}
+			q := quotas()
+			if len(q) != 2 {
+				for ns, f := range q {
+					t.Logf("%s:\n%s", ns, f)
+				}
+				t.Fatalf("%d physical kafka clusters, want 2 shared ones", len(q))
+			}
+			var basic, standard string
+			for ns, file := range q {
+				switch {
+				case strings.Contains(file, a.ID):
+					basic = ns
+				case strings.Contains(file, s.ID):
+					standard = ns
+				}
+			}
+			for _, id := range []string{a.ID, b.ID, c.ID} {
+				if !strings.Contains(q[basic], "user."+id+".producer_byte_rate=104857600") {
+					t.Errorf("the shared basic cluster lacks %s's quota:\n%s", id, q[basic])
+				}
+			}
+			if !strings.Contains(q[standard], "user."+s.ID+".producer_byte_rate=262144000") || strings.Contains(q[standard], a.ID) {
+				t.Errorf("the standard cluster's quotas:\n%s", q[standard])
+			}
+
+			// A dedicated cluster gets its own.
+			create(e.client, "d", "dedicated")
+			e.waitFor("d", 30*time.Second, readyWith(3))
+			if len(quotas()) != 3 {
+				t.Fatal("a dedicated cluster did not get its own physical cluster")
+			}
+
+			// With room for only 3 tenants per basic cluster, the next one starts another.
+			if _, err := ops.SetProfile(ctx, "kafka", "basic", api.ProfileSpec{Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 1000,
+				TenantsPerCluster: 3, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 100 << 20, ConsumerByteRate: 300 << 20, MaxPartitions: 1000, MaxConnections: 1000},
+				Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}); err != nil {
+				t.Fatal(err)
+			}
+			create(e.client, "e4", "basic")
+			e.waitFor("e4", 30*time.Second, readyWith(3))
+			if len(quotas()) != 4 {
+				t.Fatalf("a fourth basic tenant did not start a new shared cluster: %d clusters", len(quotas()))
+			}
+
+			// Deleting a tenant takes it off the shared cluster, which stays for the others.
+			if _, err := e.client.DeleteCluster(ctx, "a"); err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor("a", 30*time.Second, phaseIs(api.PhaseDeleted))
+			checkFor(t, 30*time.Second, func() error {
+				if file := quotas()[basic]; strings.Contains(file, a.ID) || !strings.Contains(file, b.ID) {
+					return errorf("quotas after a's deletion:\n%s", file)
+				}
+				return nil
+			})
+			if _, err := sat.Kube.AppsV1().StatefulSets(basic).Get(ctx, "kafka-broker", metav1.GetOptions{}); err != nil {
+				t.Fatalf("the shared cluster went with its tenant: %v", err)
+			}
+			e.waitFor("b", 30*time.Second, readyWith(3))
+			_ = satellite.Namespace
+		})
+	}
+}
