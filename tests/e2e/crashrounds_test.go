@@ -47,13 +47,26 @@ func TestMothershipSIGKILLRounds(t *testing.T) {
 		t.Skip("builds and runs the mothership binary")
 	}
 	bin := buildMothership(t)
+	for _, engine := range engines(t) {
+		t.Run(engine, func(t *testing.T) { sigkillRounds(t, bin, engine) })
+	}
+}
+
+func sigkillRounds(t *testing.T, bin, engine string) {
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "mothership")
 	ctx := context.Background()
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	store, err := db.Open(ctx, filepath.Join(dataDir, "orbit.db"))
+	dsn := filepath.Join(dataDir, "orbit.db")
+	if engine == "postgres" {
+		var err error
+		if dsn, err = db.CreateFreshPostgres(ctx, os.Getenv("ORBIT_TEST_POSTGRES"), t.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := db.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +89,7 @@ func TestMothershipSIGKILLRounds(t *testing.T) {
 	client, _ := api.NewClient("http://"+apiAddr, testKey, nil)
 	var proc *exec.Cmd
 	start := func() {
-		proc = exec.Command(bin, "run", "--data-dir", dataDir, "--listen", apiAddr, "--leaf-listen", leaf)
+		proc = exec.Command(bin, "run", "--data-dir", dataDir, "--db", dsn, "--listen", apiAddr, "--leaf-listen", leaf)
 		if os.Getenv("ORBIT_TEST_LOG") != "" {
 			proc.Stderr = os.Stderr
 		}
@@ -155,7 +168,7 @@ func TestMothershipSIGKILLRounds(t *testing.T) {
 			uncertain = func() { m.resolve(t, client, op, name, cku) }
 		}
 
-		inspectOffline(t, dataDir)
+		inspectOffline(t, dataDir, dsn)
 		start()
 		if uncertain != nil {
 			uncertain()
@@ -163,7 +176,7 @@ func TestMothershipSIGKILLRounds(t *testing.T) {
 	}
 	converge(t, client, m)
 	kill()
-	inspectOffline(t, dataDir)
+	inspectOffline(t, dataDir, dsn)
 	t.Logf("%d rounds, %d clusters, %d changes", crashRounds, len(m.cku), total(m.changes))
 }
 
@@ -271,10 +284,10 @@ func converge(t *testing.T, client *api.Client, m *model) {
 
 // inspectOffline opens the killed mothership's store and JetStream files: EVENTS holds each
 // published outbox row exactly once, and the desired bucket never runs ahead of SQL.
-func inspectOffline(t *testing.T, dataDir string) {
+func inspectOffline(t *testing.T, dataDir, dsn string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(dataDir, "orbit.db"))
+	store, err := db.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,13 @@ import (
 // cluster no satellite can take stays pending with the reason, and is placed as soon as a
 // matching satellite registers. An EU cluster's desired state never reaches a US satellite.
 func TestPlacement(t *testing.T) {
-	e := newEnv(t)
+	for _, engine := range engines(t) {
+		t.Run(engine, func(t *testing.T) { testPlacement(t, engine) })
+	}
+}
+
+func testPlacement(t *testing.T, engine string) {
+	e := newEnv(t, onEngine(engine))
 	us := e.startSatelliteWith("us-a", "us-west-2", "aws", []string{"public"}, kv.Capacity{})
 	eu := e.startSatelliteWith("eu-a", "eu-west-1", "aws", []string{"public", "private-link"}, kv.Capacity{Clusters: 2})
 	gcp := e.startSatelliteWith("us-gcp", "us-west-2", "gcp", []string{"vpc-peering"}, kv.Capacity{})
