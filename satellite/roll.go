@@ -21,58 +21,67 @@ const evictionRetry = 2 * time.Second
 
 // roll restarts the pods whose template is outdated, one pod of the whole cluster at a
 // time, through the eviction API so that the PodDisruptionBudget has its say: controllers
-// first, then brokers, highest ordinal first, and only when every pod of the set is ready.
-// The StatefulSets use the OnDelete strategy, so nothing else restarts them. It returns what
-// it is doing, or "" when no pod is outdated.
+// first, then brokers, highest ordinal first, and only when every pod of every set of the
+// cluster is there and ready (a broker does not go while a restarted controller is still
+// joining the quorum). The StatefulSets use the OnDelete strategy, so nothing else restarts
+// them. It returns what it is doing, or "" when no pod is outdated.
 func (op *operator) roll(ctx context.Context, o *PSCObject, out *rendered) (string, error) {
+	var (
+		victim             *corev1.Pod
+		victimSet, waiting string
+		toGo               int
+	)
 	for _, w := range out.workloads {
 		sts, err := op.kube.sets.StatefulSets(out.namespace).Get(w.name)
 		if err != nil {
-			continue
-		}
-		// Trust the update revision only once the cache holds the template just applied and
-		// the StatefulSet controller has seen it; otherwise a pod already restarted on the new
-		// template would look outdated.
-		if sts.Spec.Template.Annotations[annotationRestartHash] != w.restartHash || sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
-			if podsExist, _ := op.kube.pods.Pods(out.namespace).List(labels.SelectorFromSet(sts.Spec.Selector.MatchLabels)); len(podsExist) > 0 {
-				return fmt.Sprintf("rolling %s: waiting for the StatefulSet to take the new template", w.name), nil
-			}
 			continue
 		}
 		pods, err := op.kube.pods.Pods(out.namespace).List(labels.SelectorFromSet(sts.Spec.Selector.MatchLabels))
 		if err != nil {
 			return "", err
 		}
-		outdated := outdatedPods(pods, sts)
-		if len(outdated) == 0 {
+		// Trust the update revision only once the cache holds the template just applied and
+		// the StatefulSet controller has seen it; otherwise a pod already restarted on the new
+		// template would look outdated.
+		if sts.Spec.Template.Annotations[annotationRestartHash] != w.restartHash || sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
+			if len(pods) > 0 {
+				return fmt.Sprintf("rolling %s: waiting for the StatefulSet to take the new template", w.name), nil
+			}
 			continue
 		}
-		if int32(len(pods)) < w.replicas || !allReady(pods) {
-			return fmt.Sprintf("rolling %s: waiting for every pod to be ready (%d to restart)", w.name, len(outdated)), nil
+		if waiting == "" && (int32(len(pods)) < w.replicas || !allReady(pods)) {
+			waiting = w.name
 		}
-		victim := outdated[0]
-		// Evict this very pod: the cache may still show a pod that the StatefulSet has
-		// already replaced under the same name, and that one must not go too.
-		uid := victim.UID
-		err = op.kube.client.CoreV1().Pods(out.namespace).EvictV1(ctx, &policyv1.Eviction{
-			ObjectMeta:    metav1.ObjectMeta{Name: victim.Name, Namespace: out.namespace},
-			DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}},
-		})
-		switch {
-		case apierrors.IsTooManyRequests(err):
-			op.after(o.Name, evictionRetry)
-			return fmt.Sprintf("rolling %s: the disruption budget holds %s", w.name, victim.Name), nil
-		case apierrors.IsConflict(err):
-			return fmt.Sprintf("rolling %s: %s was already replaced", w.name, victim.Name), nil
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return "", fmt.Errorf("evicting %s: %w", victim.Name, err)
-		default:
-			op.log.Info("restarting a pod for a new template", "cluster", o.Name, "pod", victim.Name)
+		if outdated := outdatedPods(pods, sts); victim == nil && len(outdated) > 0 {
+			victim, victimSet, toGo = outdated[0], w.name, len(outdated)
 		}
-		return fmt.Sprintf("rolling %s: restarted %s (%d to go)", w.name, victim.Name, len(outdated)-1), nil
 	}
-	return "", nil
+	switch {
+	case victim == nil:
+		return "", nil
+	case waiting != "":
+		return fmt.Sprintf("rolling %s: waiting for every pod of %s to be ready (%d to restart)", victimSet, waiting, toGo), nil
+	}
+	// Evict this very pod: the cache may still show a pod that the StatefulSet has already
+	// replaced under the same name, and that one must not go too.
+	uid := victim.UID
+	err := op.kube.client.CoreV1().Pods(out.namespace).EvictV1(ctx, &policyv1.Eviction{
+		ObjectMeta:    metav1.ObjectMeta{Name: victim.Name, Namespace: out.namespace},
+		DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}},
+	})
+	switch {
+	case apierrors.IsTooManyRequests(err):
+		op.after(o.Name, evictionRetry)
+		return fmt.Sprintf("rolling %s: the disruption budget holds %s", victimSet, victim.Name), nil
+	case apierrors.IsConflict(err):
+		return fmt.Sprintf("rolling %s: %s was already replaced", victimSet, victim.Name), nil
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return "", fmt.Errorf("evicting %s: %w", victim.Name, err)
+	default:
+		op.log.Info("restarting a pod for a new template", "cluster", o.Name, "pod", victim.Name)
+	}
+	return fmt.Sprintf("rolling %s: restarted %s (%d to go)", victimSet, victim.Name, toGo-1), nil
 }
 
 // outdatedPods lists the pods not at the StatefulSet's update revision, highest ordinal

@@ -23,6 +23,8 @@ if [ ${#need[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Only the URL goes to stdout: the Makefile captures it.
+
 # Kubernetes control plane and kwok, from the Go module proxy (minutes the first time).
 "$(dirname "$0")/kubetest/install.sh" >/dev/null
 
@@ -30,7 +32,7 @@ fi
 read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters -h | head -n 1)
 if [ "$pg_status" != "online" ]; then
   log "starting PostgreSQL $pg_version/$pg_cluster"
-  as_root pg_ctlcluster "$pg_version" "$pg_cluster" start
+  as_root pg_ctlcluster "$pg_version" "$pg_cluster" start >&2
 fi
 as_root su postgres -c "psql -q -p $pg_port -c \"ALTER USER postgres PASSWORD 'orbit'\"" >/dev/null
 echo "postgres://postgres:orbit@127.0.0.1:$pg_port/postgres?sslmode=disable"

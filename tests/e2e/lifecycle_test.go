@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 
@@ -79,23 +80,31 @@ func kafkaPSC(id string, gen int64, brokers int32) *kv.PSC {
 			Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}}
 }
 
-// podWatch records when each pod of one namespace became ready.
+// podWatch records, in the order the API server committed them, when each pod of one
+// namespace started terminating and when a new incarnation of it became ready. Ordering by
+// the watch stream rather than by clocks makes "evicted only after the previous pod was
+// back" exact: the satellite's informer and this watch see the same sequence.
 type podWatch struct {
-	mu      sync.Mutex
-	readyAt map[string][]time.Time // pod name → times a new incarnation became ready
-	stop    func()
+	mu     sync.Mutex
+	events []podEvent
+	stop   func()
 }
 
-// readyAfter is when a pod of that name became ready after t.
-func (pw *podWatch) readyAfter(name string, t time.Time) (time.Time, bool) {
+type podEvent struct {
+	pod   string
+	ready bool // else: started terminating
+}
+
+// index is the position of the first event for pod of that kind at or after from, or -1.
+func (pw *podWatch) index(pod string, ready bool, from int) int {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
-	for _, at := range pw.readyAt[name] {
-		if at.After(t) {
-			return at, true
+	for i := max(from, 0); i < len(pw.events); i++ {
+		if pw.events[i] == (podEvent{pod, ready}) {
+			return i
 		}
 	}
-	return time.Time{}, false
+	return -1
 }
 
 func watchPods(t *testing.T, k *kubetest.Cluster, ns string) *podWatch {
@@ -105,18 +114,28 @@ func watchPods(t *testing.T, k *kubetest.Cluster, ns string) *podWatch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw := &podWatch{readyAt: map[string][]time.Time{}, stop: func() { w.Stop(); cancel() }}
-	wasReady := map[string]bool{} // by UID
+	pw := &podWatch{stop: func() { w.Stop(); cancel() }}
+	wasReady, terminating := map[types.UID]bool{}, map[types.UID]bool{}
 	go func() {
 		for ev := range w.ResultChan() {
 			p, ok := ev.Object.(*corev1.Pod)
-			if !ok || ev.Type == watch.Deleted || p.DeletionTimestamp != nil {
+			if !ok {
 				continue
 			}
-			if podIsReady(p) && !wasReady[string(p.UID)] {
-				wasReady[string(p.UID)] = true
+			var e *podEvent
+			switch {
+			case ev.Type == watch.Deleted || p.DeletionTimestamp != nil:
+				if !terminating[p.UID] {
+					terminating[p.UID] = true
+					e = &podEvent{pod: p.Name}
+				}
+			case podIsReady(p) && !wasReady[p.UID]:
+				wasReady[p.UID] = true
+				e = &podEvent{pod: p.Name, ready: true}
+			}
+			if e != nil {
 				pw.mu.Lock()
-				pw.readyAt[p.Name] = append(pw.readyAt[p.Name], time.Now())
+				pw.events = append(pw.events, *e)
 				pw.mu.Unlock()
 			}
 		}
@@ -208,21 +227,26 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	upgraded := kafkaPSC(id, 0, 3)
 	upgraded.Spec.Version = "3.9.1"
 	step(upgraded, kv.PhaseReady)
-	pw.stop()
-	evictions := satelliteEvictions(t, kube, mark, "us-west-2")
-	var order []string
-	for _, ev := range evictions {
-		order = append(order, ev.pod)
-	}
+	order := satelliteEvictions(t, kube, mark, "us-west-2")
 	wantOrder := []string{"kafka-controller-2", "kafka-controller-1", "kafka-controller-0", "kafka-broker-2", "kafka-broker-1", "kafka-broker-0"}
 	if !slices.Equal(order, wantOrder) {
 		t.Fatalf("the satellite evicted %v, want %v\npod deletions in the audit log:\n%s", order, wantOrder, strings.Join(podDeletions(t, kube), "\n"))
 	}
-	// One at a time: each eviction waited until the pod evicted before it was back and ready.
-	for i := 1; i < len(evictions); i++ {
-		readyAt, ok := pw.readyAfter(evictions[i-1].pod, evictions[i-1].at)
-		if !ok || evictions[i].at.Before(readyAt) {
-			t.Fatalf("%s was evicted at %v, before %s was back and ready (%v, %t)", evictions[i].pod, evictions[i].at, evictions[i-1].pod, readyAt, ok)
+	// One at a time: in the API server's own order, each pod started terminating only after
+	// the one evicted before it was back and ready.
+	checkFor(t, 10*time.Second, func() error { // the watch may still be delivering the last events
+		if pw.index(wantOrder[len(wantOrder)-1], false, 0) < 0 {
+			return errorf("the watch has not seen %s terminate yet", wantOrder[len(wantOrder)-1])
+		}
+		return nil
+	})
+	pw.stop()
+	for i := 1; i < len(wantOrder); i++ {
+		prevGone := pw.index(wantOrder[i-1], false, 0)
+		prevBack := pw.index(wantOrder[i-1], true, prevGone)
+		next := pw.index(wantOrder[i], false, 0)
+		if prevGone < 0 || prevBack < 0 || next < prevBack {
+			t.Fatalf("%s started terminating (event %d) before %s was back and ready (terminated at event %d, ready at %d)", wantOrder[i], next, wantOrder[i-1], prevGone, prevBack)
 		}
 	}
 	sts, _ := kube.Client.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
@@ -521,28 +545,22 @@ func podDeletions(t *testing.T, k *kubetest.Cluster) []string {
 	return out
 }
 
-type eviction struct {
-	pod string
-	at  time.Time
-}
-
 // satelliteEvictions lists the evictions a satellite made after line mark of the audit log,
 // with when the API server received them.
-func satelliteEvictions(t *testing.T, k *kubetest.Cluster, mark int, name string) []eviction {
+func satelliteEvictions(t *testing.T, k *kubetest.Cluster, mark int, name string) []string {
 	t.Helper()
-	var out []eviction
+	var out []string
 	for _, line := range readAudit(t, k)[mark:] {
 		var ev struct {
-			UserAgent, Stage         string
-			RequestReceivedTimestamp time.Time                                    `json:"requestReceivedTimestamp"`
-			ObjectRef                struct{ Resource, Name, Subresource string } `json:"objectRef"`
-			ResponseStatus           struct{ Code int }                           `json:"responseStatus"`
+			UserAgent, Stage string
+			ObjectRef        struct{ Resource, Name, Subresource string } `json:"objectRef"`
+			ResponseStatus   struct{ Code int }                           `json:"responseStatus"`
 		}
 		if json.Unmarshal([]byte(line), &ev) != nil || ev.Stage != "ResponseComplete" || ev.UserAgent != satellite.UserAgent(name) ||
 			ev.ObjectRef.Resource != "pods" || ev.ObjectRef.Subresource != "eviction" || ev.ResponseStatus.Code != 201 {
 			continue
 		}
-		out = append(out, eviction{pod: ev.ObjectRef.Name, at: ev.RequestReceivedTimestamp})
+		out = append(out, ev.ObjectRef.Name)
 	}
 	return out
 }
