@@ -39,6 +39,11 @@ type HubConfig struct {
 	MothershipNKey string
 	// Satellites are the satellites allowed to connect, each with its own permissions.
 	Satellites []SatelliteUser
+	// LeafAdvertise, if set, is the host:port the hub tells satellites to reach its leaf
+	// listener at (a load balancer in front of a hub cluster). Empty: the hub advertises
+	// nothing and satellites keep to the URLs they were configured with; advertising the
+	// listener's own address would let a satellite go around whatever fronts the hub.
+	LeafAdvertise string
 	// LeafTLS, if set, serves the leaf-node listener over TLS (see CertReloader).
 	LeafTLS *tls.Config
 	// Log receives the server's log; nil keeps it silent.
@@ -141,6 +146,7 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 		return nil, err
 	}
 	opts.LeafNode.Host, opts.LeafNode.Port = host, port
+	opts.LeafNode.Advertise, opts.LeafNode.NoAdvertise = cfg.LeafAdvertise, cfg.LeafAdvertise == ""
 	if cfg.LeafTLS != nil {
 		opts.LeafNode.TLSConfig = cfg.LeafTLS
 		opts.LeafNode.TLSTimeout = 5

@@ -57,7 +57,10 @@ type Config struct {
 	// Coalesce is how long a change of a desired key waits before it is applied, so that a
 	// burst of changes (2 → 4 → 2 → 6 CKUs) is applied as its last state (default 100ms).
 	Coalesce time.Duration
-	Log      *slog.Logger
+	// OnDesired, if set, is called with every desired value as it reaches the local mirror
+	// (for measurements; it must not block).
+	OnDesired func(jetstream.KeyValueEntry)
+	Log       *slog.Logger
 }
 
 // Validate checks the configuration.
@@ -226,6 +229,9 @@ func (s *Satellite) Run(ctx context.Context) error {
 					s.log.Info("satellite converging from its mirror")
 					s.readyOnce.Do(func() { close(s.ready) })
 					continue
+				}
+				if cfg.OnDesired != nil {
+					cfg.OnDesired(e)
 				}
 				// A delayed add coalesces: a key already waiting keeps its place, and the
 				// reconcile reads whatever the latest value is by then.

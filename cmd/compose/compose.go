@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -224,6 +225,8 @@ type SatelliteConfig struct {
 	// Sim, if set, is the simulated cluster to use (so that a restarted satellite finds
 	// its objects again).
 	Sim *simkube.Cluster
+	// OnDesired is passed to the satellite (measurements).
+	OnDesired func(jetstream.KeyValueEntry)
 	// HubCA, if set, is the CA the hub's certificate must be signed by (the hub speaks TLS);
 	// TLSCert and TLSKey are the satellite's client certificate, when the hub asks for one.
 	HubCA, TLSCert, TLSKey string
@@ -292,6 +295,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: []string{cfg.HubURL}, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
+		OnDesired: cfg.OnDesired,
 	})
 	if err != nil {
 		cancel()

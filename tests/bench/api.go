@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/satellite/simkube"
+)
+
+const benchKey = "orbit_benchmarkbenchmarkbenchmark"
+
+// orbitEnv is a control plane with one satellite, instrumented: every desired value that
+// reaches the satellite's mirror is handed to onDesired. The satellite is the full one on
+// simulated Kubernetes, or (lite) only its NATS half.
+type orbitEnv struct {
+	cp     *compose.ControlPlane
+	sat    *compose.SatelliteNode
+	lite   *liteSat
+	client *api.Client
+	dir    string
+
+	mu        sync.Mutex
+	seen      map[string]bool // physical ids whose desired state reached the satellite
+	onDesired func(psc *kv.PSC, at time.Time)
+}
+
+func startOrbit(ctx context.Context, o options, engine string, lite bool) (*orbitEnv, error) {
+	dir, err := os.MkdirTemp("", "orbit-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e := &orbitEnv{dir: dir, seen: map[string]bool{}}
+	leaf, _ := compose.FreePort("127.0.0.1")
+	cfg := compose.ControlPlaneConfig{DataDir: filepath.Join(dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: leaf, Log: o.log}
+	if engine == "postgres" {
+		if o.postgres == "" {
+			return nil, fmt.Errorf("no PostgreSQL server (-postgres)")
+		}
+		if cfg.DB, err = db.CreateFreshPostgres(ctx, o.postgres, "bench"); err != nil {
+			return nil, err
+		}
+	}
+	if e.cp, err = compose.StartControlPlane(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := e.cp.Mothership.EnsureAPIKey(ctx, "bench", mothership.RoleOperator, benchKey, "bench"); err != nil {
+		return nil, err
+	}
+	e.client, _ = api.NewClient(e.cp.URL(), benchKey, nil)
+	satDir := filepath.Join(dir, "satellite")
+	seed, err := e.cp.Onboard(ctx, "us-west-2", "us-west-2", "aws", []string{"public"}, satDir)
+	if err != nil {
+		return nil, err
+	}
+	observe := func(entry jetstream.KeyValueEntry, at time.Time) {
+		psc, err := kv.DecodePSC(entry.Value())
+		if err != nil {
+			return
+		}
+		e.mu.Lock()
+		e.seen[psc.ID] = true
+		fn := e.onDesired
+		e.mu.Unlock()
+		if fn != nil {
+			fn(psc, at)
+		}
+	}
+	if lite {
+		e.lite, _, err = startLiteSat(ctx, "us-west-2", "nats-leaf://"+leaf, seed, filepath.Join(satDir, "nats"), observe)
+		return e, err
+	}
+	e.sat, err = compose.StartSatellite(ctx, compose.SatelliteConfig{
+		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, Dir: satDir,
+		HubURL: "nats-leaf://" + leaf, Seed: seed, Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: o.log,
+		OnDesired: func(entry jetstream.KeyValueEntry) { observe(entry, time.Now()) },
+	})
+	return e, err
+}
+
+func (e *orbitEnv) setOnDesired(fn func(*kv.PSC, time.Time)) {
+	e.mu.Lock()
+	e.onDesired = fn
+	e.mu.Unlock()
+}
+
+func (e *orbitEnv) close() {
+	if e.sat != nil {
+		_ = e.sat.Stop()
+	}
+	if e.lite != nil {
+		e.lite.stop()
+	}
+	if e.cp != nil {
+		_ = e.cp.Stop()
+	}
+	os.RemoveAll(e.dir)
+}
+
+// createPlaced creates n dedicated clusters and waits until the desired state of each has
+// reached the satellite.
+func (e *orbitEnv) createPlaced(ctx context.Context, prefix string, n int) ([]*api.Cluster, error) {
+	var out []*api.Cluster
+	for i := range n {
+		c, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: fmt.Sprintf("%s%d", prefix, i), Product: "kafka", CKU: 1, Region: "us-west-2"})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, c := range out {
+		for {
+			e.mu.Lock()
+			ok := e.seen[physicalID(c)]
+			e.mu.Unlock()
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("%s never reached the satellite", c.Name)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return out, nil
+}
+
+func physicalID(c *api.Cluster) string { return "p" + c.ID[1:] }
+
+// tracker matches desired values seen at the satellite with the resize requests that asked
+// for them: a request is served when its state, or a later one of the same cluster, is seen.
+type tracker struct {
+	mu      sync.Mutex
+	pending map[string][]pendingReq // physical id → requests, oldest first
+	lat     *samples
+}
+
+type pendingReq struct {
+	cku  int
+	sent time.Time
+}
+
+func newTracker() *tracker { return &tracker{pending: map[string][]pendingReq{}, lat: &samples{}} }
+
+func (t *tracker) sent(id string, cku int, at time.Time) {
+	t.mu.Lock()
+	t.pending[id] = append(t.pending[id], pendingReq{cku: cku, sent: at})
+	t.mu.Unlock()
+}
+
+func (t *tracker) seen(psc *kv.PSC, at time.Time) {
+	cku := int(psc.Spec.Replicas) / 3
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	reqs := t.pending[psc.ID]
+	for j := len(reqs) - 1; j >= 0; j-- {
+		if reqs[j].cku == cku {
+			for _, r := range reqs[:j+1] {
+				t.lat.add(at.Sub(r.sent))
+			}
+			t.pending[psc.ID] = reqs[j+1:]
+			return
+		}
+	}
+}
+
+// runAPI: API request → desired state visible at the satellite, at several rates; and API
+// create → ready at the mothership (simulated Kubernetes).
+func runAPI(ctx context.Context, o options) ([]Result, error) {
+	rates := []float64{100, 250, 500, 1000}
+	dur := 10 * time.Second
+	clusters := 100
+	if o.quick {
+		rates, dur, clusters = []float64{200}, 2*time.Second, 20
+	}
+	e, err := startOrbit(ctx, o, "sqlite", true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { e.close() }() // e is replaced below
+	cs, err := e.createPlaced(ctx, "lat", clusters)
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	seq := map[string]int{}
+	for _, rate := range rates {
+		tr := newTracker()
+		e.setOnDesired(tr.seen)
+		var errs samples
+		wg := pace(rate, dur, func(i int) {
+			c := cs[i%len(cs)]
+			// Each request asks for a CKU count its cluster did not just have.
+			tr.mu.Lock()
+			seq[c.ID]++
+			cku := 1 + seq[c.ID]%31
+			tr.mu.Unlock()
+			start := time.Now()
+			tr.sent(physicalID(c), cku, start)
+			if _, err := e.client.UpdateCluster(ctx, c.Name, api.ClusterUpdate{CKU: &cku}); err != nil {
+				errs.add(0)
+			}
+		})
+		wg.Wait()
+		want := int(rate * dur.Seconds())
+		deadline := time.Now().Add(30 * time.Second)
+		for tr.lat.len() < want && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		e.setOnDesired(nil)
+		out = append(out, Result{Scenario: "api→desired", System: "orbit", Params: map[string]any{"rate": rate, "seconds": dur.Seconds(), "clusters": clusters, "db": "sqlite"},
+			Figures: map[string]float64{"p50_ms": tr.lat.percentile(0.5), "p99_ms": tr.lat.percentile(0.99), "served": float64(tr.lat.len()), "sent": float64(want), "errors": float64(errs.len())},
+			Notes:   "PATCH /v1/clusters/{name} → the satellite's mirror holds that state or a later one"})
+	}
+
+	// Create → ready, with the full satellite on simulated Kubernetes (5 ms per replica).
+	e.close()
+	if e, err = startOrbit(ctx, o, "sqlite", false); err != nil {
+		return nil, err
+	}
+	ready := &samples{}
+	n := 50
+	if o.quick {
+		n = 10
+	}
+	for i := range n {
+		start := time.Now()
+		c, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: fmt.Sprintf("rdy%d", i), Product: "kafka", CKU: 1, Region: "us-west-2"})
+		if err != nil {
+			return nil, err
+		}
+		for {
+			got, err := e.client.GetCluster(ctx, c.Name)
+			if err == nil && got.Status.Phase == api.PhaseReady {
+				ready.add(time.Since(start))
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	out = append(out, Result{Scenario: "api→ready", System: "orbit", Params: map[string]any{"clusters": n, "kubernetes": "simulated, 5ms per replica"},
+		Figures: map[string]float64{"p50_ms": ready.percentile(0.5), "p99_ms": ready.percentile(0.99)},
+		Notes:   "POST /v1/clusters → GET shows ready (polled every 2 ms)"})
+	return out, nil
+}

@@ -1,0 +1,137 @@
+// Command bench measures Orbit, and a Kubernetes-hub baseline, on this machine: propagation
+// latency, throughput, fleet scale and partition catch-up. It prints a table and writes the
+// figures as JSON (and, with -plot, a PNG of latency against rate). See RESULTS.md.
+//
+//	go run ./tests/bench                      # everything, full size
+//	go run ./tests/bench -quick               # everything, small (minutes)
+//	go run ./tests/bench -only floor,api      # some scenarios
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is one measured figure set.
+type Result struct {
+	Scenario string             `json:"scenario"`
+	System   string             `json:"system"` // orbit or baseline
+	Params   map[string]any     `json:"params,omitempty"`
+	Figures  map[string]float64 `json:"figures"`
+	Notes    string             `json:"notes,omitempty"`
+}
+
+type options struct {
+	quick    bool
+	postgres string
+	plot     string
+	log      *slog.Logger
+}
+
+var scenarios = []struct {
+	name string
+	run  func(ctx context.Context, o options) ([]Result, error)
+}{
+	{"floor", runFloor},
+	{"api", runAPI},
+	{"throughput", runThroughput},
+	{"partition", runPartition},
+	{"fleet", runFleet},
+	{"baseline", runBaseline},
+}
+
+func main() {
+	var (
+		only     = flag.String("only", "", "comma-separated scenarios (default: all): floor, api, throughput, partition, fleet, baseline")
+		quick    = flag.Bool("quick", false, "small sizes, for a smoke run")
+		out      = flag.String("json", "tests/bench/results.json", "where to write the figures")
+		plot     = flag.String("plot", "", "write a PNG of latency against rate here")
+		postgres = flag.String("postgres", os.Getenv("ORBIT_TEST_POSTGRES"), "PostgreSQL server URL for the PostgreSQL runs (empty: skip them)")
+		verbose  = flag.Bool("v", false, "log what the parts do")
+		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	)
+	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	o := options{quick: *quick, postgres: *postgres, plot: *plot, log: slog.New(slog.DiscardHandler)}
+	if *verbose {
+		o.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	var results []Result
+	for _, s := range scenarios {
+		if *only != "" && !strings.Contains(","+*only+",", ","+s.name+",") {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.name)
+		start := time.Now()
+		rs, err := s.run(ctx, o)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", s.name, err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s took %v\n", s.name, time.Since(start).Round(time.Second))
+		results = append(results, rs...)
+	}
+	printTable(results)
+	doc := map[string]any{
+		"date": time.Now().UTC().Format(time.RFC3339), "go": runtime.Version(), "cpus": runtime.NumCPU(),
+		"quick": *quick, "results": results,
+	}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if *plot != "" {
+		if err := plotLatency(*plot, results); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: plot:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func printTable(results []Result) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tSYSTEM\tPARAMS\tFIGURES")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Scenario, r.System, kvString(r.Params), figString(r.Figures))
+	}
+	tw.Flush()
+}
+
+func kvString(m map[string]any) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func figString(m map[string]float64) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s=%.4g", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
