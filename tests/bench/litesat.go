@@ -33,7 +33,10 @@ func startLiteSat(ctx context.Context, name, hubURL string, seed []byte, dir str
 		return nil, nil, err
 	}
 	s := &liteSat{name: name, leaf: leaf, done: make(chan struct{})}
-	fail := func(err error) (*liteSat, <-chan struct{}, error) { s.stop(); return nil, nil, fmt.Errorf("%s: %w", name, err) }
+	fail := func(err error) (*liteSat, <-chan struct{}, error) {
+		s.stop()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
 	if s.nc, err = leaf.Connect(); err != nil {
 		return fail(err)
 	}
