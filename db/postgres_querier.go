@@ -5,6 +5,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/orbitcp/orbit/db/pggen"
 	"github.com/orbitcp/orbit/db/sqlitegen"
@@ -34,6 +35,11 @@ func (p pgQuerier) CountPlacedBySatellite(ctx context.Context) ([]sqlitegen.Coun
 	return convertAll(rows, err, func(r pggen.CountPlacedBySatelliteRow) sqlitegen.CountPlacedBySatelliteRow {
 		return sqlitegen.CountPlacedBySatelliteRow(r)
 	})
+}
+
+func (p pgQuerier) CountPlacedOnSatellite(ctx context.Context, satellite sql.NullString) (sqlitegen.CountPlacedOnSatelliteRow, error) {
+	r, err := p.q.CountPlacedOnSatellite(ctx, satellite)
+	return sqlitegen.CountPlacedOnSatelliteRow(r), err
 }
 
 func (p pgQuerier) DeleteLogicalCluster(ctx context.Context, arg sqlitegen.DeleteLogicalClusterParams) (int64, error) {

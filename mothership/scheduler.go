@@ -40,10 +40,6 @@ func (s *scheduler) reconcile(ctx context.Context, physicalID string) error {
 		if p.DeletedAt.Valid {
 			return nil // deleted while pending: nothing to place
 		}
-		load, err := q.CountPlacedBySatellite(ctx)
-		if err != nil {
-			return err
-		}
 		var satellite, reason string
 		if p.KafkaPhysicalID.Valid {
 			// ksqlDB and Connect run next to their Kafka cluster.
@@ -52,7 +48,12 @@ func (s *scheduler) reconcile(ctx context.Context, physicalID string) error {
 				return err
 			}
 		} else {
-			satellite, reason = choose(p, s.registry.List(), load)
+			sats := s.registry.List()
+			load, err := loadInRegion(ctx, q, sats, p.Region)
+			if err != nil {
+				return err
+			}
+			satellite, reason = choose(p, sats, load)
 		}
 		if placed && !pl.Satellite.Valid && satellite == "" && pl.Reason == reason {
 			return nil // still pending for the same reason
@@ -70,6 +71,24 @@ func (s *scheduler) reconcile(ctx context.Context, physicalID string) error {
 		}
 		return db.Enqueue(ctx, q, kv.EventSubject(resourcePlacement, p.ID), next)
 	})
+}
+
+// loadInRegion counts what is placed on each satellite of a region (only those: the cost of
+// a placement does not grow with the whole fleet).
+func loadInRegion(ctx context.Context, q db.Querier, sats []kv.Satellite, region string) ([]sqlitegen.CountPlacedBySatelliteRow, error) {
+	var load []sqlitegen.CountPlacedBySatelliteRow
+	for _, sat := range sats {
+		if sat.Region != region {
+			continue
+		}
+		name := sql.NullString{String: sat.Name, Valid: true}
+		c, err := q.CountPlacedOnSatellite(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		load = append(load, sqlitegen.CountPlacedBySatelliteRow{Satellite: name, Clusters: c.Clusters, Replicas: c.Replicas})
+	}
+	return load, nil
 }
 
 // choose picks the satellite with the fewest clusters among those that serve the cluster's

@@ -16,3 +16,8 @@ SELECT pl.satellite, CAST(COUNT(*) AS BIGINT) AS clusters, CAST(COALESCE(SUM(p.r
 FROM placements pl JOIN physical_clusters p ON p.id = pl.physical_cluster_id
 WHERE pl.satellite IS NOT NULL AND p.deleted_at IS NULL
 GROUP BY pl.satellite;
+
+-- name: CountPlacedOnSatellite :one
+SELECT CAST(COUNT(*) AS BIGINT) AS clusters, CAST(COALESCE(SUM(p.replicas), 0) AS BIGINT) AS replicas
+FROM placements pl JOIN physical_clusters p ON p.id = pl.physical_cluster_id
+WHERE pl.satellite = sqlc.arg(satellite) AND p.deleted_at IS NULL;

@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,11 +41,20 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by (mutual TLS on the leaf-node listener)", EnvVars: []string{"ORBIT_TLS_CA"}},
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothership.DefaultDeletedRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
+		&cli.StringFlag{Name: "debug-listen", Usage: "Serve Go's profiler (/debug/pprof) here, e.g. 127.0.0.1:6060 (empty: off; never expose it)", EnvVars: []string{"ORBIT_DEBUG_LISTEN"}},
 	}, dbFlags...),
 	Action: func(c *cli.Context) error {
 		log, err := logger(c)
 		if err != nil {
 			return err
+		}
+		if addr := c.String("debug-listen"); addr != "" {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("debug listener: %w", err)
+			}
+			go func() { _ = http.Serve(ln, nil) }() // net/http/pprof registers on the default mux
+			log.Info("profiler listening", "addr", ln.Addr().String())
 		}
 		cp, err := compose.StartControlPlane(c.Context, compose.ControlPlaneConfig{
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),

@@ -46,6 +46,24 @@ func (q *Queries) CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySa
 	return items, nil
 }
 
+const countPlacedOnSatellite = `-- name: CountPlacedOnSatellite :one
+SELECT CAST(COUNT(*) AS BIGINT) AS clusters, CAST(COALESCE(SUM(p.replicas), 0) AS BIGINT) AS replicas
+FROM placements pl JOIN physical_clusters p ON p.id = pl.physical_cluster_id
+WHERE pl.satellite = ?1 AND p.deleted_at IS NULL
+`
+
+type CountPlacedOnSatelliteRow struct {
+	Clusters int64
+	Replicas int64
+}
+
+func (q *Queries) CountPlacedOnSatellite(ctx context.Context, satellite sql.NullString) (CountPlacedOnSatelliteRow, error) {
+	row := q.db.QueryRowContext(ctx, countPlacedOnSatellite, satellite)
+	var i CountPlacedOnSatelliteRow
+	err := row.Scan(&i.Clusters, &i.Replicas)
+	return i, err
+}
+
 const getPlacement = `-- name: GetPlacement :one
 SELECT physical_cluster_id, satellite, reason, updated_at FROM placements WHERE physical_cluster_id = ?1
 `

@@ -161,16 +161,21 @@ func (t *tracker) sent(id string, cku int, at time.Time) {
 }
 
 func (t *tracker) seen(psc *kv.PSC, at time.Time) {
-	cku := int(psc.Spec.Replicas) / 3
+	t.seenCKU(psc.ID, int(psc.Spec.Replicas)/3, at)
+}
+
+// seenCKU records that cluster id was seen at cku: every request for that state, and the
+// earlier ones it overtook, are served.
+func (t *tracker) seenCKU(id string, cku int, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	reqs := t.pending[psc.ID]
+	reqs := t.pending[id]
 	for j := len(reqs) - 1; j >= 0; j-- {
 		if reqs[j].cku == cku {
 			for _, r := range reqs[:j+1] {
 				t.lat.add(at.Sub(r.sent))
 			}
-			t.pending[psc.ID] = reqs[j+1:]
+			t.pending[id] = reqs[j+1:]
 			return
 		}
 	}

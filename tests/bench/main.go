@@ -93,6 +93,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: %s took %v\n", s.name, time.Since(start).Round(time.Second))
 		results = append(results, rs...)
 	}
+	results = append(results, ratios(results)...)
 	printTable(results)
 	doc := map[string]any{
 		"date": time.Now().UTC().Format(time.RFC3339), "go": runtime.Version(), "cpus": runtime.NumCPU(),
@@ -134,4 +135,35 @@ func figString(m map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s=%.4g", k, m[k]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// ratios compares Orbit with the baseline where both ran the same workload: how many times
+// lower Orbit's latency is at each rate, and how many times higher its throughput (above 1
+// favours Orbit).
+func ratios(results []Result) []Result {
+	find := func(scenario, system string, rate any) *Result {
+		for i, r := range results {
+			if r.Scenario == scenario && r.System == system && (rate == nil || r.Params["rate"] == rate) {
+				return &results[i]
+			}
+		}
+		return nil
+	}
+	var out []Result
+	for _, b := range results {
+		if b.System != "baseline" || b.Scenario != "api→desired" {
+			continue
+		}
+		if o := find("api→desired", "orbit", b.Params["rate"]); o != nil && o.Figures["p99_ms"] > 0 && o.Figures["p50_ms"] > 0 {
+			out = append(out, Result{Scenario: "api→desired", System: "baseline÷orbit", Params: map[string]any{"rate": b.Params["rate"]},
+				Figures: map[string]float64{"p99_x": b.Figures["p99_ms"] / o.Figures["p99_ms"], "p50_x": b.Figures["p50_ms"] / o.Figures["p50_ms"]},
+				Notes:   "how many times lower Orbit's latency is"})
+		}
+	}
+	if b, o := find("throughput", "baseline", nil), find("throughput", "orbit", nil); b != nil && o != nil && b.Figures["changes_per_s"] > 0 {
+		out = append(out, Result{Scenario: "throughput", System: "orbit÷baseline", Params: map[string]any{"db": o.Params["db"]},
+			Figures: map[string]float64{"changes_x": o.Figures["changes_per_s"] / b.Figures["changes_per_s"]},
+			Notes:   "how many times more changes per second Orbit sustains"})
+	}
+	return out
 }

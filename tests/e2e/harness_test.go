@@ -161,6 +161,18 @@ func (e *env) startSatellite(region string) *compose.SatelliteNode {
 // startSatelliteWith starts a satellite with what it declares.
 func (e *env) startSatelliteWith(name, region, cloud string, networks []string, capacity kv.Capacity) *compose.SatelliteNode {
 	e.t.Helper()
+	return e.startSatelliteAt(name, region, cloud, networks, capacity, e.leafListen)
+}
+
+// startSatelliteVia starts a satellite that reaches the hub's leaf listener at hub (a
+// proxy in front of it).
+func (e *env) startSatelliteVia(region, hub string) *compose.SatelliteNode {
+	e.t.Helper()
+	return e.startSatelliteAt(region, region, "aws", []string{"public"}, kv.Capacity{}, hub)
+}
+
+func (e *env) startSatelliteAt(name, region, cloud string, networks []string, capacity kv.Capacity, hub string) *compose.SatelliteNode {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dir := filepath.Join(e.dir, "satellites", name)
@@ -175,7 +187,7 @@ func (e *env) startSatelliteWith(name, region, cloud string, networks []string, 
 	}
 	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
-		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Sim: sim, Log: e.logger(),
+		HubURL: "nats-leaf://" + hub, Seed: seed, Sim: sim, Log: e.logger(),
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -108,7 +108,7 @@ func Require(t testing.TB) {
 func Start(t testing.TB) *Cluster {
 	t.Helper()
 	Require(t)
-	c, err := start(t.TempDir())
+	c, err := start(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +132,16 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func start(dir string) (*Cluster, error) {
-	c := &Cluster{dir: dir, AuditLog: filepath.Join(dir, "audit.log")}
+// StartAPIServer starts only etcd and kube-apiserver in dir, the way a hub cluster of a
+// Kubernetes-based fleet manager runs them: etcd syncs every write to disk and there is no
+// audit log. The benchmark's baseline uses it; Stop it when done.
+func StartAPIServer(dir string) (*Cluster, error) { return start(dir, true) }
+
+func start(dir string, hubOnly bool) (*Cluster, error) {
+	c := &Cluster{dir: dir}
+	if !hubOnly {
+		c.AuditLog = filepath.Join(dir, "audit.log")
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -153,10 +161,14 @@ func start(dir string) (*Cluster, error) {
 	// etcd.
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
-	if err := c.run("etcd", "etcd", "--data-dir", filepath.Join(dir, "etcd"), "--name", "default",
+	etcdArgs := []string{"--data-dir", filepath.Join(dir, "etcd"), "--name", "default",
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "default="+peerURL, "--unsafe-no-fsync"); err != nil {
+		"--initial-cluster", "default="+peerURL}
+	if !hubOnly {
+		etcdArgs = append(etcdArgs, "--unsafe-no-fsync") // tests: speed over durability
+	}
+	if err := c.run("etcd", "etcd", etcdArgs...); err != nil {
 		return nil, err
 	}
 	if err := waitHTTP(etcdURL+"/health", "", 30*time.Second); err != nil {
@@ -179,17 +191,19 @@ func start(dir string) (*Cluster, error) {
 	}
 	certDir := filepath.Join(dir, "pki")
 	bin := BinDir()
-	if err := c.run("kube-apiserver", filepath.Join(bin, "kube-apiserver"),
-		"--etcd-servers", etcdURL, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+	apiArgs := []string{"--etcd-servers", etcdURL, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(apiPort), "--cert-dir", certDir, "--token-auth-file", tokenFile,
 		"--authorization-mode", "RBAC", "--service-cluster-ip-range", "10.96.0.0/16",
 		"--service-account-key-file", saKey, "--service-account-signing-key-file", saKey,
 		"--service-account-issuer", "https://kubernetes.default.svc", "--api-audiences", "https://kubernetes.default.svc",
-		"--audit-policy-file", auditPolicy, "--audit-log-path", c.AuditLog, "--audit-log-mode", "blocking",
 		// Debian's etcd is too old for watch progress requests: streaming lists would start
 		// and then break, leaving clients (kwok's) seconds behind. Without the feature,
 		// clients fall back to list and watch at once.
-		"--feature-gates", "WatchList=false"); err != nil {
+		"--feature-gates", "WatchList=false"}
+	if !hubOnly {
+		apiArgs = append(apiArgs, "--audit-policy-file", auditPolicy, "--audit-log-path", c.AuditLog, "--audit-log-mode", "blocking")
+	}
+	if err := c.run("kube-apiserver", filepath.Join(bin, "kube-apiserver"), apiArgs...); err != nil {
 		return nil, err
 	}
 	host := "https://127.0.0.1:" + strconv.Itoa(apiPort)
@@ -204,6 +218,10 @@ func start(dir string) (*Cluster, error) {
 	var err error
 	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
 		return nil, err
+	}
+	if hubOnly {
+		ok = true
+		return c, nil
 	}
 
 	if err := c.run("kube-controller-manager", filepath.Join(bin, "kube-controller-manager"),
