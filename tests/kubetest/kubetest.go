@@ -164,7 +164,7 @@ func start(dir string, hubOnly bool) (*Cluster, error) {
 	etcdArgs := []string{"--data-dir", filepath.Join(dir, "etcd"), "--name", "default",
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "default="+peerURL}
+		"--initial-cluster", "default=" + peerURL}
 	if !hubOnly {
 		etcdArgs = append(etcdArgs, "--unsafe-no-fsync") // tests: speed over durability
 	}
