@@ -154,6 +154,29 @@ type pendingReq struct {
 
 func newTracker() *tracker { return &tracker{pending: map[string][]pendingReq{}, lat: &samples{}} }
 
+// waitServed waits until n requests are served or limit passes.
+func (t *tracker) waitServed(n int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for t.lat.len() < n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func latencyFigures(tr *tracker, sent, failed int) map[string]float64 {
+	return map[string]float64{"p50_ms": tr.lat.percentile(0.5), "p99_ms": tr.lat.percentile(0.99),
+		"served": float64(tr.lat.len()), "sent": float64(sent), "errors": float64(failed)}
+}
+
+// throughputFigures: the rate is what the observer received over the time from the first
+// request to the last arrival.
+func throughputFigures(tr *tracker, sent, failed int64, ran time.Duration, start time.Time, lastSeen int64) map[string]float64 {
+	elapsed := time.Duration(lastSeen - start.UnixNano())
+	return map[string]float64{
+		"changes_per_s": float64(tr.lat.len()) / elapsed.Seconds(), "api_per_s": float64(sent) / ran.Seconds(),
+		"served": float64(tr.lat.len()), "sent": float64(sent), "errors": float64(failed), "p99_ms": tr.lat.percentile(0.99),
+	}
+}
+
 func (t *tracker) sent(id string, cku int, at time.Time) {
 	t.mu.Lock()
 	t.pending[id] = append(t.pending[id], pendingReq{cku: cku, sent: at})
@@ -200,33 +223,17 @@ func runAPI(ctx context.Context, o options) ([]Result, error) {
 		return nil, err
 	}
 	var out []Result
-	seq := map[string]int{}
+	l := newLoad(len(cs), func(i int) string { return physicalID(cs[i]) }, func(i, cku int) error {
+		_, err := e.client.UpdateCluster(ctx, cs[i].Name, api.ClusterUpdate{CKU: &cku})
+		return err
+	})
 	for _, rate := range rates {
 		tr := newTracker()
 		e.setOnDesired(tr.seen)
-		var errs samples
-		wg := pace(rate, dur, func(i int) {
-			c := cs[i%len(cs)]
-			// Each request asks for a CKU count its cluster did not just have.
-			tr.mu.Lock()
-			seq[c.ID]++
-			cku := 1 + seq[c.ID]%31
-			tr.mu.Unlock()
-			start := time.Now()
-			tr.sent(physicalID(c), cku, start)
-			if _, err := e.client.UpdateCluster(ctx, c.Name, api.ClusterUpdate{CKU: &cku}); err != nil {
-				errs.add(0)
-			}
-		})
-		wg.Wait()
-		want := int(rate * dur.Seconds())
-		deadline := time.Now().Add(30 * time.Second)
-		for tr.lat.len() < want && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		sent, failed := l.open(tr, rate, dur)
 		e.setOnDesired(nil)
 		out = append(out, Result{Scenario: "api→desired", System: "orbit", Params: map[string]any{"rate": rate, "seconds": dur.Seconds(), "clusters": clusters, "db": "sqlite"},
-			Figures: map[string]float64{"p50_ms": tr.lat.percentile(0.5), "p99_ms": tr.lat.percentile(0.99), "served": float64(tr.lat.len()), "sent": float64(want), "errors": float64(errs.len())},
+			Figures: latencyFigures(tr, sent, failed),
 			Notes:   "PATCH /v1/clusters/{name} → the satellite's mirror holds that state or a later one"})
 	}
 

@@ -160,79 +160,28 @@ func runBaseline(ctx context.Context, o options) ([]Result, error) {
 		return nil, err
 	}
 	var out []Result
-	seq := make([]int, clusters)
+	l := newLoad(clusters, func(i int) string { return "c" + strconv.Itoa(i) }, func(i, cku int) error {
+		return b.resize(ctx, ns, "c"+strconv.Itoa(i), cku)
+	})
 	for _, rate := range rates {
 		tr := newTracker()
 		b.setOnSeen(func(_, name string, cku int, at time.Time) { tr.seenCKU(name, cku, at) })
-		var errs samples
-		var mu sync.Mutex
-		wg := pace(rate, dur, func(i int) {
-			c := i % clusters
-			mu.Lock()
-			seq[c]++
-			cku := 1 + seq[c]%31
-			mu.Unlock()
-			name := "c" + strconv.Itoa(c)
-			tr.sent(name, cku, time.Now())
-			if err := b.resize(ctx, ns, name, cku); err != nil {
-				errs.add(0)
-			}
-		})
-		wg.Wait()
-		want := int(rate * dur.Seconds())
-		deadline := time.Now().Add(30 * time.Second)
-		for tr.lat.len() < want && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		sent, failed := l.open(tr, rate, dur)
 		b.setOnSeen(nil)
 		out = append(out, Result{Scenario: "api→desired", System: "baseline", Params: map[string]any{"rate": rate, "seconds": dur.Seconds(), "clusters": clusters},
-			Figures: map[string]float64{"p50_ms": tr.lat.percentile(0.5), "p99_ms": tr.lat.percentile(0.99), "served": float64(tr.lat.len()), "sent": float64(want), "errors": float64(errs.len())},
+			Figures: latencyFigures(tr, sent, failed),
 			Notes:   "update of the cluster's object in the hub API server → the member's agent informer sees it"})
 	}
 
-	// Throughput: a closed loop of workers, each owning some clusters.
+	// Throughput: a closed loop, as for Orbit.
 	tr := newTracker()
 	var lastSeen atomic.Int64
 	b.setOnSeen(func(_, name string, cku int, at time.Time) { tr.seenCKU(name, cku, at); lastSeen.Store(at.UnixNano()) })
-	var sent, failed atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
-	stop := start.Add(tpDur)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var owned []int
-			for i := w; i < clusters; i += workers {
-				owned = append(owned, i)
-			}
-			for n := 0; len(owned) > 0 && time.Now().Before(stop); n++ {
-				c := owned[n%len(owned)]
-				seq[c]++
-				cku := 1 + seq[c]%31
-				name := "c" + strconv.Itoa(c)
-				tr.sent(name, cku, time.Now())
-				if err := b.resize(ctx, ns, name, cku); err != nil {
-					failed.Add(1)
-					continue
-				}
-				sent.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	answered := time.Since(start)
-	deadline := time.Now().Add(60 * time.Second)
-	for tr.lat.len() < int(sent.Load()) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	elapsed := time.Duration(lastSeen.Load() - start.UnixNano())
+	sent, failed, ran := l.closed(tr, workers, tpDur)
 	out = append(out, Result{Scenario: "throughput", System: "baseline",
-		Params: map[string]any{"clients": workers, "clusters": clusters, "seconds": tpDur.Seconds()},
-		Figures: map[string]float64{
-			"changes_per_s": float64(tr.lat.len()) / elapsed.Seconds(), "api_per_s": float64(sent.Load()) / answered.Seconds(),
-			"served": float64(tr.lat.len()), "sent": float64(sent.Load()), "errors": float64(failed.Load()), "p99_ms": tr.lat.percentile(0.99),
-		},
-		Notes: "closed loop of object updates on the hub API server; a change counts when the member's agent sees it"})
+		Params:  map[string]any{"clients": workers, "clusters": clusters, "seconds": tpDur.Seconds()},
+		Figures: throughputFigures(tr, sent, failed, ran, start, lastSeen.Load()),
+		Notes:   "closed loop of object updates on the hub API server; a change counts when the member's agent sees it"})
 	return out, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,51 +50,14 @@ func throughputOn(ctx context.Context, o options, engine string, dur time.Durati
 		lastSeen.Store(at.UnixNano())
 	})
 	defer e.setOnDesired(nil)
-	var (
-		sent, failed atomic.Int64
-		wg           sync.WaitGroup
-		seq          = make([]int, len(cs))
-	)
+	l := newLoad(len(cs), func(i int) string { return physicalID(cs[i]) }, func(i, cku int) error {
+		_, err := e.client.UpdateCluster(ctx, cs[i].Name, api.ClusterUpdate{CKU: &cku})
+		return err
+	})
 	start := time.Now()
-	stop := start.Add(dur)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Each worker owns the clusters w, w+workers, ...: one request per cluster at a
-			// time, so the state a cluster last asked for is well defined.
-			var owned []int
-			for i := w; i < len(cs); i += workers {
-				owned = append(owned, i)
-			}
-			for n := 0; len(owned) > 0 && time.Now().Before(stop); n++ {
-				i := owned[n%len(owned)]
-				c := cs[i]
-				seq[i]++
-				cku := 1 + seq[i]%31
-				tr.sent(physicalID(c), cku, time.Now())
-				if _, err := e.client.UpdateCluster(ctx, c.Name, api.ClusterUpdate{CKU: &cku}); err != nil {
-					failed.Add(1)
-					continue
-				}
-				sent.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	answered := time.Since(start)
-	deadline := time.Now().Add(60 * time.Second)
-	for tr.lat.len() < int(sent.Load()) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	served := tr.lat.len()
-	elapsed := time.Duration(lastSeen.Load() - start.UnixNano())
+	sent, failed, ran := l.closed(tr, workers, dur)
 	return Result{Scenario: "throughput", System: "orbit",
-		Params: map[string]any{"db": engine, "clients": workers, "clusters": clusters, "seconds": dur.Seconds()},
-		Figures: map[string]float64{
-			"changes_per_s": float64(served) / elapsed.Seconds(), "api_per_s": float64(sent.Load()) / answered.Seconds(),
-			"served": float64(served), "sent": float64(sent.Load()), "errors": float64(failed.Load()),
-			"p99_ms": tr.lat.percentile(0.99),
-		},
-		Notes: "closed loop of PATCH /v1/clusters/{name}; a change counts when the satellite's mirror holds it"}, nil
+		Params:  map[string]any{"db": engine, "clients": workers, "clusters": clusters, "seconds": dur.Seconds()},
+		Figures: throughputFigures(tr, sent, failed, ran, start, lastSeen.Load()),
+		Notes:   "closed loop of PATCH /v1/clusters/{name}; a change counts when the satellite's mirror holds it"}, nil
 }
