@@ -296,7 +296,14 @@ func (s *Satellite) openMirror(ctx context.Context, nc *nats.Conn, js jetstream.
 }
 
 func (s *Satellite) rewindConsumer(ctx context.Context, nc *nats.Conn) error {
-	subject := "$JS." + kv.HubDomain + ".API.CONSUMER.RESET." + kv.StreamName(kv.BucketDesired) + "." + kv.DesiredConsumerName(s.cfg.Name)
+	return RewindDesiredConsumer(ctx, nc, s.cfg.Name, s.log)
+}
+
+// RewindDesiredConsumer asks the hub to deliver a satellite's desired keys again from the
+// start, retrying until the hub answers: what a satellite with an empty store does before it
+// creates its mirror.
+func RewindDesiredConsumer(ctx context.Context, nc *nats.Conn, satellite string, log *slog.Logger) error {
+	subject := "$JS." + kv.HubDomain + ".API.CONSUMER.RESET." + kv.StreamName(kv.BucketDesired) + "." + kv.DesiredConsumerName(satellite)
 	body, _ := json.Marshal(map[string]uint64{"seq": 1})
 	for attempt := 0; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -317,7 +324,7 @@ func (s *Satellite) rewindConsumer(ctx context.Context, nc *nats.Conn) error {
 			}
 		}
 		if attempt%50 == 49 { // every 5 s
-			s.log.Info("waiting for the hub to set up a fresh mirror", "error", err)
+			log.Info("waiting for the hub to set up a fresh mirror", "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/satellite"
 )
 
 // liteSat is the NATS half of a satellite: the leaf node, the filtered mirror of its
@@ -47,6 +50,12 @@ func startLiteSat(ctx context.Context, name, hubURL string, seed []byte, dir str
 			return fail(fmt.Errorf("no link to the hub"))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	// As the satellite does: an empty store first rewinds its consumer on the hub.
+	if _, err := js.Stream(ctx, kv.StreamName(kv.BucketDesired)); errors.Is(err, jetstream.ErrStreamNotFound) {
+		if err := satellite.RewindDesiredConsumer(ctx, s.nc, name, slog.New(slog.DiscardHandler)); err != nil {
+			return fail(err)
+		}
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, kv.DesiredMirror(name)); err != nil {
 		return fail(err)
