@@ -39,7 +39,15 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 			t.Fatalf("create %s: %v", spec.Name, err)
 		}
 	}
-	events := e.waitFor("events", 120*time.Second, readyWith(3))
+	events := e.waitFor("events", 120*time.Second, func(c *api.Cluster) error {
+		if err := readyWith(3)(c); err != nil {
+			return err
+		}
+		if c.Status.Bootstrap == "" { // the cloud assigns load balancer addresses every second
+			return errorf("no bootstrap address yet")
+		}
+		return nil
+	})
 	streams := e.waitFor("streams", 120*time.Second, readyWith(1))
 	sink := e.waitFor("sink", 120*time.Second, readyWith(2))
 	eu := e.waitFor("eu-events", 120*time.Second, readyWith(3))
