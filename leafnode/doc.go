@@ -11,6 +11,11 @@
 // seed, and the mothership adds or revokes a user by reloading the hub (a revocation also
 // closes the leaf connections, see Hub.SetSatellites).
 //
+// In production the hub is a cluster of three such servers (ClusterConfig): the one the
+// mothership embeds and two run by `mothership hub`, which take their satellite users from
+// the same database. JetStream replicates the buckets across them, so a node may die
+// without losing a write or a satellite's connection (it reconnects to another node).
+//
 // Isolation between satellites rests on three facts:
 //
 //   - Leaf connections authenticate as regular nkey users of the hub. nats-server ignores

@@ -26,7 +26,8 @@ const readyTimeout = 30 * time.Second
 
 // HubConfig configures the mothership's hub.
 type HubConfig struct {
-	// ServerName names the server in logs and monitoring (default "orbit-hub").
+	// ServerName names the server in logs and monitoring (default "orbit-hub"). Each node
+	// of a hub cluster needs its own.
 	ServerName string
 	// StoreDir holds JetStream data.
 	StoreDir string
@@ -35,7 +36,9 @@ type HubConfig struct {
 	ClientListen string
 	// LeafListen is the leaf-node listener satellites connect to, host:port.
 	LeafListen string
-	// MothershipNKey is the public user nkey of the mothership's own connection.
+	// MothershipNKey is the public user nkey of the mothership's own connection. A hub node
+	// that runs without a mothership (another node of a hub cluster) leaves it empty; it then
+	// gets a key nobody holds, so the server never runs without authentication.
 	MothershipNKey string
 	// Satellites are the satellites allowed to connect, each with its own permissions.
 	Satellites []SatelliteUser
@@ -46,8 +49,50 @@ type HubConfig struct {
 	LeafAdvertise string
 	// LeafTLS, if set, serves the leaf-node listener over TLS (see CertReloader).
 	LeafTLS *tls.Config
+	// Cluster, if set, makes this server one node of a hub cluster: JetStream then
+	// replicates the buckets across the nodes (the mothership's Replicas).
+	Cluster *ClusterConfig
 	// Log receives the server's log; nil keeps it silent.
 	Log *slog.Logger
+}
+
+// ClusterConfig joins a hub to the other nodes of a hub cluster: the production topology,
+// three nodes with every bucket replicated three times, so that losing one node loses no
+// write and stops no satellite. Every node serves satellites on its own leaf listener with
+// the same satellite users; a satellite lists all the nodes' leaf URLs.
+type ClusterConfig struct {
+	// Name is the cluster's name, the same on every node.
+	Name string
+	// Listen is this node's route listener, host:port. Keep it on a private network.
+	Listen string
+	// Routes are the route URLs of the nodes (nats-route://host:port); listing the node
+	// itself is harmless, so every node can be given the same list.
+	Routes []string
+	// Secret, if set, is required of every route connection (and presented on the ones this
+	// node opens); every node must have the same.
+	Secret string
+}
+
+// routeUser is the user name that route connections authenticate with.
+const routeUser = "orbit-route"
+
+func (c *ClusterConfig) validate() error {
+	if err := kv.ValidateName("cluster name", c.Name); err != nil {
+		return err
+	}
+	if _, _, err := splitListen("cluster listen", c.Listen); err != nil {
+		return err
+	}
+	if len(c.Routes) == 0 {
+		return errors.New("cluster routes: at least one route URL is required")
+	}
+	for _, r := range c.Routes {
+		u, err := url.Parse(r)
+		if err != nil || u.Scheme != "nats-route" || u.Host == "" {
+			return fmt.Errorf("cluster routes: %q is not a nats-route://host:port URL", r)
+		}
+	}
+	return nil
 }
 
 // SatelliteUser is one satellite's identity on the hub.
@@ -65,8 +110,16 @@ func (c *HubConfig) Validate() error {
 	if c.LeafListen == "" {
 		return errors.New("hub: leaf listen address is required")
 	}
-	if !nkeys.IsValidPublicUserKey(c.MothershipNKey) {
+	if c.MothershipNKey != "" && !nkeys.IsValidPublicUserKey(c.MothershipNKey) {
 		return errors.New("hub: mothership nkey must be a public user nkey")
+	}
+	if c.Cluster != nil {
+		if c.ServerName == "" {
+			return errors.New("hub: server name is required on a node of a hub cluster (each node needs its own)")
+		}
+		if err := c.Cluster.validate(); err != nil {
+			return fmt.Errorf("hub: %w", err)
+		}
 	}
 	return validateSatellites(c.Satellites)
 }
@@ -101,6 +154,13 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.MothershipNKey == "" {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return nil, fmt.Errorf("hub: %w", err)
+		}
+		cfg.MothershipNKey, _ = kp.PublicKey() // the seed is dropped: nobody can use this user
+	}
 	opts, err := hubOptions(cfg)
 	if err != nil {
 		return nil, err
@@ -132,9 +192,14 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 		NoLog:           cfg.Log == nil,
 		Nkeys:           hubUsers(cfg.MothershipNKey, cfg.Satellites),
 	}
-	if cfg.ClientListen == "" {
+	switch {
+	case cfg.ClientListen == "" && cfg.Cluster == nil:
 		opts.DontListen = true
-	} else {
+	case cfg.ClientListen == "":
+		// nats-server starts routing only once the client listener is up: a node of a hub
+		// cluster gets one on loopback (it still requires authentication).
+		opts.Host, opts.Port = "127.0.0.1", server.RANDOM_PORT
+	default:
 		host, port, err := splitListen("client listen", cfg.ClientListen)
 		if err != nil {
 			return nil, err
@@ -150,6 +215,27 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 	if cfg.LeafTLS != nil {
 		opts.LeafNode.TLSConfig = cfg.LeafTLS
 		opts.LeafNode.TLSTimeout = 5
+	}
+	if c := cfg.Cluster; c != nil {
+		host, port, err := splitListen("cluster listen", c.Listen)
+		if err != nil {
+			return nil, err
+		}
+		opts.Cluster.Name, opts.Cluster.Host, opts.Cluster.Port = c.Name, host, port
+		opts.Cluster.NoAdvertise = true // nodes reach each other by the configured routes
+		if c.Secret != "" {
+			opts.Cluster.Username, opts.Cluster.Password = routeUser, c.Secret
+		}
+		for _, r := range c.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("cluster routes: %w", err)
+			}
+			if c.Secret != "" {
+				u.User = url.UserPassword(routeUser, c.Secret)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
 	}
 	return opts, nil
 }

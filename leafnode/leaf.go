@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -135,6 +137,16 @@ func (l *Leaf) Connect(opts ...nats.Option) (*nats.Conn, error) {
 
 // HubConnected reports whether the leaf currently has its connection to the hub.
 func (l *Leaf) HubConnected() bool { return l.srv.NumLeafNodes() > 0 }
+
+// HubAddr is the address (ip:port) of the hub node the leaf is connected to, or "" when it
+// is not: with a hub cluster, which of the nodes a satellite reached.
+func (l *Leaf) HubAddr() string {
+	lz, err := l.srv.Leafz(nil)
+	if err != nil || len(lz.Leafs) == 0 {
+		return ""
+	}
+	return net.JoinHostPort(lz.Leafs[0].IP, strconv.Itoa(lz.Leafs[0].Port))
+}
 
 // Server returns the embedded server.
 func (l *Leaf) Server() *server.Server { return l.srv }

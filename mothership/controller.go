@@ -36,12 +36,17 @@ type controller struct {
 	mu      sync.Mutex
 	pending map[string][]jetstream.Msg
 	cons    jetstream.Consumer
+	// lost is signalled when deliveries may have been lost in flight (the consumer's leader
+	// changed, heartbeats stopped): the controller then re-reads everything rather than wait
+	// for the redelivery, which comes only after AckWait.
+	lost chan struct{}
 }
 
 // Start creates the controller's durable consumer and queues a full resync.
 func (c *controller) Start(ctx context.Context, js jetstream.JetStream) error {
 	c.js = js
 	c.pending = map[string][]jetstream.Msg{}
+	c.lost = make(chan struct{}, 1)
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 30*time.Second),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: c.name},
@@ -81,7 +86,19 @@ func (c *controller) resyncAll(ctx context.Context) error {
 
 // Run consumes events and reconciles until ctx ends.
 func (c *controller) Run(ctx context.Context) error {
-	cc, err := c.cons.Consume(func(msg jetstream.Msg) { c.onEvent(ctx, msg) })
+	// Pull requests that a lost consumer leader held are gone with it; short heartbeats let
+	// the client notice within seconds and pull again from the new leader (on a hub cluster).
+	cc, err := c.cons.Consume(func(msg jetstream.Msg) { c.onEvent(ctx, msg) },
+		jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(2*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.log.Debug("consuming events", "controller", c.name, "error", err)
+			if errors.Is(err, jetstream.ErrConsumerLeadershipChanged) || errors.Is(err, jetstream.ErrNoHeartbeat) {
+				select {
+				case c.lost <- struct{}{}:
+				default:
+				}
+			}
+		}))
 	if err != nil {
 		return fmt.Errorf("%s: consume: %w", c.name, err)
 	}
@@ -110,6 +127,11 @@ func (c *controller) Run(ctx context.Context) error {
 		case <-t.C:
 			if err := c.resyncAll(ctx); err != nil {
 				c.log.Warn("periodic resync failed", "controller", c.name, "error", err)
+			}
+		case <-c.lost:
+			c.log.Info("events may have been lost in flight; resyncing", "controller", c.name)
+			if err := c.resyncAll(ctx); err != nil {
+				c.log.Warn("resync failed", "controller", c.name, "error", err)
 			}
 		}
 	}

@@ -104,7 +104,9 @@ func New(cfg Config) (*Mothership, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	js, err := jetstream.New(cfg.Conn)
+	// Without a timeout, the future of an acknowledgement that never comes (a stream leader
+	// lost right after storing) would be kept forever; the relay gives up sooner anyway.
+	js, err := jetstream.New(cfg.Conn, jetstream.WithPublishAsyncTimeout(2*publishAckTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +158,7 @@ func (m *Mothership) Run(ctx context.Context) error {
 	}
 
 	layers := []layer{
-		{name: "nats", start: func(ctx context.Context) error { return kv.EnsureHub(ctx, m.js, m.cfg.Replicas) }},
+		{name: "nats", start: m.ensureHub},
 		{name: "database", start: st.Migrate},
 		{name: "satellite-access", start: m.syncSatelliteAccess, run: m.runSatelliteAccess},
 		{name: "outbox-relay", run: relay.Run},
@@ -237,6 +239,28 @@ func (m *Mothership) Run(ctx context.Context) error {
 	close(m.ready)
 	m.log.Info("mothership ready", "api", m.Addr())
 	return g.Wait()
+}
+
+// ensureHub creates the hub's buckets and stream, waiting for the hub as long as it takes:
+// a node of a hub cluster that starts first has no JetStream quorum (and so cannot create
+// replicated buckets) until enough of the other nodes are up.
+func (m *Mothership) ensureHub(ctx context.Context) error {
+	wait := 250 * time.Millisecond
+	for {
+		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := kv.EnsureHub(attemptCtx, m.js, m.cfg.Replicas)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		m.log.Warn("hub not ready for the buckets yet; retrying", "replicas", m.cfg.Replicas, "error", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // serve starts the API listener.

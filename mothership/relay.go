@@ -24,9 +24,14 @@ type relay struct {
 	// poll is the fallback interval when no commit signal arrives (another process wrote).
 	poll  time.Duration
 	batch int
+	// ackTimeout bounds the wait for a batch's acknowledgements (default publishAckTimeout):
+	// an acknowledgement can be lost for good, when the stream's leader dies right after
+	// storing a message, and the rows are then published again (deduplicated by their id).
+	ackTimeout time.Duration
 }
 
 const (
+	publishAckTimeout   = 10 * time.Second
 	relayBatch          = 512
 	outboxRetention     = time.Hour
 	outboxCleanupPeriod = 5 * time.Minute
@@ -81,6 +86,12 @@ func (r *relay) flush(ctx context.Context, batch int) (int, error) {
 		}
 		futures[i] = f
 	}
+	ackTimeout := r.ackTimeout
+	if ackTimeout <= 0 {
+		ackTimeout = publishAckTimeout
+	}
+	timeout := time.NewTimer(ackTimeout)
+	defer timeout.Stop()
 	var acked []sqlitegen.Outbox
 	var firstErr error
 	for i, f := range futures {
@@ -88,9 +99,9 @@ func (r *relay) flush(ctx context.Context, batch int) (int, error) {
 		case <-f.Ok():
 			acked = append(acked, rows[i])
 		case err := <-f.Err():
-			if firstErr == nil {
-				firstErr = fmt.Errorf("publish outbox %d: %w", rows[i].ID, err)
-			}
+			firstErr = fmt.Errorf("publish outbox %d: %w", rows[i].ID, err)
+		case <-timeout.C:
+			firstErr = fmt.Errorf("publish outbox %d: no acknowledgement within %s", rows[i].ID, ackTimeout)
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}

@@ -129,3 +129,52 @@ func TestRelayPublishesEachRowOnce(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRelaySurvivesALostAcknowledgement: when a stream leader dies right after storing a
+// message, its acknowledgement never comes. The relay must give up on the batch, mark
+// nothing, and publish the rows again (once) when the stream answers.
+func TestRelaySurvivesALostAcknowledgement(t *testing.T) {
+	js, store := startHubAndStore(t)
+	ctx := context.Background()
+	if err := store.InTx(ctx, func(q db.Querier) error {
+		return db.Enqueue(ctx, q, kv.EventSubject("logical", "lost"), map[string]int{"i": 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A stream that stores and never answers: swap EVENTS for a silent listener.
+	if err := js.DeleteStream(ctx, kv.StreamEvents); err != nil {
+		t.Fatal(err)
+	}
+	silent, err := js.Conn().SubscribeSync("events.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{store: store, js: js, log: testLogger(), ackTimeout: 200 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { _, err := r.flush(ctx, 100); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("flush succeeded without an acknowledgement")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("flush still waits for an acknowledgement that never comes")
+	}
+	if _, err := silent.NextMsg(time.Second); err != nil {
+		t.Fatalf("the row was not sent: %v", err)
+	}
+	if rows, _ := store.Q().ListPendingOutbox(ctx, 10); len(rows) != 1 {
+		t.Fatalf("%d rows pending after a lost acknowledgement, want 1", len(rows))
+	}
+
+	_ = silent.Unsubscribe()
+	if _, err := js.CreateStream(ctx, kv.EventsStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.flush(ctx, 100); err != nil || n != 1 {
+		t.Fatalf("flush once the stream answers: %d %v", n, err)
+	}
+	if n := streamMsgs(t, js); n != 1 {
+		t.Fatalf("stream has %d events, want 1", n)
+	}
+}

@@ -126,6 +126,16 @@ func (s *Satellite) HubConnected() bool {
 	return s.leaf != nil && s.leaf.HubConnected()
 }
 
+// HubAddr is the address of the hub node the leaf node is connected to ("" when none).
+func (s *Satellite) HubAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leaf == nil {
+		return ""
+	}
+	return s.leaf.HubAddr()
+}
+
 // DesiredKeys lists the keys of the satellite's local mirror: everything of the desired
 // state the satellite holds.
 func (s *Satellite) DesiredKeys(ctx context.Context) ([]string, error) {

@@ -51,7 +51,13 @@ type ControlPlaneConfig struct {
 	// files are watched and reloaded without a restart. With TLSCA, satellites must present
 	// client certificates signed by it.
 	TLSCert, TLSKey, TLSCA string
-	Log                    *slog.Logger
+	// ServerName names the embedded hub server; Cluster, if set, joins it to the other nodes
+	// of a hub cluster (see leafnode.ClusterConfig), and Replicas is how many copies of each
+	// bucket the cluster keeps (0: 1).
+	ServerName string
+	Cluster    *leafnode.ClusterConfig
+	Replicas   int
+	Log        *slog.Logger
 }
 
 // ControlPlane is a running hub, store and mothership.
@@ -106,8 +112,8 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		apiTLS, _ = certs.ServerConfig("")
 	}
 	hub, err := leafnode.StartHub(leafnode.HubConfig{
-		StoreDir: filepath.Join(cfg.DataDir, "nats"), ClientListen: cfg.ClientListen, LeafListen: cfg.LeafListen,
-		MothershipNKey: pub, LeafTLS: leafTLS, Log: log.With("component", "hub"),
+		ServerName: cfg.ServerName, StoreDir: filepath.Join(cfg.DataDir, "nats"), ClientListen: cfg.ClientListen, LeafListen: cfg.LeafListen,
+		MothershipNKey: pub, LeafTLS: leafTLS, Cluster: cfg.Cluster, Log: log.With("component", "hub"),
 	})
 	if err != nil {
 		store.Close()
@@ -119,7 +125,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: cfg.Replicas, DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()
@@ -214,8 +220,9 @@ type SatelliteConfig struct {
 	Networks            []string
 	Capacity            kv.Capacity
 	// Dir holds the satellite's leaf-node store.
-	Dir     string
-	HubURL  string
+	Dir string
+	// HubURLs are the hub's leaf-node URLs: one, or one per node of a hub cluster.
+	HubURLs []string
 	Seed    []byte
 	Version string
 	// Kubeconfig, if set, is a real cluster; otherwise a simulated one is used, whose
@@ -293,7 +300,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 	}
 	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS,
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
-		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: []string{cfg.HubURL}, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
+		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
 		OnDesired: cfg.OnDesired,
 	})

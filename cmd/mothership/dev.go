@@ -80,7 +80,7 @@ func runDev(c *cli.Context) error {
 		log.Info("starting satellite", "satellite", region, "kubernetes", kubeKind)
 		n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 			Name: region, Region: region, Cloud: "aws", Networks: []string{"public", "vpc-peering", "private-link"},
-			Dir: dir, HubURL: cp.Hub.LeafURL(), Seed: seed, Version: "dev", Kubeconfig: kubeconfig,
+			Dir: dir, HubURLs: []string{cp.Hub.LeafURL()}, Seed: seed, Version: "dev", Kubeconfig: kubeconfig,
 			SimStep: c.Duration("sim-step"), Log: log,
 		})
 		if err != nil {

@@ -1,6 +1,6 @@
 // Command mothership runs Orbit's control plane: `mothership dev` (everything on one
-// machine), `mothership run` (production), `mothership migrate` and `mothership satellite
-// add`.
+// machine), `mothership run` (production), `mothership hub` (the other nodes of a hub
+// cluster), `mothership migrate` and `mothership satellite add`.
 package main
 
 import (
@@ -24,7 +24,7 @@ func main() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Usage: "Log level: debug, info, warn or error", Value: "info", EnvVars: []string{"ORBIT_LOG_LEVEL"}},
 		},
-		Commands:       []*cli.Command{devCommand, runCommand, migrateCommand, satelliteCommand},
+		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.RunContext(ctx, os.Args); err != nil {

@@ -42,7 +42,8 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by (mutual TLS on the leaf-node listener)", EnvVars: []string{"ORBIT_TLS_CA"}},
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothership.DefaultDeletedRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
 		&cli.StringFlag{Name: "debug-listen", Usage: "Serve Go's profiler (/debug/pprof) here, e.g. 127.0.0.1:6060 (empty: off; never expose it)", EnvVars: []string{"ORBIT_DEBUG_LISTEN"}},
-	}, dbFlags...),
+		&cli.IntFlag{Name: "replicas", Usage: "Copies the hub keeps of each bucket: 1 on a single server, 3 on a hub cluster of three nodes", Value: 1, EnvVars: []string{"ORBIT_REPLICAS"}},
+	}, append(clusterFlags, dbFlags...)...),
 	Action: func(c *cli.Context) error {
 		log, err := logger(c)
 		if err != nil {
@@ -56,7 +57,15 @@ var runCommand = &cli.Command{
 			go func() { _ = http.Serve(ln, nil) }() // net/http/pprof registers on the default mux
 			log.Info("profiler listening", "addr", ln.Addr().String())
 		}
+		cluster, err := clusterConfig(c)
+		if err != nil {
+			return err
+		}
+		if r := c.Int("replicas"); r < 1 || r > 5 {
+			return fmt.Errorf("--replicas: must be between 1 and 5 (got %d)", r)
+		}
 		cp, err := compose.StartControlPlane(c.Context, compose.ControlPlaneConfig{
+			ServerName: c.String("server-name"), Cluster: cluster, Replicas: c.Int("replicas"),
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
 			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"),
 			TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), TLSCA: c.String("tls-ca"), Log: log,

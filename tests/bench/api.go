@@ -83,7 +83,7 @@ func startOrbit(ctx context.Context, o options, engine string, lite bool) (*orbi
 	}
 	e.sat, err = compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, Dir: satDir,
-		HubURL: "nats-leaf://" + leaf, Seed: seed, Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: o.log,
+		HubURLs: []string{"nats-leaf://" + leaf}, Seed: seed, Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: o.log,
 		OnDesired: func(entry jetstream.KeyValueEntry) { observe(entry, time.Now()) },
 	})
 	return e, err

@@ -92,7 +92,7 @@ func TestMothershipSIGKILLLosesNothing(t *testing.T) {
 	waitUp()
 	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
-		Dir: filepath.Join(dir, "satellite"), HubURL: "nats-leaf://" + leaf, Seed: seed,
+		Dir: filepath.Join(dir, "satellite"), HubURLs: []string{"nats-leaf://" + leaf}, Seed: seed,
 		Sim: simkube.New(10*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),
 	})
 	if err != nil {

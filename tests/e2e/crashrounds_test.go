@@ -111,7 +111,7 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 	start()
 	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
-		Dir: filepath.Join(dir, "satellite"), HubURL: "nats-leaf://" + leaf, Seed: seed,
+		Dir: filepath.Join(dir, "satellite"), HubURLs: []string{"nats-leaf://" + leaf}, Seed: seed,
 		Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),
 	})
 	if err != nil {
@@ -131,16 +131,7 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 		var uncertain func()
 		for time.Now().Before(killAt) {
 			op, name, cku := pickOp(rng, m, &next)
-			var err error
-			switch op {
-			case "create":
-				_, err = client.CreateCluster(ctx, api.ClusterSpec{Name: name, Product: "kafka", CKU: cku, Region: "us-west-2"})
-			case "resize":
-				_, err = client.UpdateCluster(ctx, name, api.ClusterUpdate{CKU: ptr(cku)})
-			case "delete":
-				_, err = client.DeleteCluster(ctx, name)
-			}
-			if err != nil {
+			if err := do(ctx, client, op, name, cku); err != nil {
 				t.Fatalf("round %d: %s %s: %v", round, op, name, err)
 			}
 			m.apply(op, name, cku)
@@ -148,18 +139,7 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 		// One more change, with the kill racing it: it may or may not have been accepted.
 		op, name, cku := pickOp(rng, m, &next)
 		done := make(chan error, 1)
-		go func() {
-			var err error
-			switch op {
-			case "create":
-				_, err = client.CreateCluster(ctx, api.ClusterSpec{Name: name, Product: "kafka", CKU: cku, Region: "us-west-2"})
-			case "resize":
-				_, err = client.UpdateCluster(ctx, name, api.ClusterUpdate{CKU: ptr(cku)})
-			case "delete":
-				_, err = client.DeleteCluster(ctx, name)
-			}
-			done <- err
-		}()
+		go func() { done <- do(ctx, client, op, name, cku) }()
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
 		kill()
 		if err := <-done; err == nil {
@@ -205,6 +185,20 @@ func pickOp(rng *rand.Rand, m *model, next *int) (string, string, int) {
 	default:
 		return "delete", live[rng.IntN(len(live))], 0
 	}
+}
+
+// do sends one change of pickOp to the API.
+func do(ctx context.Context, client *api.Client, op, name string, cku int) error {
+	var err error
+	switch op {
+	case "create":
+		_, err = client.CreateCluster(ctx, api.ClusterSpec{Name: name, Product: "kafka", CKU: cku, Region: "us-west-2"})
+	case "resize":
+		_, err = client.UpdateCluster(ctx, name, api.ClusterUpdate{CKU: ptr(cku)})
+	case "delete":
+		_, err = client.DeleteCluster(ctx, name)
+	}
+	return err
 }
 
 func (m *model) apply(op, name string, cku int) {

@@ -171,7 +171,7 @@ func (e *env) startSatelliteVia(region, hub string) *compose.SatelliteNode {
 	return e.startSatelliteAt(region, region, "aws", []string{"public"}, kv.Capacity{}, hub)
 }
 
-func (e *env) startSatelliteAt(name, region, cloud string, networks []string, capacity kv.Capacity, hub string) *compose.SatelliteNode {
+func (e *env) startSatelliteAt(name, region, cloud string, networks []string, capacity kv.Capacity, hubs ...string) *compose.SatelliteNode {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -185,9 +185,13 @@ func (e *env) startSatelliteAt(name, region, cloud string, networks []string, ca
 		sim = simkube.New(10*time.Millisecond, nil, satellite.CustomResources)
 		e.sims[name] = sim
 	}
+	urls := make([]string, len(hubs))
+	for i, h := range hubs {
+		urls[i] = "nats-leaf://" + h
+	}
 	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
-		Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
-		HubURL: "nats-leaf://" + hub, Seed: seed, Sim: sim, Log: e.logger(),
+		HubURLs: urls, Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
+		Seed: seed, Sim: sim, Log: e.logger(),
 	})
 	if err != nil {
 		e.t.Fatal(err)

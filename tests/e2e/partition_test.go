@@ -99,10 +99,13 @@ func (e *env) agree(sat *satellite.Satellite, m *model) {
 		if err != nil {
 			e.t.Fatal(err)
 		}
+		if m.deleted[name] && c.Status.Satellite == "" {
+			continue // deleted before it was placed: no satellite ever heard of it
+		}
 		key := physicalKey("us-west-2", c)
 		d, err := desired.Get(ctx, key)
 		if err != nil {
-			e.t.Fatalf("%s: desired: %v", name, err)
+			e.t.Fatalf("%s (%s): desired: %v", name, toJSON(c), err)
 		}
 		psc, err := kv.DecodePSC(d.Value())
 		if err != nil {

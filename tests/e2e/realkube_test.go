@@ -23,7 +23,7 @@ func (e *env) startRealSatellite(region string, kube *kubetest.Cluster) *compose
 	}
 	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
-		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, Kubeconfig: kube.Kubeconfig, Log: testLog(e.t),
+		HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, Kubeconfig: kube.Kubeconfig, Log: testLog(e.t),
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -53,7 +53,7 @@ func TestNoSecretsInLogsOrOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{Name: "us-west-2", Region: "us-west-2", Cloud: "aws",
-		Networks: []string{"public"}, Dir: satDir, HubURL: "nats-leaf://" + e.leafListen, Seed: seed, HubCA: ca.File, Log: log})
+		Networks: []string{"public"}, Dir: satDir, HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, HubCA: ca.File, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func TestCertificateRotationKeepsConnections(t *testing.T) {
 	}
 	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, Dir: satDir,
-		HubURL: "nats-leaf://" + e.leafListen, Seed: seed, HubCA: ca.File,
+		HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, HubCA: ca.File,
 		Sim: simkube.New(10*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),
 	})
 	if err != nil {
