@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -48,7 +50,21 @@ type Store struct {
 	// committed receives a token after every committed transaction, so the outbox relay
 	// can publish without polling.
 	committed chan struct{}
+	// writes, on SQLite, feeds the group committer (see InTx); nil on PostgreSQL.
+	writes    chan *write
+	closeOnce sync.Once
+	stopped   chan struct{}
+	groups    atomic.Int64 // transactions that carried more than one call (for tests)
 }
+
+// write is one InTx call waiting for the group committer.
+type write struct {
+	fn   func(q Querier) error
+	done chan error
+}
+
+// maxGroup bounds how many InTx calls share one SQLite transaction.
+const maxGroup = 256
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL, or else a
 // SQLite file path (optionally prefixed with sqlite:). It does not migrate.
@@ -77,6 +93,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s.db = db
 	s.q = s.newQ(db)
+	if s.dialect == SQLite {
+		s.writes, s.stopped = make(chan *write), make(chan struct{})
+		go s.groupCommit()
+	}
 	return s, nil
 }
 
@@ -113,7 +133,14 @@ func (s *Store) Q() Querier { return s.q }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.writes != nil {
+			close(s.stopped)
+		}
+	})
+	return s.db.Close()
+}
 
 // Migrate brings the schema up to date with the embedded migrations, then makes sure the
 // store has its outbox epoch.
@@ -162,7 +189,32 @@ func (s *Store) loadEpoch(ctx context.Context) error {
 func (s *Store) Epoch() string { return s.epoch }
 
 // InTx runs fn in one transaction: committed if fn returns nil, rolled back otherwise.
+// When InTx returns, the outcome is final: nil means committed (and durable), an error
+// means nothing of fn was kept.
+//
+// On SQLite, which has one writer and pays an fsync per commit, concurrent calls are
+// group-committed: one goroutine runs the waiting calls one after the other in a single
+// transaction, each inside its own savepoint (a call that fails is rolled back alone), and
+// commits them together. A call that is alone runs alone, without waiting for company.
+// fn must not call InTx itself.
 func (s *Store) InTx(ctx context.Context, fn func(q Querier) error) error {
+	if s.writes == nil {
+		return s.runTx(ctx, fn)
+	}
+	w := &write{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+	case <-ctx.Done():
+		return fmt.Errorf("db: begin: %w", ctx.Err())
+	case <-s.stopped:
+		return errors.New("db: store closed")
+	}
+	// Once handed over, the call runs: wait for its outcome whatever ctx does, so that an
+	// error returned here always means nothing was written.
+	return <-w.done
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(q Querier) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
@@ -176,11 +228,92 @@ func (s *Store) InTx(ctx context.Context, fn func(q Querier) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("db: commit: %w", err)
 	}
+	s.signalCommit()
+	return nil
+}
+
+func (s *Store) signalCommit() {
 	select {
 	case s.committed <- struct{}{}:
 	default:
 	}
-	return nil
+}
+
+// groupCommit is the SQLite writer: it takes the calls waiting in InTx, as many as have
+// arrived, and commits them together.
+func (s *Store) groupCommit() {
+	for {
+		var first *write
+		select {
+		case first = <-s.writes:
+		case <-s.stopped:
+			return
+		}
+		group := []*write{first}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case w := <-s.writes:
+				group = append(group, w)
+			default:
+				break more
+			}
+		}
+		if len(group) == 1 {
+			first.done <- s.runTx(context.Background(), first.fn)
+			continue
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup runs a group in one transaction, each call in a savepoint. If the
+// transaction itself fails (begin, a savepoint, the commit), every call of the group gets
+// the error: none of them was kept.
+func (s *Store) commitGroup(group []*write) {
+	ctx := context.Background()
+	errs := make([]error, len(group))
+	fail := func(err error) {
+		for _, w := range group {
+			w.done <- err
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("db: begin: %w", err))
+		return
+	}
+	q := s.newQ(tx)
+	for i, w := range group {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT orbit_write"); err != nil {
+			_ = tx.Rollback()
+			fail(fmt.Errorf("db: savepoint: %w", err))
+			return
+		}
+		errs[i] = w.fn(q)
+		end := []string{"RELEASE orbit_write"}
+		if errs[i] != nil {
+			end = []string{"ROLLBACK TO orbit_write", "RELEASE orbit_write"}
+		}
+		for _, stmt := range end {
+			// This also fails if SQLite rolled the whole transaction back under the call (an
+			// interrupted statement does that): then nothing of the group may be reported kept.
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				_ = tx.Rollback()
+				fail(fmt.Errorf("db: savepoint: %w", err))
+				return
+			}
+		}
+	}
+	s.groups.Add(1)
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("db: commit: %w", err))
+		return
+	}
+	for i, w := range group {
+		w.done <- errs[i]
+	}
+	s.signalCommit()
 }
 
 // Committed signals after transactions commit (coalesced: one token stands for any number).

@@ -65,18 +65,20 @@ func (c *statusController) record(ctx context.Context, e jetstream.KeyValueEntry
 	if err != nil {
 		return err
 	}
-	return c.store.Q().UpsertClusterStatus(ctx, sqlitegen.UpsertClusterStatusParams{
-		PhysicalClusterID:  st.ID,
-		Satellite:          st.Satellite,
-		ObservedGeneration: st.ObservedGeneration,
-		Phase:              string(st.Phase),
-		Reason:             st.Reason,
-		Message:            st.Message,
-		Replicas:           int64(st.Replicas),
-		ReadyReplicas:      int64(st.ReadyReplicas),
-		Bootstrap:          st.Bootstrap,
-		Conditions:         string(conds),
-		ReportedAt:         st.UpdatedAt.UnixMilli(),
-		KvRevision:         int64(e.Revision()),
+	return c.store.InTx(ctx, func(q db.Querier) error { // group-committed with the other writes
+		return q.UpsertClusterStatus(ctx, sqlitegen.UpsertClusterStatusParams{
+			PhysicalClusterID:  st.ID,
+			Satellite:          st.Satellite,
+			ObservedGeneration: st.ObservedGeneration,
+			Phase:              string(st.Phase),
+			Reason:             st.Reason,
+			Message:            st.Message,
+			Replicas:           int64(st.Replicas),
+			ReadyReplicas:      int64(st.ReadyReplicas),
+			Bootstrap:          st.Bootstrap,
+			Conditions:         string(conds),
+			ReportedAt:         st.UpdatedAt.UnixMilli(),
+			KvRevision:         int64(e.Revision()),
+		})
 	})
 }

@@ -1,0 +1,68 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/orbitcp/orbit/db/sqlitegen"
+)
+
+// TestConcurrentTransactionsKeepTheirOwnOutcome runs many transactions at once (on SQLite
+// they are group-committed): those that fail leave nothing, and every other one is kept
+// whole, whatever shared its commit.
+func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
+	for dialect, s := range openTestStores(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			boom := errors.New("boom")
+			const n = 400
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					errs[i] = s.InTx(ctx, func(q Querier) error {
+						if err := q.InsertMeta(ctx, sqlitegen.InsertMetaParams{Key: fmt.Sprintf("k%d", i), Value: "v"}); err != nil {
+							return err
+						}
+						switch i % 5 {
+						case 1: // fails after writing
+							return boom
+						case 2: // a second row of this transaction (InsertMeta ignores an existing key)
+							return q.InsertMeta(ctx, sqlitegen.InsertMetaParams{Key: fmt.Sprintf("k%d-b", i), Value: "v"})
+						}
+						return nil
+					})
+				})
+			}
+			wg.Wait()
+			for i := range n {
+				_, err := s.Q().GetMeta(ctx, fmt.Sprintf("k%d", i))
+				kept := err == nil
+				switch {
+				case i%5 == 1 && !errors.Is(errs[i], boom):
+					t.Fatalf("transaction %d: error %v, want boom", i, errs[i])
+				case i%5 == 1 && kept:
+					t.Fatalf("transaction %d failed but its row was kept", i)
+				case i%5 != 1 && errs[i] != nil:
+					t.Fatalf("transaction %d: %v", i, errs[i])
+				case i%5 != 1 && !kept:
+					t.Fatalf("transaction %d succeeded but its row is missing: %v", i, err)
+				}
+				if i%5 == 2 {
+					if _, err := s.Q().GetMeta(ctx, fmt.Sprintf("k%d-b", i)); err != nil {
+						t.Fatalf("transaction %d: second row missing: %v", i, err)
+					}
+				}
+			}
+			if dialect == SQLite {
+				if s.groups.Load() == 0 {
+					t.Fatal("no transaction carried more than one call: group commit never happened")
+				}
+				t.Logf("%d group commits for %d transactions", s.groups.Load(), n)
+			}
+		})
+	}
+}
