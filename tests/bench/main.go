@@ -59,8 +59,16 @@ func main() {
 		postgres = flag.String("postgres", os.Getenv("ORBIT_TEST_POSTGRES"), "PostgreSQL server URL for the PostgreSQL runs (empty: skip them)")
 		verbose  = flag.Bool("v", false, "log what the parts do")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+		replot   = flag.String("replot", "", "run nothing: print the table of this results file and, with -plot, draw it")
 	)
 	flag.Parse()
+	if *replot != "" {
+		if err := replotFile(*replot, *plot); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err == nil {
@@ -110,6 +118,26 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// replotFile prints the table of a results file written by an earlier run and, when plot is
+// set, draws its PNG.
+func replotFile(path, plot string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Results []Result `json:"results"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	printTable(doc.Results)
+	if plot == "" {
+		return nil
+	}
+	return plotLatency(plot, doc.Results)
 }
 
 func printTable(results []Result) {
