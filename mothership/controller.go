@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership/api"
 )
 
 // errTerminal marks a reconcile error that retrying cannot fix.
@@ -47,7 +48,7 @@ func (c *controller) Start(ctx context.Context, js jetstream.JetStream) error {
 	c.js = js
 	c.pending = map[string][]jetstream.Msg{}
 	c.lost = make(chan struct{}, 1)
-	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
+	queue := workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 30*time.Second),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: c.name},
 	)
@@ -69,7 +70,9 @@ func (c *controller) Start(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return fmt.Errorf("%s: consumer: %w", c.name, err)
 	}
-	c.cons = cons
+	c.mu.Lock()
+	c.cons, c.queue = cons, queue
+	c.mu.Unlock()
 	return c.resyncAll(ctx)
 }
 
@@ -135,6 +138,24 @@ func (c *controller) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// lag reports the events the controller has not yet reconciled. The frontend may ask
+// before the controller's layer started: then everything is still to come, and it says 0.
+func (c *controller) lag(ctx context.Context) (api.Controller, error) {
+	out := api.Controller{Name: c.name}
+	c.mu.Lock()
+	cons, queue := c.cons, c.queue
+	c.mu.Unlock()
+	if cons == nil {
+		return out, nil
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return out, fmt.Errorf("%s: consumer info: %w", c.name, err)
+	}
+	out.Pending, out.Unacked, out.Queued = info.NumPending, info.NumAckPending, queue.Len()
+	return out, nil
 }
 
 func (c *controller) onEvent(ctx context.Context, msg jetstream.Msg) {

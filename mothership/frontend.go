@@ -25,6 +25,8 @@ type frontend struct {
 	registry *registry
 	log      *slog.Logger
 	ready    func() (bool, []layerState)
+	// controllers are the event-driven controllers, for /v1/controllers.
+	controllers []*controller
 	// retention is how long a deleted cluster can be undeleted (its volumes are kept).
 	retention time.Duration
 }
@@ -55,6 +57,7 @@ func (f *frontend) routes() http.Handler {
 	mux.Handle("POST /v1/clusters/{name}/rotate-certificates", f.authed(RoleAdmin, f.rotateCertificates))
 	mux.Handle("POST /v1/apply", f.authed(RoleAdmin, f.apply))
 	mux.Handle("GET /v1/satellites", f.authed(RoleOperator, f.listSatellites))
+	mux.Handle("GET /v1/controllers", f.authed(RoleOperator, f.listControllers))
 	mux.Handle("GET /v1/usage", f.authed(RoleViewer, f.usage))
 	mux.Handle("GET /v1/profiles", f.authed(RoleOperator, f.listProfiles))
 	mux.Handle("PUT /v1/profiles/{product}/{sku}", f.authed(RoleOperator, f.setProfile))
@@ -604,6 +607,19 @@ func (f *frontend) applyOne(ctx context.Context, q db.Querier, p *principal, pre
 
 // satelliteTTL is how old a heartbeat may be for the satellite to count as connected.
 const satelliteTTL = 30 * time.Second
+
+func (f *frontend) listControllers(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	out := make([]api.Controller, 0, len(f.controllers))
+	for _, c := range f.controllers {
+		lag, err := c.lag(r.Context())
+		if err != nil {
+			return err
+		}
+		out = append(out, lag)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
 
 func (f *frontend) listSatellites(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	load, err := f.store.Q().CountPlacedBySatellite(r.Context())

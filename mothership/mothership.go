@@ -157,6 +157,7 @@ func (m *Mothership) Run(ctx context.Context) error {
 		return q.ListLogicalClusterIDsByProfile(ctx, sqlitegen.ListLogicalClusterIDsByProfileParams{Product: product, Sku: sku})
 	}
 
+	front.controllers = []*controller{physCtl, schedCtl, syncCtl}
 	layers := []layer{
 		{name: "nats", start: m.ensureHub},
 		{name: "database", start: st.Migrate},

@@ -130,6 +130,17 @@ type Satellite struct {
 	NearCapacity     bool    `json:"nearCapacity"`
 }
 
+// Controller is how far behind one of the mothership's event-driven controllers is: a fleet
+// operator's view of whether the control plane has caught up with what was asked of it.
+type Controller struct {
+	Name string `json:"name"`
+	// Pending events are in EVENTS and not yet delivered to the controller; Unacked ones are
+	// delivered and wait for a reconcile to succeed; Queued ids wait for a worker.
+	Pending uint64 `json:"pending"`
+	Unacked int    `json:"unacked"`
+	Queued  int    `json:"queued"`
+}
+
 // NearCapacityThreshold is the utilization above which the API flags a satellite.
 const NearCapacityThreshold = 0.8
 

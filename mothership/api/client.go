@@ -176,6 +176,12 @@ func (c *Client) ListSatellites(ctx context.Context) ([]Satellite, error) {
 	return out, c.do(ctx, http.MethodGet, "/v1/satellites", "", nil, &out)
 }
 
+// ListControllers reports how far behind each controller is (operators only).
+func (c *Client) ListControllers(ctx context.Context) ([]Controller, error) {
+	var out []Controller
+	return out, c.do(ctx, http.MethodGet, "/v1/controllers", "", nil, &out)
+}
+
 // CreateAPIKey creates a key; the answer carries the key itself, once.
 func (c *Client) CreateAPIKey(ctx context.Context, req APIKeyRequest) (*APIKey, error) {
 	body, err := jsonBody(req)

@@ -173,7 +173,13 @@ func runFleet(ctx context.Context, o options) ([]Result, error) {
 	}
 	initialSync := time.Since(syncStart)
 
-	// Idle: nothing changes; the satellites heartbeat.
+	// Idle: nothing changes; the satellites heartbeat. First the controllers work off the
+	// events of the creation (most reconciles are no-ops by then): idle starts when none
+	// has anything left, three times in a row.
+	if err := waitDrained(ctx, client, 30*time.Minute); err != nil {
+		return nil, err
+	}
+	drained := time.Since(start)
 	cpu0, err := procCPU(proc.Process.Pid)
 	if err != nil {
 		return nil, err
@@ -191,11 +197,34 @@ func runFleet(ctx context.Context, o options) ([]Result, error) {
 		Figures: map[string]float64{
 			"peak_rss_mib": hwm / 1024, "rss_mib": rss / 1024, "idle_cpu_pct": idleCPU,
 			"initial_sync_ms": ms(initialSync), "create_s": created.Seconds(), "all_at_satellites_s": converged.Seconds(),
+			"controllers_drained_s": drained.Seconds(),
 		},
-		Notes: "mothership as its own process (VmHWM); idle CPU in % of one core; initial sync of one satellite's keys into an empty store"}}, nil
+		Notes: "mothership as its own process (VmHWM); idle CPU in % of one core, measured once the controllers have worked off every event; initial sync of one satellite's keys into an empty store"}}, nil
 }
 
 func satName(i int) string { return fmt.Sprintf("sat-%03d", i) }
+
+// waitDrained waits until no controller of the mothership has an event left to reconcile,
+// at three polls a second apart.
+func waitDrained(ctx context.Context, client *api.Client, limit time.Duration) error {
+	quiet := 0
+	for deadline := time.Now().Add(limit); quiet < 3; time.Sleep(time.Second) {
+		cs, err := client.ListControllers(ctx)
+		if err != nil {
+			return err
+		}
+		quiet++
+		for _, c := range cs {
+			if c.Pending > 0 || c.Unacked > 0 || c.Queued > 0 {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("controller %s still behind after %v: %+v", c.Name, limit, c)
+				}
+				quiet = 0
+			}
+		}
+	}
+	return nil
+}
 
 // until retries fn until it succeeds or limit passes.
 func until(limit time.Duration, fn func() error) error {

@@ -71,6 +71,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/clusters/shared/undelete", "", named(200)},
 		{"GET", "/v1/clusters?all=true", "", map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 200}},
 		{"GET", "/v1/satellites", "", map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 200}},
+		{"GET", "/v1/controllers", "", map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 200}},
 		{"GET", "/v1/apikeys", "", map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 200, "admin": 200, "operator": 200}},
 		{"POST", "/v1/apikeys", `{"role":"viewer"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 201, "operator": 201}},
 		{"POST", "/v1/apikeys", `{"role":"operator"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 201}},
