@@ -8,17 +8,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orbitcp/orbit/cmd/orbit/app"
+	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
 )
 
 // orbit runs the CLI in-process against the environment, as a user would from a shell.
 func (e *env) orbit(args ...string) (string, string, error) {
 	e.t.Helper()
+	return e.orbitAs(testKey, args...)
+}
+
+// orbitAs runs the CLI with the given API key.
+func (e *env) orbitAs(key string, args ...string) (string, string, error) {
+	e.t.Helper()
 	var out, errOut bytes.Buffer
 	a := app.New(&out, &errOut)
-	full := append([]string{"orbit", "--server", e.cp.URL(), "--api-key", testKey}, args...)
+	full := append([]string{"orbit", "--server", e.cp.URL(), "--api-key", key}, args...)
 	err := a.RunContext(context.Background(), app.Interspersed(a, full))
 	return out.String(), errOut.String(), err
 }
@@ -98,6 +106,35 @@ spec:
 	out, _, err = e.orbit("apply", "-f", file)
 	if err != nil || strings.Count(out, "unchanged") != 2 {
 		t.Fatalf("apply again: %v\n%s", err, out)
+	}
+
+	// Operators see the satellites and whether the controllers have caught up.
+	opKey := mothership.NewAPIKey()
+	if err := mothership.EnsureAPIKey(context.Background(), e.cp.Store, "ops", mothership.RoleOperator, opKey, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err = e.orbit("controller", "list"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("controller list as a tenant admin: %v", err)
+	}
+	if out, _, err = e.orbitAs(opKey, "satellite", "list"); err != nil || !strings.Contains(out, "REGION") || !strings.Contains(out, "us-west-2") {
+		t.Fatalf("satellite list: %v %s", err, out)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, _, err = e.orbitAs(opKey, "controller", "list", "-o", "json")
+		var cs []api.Controller
+		if err != nil || json.Unmarshal([]byte(out), &cs) != nil || len(cs) != 3 {
+			t.Fatalf("controller list -o json: %v %s", err, out)
+		}
+		caughtUp := true
+		for _, c := range cs {
+			caughtUp = caughtUp && c.Pending == 0 && c.Unacked == 0 && c.Queued == 0
+		}
+		if caughtUp {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("controllers never caught up after the apply: %s", out)
+		}
 	}
 
 	if _, progress, err = e.orbit("cluster", "delete", "demo", "--wait"); err != nil || !strings.Contains(progress, "demo: deleted") {
