@@ -18,35 +18,7 @@ var profileCommand = &cli.Command{
 	Name:  "profile",
 	Usage: "Inspect and set product profiles (operators): version, disk and configuration per product and SKU",
 	Subcommands: []*cli.Command{
-		{
-			Name:  "list",
-			Usage: "List the current profiles",
-			Action: func(c *cli.Context) error {
-				format, err := outputFormat(c)
-				if err != nil {
-					return err
-				}
-				cl, err := client(c)
-				if err != nil {
-					return err
-				}
-				profiles, err := cl.ListProfiles(c.Context)
-				if err != nil {
-					return err
-				}
-				return render(c.App.Writer, format, profiles, func(tw *tabwriter.Writer) {
-					fmt.Fprintln(tw, "PRODUCT\tSKU\tREVISION\tVERSION\tREPLICAS/CKU\tSTORAGE\tCONFIG")
-					for _, p := range profiles {
-						var cfg []string
-						for k, v := range p.Spec.Config {
-							cfg = append(cfg, k+"="+v)
-						}
-						sort.Strings(cfg)
-						fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%dGi\t%s\n", p.Product, p.SKU, p.Revision, p.Spec.Version, p.Spec.ReplicasPerCKU, p.Spec.StorageGiB, strings.Join(cfg, ","))
-					}
-				})
-			},
-		},
+		listCommand("List the current profiles", (*api.Client).ListProfiles, profileTable),
 		{
 			Name:      "set",
 			Usage:     "Make a profile (YAML or JSON) the current one of a product and SKU: its clusters converge to it",
@@ -90,4 +62,18 @@ var profileCommand = &cli.Command{
 			},
 		},
 	},
+}
+
+func profileTable(profiles []api.Profile) func(*tabwriter.Writer) {
+	return func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "PRODUCT\tSKU\tREVISION\tVERSION\tREPLICAS/CKU\tSTORAGE\tCONFIG")
+		for _, p := range profiles {
+			var cfg []string
+			for k, v := range p.Spec.Config {
+				cfg = append(cfg, k+"="+v)
+			}
+			sort.Strings(cfg)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%dGi\t%s\n", p.Product, p.SKU, p.Revision, p.Spec.Version, p.Spec.ReplicasPerCKU, p.Spec.StorageGiB, strings.Join(cfg, ","))
+		}
+	}
 }
