@@ -155,10 +155,7 @@ func checkApplyFields(prefix string, js []byte) error {
 		slices.Sort(keys)
 		for _, k := range keys {
 			if !slices.Contains(allowed, k) {
-				if k == "" {
-					return invalid(strings.TrimSuffix(prefix+level, "."), `unknown field ""`)
-				}
-				return invalid(prefix+level+k, "unknown field")
+				return unknownField(strings.TrimSuffix(prefix+level, "."), prefix+level, k)
 			}
 		}
 	}

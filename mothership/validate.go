@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
@@ -149,12 +151,21 @@ func jsonFieldErr(prefix string, err error) error {
 		return invalid(body, "truncated JSON")
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if name = strings.Trim(name, `"`); name == "" {
-			return invalid(body, `unknown field ""`)
+		if unq, err := strconv.Unquote(name); err == nil {
+			name = unq
 		}
-		return invalid(prefix+name, "unknown field")
+		return unknownField(body, prefix, name)
 	}
 	return invalid(body, "%v", err)
+}
+
+// unknownField names an unknown field by its path, prefix+name; a name that would not read
+// as one (blank, or with unprintable characters) is quoted in the message of its parent.
+func unknownField(parent, prefix, name string) error {
+	if strings.TrimSpace(name) == "" || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return invalid(parent, "unknown field %q", name)
+	}
+	return invalid(prefix+name, "unknown field")
 }
 
 // maxBytesErr is returned when a request body exceeds its limit.
