@@ -26,13 +26,15 @@ lint:
 $(SQLC):
 	GOBIN=$(dir $(SQLC)) go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 
-## generate: regenerate db/sqlitegen and db/pggen from queries/ and the migrations
+## generate: regenerate db/internal/{sqlitegen,pggen} from queries/ and the migrations, then the store's domain layer
 generate: $(SQLC)
 	$(SQLC) generate
+	go run ./db/internal/storegen
 
 ## check-generated: fail if the committed generated code is not what sqlc produces
 check-generated: $(SQLC)
 	$(SQLC) diff
+	go run ./db/internal/storegen -check
 
 FUZZTIME ?= 10s
 ## fuzz: run every fuzz target for FUZZTIME each (CI: 10s)
@@ -40,4 +42,4 @@ fuzz:
 	@for t in FuzzDecodePSC FuzzDecodeStatus FuzzDecodeSatellite FuzzParseKey; do \
 		go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./kv/ || exit 1; done
 	@for t in FuzzParseApply FuzzDecodeClusterSpec; do \
-		go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./mothership/ || exit 1; done
+		go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./mothership/frontend/ || exit 1; done

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/orbitcp/orbit/db/sqlitegen"
+	"github.com/orbitcp/orbit/db/internal/queries"
 )
 
 // TestConcurrentTransactionsKeepTheirOwnOutcome runs many transactions at once (on SQLite
@@ -23,15 +23,16 @@ func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Go(func() {
-					errs[i] = s.InTx(ctx, func(q Querier) error {
-						if err := q.InsertMeta(ctx, sqlitegen.InsertMetaParams{Key: fmt.Sprintf("k%d", i), Value: "v"}); err != nil {
+					errs[i] = s.InTx(ctx, AnyReplica, func(tx *Tx) error {
+						q := queries.Of(tx)
+						if err := insertTenant(ctx, q, fmt.Sprintf("k%d", i)); err != nil {
 							return err
 						}
 						switch i % 5 {
 						case 1: // fails after writing
 							return boom
-						case 2: // a second row of this transaction (InsertMeta ignores an existing key)
-							return q.InsertMeta(ctx, sqlitegen.InsertMetaParams{Key: fmt.Sprintf("k%d-b", i), Value: "v"})
+						case 2: // a second row of this transaction
+							return insertTenant(ctx, q, fmt.Sprintf("k%d-b", i))
 						}
 						return nil
 					})
@@ -39,7 +40,7 @@ func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 			}
 			wg.Wait()
 			for i := range n {
-				_, err := s.Q().GetMeta(ctx, fmt.Sprintf("k%d", i))
+				_, err := queries.Of(s.Reader()).GetTenantByName(ctx, fmt.Sprintf("k%d", i))
 				kept := err == nil
 				switch {
 				case i%5 == 1 && !errors.Is(errs[i], boom):
@@ -52,7 +53,7 @@ func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 					t.Fatalf("transaction %d succeeded but its row is missing: %v", i, err)
 				}
 				if i%5 == 2 {
-					if _, err := s.Q().GetMeta(ctx, fmt.Sprintf("k%d-b", i)); err != nil {
+					if _, err := queries.Of(s.Reader()).GetTenantByName(ctx, fmt.Sprintf("k%d-b", i)); err != nil {
 						t.Fatalf("transaction %d: second row missing: %v", i, err)
 					}
 				}
@@ -65,4 +66,8 @@ func TestConcurrentTransactionsKeepTheirOwnOutcome(t *testing.T) {
 			}
 		})
 	}
+}
+
+func insertTenant(ctx context.Context, q queries.Queries, name string) error {
+	return q.InsertTenant(ctx, InsertTenantParams{ID: "id-" + name, Name: name, CreatedAt: Now()})
 }

@@ -19,14 +19,36 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
-	"github.com/orbitcp/orbit/db/sqlitegen"
+	"github.com/orbitcp/orbit/db/internal/queries"
 )
 
-// Querier is every query of queries/*.sql. Both engines implement it.
-type Querier = sqlitegen.Querier
+var (
+	// ErrNotFound is returned (wrapped) when a row does not exist, on either engine.
+	ErrNotFound = queries.ErrNotFound
+	// ErrUniqueViolation is returned (wrapped) when a write breaks a unique constraint,
+	// detected by the engine's error code.
+	ErrUniqueViolation = queries.ErrUniqueViolation
+)
 
-// ErrNotFound is returned (wrapped) when a row does not exist.
-var ErrNotFound = errors.New("not found")
+// Tx is a handle on one transaction's queries (or the database's, for reads). Only the
+// per-owner query sets under db/ can run queries on it: each service gets the queries of
+// the tables it owns, and nothing else, through its set.
+type Tx = queries.Tx
+
+// Writer says whose transaction it is: a leader-only service's (the relay, the
+// controllers, the usage meter) or one that any replica may run (the API, onboarding).
+type Writer int
+
+const (
+	// AnyReplica transactions run on every mothership replica.
+	AnyReplica Writer = iota
+	// LeaderOnly transactions pass the leader fence (see SetLeaderFence).
+	LeaderOnly
+)
+
+// Fence checks, inside a leader-only transaction, that this process still leads; an error
+// rolls the transaction back.
+type Fence func(ctx context.Context, tx *Tx) error
 
 // Dialect names the SQL engine behind a Store.
 type Dialect string
@@ -44,9 +66,10 @@ var migrations embed.FS
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
-	q       Querier
-	newQ    func(sqlitegen.DBTX) Querier
+	q       queries.Queries
+	newQ    func(queries.DBTX) queries.Queries
 	epoch   string
+	fence   atomic.Pointer[Fence]
 	// committed receives a token after every committed transaction, so the outbox relay
 	// can publish without polling.
 	committed chan struct{}
@@ -59,7 +82,7 @@ type Store struct {
 
 // write is one InTx call waiting for the group committer.
 type write struct {
-	fn   func(q Querier) error
+	fn   func(q queries.Queries) error
 	done chan error
 }
 
@@ -78,11 +101,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		s.dialect = Postgres
 		db, err = openPostgres(dsn)
-		s.newQ = newPostgresQuerier
+		s.newQ = queries.NewPostgres
 	default:
 		s.dialect = SQLite
 		db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
-		s.newQ = func(tx sqlitegen.DBTX) Querier { return sqlitegen.New(tx) }
+		s.newQ = queries.NewSQLite
 	}
 	if err != nil {
 		return nil, err
@@ -126,8 +149,18 @@ func openSQLite(path string) (*sql.DB, error) {
 // Dialect reports the engine.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Q returns the queries bound to the database (outside any transaction).
-func (s *Store) Q() Querier { return s.q }
+// Reader returns a handle for reads outside any transaction.
+func (s *Store) Reader() *Tx { return queries.NewTx(s.q) }
+
+// SetLeaderFence installs the check that every LeaderOnly transaction runs before its own
+// work (nil removes it). It is the one place where leader fencing plugs in.
+func (s *Store) SetLeaderFence(f Fence) {
+	if f == nil {
+		s.fence.Store(nil)
+		return
+	}
+	s.fence.Store(&f)
+}
 
 // DB returns the underlying handle.
 func (s *Store) DB() *sql.DB { return s.db }
@@ -164,20 +197,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.loadEpoch(ctx)
 }
 
-// epochKey names the random identity of this database in the meta table. The outbox relay
-// prefixes message ids with it, so two databases (a dev reset, say) never collide in the
-// EVENTS stream's duplicate window.
-const epochKey = "outbox_epoch"
-
+// The store's random identity is the meta table's outbox_epoch key (the store owns that
+// key). The outbox relay prefixes message ids with it, so two databases (a dev reset, say)
+// never collide in the EVENTS stream's duplicate window.
 func (s *Store) loadEpoch(ctx context.Context) error {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return err
 	}
-	if err := s.q.InsertMeta(ctx, sqlitegen.InsertMetaParams{Key: epochKey, Value: hex.EncodeToString(b[:])}); err != nil {
+	if err := s.q.InsertOutboxEpoch(ctx, hex.EncodeToString(b[:])); err != nil {
 		return fmt.Errorf("db: meta: %w", err)
 	}
-	epoch, err := s.q.GetMeta(ctx, epochKey)
+	epoch, err := s.q.GetOutboxEpoch(ctx)
 	if err != nil {
 		return fmt.Errorf("db: meta: %w", err)
 	}
@@ -196,8 +227,22 @@ func (s *Store) Epoch() string { return s.epoch }
 // group-committed: one goroutine runs the waiting calls one after the other in a single
 // transaction, each inside its own savepoint (a call that fails is rolled back alone), and
 // commits them together. A call that is alone runs alone, without waiting for company.
-// fn must not call InTx itself.
-func (s *Store) InTx(ctx context.Context, fn func(q Querier) error) error {
+// fn must not call InTx itself. A LeaderOnly transaction first passes the leader fence.
+func (s *Store) InTx(ctx context.Context, who Writer, fn func(tx *Tx) error) error {
+	return s.inTx(ctx, func(q queries.Queries) error {
+		tx := queries.NewTx(q)
+		if who == LeaderOnly {
+			if f := s.fence.Load(); f != nil {
+				if err := (*f)(ctx, tx); err != nil {
+					return err
+				}
+			}
+		}
+		return fn(tx)
+	})
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(q queries.Queries) error) error {
 	if s.writes == nil {
 		return s.runTx(ctx, fn)
 	}
@@ -214,7 +259,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q Querier) error) error {
 	return <-w.done
 }
 
-func (s *Store) runTx(ctx context.Context, fn func(q Querier) error) error {
+func (s *Store) runTx(ctx context.Context, fn func(q queries.Queries) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
@@ -319,20 +364,22 @@ func (s *Store) commitGroup(group []*write) {
 // Committed signals after transactions commit (coalesced: one token stands for any number).
 func (s *Store) Committed() <-chan struct{} { return s.committed }
 
+// OutboxWriter is what appending to the outbox needs: every writer's query set has it.
+type OutboxWriter interface {
+	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)
+}
+
 // Enqueue appends an event to the outbox inside the caller's transaction.
-func Enqueue(ctx context.Context, q Querier, subject string, payload any) error {
+func Enqueue(ctx context.Context, q OutboxWriter, subject string, payload any) error {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	if _, err := q.InsertOutbox(ctx, sqlitegen.InsertOutboxParams{Subject: subject, Payload: body, Now: Now()}); err != nil {
+	if _, err := q.InsertOutbox(ctx, InsertOutboxParams{Subject: subject, Payload: body, Now: Now()}); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	return nil
 }
-
-// NotFound maps sql.ErrNoRows to ErrNotFound and reports whether it was one.
-func NotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrNotFound) }
 
 // Now is the current time in the store's unit (Unix milliseconds).
 func Now() int64 { return time.Now().UnixMilli() }
@@ -347,15 +394,4 @@ func NullTime(ms sql.NullInt64) *time.Time {
 	}
 	t := Time(ms.Int64)
 	return &t
-}
-
-// IsUniqueViolation reports whether err is a unique-constraint violation, on either engine.
-func IsUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	// SQLite: "constraint failed: UNIQUE constraint failed: ..." (code 2067);
-	// PostgreSQL: SQLSTATE 23505.
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
 }

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/orbitcp/orbit/db/sqlitegen"
+	"github.com/orbitcp/orbit/db/internal/queries"
 )
 
 // openTestStores returns a migrated SQLite store, and a PostgreSQL one when
@@ -57,8 +57,9 @@ func TestStore(t *testing.T) {
 
 			// A failed transaction writes nothing.
 			boom := errors.New("boom")
-			err := s.InTx(ctx, func(q Querier) error {
-				if err := q.InsertTenant(ctx, sqlitegen.InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: Now()}); err != nil {
+			err := s.InTx(ctx, AnyReplica, func(tx *Tx) error {
+				q := queries.Of(tx)
+				if err := q.InsertTenant(ctx, InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: Now()}); err != nil {
 					return err
 				}
 				if err := Enqueue(ctx, q, "events.tenant.t1", map[string]string{"id": "t1"}); err != nil {
@@ -69,10 +70,10 @@ func TestStore(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("InTx: %v", err)
 			}
-			if _, err := s.Q().GetTenantByName(ctx, "acme"); !NotFound(err) {
+			if _, err := queries.Of(s.Reader()).GetTenantByName(ctx, "acme"); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("tenant after rollback: %v", err)
 			}
-			if rows, _ := s.Q().ListPendingOutbox(ctx, 10); len(rows) != 0 {
+			if rows, _ := queries.Of(s.Reader()).ListPendingOutbox(ctx, 10); len(rows) != 0 {
 				t.Fatalf("outbox after rollback: %v", rows)
 			}
 
@@ -81,8 +82,9 @@ func TestStore(t *testing.T) {
 			case <-s.Committed():
 			default:
 			}
-			err = s.InTx(ctx, func(q Querier) error {
-				if err := q.InsertTenant(ctx, sqlitegen.InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: Now()}); err != nil {
+			err = s.InTx(ctx, AnyReplica, func(tx *Tx) error {
+				q := queries.Of(tx)
+				if err := q.InsertTenant(ctx, InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: Now()}); err != nil {
 					return err
 				}
 				return Enqueue(ctx, q, "events.tenant.t1", map[string]string{"id": "t1"})
@@ -95,17 +97,17 @@ func TestStore(t *testing.T) {
 			default:
 				t.Error("no commit signal")
 			}
-			rows, err := s.Q().ListPendingOutbox(ctx, 10)
+			rows, err := queries.Of(s.Reader()).ListPendingOutbox(ctx, 10)
 			if err != nil || len(rows) != 1 || rows[0].Subject != "events.tenant.t1" || string(rows[0].Payload) != `{"id":"t1"}` {
 				t.Fatalf("outbox: %v %+v", err, rows)
 			}
-			if err := s.Q().MarkOutboxPublished(ctx, sqlitegen.MarkOutboxPublishedParams{ID: rows[0].ID, Now: Now()}); err != nil {
+			if err := queries.Of(s.Reader()).MarkOutboxPublished(ctx, MarkOutboxPublishedParams{ID: rows[0].ID, Now: Now()}); err != nil {
 				t.Fatal(err)
 			}
-			if rows, _ := s.Q().ListPendingOutbox(ctx, 10); len(rows) != 0 {
+			if rows, _ := queries.Of(s.Reader()).ListPendingOutbox(ctx, 10); len(rows) != 0 {
 				t.Fatalf("outbox after publish: %v", rows)
 			}
-			if IsUniqueViolation(s.Q().InsertTenant(ctx, sqlitegen.InsertTenantParams{ID: "t2", Name: "acme", CreatedAt: Now()})) != true {
+			if err := queries.Of(s.Reader()).InsertTenant(ctx, InsertTenantParams{ID: "t2", Name: "acme", CreatedAt: Now()}); !errors.Is(err, ErrUniqueViolation) {
 				t.Error("a duplicate tenant name is not reported as a unique violation")
 			}
 		})

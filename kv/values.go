@@ -121,8 +121,8 @@ func (p *PSC) Validate() error {
 }
 
 func (s *PSCSpec) validate(product Product) error {
-	if !versionPattern.MatchString(s.Version) {
-		return fieldError("version", fmt.Sprintf("%q must be MAJOR.MINOR.PATCH", s.Version))
+	if err := ValidateVersion("version", s.Version); err != nil {
+		return err
 	}
 	if s.Replicas < 1 || s.Replicas > MaxReplicas {
 		return fieldError("replicas", fmt.Sprintf("must be between 1 and %d (got %d)", MaxReplicas, s.Replicas))
@@ -171,15 +171,28 @@ func (s *PSCSpec) validate(product Product) error {
 			return fieldError(field, "quotas must not be negative")
 		}
 	}
-	if len(s.Config) > MaxConfigEntries {
-		return fieldError("config", fmt.Sprintf("at most %d entries (got %d)", MaxConfigEntries, len(s.Config)))
+	return ValidateConfig("config", s.Config)
+}
+
+// ValidateVersion checks a product version: MAJOR.MINOR.PATCH.
+func ValidateVersion(field, v string) error {
+	if !versionPattern.MatchString(v) {
+		return fieldError(field, fmt.Sprintf("%q must be MAJOR.MINOR.PATCH", v))
 	}
-	for k, v := range s.Config {
+	return nil
+}
+
+// ValidateConfig checks a product configuration's size, keys and values.
+func ValidateConfig(field string, cfg map[string]string) error {
+	if len(cfg) > MaxConfigEntries {
+		return fieldError(field, fmt.Sprintf("at most %d entries (got %d)", MaxConfigEntries, len(cfg)))
+	}
+	for k, v := range cfg {
 		if !configKeyPattern.MatchString(k) {
-			return fieldError("config", fmt.Sprintf("key %q must match %s", k, configKeyPattern))
+			return fieldError(field, fmt.Sprintf("key %q must match %s", k, configKeyPattern))
 		}
 		if len(v) > MaxConfigValue {
-			return fieldError("config."+k, fmt.Sprintf("at most %d bytes", MaxConfigValue))
+			return fieldError(field+"."+k, fmt.Sprintf("at most %d bytes", MaxConfigValue))
 		}
 	}
 	return nil

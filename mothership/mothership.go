@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,9 +16,20 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orbitcp/orbit/db"
-	"github.com/orbitcp/orbit/db/sqlitegen"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/desiredsync"
+	"github.com/orbitcp/orbit/mothership/events"
+	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/mothership/internal/controller"
+	"github.com/orbitcp/orbit/mothership/internal/registry"
+	"github.com/orbitcp/orbit/mothership/onboarding"
+	"github.com/orbitcp/orbit/mothership/physical"
+	"github.com/orbitcp/orbit/mothership/relay"
+	"github.com/orbitcp/orbit/mothership/scheduler"
+	"github.com/orbitcp/orbit/mothership/status"
+	"github.com/orbitcp/orbit/mothership/usage"
 )
 
 // Config configures a mothership.
@@ -72,18 +82,13 @@ type Mothership struct {
 	cfg      Config
 	log      *slog.Logger
 	js       jetstream.JetStream
-	registry *registry
+	registry *registry.Registry
+	access   *onboarding.Access
 
 	mu     sync.Mutex
-	layers []layerState
+	layers []api.Layer
 	addr   string
 	ready  chan struct{}
-}
-
-// layerState is one layer of the cake, as /readyz reports it.
-type layerState struct {
-	Name  string `json:"name"`
-	Ready bool   `json:"ready"`
 }
 
 // New returns a mothership; Run starts it.
@@ -106,11 +111,12 @@ func New(cfg Config) (*Mothership, error) {
 	}
 	// Without a timeout, the future of an acknowledgement that never comes (a stream leader
 	// lost right after storing) would be kept forever; the relay gives up sooner anyway.
-	js, err := jetstream.New(cfg.Conn, jetstream.WithPublishAsyncTimeout(2*publishAckTimeout))
+	js, err := jetstream.New(cfg.Conn, jetstream.WithPublishAsyncTimeout(2*relay.PublishAckTimeout))
 	if err != nil {
 		return nil, err
 	}
-	return &Mothership{cfg: cfg, log: log, js: js, registry: newRegistry(log), ready: make(chan struct{})}, nil
+	return &Mothership{cfg: cfg, log: log, js: js, registry: registry.New(log),
+		access: onboarding.NewAccess(cfg.Store, js, cfg.Hub, log), ready: make(chan struct{})}, nil
 }
 
 // layer is one step of the start order: start runs to completion before the next layer
@@ -121,87 +127,19 @@ type layer struct {
 	run   func(ctx context.Context) error
 }
 
+// OnboardSatellite records a satellite and grants it its access right away.
+func (m *Mothership) OnboardSatellite(ctx context.Context, s onboarding.SatelliteSpec) error {
+	if err := onboarding.Add(ctx, m.cfg.Store, s); err != nil {
+		return err
+	}
+	return m.access.Sync(ctx)
+}
+
 // Run starts every layer in order and serves the API until ctx ends or a part fails.
 func (m *Mothership) Run(ctx context.Context) error {
-	st := m.cfg.Store
-	relay := &relay{store: st, js: m.js, log: m.log}
-	phys := &physicalController{store: st, retention: m.cfg.DeletedRetention}
-	sched := &scheduler{store: st, registry: m.registry}
-	syncer := &syncService{store: st}
-	status := &statusController{store: st, log: m.log}
-	front := &frontend{store: st, registry: m.registry, log: m.log, ready: m.readiness, retention: m.cfg.DeletedRetention}
-
-	newController := func(name string, resources []string, reconcile func(context.Context, string) error, list func(context.Context) ([]string, error), workers int) *controller {
-		return &controller{name: name, resources: resources, reconcile: reconcile, listIDs: list,
-			workers: workers, resync: m.cfg.ResyncInterval, log: m.log}
-	}
-	q := st.Q()
-	syncCtl := newController("sync", []string{resourcePhysical, resourcePlacement}, syncer.reconcile, q.ListPhysicalClusterIDs, 4)
-	// One scheduler worker: placements read capacity and must not race each other. A
-	// placement may unblock the ksqldb and connect clusters waiting for their Kafka.
-	schedCtl := newController("scheduler", []string{resourcePhysical, resourcePlacement}, sched.reconcile, q.ListPhysicalClusterIDs, 1)
-	schedCtl.mapID = func(ctx context.Context, resource, id string) ([]string, error) {
-		if resource != resourcePlacement {
-			return []string{id}, nil
-		}
-		deps, err := q.ListPhysicalDependentIDs(ctx, id)
-		return append([]string{id}, deps...), err
-	}
-	physCtl := newController("physical", []string{resourceLogical, resourceProfile}, phys.reconcile, q.ListLogicalClusterIDs, 4)
-	physCtl.mapID = func(ctx context.Context, resource, id string) ([]string, error) {
-		if resource != resourceProfile {
-			return []string{id}, nil
-		}
-		// A new profile: every cluster of that product and SKU converges to it.
-		product, sku, _ := strings.Cut(id, "-")
-		return q.ListLogicalClusterIDsByProfile(ctx, sqlitegen.ListLogicalClusterIDsByProfileParams{Product: product, Sku: sku})
-	}
-
-	front.controllers = []*controller{physCtl, schedCtl, syncCtl}
-	layers := []layer{
-		{name: "nats", start: m.ensureHub},
-		{name: "database", start: st.Migrate},
-		{name: "satellite-access", start: m.syncSatelliteAccess, run: m.runSatelliteAccess},
-		{name: "outbox-relay", run: relay.Run},
-		{name: "sync", start: func(ctx context.Context) error {
-			b, err := m.js.KeyValue(ctx, kv.BucketDesired)
-			if err != nil {
-				return err
-			}
-			syncer.desired = b
-			return syncCtl.Start(ctx, m.js)
-		}, run: syncCtl.Run},
-		{name: "scheduler", start: func(ctx context.Context) error {
-			if err := m.registry.Start(ctx, m.js); err != nil {
-				return err
-			}
-			return schedCtl.Start(ctx, m.js)
-		}, run: func(ctx context.Context) error {
-			g, ctx := errgroup.WithContext(ctx)
-			g.Go(func() error { return m.registry.Run(ctx) })
-			g.Go(func() error { return schedCtl.Run(ctx) })
-			g.Go(func() error { // a new or changed satellite may take pending clusters
-				for {
-					select {
-					case <-ctx.Done():
-						return nil
-					case <-m.registry.Changed():
-						if err := schedCtl.resyncAll(ctx); err != nil && ctx.Err() == nil {
-							m.log.Warn("scheduler resync failed", "error", err)
-						}
-					}
-				}
-			})
-			return g.Wait()
-		}},
-		{name: "physical-controller", start: func(ctx context.Context) error { return physCtl.Start(ctx, m.js) }, run: physCtl.Run},
-		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run},
-		{name: "usage-meter", run: (&meter{store: st, interval: m.cfg.UsageInterval, log: m.log, now: time.Now}).Run},
-		{name: "frontend"},
-		{name: "api-listener", start: nil},
-	}
+	layers := m.buildLayers()
 	m.mu.Lock()
-	m.layers = make([]layerState, len(layers))
+	m.layers = make([]api.Layer, len(layers))
 	for i, l := range layers {
 		m.layers[i].Name = l.name
 	}
@@ -210,18 +148,11 @@ func (m *Mothership) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
-	fail := func(err error) error {
-		cancel()
-		return errors.Join(err, g.Wait())
-	}
 	for i, l := range layers {
-		if l.name == "api-listener" {
-			if err := m.serve(gctx, g, front.routes()); err != nil {
-				return fail(err)
-			}
-		} else if l.start != nil {
+		if l.start != nil {
 			if err := l.start(gctx); err != nil {
-				return fail(fmt.Errorf("mothership: starting %s: %w", l.name, err))
+				cancel()
+				return errors.Join(fmt.Errorf("mothership: starting %s: %w", l.name, err), g.Wait())
 			}
 		}
 		if l.run != nil {
@@ -239,6 +170,67 @@ func (m *Mothership) Run(ctx context.Context) error {
 	}
 	close(m.ready)
 	m.log.Info("mothership ready", "api", m.Addr())
+	return g.Wait()
+}
+
+// buildLayers wires the services, in the order they start.
+func (m *Mothership) buildLayers() []layer {
+	st := m.cfg.Store
+	syncer := desiredsync.New(st)
+	sched := scheduler.New(st, m.registry)
+	phys := physical.New(st, m.cfg.DeletedRetention)
+	status := status.New(st, m.log)
+	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, nil, 4, events.ResourcePhysical, events.ResourcePlacement)
+	// One scheduler worker: placements read capacity and must not race each other.
+	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
+	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile)
+	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness,
+		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention})
+	return []layer{
+		{name: "nats", start: m.ensureHub},
+		{name: "database", start: st.Migrate},
+		{name: "satellite-access", start: m.access.Sync, run: func(ctx context.Context) error {
+			return m.access.Run(ctx, onboarding.AccessSyncInterval)
+		}},
+		{name: "outbox-relay", run: relay.New(st, m.js, m.log).Run},
+		{name: "sync", start: func(ctx context.Context) error {
+			return errors.Join(syncer.Start(ctx, m.js), syncCtl.Start(ctx, m.js))
+		}, run: syncCtl.Run},
+		{name: "scheduler", start: func(ctx context.Context) error {
+			return errors.Join(m.registry.Start(ctx, m.js), schedCtl.Start(ctx, m.js))
+		}, run: func(ctx context.Context) error { return m.runScheduler(ctx, schedCtl) }},
+		{name: "physical-controller", start: func(ctx context.Context) error { return physCtl.Start(ctx, m.js) }, run: physCtl.Run},
+		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run},
+		{name: "usage-meter", run: usage.New(st, m.cfg.UsageInterval, m.log).Run},
+		{name: "frontend"},
+		m.apiLayer(front.Handler()),
+	}
+}
+
+func (m *Mothership) controller(name string, reconcile func(context.Context, string) error, list func(context.Context) ([]string, error),
+	mapID func(context.Context, string, string) ([]string, error), workers int, resources ...string) *controller.Controller {
+	return &controller.Controller{Name: name, Resources: resources, Reconcile: reconcile, ListIDs: list, MapID: mapID,
+		Workers: workers, Resync: m.cfg.ResyncInterval, Log: m.log}
+}
+
+// runScheduler runs the scheduler's controller and the registry it places on; a new or
+// changed satellite may take clusters that are pending.
+func (m *Mothership) runScheduler(ctx context.Context, schedCtl *controller.Controller) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.registry.Run(ctx) })
+	g.Go(func() error { return schedCtl.Run(ctx) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-m.registry.Changed():
+				if err := schedCtl.ResyncAll(ctx); err != nil && ctx.Err() == nil {
+					m.log.Warn("scheduler resync failed", "error", err)
+				}
+			}
+		}
+	})
 	return g.Wait()
 }
 
@@ -264,21 +256,29 @@ func (m *Mothership) ensureHub(ctx context.Context) error {
 	}
 }
 
-// serve starts the API listener.
-func (m *Mothership) serve(ctx context.Context, g *errgroup.Group, h http.Handler) error {
-	ln := m.cfg.Listener
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", m.cfg.Listen); err != nil {
-			return fmt.Errorf("mothership: API listener: %w", err)
+// apiLayer is the API listener: it listens when it starts (so the address is known and
+// readiness is true only once it is), and serves until ctx ends.
+func (m *Mothership) apiLayer(h http.Handler) layer {
+	var ln net.Listener
+	return layer{name: "api-listener", start: func(context.Context) error {
+		ln = m.cfg.Listener
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", m.cfg.Listen); err != nil {
+				return fmt.Errorf("API listener: %w", err)
+			}
 		}
-	}
-	m.mu.Lock()
-	m.addr = ln.Addr().String()
-	m.mu.Unlock()
-	if m.cfg.APITLS != nil {
-		ln = tls.NewListener(ln, m.cfg.APITLS)
-	}
+		m.mu.Lock()
+		m.addr = ln.Addr().String()
+		m.mu.Unlock()
+		if m.cfg.APITLS != nil {
+			ln = tls.NewListener(ln, m.cfg.APITLS)
+		}
+		return nil
+	}, run: func(ctx context.Context) error { return m.serve(ctx, ln, h) }}
+}
+
+func (m *Mothership) serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -288,19 +288,17 @@ func (m *Mothership) serve(ctx context.Context, g *errgroup.Group, h http.Handle
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
-	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("mothership: API: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
+	stopped := make(chan error, 1)
+	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return srv.Shutdown(shutdownCtx)
-	})
-	return nil
+		stopped <- srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return <-stopped
 }
 
 // Addr is the API's address once it listens ("" before).
@@ -313,12 +311,17 @@ func (m *Mothership) Addr() string {
 // Ready is closed once every layer is up.
 func (m *Mothership) Ready() <-chan struct{} { return m.ready }
 
-func (m *Mothership) readiness() (bool, []layerState) {
+func (m *Mothership) readiness() (bool, []api.Layer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ok := len(m.layers) > 0
 	for _, l := range m.layers {
 		ok = ok && l.Ready
 	}
-	return ok, append([]layerState(nil), m.layers...)
+	return ok, append([]api.Layer(nil), m.layers...)
+}
+
+// EnsureAPIKey makes key a valid key of the given role for tenant (see frontend.EnsureAPIKey).
+func (m *Mothership) EnsureAPIKey(ctx context.Context, tenant, role, key, description string) error {
+	return frontend.EnsureAPIKey(ctx, m.cfg.Store, tenant, role, key, description)
 }

@@ -1,6 +1,16 @@
--- name: GetMeta :one
-SELECT value FROM meta WHERE key = sqlc.arg(key);
+-- The meta table is split by key, one writer each: outbox_epoch belongs to the store,
+-- usage_cursor to the usage meter.
 
--- name: InsertMeta :exec
-INSERT INTO meta (key, value) VALUES (sqlc.arg(key), sqlc.arg(value))
+-- name: GetOutboxEpoch :one
+SELECT value FROM meta WHERE key = 'outbox_epoch';
+
+-- name: InsertOutboxEpoch :exec
+INSERT INTO meta (key, value) VALUES ('outbox_epoch', sqlc.arg(value))
 ON CONFLICT (key) DO NOTHING;
+
+-- name: GetUsageCursor :one
+SELECT value FROM meta WHERE key = 'usage_cursor';
+
+-- name: SetUsageCursor :exec
+INSERT INTO meta (key, value) VALUES ('usage_cursor', sqlc.arg(value))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -19,7 +19,3 @@ JOIN tenancies t ON t.logical_cluster_id = l.id
 JOIN physical_clusters p ON p.id = t.physical_cluster_id
 JOIN cluster_status s ON s.physical_cluster_id = p.id
 WHERE l.deleted_at IS NULL;
-
--- name: SetMeta :exec
-INSERT INTO meta (key, value) VALUES (sqlc.arg(key), sqlc.arg(value))
-ON CONFLICT (key) DO UPDATE SET value = excluded.value;

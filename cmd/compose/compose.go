@@ -29,6 +29,7 @@ import (
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
 )
@@ -185,7 +186,7 @@ func (cp *ControlPlane) Onboard(ctx context.Context, name, region, cloud string,
 	if err != nil {
 		return nil, err
 	}
-	err = cp.Mothership.OnboardSatellite(ctx, mothership.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks, NKey: pub})
+	err = cp.Mothership.OnboardSatellite(ctx, onboarding.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks, NKey: pub})
 	return seed, err
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
 )
 
 const devTenant = "dev"
@@ -53,7 +55,7 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return errors.Join(err, cp.Stop())
 	}
-	if err := cp.Mothership.EnsureAPIKey(ctx, devTenant, mothership.RoleOperator, key, "mothership dev"); err != nil {
+	if err := cp.Mothership.EnsureAPIKey(ctx, devTenant, api.RoleOperator, key, "mothership dev"); err != nil {
 		return errors.Join(err, cp.Stop())
 	}
 
@@ -125,7 +127,7 @@ func devAPIKey(flag, path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
-	key := mothership.NewAPIKey()
+	key := frontend.NewAPIKey()
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
 		return "", err
 	}

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/mothership/onboarding"
 )
 
 // clusterFlags join the embedded hub to a hub cluster, on `run` and on `hub`.
@@ -104,7 +103,7 @@ var hubCommand = &cli.Command{
 		}
 		// Start with the satellites known now, so that none is refused while the first read
 		// of the loop is pending; an unreadable database (not migrated yet) starts with none.
-		if cfg.Satellites, err = satelliteUsers(ctx, store); err != nil {
+		if cfg.Satellites, err = onboarding.NewAccess(store, nil, nil, log).Users(ctx); err != nil {
 			log.Warn("reading satellites", "error", err)
 		}
 		hub, err := leafnode.StartHub(cfg)
@@ -113,35 +112,8 @@ var hubCommand = &cli.Command{
 		}
 		defer hub.Shutdown()
 		log.Info("hub node running", "server", cfg.ServerName, "cluster", cluster.Name, "leaf", hub.LeafURL(), "satellites", len(cfg.Satellites))
-		t := time.NewTicker(c.Duration("access-interval"))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				log.Info("stopping")
-				return nil
-			case <-t.C:
-			}
-			users, err := satelliteUsers(ctx, store)
-			if err == nil {
-				err = hub.SetSatellites(users)
-			}
-			if err != nil {
-				log.Warn("granting satellite access", "error", err)
-			}
-		}
+		err = onboarding.NewAccess(store, nil, hub, log).Run(ctx, c.Duration("access-interval"))
+		log.Info("stopping")
+		return err
 	},
-}
-
-// satelliteUsers reads the satellites allowed on the hub (not revoked) from the database.
-func satelliteUsers(ctx context.Context, store *db.Store) ([]leafnode.SatelliteUser, error) {
-	rows, err := store.Q().ListSatellites(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("satellites: %w", err)
-	}
-	users := make([]leafnode.SatelliteUser, 0, len(rows))
-	for _, r := range rows {
-		users = append(users, leafnode.SatelliteUser{Name: r.Name, NKey: strings.TrimSpace(r.Nkey)})
-	}
-	return users, nil
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/orbitcp/orbit/db"
-	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/onboarding"
 )
 
 var satelliteCommand = &cli.Command{
@@ -31,7 +31,7 @@ var satelliteCommand = &cli.Command{
 			if err := store.Migrate(c.Context); err != nil {
 				return err
 			}
-			if err := mothership.RevokeSatellite(c.Context, store, c.Args().First()); err != nil {
+			if err := onboarding.Revoke(c.Context, store, c.Args().First()); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "satellite %s revoked\n", c.Args().First())
@@ -58,7 +58,7 @@ var satelliteCommand = &cli.Command{
 			}
 			pub, _ := kp.PublicKey()
 			seed, _ := kp.Seed()
-			spec := mothership.SatelliteSpec{Name: name, Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"), NKey: pub}
+			spec := onboarding.SatelliteSpec{Name: name, Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"), NKey: pub}
 			if err := spec.Validate(); err != nil {
 				return err
 			}
@@ -77,7 +77,7 @@ var satelliteCommand = &cli.Command{
 			if err := os.WriteFile(path, seed, 0o600); err != nil {
 				return err
 			}
-			if err := mothership.AddSatellite(c.Context, store, spec); err != nil {
+			if err := onboarding.Add(c.Context, store, spec); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "satellite %s added; its nkey seed is in %s (keep it secret).\nA running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s\n",

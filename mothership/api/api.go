@@ -243,3 +243,16 @@ type Usage struct {
 	CKUHours        float64   `json:"ckuHours"`
 	StorageGiBHours float64   `json:"storageGiBHours"`
 }
+
+// Roles of an API key.
+const (
+	RoleAdmin    = "admin"    // everything on its tenant's clusters
+	RoleViewer   = "viewer"   // reads on its tenant's clusters
+	RoleOperator = "operator" // fleet-wide
+)
+
+// Layer is one layer of the mothership's start order, as /readyz reports it.
+type Layer struct {
+	Name  string `json:"name"`
+	Ready bool   `json:"ready"`
+}

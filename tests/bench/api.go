@@ -13,7 +13,6 @@ import (
 	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/kv"
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
@@ -55,7 +54,7 @@ func startOrbit(ctx context.Context, o options, engine string, lite bool) (*orbi
 	if e.cp, err = compose.StartControlPlane(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := e.cp.Mothership.EnsureAPIKey(ctx, "bench", mothership.RoleOperator, benchKey, "bench"); err != nil {
+	if err := e.cp.Mothership.EnsureAPIKey(ctx, "bench", api.RoleOperator, benchKey, "bench"); err != nil {
 		return nil, err
 	}
 	e.client, _ = api.NewClient(e.cp.URL(), benchKey, nil)

@@ -18,8 +18,9 @@ import (
 
 	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/db"
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/mothership/onboarding"
 )
 
 // runFleet: S lite satellites × C clusters each on one mothership, run as its own process
@@ -56,7 +57,7 @@ func runFleet(ctx context.Context, o options) ([]Result, error) {
 	if err := store.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	if err := mothership.EnsureAPIKey(ctx, store, "bench", mothership.RoleOperator, benchKey, "bench"); err != nil {
+	if err := frontend.EnsureAPIKey(ctx, store, "bench", api.RoleOperator, benchKey, "bench"); err != nil {
 		return nil, err
 	}
 	seeds := make([][]byte, sats)
@@ -65,7 +66,7 @@ func runFleet(ctx context.Context, o options) ([]Result, error) {
 		pub, _ := kp.PublicKey()
 		seeds[i], _ = kp.Seed()
 		name := satName(i)
-		if err := mothership.AddSatellite(ctx, store, mothership.SatelliteSpec{Name: name, Region: name, Cloud: "aws", Networks: []string{"public"}, NKey: pub}); err != nil {
+		if err := onboarding.Add(ctx, store, onboarding.SatelliteSpec{Name: name, Region: name, Cloud: "aws", Networks: []string{"public"}, NKey: pub}); err != nil {
 			return nil, err
 		}
 	}

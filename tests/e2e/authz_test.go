@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
 )
 
 // TestAuthorizationMatrix sends every endpoint with every kind of caller and checks the
@@ -23,16 +23,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 	store := e.cp.Store
 	keys := map[string]string{"admin": testKey}
 	mint := func(name, tenant, role string) {
-		k := mothership.NewAPIKey()
-		if err := mothership.EnsureAPIKey(ctx, store, tenant, role, k, name); err != nil {
+		k := frontend.NewAPIKey()
+		if err := frontend.EnsureAPIKey(ctx, store, tenant, role, k, name); err != nil {
 			t.Fatal(err)
 		}
 		keys[name] = k
 	}
-	mint("viewer", "e2e", mothership.RoleViewer)
-	mint("other", "rival", mothership.RoleAdmin)
-	mint("operator", "ops", mothership.RoleOperator)
-	mint("revoked", "e2e", mothership.RoleAdmin)
+	mint("viewer", "e2e", api.RoleViewer)
+	mint("other", "rival", api.RoleAdmin)
+	mint("operator", "ops", api.RoleOperator)
+	mint("revoked", "e2e", api.RoleAdmin)
 	admin, _ := api.NewClient(e.cp.URL(), testKey, nil)
 	list, err := admin.ListAPIKeys(ctx)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/orbitcp/orbit/cmd/orbit/app"
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
 )
 
 // orbit runs the CLI in-process against the environment, as a user would from a shell.
@@ -109,8 +109,8 @@ spec:
 	}
 
 	// Operators see the satellites and whether the controllers have caught up.
-	opKey := mothership.NewAPIKey()
-	if err := mothership.EnsureAPIKey(context.Background(), e.cp.Store, "ops", mothership.RoleOperator, opKey, "ops"); err != nil {
+	opKey := frontend.NewAPIKey()
+	if err := frontend.EnsureAPIKey(context.Background(), e.cp.Store, "ops", api.RoleOperator, opKey, "ops"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err = e.orbit("controller", "list"); err == nil || !strings.Contains(err.Error(), "403") {

@@ -18,10 +18,12 @@ import (
 
 	"github.com/orbitcp/orbit/cmd/compose"
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/dbtest"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
 )
@@ -73,13 +75,13 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := mothership.EnsureAPIKey(ctx, store, "crash", mothership.RoleAdmin, testKey, "crash test"); err != nil {
+	if err := frontend.EnsureAPIKey(ctx, store, "crash", api.RoleAdmin, testKey, "crash test"); err != nil {
 		t.Fatal(err)
 	}
 	kp, _ := nkeys.CreateUser()
 	pub, _ := kp.PublicKey()
 	seed, _ := kp.Seed()
-	if err := mothership.AddSatellite(ctx, store, mothership.SatelliteSpec{Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, NKey: pub}); err != nil {
+	if err := onboarding.Add(ctx, store, onboarding.SatelliteSpec{Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, NKey: pub}); err != nil {
 		t.Fatal(err)
 	}
 	store.Close()
@@ -286,7 +288,7 @@ func inspectOffline(t *testing.T, dataDir, dsn string) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	epoch, err := store.Q().GetMeta(ctx, "outbox_epoch")
+	epoch, err := dbtest.Q(store).GetOutboxEpoch(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

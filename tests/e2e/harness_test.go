@@ -16,7 +16,6 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
@@ -127,7 +126,7 @@ func (e *env) startControlPlane() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := cp.Mothership.EnsureAPIKey(ctx, "e2e", mothership.RoleAdmin, testKey, "e2e"); err != nil {
+	if err := cp.Mothership.EnsureAPIKey(ctx, "e2e", api.RoleAdmin, testKey, "e2e"); err != nil {
 		e.t.Fatal(err)
 	}
 	e.cp = cp

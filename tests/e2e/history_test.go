@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/orbitcp/orbit/kv"
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
 )
 
 // TestHistoryAndCapacity: every change is in the history with who did it and the state
@@ -20,8 +20,8 @@ func TestHistoryAndCapacity(t *testing.T) {
 			e := newEnv(t, onEngine(engine))
 			e.startSatelliteWith("us-west-2", "us-west-2", "aws", []string{"public"}, kv.Capacity{Clusters: 2, Brokers: 100})
 			ctx := context.Background()
-			opKey := mothership.NewAPIKey()
-			if err := mothership.EnsureAPIKey(ctx, e.cp.Store, "ops", mothership.RoleOperator, opKey, "ops"); err != nil {
+			opKey := frontend.NewAPIKey()
+			if err := frontend.EnsureAPIKey(ctx, e.cp.Store, "ops", api.RoleOperator, opKey, "ops"); err != nil {
 				t.Fatal(err)
 			}
 			ops, _ := api.NewClient(e.cp.URL(), opKey, nil)

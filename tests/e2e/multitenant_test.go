@@ -8,8 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/satellite"
 )
 
@@ -23,11 +23,11 @@ func TestMultiTenantPacking(t *testing.T) {
 			e := newEnv(t, onEngine(engine))
 			sat := e.startSatellite("us-west-2")
 			ctx := context.Background()
-			rivalKey, opKey := mothership.NewAPIKey(), mothership.NewAPIKey()
-			if err := mothership.EnsureAPIKey(ctx, e.cp.Store, "rival", mothership.RoleAdmin, rivalKey, "rival"); err != nil {
+			rivalKey, opKey := frontend.NewAPIKey(), frontend.NewAPIKey()
+			if err := frontend.EnsureAPIKey(ctx, e.cp.Store, "rival", api.RoleAdmin, rivalKey, "rival"); err != nil {
 				t.Fatal(err)
 			}
-			if err := mothership.EnsureAPIKey(ctx, e.cp.Store, "ops", mothership.RoleOperator, opKey, "ops"); err != nil {
+			if err := frontend.EnsureAPIKey(ctx, e.cp.Store, "ops", api.RoleOperator, opKey, "ops"); err != nil {
 				t.Fatal(err)
 			}
 			rival, _ := api.NewClient(e.cp.URL(), rivalKey, nil)

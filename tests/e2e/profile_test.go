@@ -9,8 +9,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/satellite"
 )
 
@@ -21,8 +21,8 @@ func TestProfileChangeReachesClusters(t *testing.T) {
 	e := newEnv(t)
 	sat := e.startSatellite("us-west-2")
 	ctx := context.Background()
-	opKey := mothership.NewAPIKey()
-	if err := mothership.EnsureAPIKey(ctx, e.cp.Store, "ops", mothership.RoleOperator, opKey, "ops"); err != nil {
+	opKey := frontend.NewAPIKey()
+	if err := frontend.EnsureAPIKey(ctx, e.cp.Store, "ops", api.RoleOperator, opKey, "ops"); err != nil {
 		t.Fatal(err)
 	}
 	ops, _ := api.NewClient(e.cp.URL(), opKey, nil)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orbitcp/orbit/db/dbtest"
 	"github.com/orbitcp/orbit/mothership/api"
 )
 
@@ -82,7 +83,7 @@ func TestInvalidRequestsChangeNothing(t *testing.T) {
 	if list, err := e.client.ListClusters(ctx); err != nil || len(list) != 0 {
 		t.Fatalf("clusters after bad requests: %v %v", list, err)
 	}
-	if rows, err := e.cp.Store.Q().ListPendingOutbox(ctx, 100); err != nil || len(rows) != 0 {
+	if rows, err := dbtest.Q(e.cp.Store).ListPendingOutbox(ctx, 100); err != nil || len(rows) != 0 {
 		t.Fatalf("outbox after bad requests: %v %v", rows, err)
 	}
 	if n, err := e.cp.Store.DB().QueryContext(ctx, "SELECT id FROM outbox"); err != nil {

@@ -1,0 +1,284 @@
+// Package physical is the physical controller: it maps each logical cluster to a physical
+// cluster (a dedicated cluster gets its own, sized by CKU; basic and standard clusters are
+// packed as tenants onto shared ones), applies the current product profile, and writes
+// physical_clusters, physical_generations and tenancies through db/physicaldb, appending
+// events.physical.<id>. Leader-only.
+package physical
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/physicaldb"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/events"
+	"github.com/orbitcp/orbit/mothership/internal/ids"
+	"github.com/orbitcp/orbit/mothership/internal/profile"
+)
+
+// Controller maps each logical cluster to a physical cluster: a dedicated cluster
+// gets its own, sized by CKU (1 CKU = 3 kafka brokers); basic and standard clusters are
+// packed as tenants onto shared ones, each with the quotas of its SKU. It applies the
+// current product profile, and writes physical_clusters, tenancies and
+// physical_generations, publishing events.physical.<id>.
+type Controller struct {
+	store physicaldb.Store
+	// retention is how long a deleted cluster's volumes are kept.
+	retention time.Duration
+	// packing serializes the placement of tenants on shared clusters, so that two
+	// tenants arriving together fill one cluster rather than open two. (One mothership
+	// runs the physical controller; several would need a database lock here.)
+	packing sync.Mutex
+}
+
+// New returns the controller; deleted clusters keep their volumes for retention.
+func New(s *db.Store, retention time.Duration) *Controller {
+	return &Controller{store: physicaldb.New(s), retention: retention}
+}
+
+// physicalSpec is the part of a physical cluster the controller decides.
+type physicalSpec struct {
+	Version      string
+	Replicas     int64
+	Controllers  int64
+	StorageClass string
+	StorageGiB   int64
+	Config       string // JSON object, keys sorted
+	KafkaID      string // the physical Kafka cluster of a ksqldb or connect cluster
+	TLSSerial    int64
+	Tenants      string // JSON list of kv.TenantQuota (shared clusters)
+	Deleted      bool
+	PurgeAfter   int64 // ms; 0 unless deleted
+}
+
+// fromProfile is the spec a profile gives a cluster of cku CKUs.
+func fromProfile(prof profile.Profile, cku int64) physicalSpec {
+	cfg, _ := json.Marshal(prof.Config) // maps marshal with sorted keys
+	return physicalSpec{
+		Version: prof.Version, Replicas: cku * int64(prof.ReplicasPerCKU), Controllers: int64(prof.Controllers),
+		StorageClass: prof.StorageClass, StorageGiB: int64(prof.StorageGiB), Config: string(cfg), Tenants: "[]",
+	}
+}
+
+func (c *Controller) desired(l db.LogicalCluster, prof profile.Profile) physicalSpec {
+	s := fromProfile(prof, l.Cku)
+	s.TLSSerial, s.Deleted = l.TlsSerial, l.DeletedAt.Valid
+	if l.KafkaClusterID.Valid {
+		s.KafkaID = ids.Physical(l.KafkaClusterID.String)
+	}
+	if s.Deleted {
+		s.PurgeAfter = l.DeletedAt.Int64 + c.retention.Milliseconds()
+	}
+	return s
+}
+
+func currentPhysical(p db.PhysicalCluster) physicalSpec {
+	return physicalSpec{
+		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
+		StorageClass: p.StorageClass, StorageGiB: p.StorageGib, Config: p.Config,
+		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial, Tenants: p.Tenants,
+		Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64,
+	}
+}
+
+// ListIDs lists every logical cluster, for a resync.
+func (c *Controller) ListIDs(ctx context.Context) ([]string, error) {
+	return c.store.Read().ListLogicalClusterIDs(ctx)
+}
+
+// MapEvent maps an EVENTS id to the logical clusters to reconcile: a new profile concerns
+// every cluster of its product and SKU.
+func (c *Controller) MapEvent(ctx context.Context, resource, id string) ([]string, error) {
+	if resource != events.ResourceProfile {
+		return []string{id}, nil
+	}
+	product, sku, _ := strings.Cut(id, "-")
+	return c.store.Read().ListLogicalClusterIDsByProfile(ctx, db.ListLogicalClusterIDsByProfileParams{Product: product, Sku: sku})
+}
+
+// Reconcile converges the physical cluster of one logical cluster.
+func (c *Controller) Reconcile(ctx context.Context, logicalID string) error {
+	if l, err := c.store.Read().GetLogicalCluster(ctx, logicalID); err == nil && profile.MultiTenant(l.Sku) {
+		c.packing.Lock()
+		defer c.packing.Unlock()
+	}
+	return c.store.InTx(ctx, func(q physicaldb.Queries) error {
+		l, err := q.GetLogicalCluster(ctx, logicalID)
+		if errors.Is(err, db.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		prof, _, err := profile.Current(ctx, q, l.Product, l.Sku)
+		if err != nil {
+			return err
+		}
+		if profile.MultiTenant(l.Sku) {
+			return c.reconcileTenant(ctx, q, l, prof)
+		}
+		want := c.desired(l, prof)
+		p, err := q.GetPhysicalClusterByLogical(ctx, l.ID)
+		switch {
+		case errors.Is(err, db.ErrNotFound):
+			if want.Deleted {
+				return nil // deleted before it ever existed physically
+			}
+			p, err = c.create(ctx, q, ids.Physical(l.ID), l, want)
+			if err != nil {
+				return err
+			}
+			if err := q.InsertTenancy(ctx, db.InsertTenancyParams{LogicalClusterID: l.ID, PhysicalClusterID: p.ID, CreatedAt: db.Now()}); err != nil {
+				return err
+			}
+			return c.changed(ctx, q, p, l)
+		case err != nil:
+			return err
+		}
+		if p.DeletedAt.Valid && want.Deleted {
+			want.PurgeAfter = p.PurgeAfter.Int64 // keep the original deletion's window
+		}
+		return c.converge(ctx, q, p, l, want)
+	})
+}
+
+// reconcileTenant places a basic or standard logical cluster on a shared physical cluster
+// with room (or a new one) and keeps that cluster's tenant list and quotas current. The
+// shared cluster itself is never deleted by its tenants.
+func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, l db.LogicalCluster, prof profile.Profile) error {
+	var p db.PhysicalCluster
+	t, err := q.GetTenancy(ctx, l.ID)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		if l.DeletedAt.Valid {
+			return nil
+		}
+		id, err := q.FindSharedPhysicalCluster(ctx, db.FindSharedPhysicalClusterParams{
+			Product: l.Product, Sku: l.Sku, Region: l.Region, Cloud: l.Cloud, Network: l.Network, MaxTenants: int64(prof.TenantsPerCluster),
+		})
+		switch {
+		case errors.Is(err, db.ErrNotFound):
+			if p, err = c.create(ctx, q, ids.New("pkc"), l, fromProfile(prof, 1)); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			if p, err = q.GetPhysicalCluster(ctx, id); err != nil {
+				return err
+			}
+		}
+		if err := q.InsertTenancy(ctx, db.InsertTenancyParams{LogicalClusterID: l.ID, PhysicalClusterID: p.ID, CreatedAt: db.Now()}); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		if p, err = q.GetPhysicalCluster(ctx, t.PhysicalClusterID); err != nil {
+			return err
+		}
+	}
+	want := fromProfile(prof, 1)
+	tenants, err := q.ListLiveTenants(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	quotas := prof.TenantQuotas
+	if quotas == nil {
+		quotas = &api.TenantQuotas{}
+	}
+	list := make([]kv.TenantQuota, 0, len(tenants))
+	for _, id := range tenants {
+		list = append(list, kv.TenantQuota{ID: id, ProducerByteRate: quotas.ProducerByteRate, ConsumerByteRate: quotas.ConsumerByteRate,
+			MaxPartitions: quotas.MaxPartitions, MaxConnections: quotas.MaxConnections})
+	}
+	b, _ := json.Marshal(list)
+	want.Tenants = string(b)
+	want.TLSSerial = p.TlsSerial
+	return c.converge(ctx, q, p, l, want)
+}
+
+// create inserts a physical cluster at generation 1.
+func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string, l db.LogicalCluster, want physicalSpec) (db.PhysicalCluster, error) {
+	now := db.Now()
+	p := db.PhysicalCluster{
+		ID: id, Product: l.Product, Sku: l.Sku, Region: l.Region, Cloud: l.Cloud, Network: l.Network,
+		Generation: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	setPhysicalSpec(&p, want)
+	return p, q.InsertPhysicalCluster(ctx, db.InsertPhysicalClusterParams{
+		ID: p.ID, Product: p.Product, Sku: p.Sku, Region: p.Region, Cloud: p.Cloud, Network: p.Network,
+		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers, StorageClass: p.StorageClass,
+		StorageGib: p.StorageGib, Config: p.Config, KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial,
+		Tenants: p.Tenants, Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
+	})
+}
+
+// converge moves p to want (a new generation) if it differs, and records which physical
+// generation carries l's current generation.
+func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster, l db.LogicalCluster, want physicalSpec) error {
+	if currentPhysical(p) == want {
+		observed, err := q.ObservedLogicalGeneration(ctx, db.ObservedLogicalGenerationParams{
+			PhysicalClusterID: p.ID, LogicalClusterID: l.ID, ObservedGeneration: p.Generation,
+		})
+		if err != nil || observed >= l.Generation {
+			return err // nothing changed
+		}
+		// The logical cluster changed in a way that needs no physical change: the current
+		// physical generation carries the new logical generation too.
+		return q.InsertPhysicalGeneration(ctx, db.InsertPhysicalGenerationParams{
+			PhysicalClusterID: p.ID, Generation: p.Generation, LogicalClusterID: l.ID, LogicalGeneration: l.Generation,
+		})
+	}
+	now := db.Now()
+	p.Generation++
+	p.UpdatedAt = now
+	setPhysicalSpec(&p, want)
+	n, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{
+		ID: p.ID, Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
+		StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
+		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,
+		Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
+	})
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("physical cluster %s changed concurrently", p.ID)
+	}
+	return c.changed(ctx, q, p, l)
+}
+
+// changed records that p's generation carries l's and publishes p's full state.
+func (c *Controller) changed(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster, l db.LogicalCluster) error {
+	if err := q.InsertPhysicalGeneration(ctx, db.InsertPhysicalGenerationParams{
+		PhysicalClusterID: p.ID, Generation: p.Generation, LogicalClusterID: l.ID, LogicalGeneration: l.Generation,
+	}); err != nil {
+		return err
+	}
+	return events.Append(ctx, q, &events.Physical{ID: p.ID, Product: p.Product, SKU: p.Sku, Region: p.Region,
+		Generation: p.Generation, Replicas: p.Replicas, Version: p.Version, Deleted: p.DeletedAt.Valid,
+		LogicalCluster: l.ID, LogicalGeneration: l.Generation})
+}
+
+func setPhysicalSpec(p *db.PhysicalCluster, s physicalSpec) {
+	p.Version, p.Replicas, p.Controllers = s.Version, s.Replicas, s.Controllers
+	p.StorageClass, p.StorageGib, p.Config = s.StorageClass, s.StorageGiB, s.Config
+	p.KafkaPhysicalID = sql.NullString{String: s.KafkaID, Valid: s.KafkaID != ""}
+	p.TlsSerial, p.Tenants = s.TLSSerial, s.Tenants
+	switch {
+	case !s.Deleted:
+		p.DeletedAt = sql.NullInt64{}
+	case !p.DeletedAt.Valid:
+		p.DeletedAt = sql.NullInt64{Int64: db.Now(), Valid: true}
+	}
+	p.PurgeAfter = sql.NullInt64{Int64: s.PurgeAfter, Valid: s.Deleted}
+}

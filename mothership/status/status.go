@@ -1,0 +1,147 @@
+// Package status is the status controller and the reading of what satellites report: it
+// records each cluster's actual state from the actual bucket into cluster_status (its only
+// table, through db/statusdb; leader-only), and Phase derives the phase the API shows from
+// that record.
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/statusdb"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+// Controller records what satellites report in the actual bucket into
+// cluster_status, its only table. A value that does not decode, or that a satellite wrote
+// under a key that does not match it, is logged and ignored.
+type Controller struct {
+	store   statusdb.Store
+	log     *slog.Logger
+	watcher jetstream.KeyWatcher
+}
+
+// New returns the controller.
+func New(s *db.Store, log *slog.Logger) *Controller {
+	return &Controller{store: statusdb.New(s), log: log}
+}
+
+// Start watches the actual bucket.
+func (c *Controller) Start(ctx context.Context, js jetstream.JetStream) error {
+	b, err := js.KeyValue(ctx, kv.BucketActual)
+	if err != nil {
+		return err
+	}
+	// The watch replays the latest value of every key first, so a restart resyncs.
+	c.watcher, err = b.WatchAll(ctx)
+	return err
+}
+
+// Run records every report until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.watcher.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-c.watcher.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			if err := c.record(ctx, e); err != nil && ctx.Err() == nil {
+				c.log.Warn("recording status failed", "key", e.Key(), "error", err)
+			}
+		}
+	}
+}
+
+func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) error {
+	st, err := kv.DecodeStatus(e.Value())
+	if err != nil {
+		c.log.Warn("ignoring invalid status", "key", e.Key(), "error", err)
+		return nil
+	}
+	if st.Key().String() != e.Key() {
+		c.log.Warn("ignoring status written under another cluster's key", "key", e.Key(), "status_key", st.Key().String())
+		return nil
+	}
+	conds, err := json.Marshal(st.Conditions)
+	if err != nil {
+		return err
+	}
+	return c.store.InTx(ctx, func(q statusdb.Queries) error { // group-committed with the other writes
+		return q.UpsertClusterStatus(ctx, db.UpsertClusterStatusParams{
+			PhysicalClusterID:  st.ID,
+			Satellite:          st.Satellite,
+			ObservedGeneration: st.ObservedGeneration,
+			Phase:              string(st.Phase),
+			Reason:             st.Reason,
+			Message:            st.Message,
+			Replicas:           int64(st.Replicas),
+			ReadyReplicas:      int64(st.ReadyReplicas),
+			Bootstrap:          st.Bootstrap,
+			Conditions:         string(conds),
+			ReportedAt:         st.UpdatedAt.UnixMilli(),
+			KvRevision:         int64(e.Revision()),
+		})
+	})
+}
+
+// ReasonPurged is the reason of a deleted cluster whose volumes are gone too.
+const ReasonPurged = "purged: workloads and volumes removed"
+
+// Phase derives a logical cluster's phase and its reason from what the satellite of its
+// physical cluster p reported (st), observed being the logical generation that report carries.
+func Phase(l db.LogicalCluster, p db.PhysicalCluster, st db.ClusterStatus, observed int64) (string, string) {
+	current := observed >= l.Generation
+	stalled := st.Phase == string(kv.PhaseFailed)
+	switch {
+	case l.DeletedAt.Valid && !p.DeletedAt.Valid:
+		// A tenant of a shared cluster: gone once the cluster runs without it.
+		if current {
+			return api.PhaseDeleted, "removed from its shared cluster"
+		}
+		return api.PhaseDeleting, fmt.Sprintf("satellite %s is removing it from its shared cluster", st.Satellite)
+	case l.DeletedAt.Valid:
+		if current && st.Phase == string(kv.PhasePurged) {
+			return api.PhaseDeleted, ReasonPurged
+		}
+		if current && st.Phase == string(kv.PhaseDeleted) {
+			return api.PhaseDeleted, firstNonEmpty(st.Message, st.Reason)
+		}
+		if current {
+			return api.PhaseDeleting, firstNonEmpty(st.Message, st.Reason)
+		}
+		return api.PhaseDeleting, fmt.Sprintf("satellite %s is removing the workloads", st.Satellite)
+	case stalled:
+		return api.PhaseDegraded, firstNonEmpty(st.Message, st.Reason)
+	case !current:
+		return api.PhaseProvisioning, fmt.Sprintf("satellite %s is converging generation %d (observed %d)", st.Satellite, l.Generation, observed)
+	}
+	switch kv.Phase(st.Phase) {
+	case kv.PhaseReady:
+		return api.PhaseReady, ""
+	case kv.PhaseDegraded:
+		return api.PhaseDegraded, firstNonEmpty(st.Message, st.Reason)
+	default:
+		return api.PhaseProvisioning, firstNonEmpty(st.Message, st.Reason, fmt.Sprintf("%d of %d brokers ready", st.ReadyReplicas, p.Replicas))
+	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
