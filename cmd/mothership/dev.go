@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
@@ -44,7 +44,7 @@ func runDev(c *cli.Context) error {
 	}
 	ctx := c.Context
 	dataDir := c.String("data-dir")
-	cp, err := compose.StartControlPlane(ctx, compose.ControlPlaneConfig{
+	cp, err := devstack.StartControlPlane(ctx, devstack.ControlPlaneConfig{
 		DataDir: dataDir, Listen: c.String("listen"), LeafListen: c.String("leaf-listen"),
 		ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
 	})
@@ -59,7 +59,7 @@ func runDev(c *cli.Context) error {
 		return errors.Join(err, cp.Stop())
 	}
 
-	var sats []*compose.SatelliteNode
+	var sats []*devstack.SatelliteNode
 	stopAll := func() error {
 		var errs []error
 		for _, s := range sats {
@@ -80,7 +80,7 @@ func runDev(c *cli.Context) error {
 			return errors.Join(fmt.Errorf("satellite %s: %w", region, err), stopAll())
 		}
 		log.Info("starting satellite", "satellite", region, "kubernetes", kubeKind)
-		n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
+		n, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
 			Name: region, Region: region, Cloud: "aws", Networks: []string{"public", "vpc-peering", "private-link"},
 			Dir: dir, HubURLs: []string{cp.Hub.LeafURL()}, Seed: seed, Version: "dev", Kubeconfig: kubeconfig,
 			SimStep: c.Duration("sim-step"), Log: log,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/mothership"
 )
@@ -64,7 +64,7 @@ var runCommand = &cli.Command{
 		if r := c.Int("replicas"); r < 1 || r > 5 {
 			return fmt.Errorf("--replicas: must be between 1 and 5 (got %d)", r)
 		}
-		cp, err := compose.StartControlPlane(c.Context, compose.ControlPlaneConfig{
+		cp, err := devstack.StartControlPlane(c.Context, devstack.ControlPlaneConfig{
 			ServerName: c.String("server-name"), Cluster: cluster, Replicas: c.Int("replicas"),
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
 			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"),

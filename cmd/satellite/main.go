@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite"
 )
@@ -85,7 +85,7 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		hubTLS, err := compose.HubTLS(c.String("hub-ca"), c.String("tls-cert"), c.String("tls-key"), log)
+		hubTLS, err := devstack.HubTLS(c.String("hub-ca"), c.String("tls-cert"), c.String("tls-key"), log)
 		if err != nil {
 			return err
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
@@ -24,8 +24,8 @@ const benchKey = "orbit_benchmarkbenchmarkbenchmark"
 // reaches the satellite's mirror is handed to onDesired. The satellite is the full one on
 // simulated Kubernetes, or (lite) only its NATS half.
 type orbitEnv struct {
-	cp     *compose.ControlPlane
-	sat    *compose.SatelliteNode
+	cp     *devstack.ControlPlane
+	sat    *devstack.SatelliteNode
 	lite   *liteSat
 	client *api.Client
 	dir    string
@@ -41,8 +41,8 @@ func startOrbit(ctx context.Context, o options, engine string, lite bool) (*orbi
 		return nil, err
 	}
 	e := &orbitEnv{dir: dir, seen: map[string]bool{}}
-	leaf, _ := compose.FreePort("127.0.0.1")
-	cfg := compose.ControlPlaneConfig{DataDir: filepath.Join(dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: leaf, Log: o.log}
+	leaf, _ := devstack.FreePort("127.0.0.1")
+	cfg := devstack.ControlPlaneConfig{DataDir: filepath.Join(dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: leaf, Log: o.log}
 	if engine == "postgres" {
 		if o.postgres == "" {
 			return nil, fmt.Errorf("no PostgreSQL server (-postgres)")
@@ -51,7 +51,7 @@ func startOrbit(ctx context.Context, o options, engine string, lite bool) (*orbi
 			return nil, err
 		}
 	}
-	if e.cp, err = compose.StartControlPlane(ctx, cfg); err != nil {
+	if e.cp, err = devstack.StartControlPlane(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := e.cp.Mothership.EnsureAPIKey(ctx, "bench", api.RoleOperator, benchKey, "bench"); err != nil {
@@ -80,7 +80,7 @@ func startOrbit(ctx context.Context, o options, engine string, lite bool) (*orbi
 		e.lite, _, err = startLiteSat(ctx, "us-west-2", "nats-leaf://"+leaf, seed, filepath.Join(satDir, "nats"), observe)
 		return e, err
 	}
-	e.sat, err = compose.StartSatellite(ctx, compose.SatelliteConfig{
+	e.sat, err = devstack.StartSatellite(ctx, devstack.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, Dir: satDir,
 		HubURLs: []string{"nats-leaf://" + leaf}, Seed: seed, Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: o.log,
 		OnDesired: func(entry jetstream.KeyValueEntry) { observe(entry, time.Now()) },

@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
@@ -72,8 +72,8 @@ func runFleet(ctx context.Context, o options) ([]Result, error) {
 	}
 	store.Close()
 
-	apiAddr, _ := compose.FreePort("127.0.0.1")
-	leaf, _ := compose.FreePort("127.0.0.1")
+	apiAddr, _ := devstack.FreePort("127.0.0.1")
+	leaf, _ := devstack.FreePort("127.0.0.1")
 	proc := exec.CommandContext(ctx, bin, "--log-level", "error", "run", "--data-dir", dataDir, "--listen", apiAddr, "--leaf-listen", leaf, "--debug-listen", os.Getenv("ORBIT_BENCH_DEBUG_LISTEN"))
 	proc.Stderr = os.Stderr
 	if err := proc.Start(); err != nil {

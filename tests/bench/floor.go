@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 )
@@ -38,7 +38,7 @@ func startPair(ctx context.Context, satellite string, hubURL func(*leafnode.Hub)
 	skp, _ := nkeys.CreateUser()
 	spub, _ := skp.PublicKey()
 	seed, _ := skp.Seed()
-	leafPort, err := compose.FreePort("127.0.0.1")
+	leafPort, err := devstack.FreePort("127.0.0.1")
 	if err != nil {
 		return nil, err
 	}

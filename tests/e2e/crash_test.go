@@ -12,7 +12,7 @@ import (
 
 	"github.com/nats-io/nkeys"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
@@ -68,8 +68,8 @@ func TestMothershipSIGKILLLosesNothing(t *testing.T) {
 	}
 	store.Close()
 
-	apiAddr, _ := compose.FreePort("127.0.0.1")
-	leaf, _ := compose.FreePort("127.0.0.1")
+	apiAddr, _ := devstack.FreePort("127.0.0.1")
+	leaf, _ := devstack.FreePort("127.0.0.1")
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "run", "--data-dir", dataDir, "--listen", apiAddr, "--leaf-listen", leaf)
 		if os.Getenv("ORBIT_TEST_LOG") != "" {
@@ -91,7 +91,7 @@ func TestMothershipSIGKILLLosesNothing(t *testing.T) {
 
 	proc := start()
 	waitUp()
-	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
+	sat, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
 		Dir: filepath.Join(dir, "satellite"), HubURLs: []string{"nats-leaf://" + leaf}, Seed: seed,
 		Sim: simkube.New(10*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),

@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/dbtest"
 	"github.com/orbitcp/orbit/kv"
@@ -86,8 +86,8 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 	}
 	store.Close()
 
-	apiAddr, _ := compose.FreePort("127.0.0.1")
-	leaf, _ := compose.FreePort("127.0.0.1")
+	apiAddr, _ := devstack.FreePort("127.0.0.1")
+	leaf, _ := devstack.FreePort("127.0.0.1")
 	client, _ := api.NewClient("http://"+apiAddr, testKey, nil)
 	var proc *exec.Cmd
 	start := func() {
@@ -111,7 +111,7 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 	})
 
 	start()
-	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
+	sat, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
 		Dir: filepath.Join(dir, "satellite"), HubURLs: []string{"nats-leaf://" + leaf}, Seed: seed,
 		Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
@@ -35,8 +35,8 @@ type env struct {
 	t          *testing.T
 	dir        string
 	leafListen string
-	cp         *compose.ControlPlane
-	sats       map[string]*compose.SatelliteNode
+	cp         *devstack.ControlPlane
+	sats       map[string]*devstack.SatelliteNode
 	sims       map[string]*simkube.Cluster
 	client     *api.Client
 	opts       []envOption
@@ -47,7 +47,7 @@ type env struct {
 }
 
 // envOption changes how the control plane starts.
-type envOption func(*compose.ControlPlaneConfig)
+type envOption func(*devstack.ControlPlaneConfig)
 
 // engines are the databases the control plane is tested on: SQLite always, PostgreSQL when
 // ORBIT_TEST_POSTGRES names a server (CI sets it).
@@ -64,7 +64,7 @@ func engines(t *testing.T) []string {
 
 // onEngine runs the control plane on a fresh database of that engine.
 func onEngine(engine string) envOption {
-	return func(c *compose.ControlPlaneConfig) {
+	return func(c *devstack.ControlPlaneConfig) {
 		if engine == "postgres" {
 			c.DB = "postgres-fresh"
 		}
@@ -73,18 +73,18 @@ func onEngine(engine string) envOption {
 
 // withRetention sets how long deleted clusters stay restorable.
 func withRetention(d time.Duration) envOption {
-	return func(c *compose.ControlPlaneConfig) { c.DeletedRetention = d }
+	return func(c *devstack.ControlPlaneConfig) { c.DeletedRetention = d }
 }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	leaf, err := compose.FreePort("127.0.0.1")
+	leaf, err := devstack.FreePort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*compose.SatelliteNode{}, sims: map[string]*simkube.Cluster{}, opts: opts}
+	e := &env{t: t, dir: t.TempDir(), leafListen: leaf, sats: map[string]*devstack.SatelliteNode{}, sims: map[string]*simkube.Cluster{}, opts: opts}
 	for _, o := range opts {
-		var probe compose.ControlPlaneConfig
+		var probe devstack.ControlPlaneConfig
 		o(&probe)
 		if probe.Log != nil {
 			e.log = probe.Log
@@ -106,7 +106,7 @@ func (e *env) startControlPlane() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg := compose.ControlPlaneConfig{
+	cfg := devstack.ControlPlaneConfig{
 		DataDir: filepath.Join(e.dir, "mothership"), Listen: "127.0.0.1:0", LeafListen: e.leafListen, Log: e.logger(),
 	}
 	for _, o := range e.opts {
@@ -122,7 +122,7 @@ func (e *env) startControlPlane() {
 		}
 		cfg.DB = e.pgDSN
 	}
-	cp, err := compose.StartControlPlane(ctx, cfg)
+	cp, err := devstack.StartControlPlane(ctx, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -152,25 +152,25 @@ func (e *env) stopControlPlane() {
 }
 
 // startSatellite onboards (first time) and starts a satellite named after its region.
-func (e *env) startSatellite(region string) *compose.SatelliteNode {
+func (e *env) startSatellite(region string) *devstack.SatelliteNode {
 	e.t.Helper()
 	return e.startSatelliteWith(region, region, "aws", []string{"public"}, kv.Capacity{})
 }
 
 // startSatelliteWith starts a satellite with what it declares.
-func (e *env) startSatelliteWith(name, region, cloud string, networks []string, capacity kv.Capacity) *compose.SatelliteNode {
+func (e *env) startSatelliteWith(name, region, cloud string, networks []string, capacity kv.Capacity) *devstack.SatelliteNode {
 	e.t.Helper()
 	return e.startSatelliteAt(name, region, cloud, networks, capacity, e.leafListen)
 }
 
 // startSatelliteVia starts a satellite that reaches the hub's leaf listener at hub (a
 // proxy in front of it).
-func (e *env) startSatelliteVia(region, hub string) *compose.SatelliteNode {
+func (e *env) startSatelliteVia(region, hub string) *devstack.SatelliteNode {
 	e.t.Helper()
 	return e.startSatelliteAt(region, region, "aws", []string{"public"}, kv.Capacity{}, hub)
 }
 
-func (e *env) startSatelliteAt(name, region, cloud string, networks []string, capacity kv.Capacity, hubs ...string) *compose.SatelliteNode {
+func (e *env) startSatelliteAt(name, region, cloud string, networks []string, capacity kv.Capacity, hubs ...string) *devstack.SatelliteNode {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -188,7 +188,7 @@ func (e *env) startSatelliteAt(name, region, cloud string, networks []string, ca
 	for i, h := range hubs {
 		urls[i] = "nats-leaf://" + h
 	}
-	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
+	n, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
 		HubURLs: urls, Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
 		Seed: seed, Sim: sim, Log: e.logger(),
 	})

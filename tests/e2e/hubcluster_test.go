@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/jsm.go"
 	jsmapi "github.com/nats-io/jsm.go/api"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
@@ -99,7 +99,7 @@ func testHubCluster(t *testing.T, bin, engine string) {
 
 	port := func() string {
 		t.Helper()
-		p, err := compose.FreePort("127.0.0.1")
+		p, err := devstack.FreePort("127.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func testHubCluster(t *testing.T, bin, engine string) {
 		}
 	})
 
-	e := newEnv(t, func(c *compose.ControlPlaneConfig) {
+	e := newEnv(t, func(c *devstack.ControlPlaneConfig) {
 		c.DB, c.ServerName, c.Replicas = dsn, "n1", 3
 		c.Cluster = &leafnode.ClusterConfig{Name: clusterName, Listen: n1Route, Routes: routes, Secret: hex.EncodeToString(secret)}
 	})

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/tests/kubetest"
 )
 
 // startRealSatellite onboards and starts a satellite on its own real Kubernetes.
-func (e *env) startRealSatellite(region string, kube *kubetest.Cluster) *compose.SatelliteNode {
+func (e *env) startRealSatellite(region string, kube *kubetest.Cluster) *devstack.SatelliteNode {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -21,7 +21,7 @@ func (e *env) startRealSatellite(region string, kube *kubetest.Cluster) *compose
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	n, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
+	n, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
 		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
 		HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, Kubeconfig: kube.Kubeconfig, Log: testLog(e.t),
 	})

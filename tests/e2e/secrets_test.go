@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/tests/tlstest"
 )
@@ -45,14 +45,14 @@ func TestNoSecretsInLogsOrOutput(t *testing.T) {
 	ca := tlstest.NewCA(t, dir)
 	certFile, keyFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
 	ca.Issue(t, certFile, keyFile, 1)
-	e := newEnv(t, func(c *compose.ControlPlaneConfig) { c.TLSCert, c.TLSKey, c.Log = certFile, keyFile, log })
+	e := newEnv(t, func(c *devstack.ControlPlaneConfig) { c.TLSCert, c.TLSKey, c.Log = certFile, keyFile, log })
 	ctx := context.Background()
 	satDir := filepath.Join(e.dir, "satellites", "us-west-2")
 	seed, err := e.cp.Onboard(ctx, "us-west-2", "us-west-2", "aws", []string{"public"}, satDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{Name: "us-west-2", Region: "us-west-2", Cloud: "aws",
+	sat, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{Name: "us-west-2", Region: "us-west-2", Cloud: "aws",
 		Networks: []string{"public"}, Dir: satDir, HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, HubCA: ca.File, Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
@@ -25,7 +25,7 @@ func TestCertificateRotationKeepsConnections(t *testing.T) {
 	ca := tlstest.NewCA(t, dir)
 	certFile, keyFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
 	ca.Issue(t, certFile, keyFile, 1)
-	e := newEnv(t, func(c *compose.ControlPlaneConfig) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	e := newEnv(t, func(c *devstack.ControlPlaneConfig) { c.TLSCert, c.TLSKey = certFile, keyFile })
 	ctx := context.Background()
 
 	satDir := filepath.Join(e.dir, "satellites", "us-west-2")
@@ -33,7 +33,7 @@ func TestCertificateRotationKeepsConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sat, err := compose.StartSatellite(ctx, compose.SatelliteConfig{
+	sat, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
 		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, Dir: satDir,
 		HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, HubCA: ca.File,
 		Sim: simkube.New(10*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbitcp/orbit/cmd/compose"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership/api"
 )
 
@@ -14,7 +14,7 @@ import (
 func TestUsageFromActualState(t *testing.T) {
 	for _, engine := range engines(t) {
 		t.Run(engine, func(t *testing.T) {
-			e := newEnv(t, onEngine(engine), func(c *compose.ControlPlaneConfig) { c.UsageInterval = 100 * time.Millisecond })
+			e := newEnv(t, onEngine(engine), func(c *devstack.ControlPlaneConfig) { c.UsageInterval = 100 * time.Millisecond })
 			e.startSatellite("us-west-2")
 			ctx := context.Background()
 			start := time.Now()

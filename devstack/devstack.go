@@ -1,9 +1,9 @@
-// Package compose composes Orbit on one machine: a control plane (embedded NATS hub, SQL
+// Package devstack composes Orbit on one machine: a control plane (embedded NATS hub, SQL
 // store, mothership) and in-process satellites, each on a real Kubernetes (a kubeconfig) or
 // a simulated one. `mothership dev` runs it; the end-to-end tests drive its parts one by
 // one (stop the control plane, restart a satellite, ...). It writes nothing of its own
 // beyond the files under the data directory.
-package compose
+package devstack
 
 import (
 	"context"
