@@ -1,0 +1,3 @@
+package kafkaconf
+
+//go:generate go run ./gen -o keys_gen.go
