@@ -1,3 +1,0 @@
-package kafkaconf
-
-//go:generate go run ./gen -o keys_gen.go
