@@ -121,7 +121,7 @@ var configProviderRE = regexp.MustCompile(`^config\.providers(\.[A-Za-z0-9_-]+\.
 //	listener.name.<listener>.<sasl mechanism, lower case>.sasl.jaas.config (and the
 //	    other per-mechanism SASL keys of KIP-394/KIP-368)
 var (
-	listenerKeyRE   = regexp.MustCompile(`^listener\.name\.([a-z0-9_.-]+?)\.((?:ssl|sasl)\..+|connections\.max\.reauth\.ms|max\.connections|max\.connection\.creation\.rate|principal\.builder\.class)$`)
+	listenerKeyRE   = regexp.MustCompile(`^listener\.name\.([a-z0-9_-]+)\.((?:ssl|sasl)\..+|connections\.max\.reauth\.ms|max\.connections|max\.connection\.creation\.rate|principal\.builder\.class)$`)
 	mechanismKeyRE  = regexp.MustCompile(`^listener\.name\.([a-z0-9_-]+)\.([a-z0-9-]+)\.(sasl\.jaas\.config|sasl\.server\.callback\.handler\.class|sasl\.login\.callback\.handler\.class|sasl\.login\.class|connections\.max\.reauth\.ms)$`)
 	saslMechanismRE = regexp.MustCompile(`^(gssapi|plain|scram-sha-256|scram-sha-512|oauthbearer)$`)
 )
