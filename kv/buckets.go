@@ -57,6 +57,12 @@ func EnsureHub(ctx context.Context, js jetstream.JetStream, replicas int) error 
 // satellite's mirror.
 func DesiredConsumerName(satellite string) string { return "desired-" + satellite }
 
+// DesiredConsumerResetSubject is the hub's JetStream API subject that resets (rewinds) one
+// satellite's desired consumer: the only consumer operation a satellite may perform.
+func DesiredConsumerResetSubject(satellite string) string {
+	return "$JS." + HubDomain + ".API.CONSUMER.RESET." + StreamName(BucketDesired) + "." + DesiredConsumerName(satellite)
+}
+
 // DesiredDeliverSubject is where the hub delivers one satellite's desired keys.
 func DesiredDeliverSubject(satellite string) string { return "orbit.desired." + satellite }
 

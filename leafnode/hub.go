@@ -370,7 +370,7 @@ func SatellitePermissions(satellite string) *server.Permissions {
 	consumer := kv.DesiredConsumerName(satellite)
 	desired := kv.StreamName(kv.BucketDesired)
 	subjects := []string{
-		"$JS." + kv.HubDomain + ".API.CONSUMER.RESET." + desired + "." + consumer,
+		kv.DesiredConsumerResetSubject(satellite),
 		"$JS.FC." + desired + "." + consumer + ".*",
 		kv.DesiredDeliverSubject(satellite),
 		"$JSC.R." + kv.HubDomain + ".*." + desired + "." + consumer + ".*",

@@ -68,8 +68,8 @@ func (c *Config) Validate() error {
 		return errors.New("mothership: a NATS connection is required")
 	case c.Listener == nil && c.Listen == "":
 		return errors.New("mothership: an API listen address is required")
-	case c.Replicas < 0 || c.Replicas > 5:
-		return fmt.Errorf("mothership: replicas must be between 1 and 5 (got %d)", c.Replicas)
+	case c.Replicas < 1 || c.Replicas > 5:
+		return fmt.Errorf("replicas: must be between 1 and 5 (got %d)", c.Replicas)
 	}
 	return nil
 }
@@ -95,9 +95,6 @@ type Mothership struct {
 func New(cfg Config) (*Mothership, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 1
 	}
 	if cfg.UsageInterval <= 0 {
 		cfg.UsageInterval = time.Minute

@@ -313,7 +313,7 @@ func (s *Satellite) rewindConsumer(ctx context.Context, nc *nats.Conn) error {
 // start, retrying until the hub answers: what a satellite with an empty store does before it
 // creates its mirror.
 func RewindDesiredConsumer(ctx context.Context, nc *nats.Conn, satellite string, log *slog.Logger) error {
-	subject := "$JS." + kv.HubDomain + ".API.CONSUMER.RESET." + kv.StreamName(kv.BucketDesired) + "." + kv.DesiredConsumerName(satellite)
+	subject := kv.DesiredConsumerResetSubject(satellite)
 	body, _ := json.Marshal(map[string]uint64{"seq": 1})
 	for attempt := 0; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)

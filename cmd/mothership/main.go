@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/orbitcp/orbit/cmd/cliargs"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,7 +28,7 @@ func main() {
 		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	if err := app.RunContext(ctx, os.Args); err != nil {
+	if err := app.RunContext(ctx, cliargs.Interspersed(app, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "mothership: "+err.Error())
 		os.Exit(1)
 	}

@@ -61,9 +61,6 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		if r := c.Int("replicas"); r < 1 || r > 5 {
-			return fmt.Errorf("--replicas: must be between 1 and 5 (got %d)", r)
-		}
 		cp, err := devstack.StartControlPlane(c.Context, devstack.ControlPlaneConfig{
 			ServerName: c.String("server-name"), Cluster: cluster, Replicas: c.Int("replicas"),
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),

@@ -42,10 +42,10 @@ var satelliteCommand = &cli.Command{
 		Usage:     "Onboard a satellite: mint its NATS identity (an nkey) and grant it access to its own keys",
 		ArgsUsage: "NAME",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "region", Usage: "Region the satellite serves", Required: true},
-			&cli.StringFlag{Name: "cloud", Usage: "Cloud the satellite runs on", Value: "aws"},
-			&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public")},
-			&cli.StringFlag{Name: "seed-file", Usage: "Where to write the satellite's nkey seed (default NAME.nk)"},
+			&cli.StringFlag{Name: "region", Usage: "Region the satellite serves", Required: true, EnvVars: []string{"ORBIT_SATELLITE_REGION"}},
+			&cli.StringFlag{Name: "cloud", Usage: "Cloud the satellite runs on", Value: "aws", EnvVars: []string{"ORBIT_SATELLITE_CLOUD"}},
+			&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public"), EnvVars: []string{"ORBIT_SATELLITE_NETWORKS"}},
+			&cli.StringFlag{Name: "seed-file", Usage: "Where to write the satellite's nkey seed (default NAME.nk)", EnvVars: []string{"ORBIT_SATELLITE_SEED_FILE"}},
 		}, dbFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/orbitcp/orbit/cmd/cliargs"
 	"github.com/orbitcp/orbit/cmd/orbit/app"
 )
 
@@ -14,7 +15,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	a := app.New(os.Stdout, os.Stderr)
-	if err := a.RunContext(ctx, app.Interspersed(a, os.Args)); err != nil {
+	if err := a.RunContext(ctx, cliargs.Interspersed(a, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "orbit: "+err.Error())
 		os.Exit(app.ExitStatus(err))
 	}

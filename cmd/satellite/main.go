@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/orbitcp/orbit/cmd/cliargs"
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite"
@@ -36,7 +37,7 @@ func main() {
 		Commands:       []*cli.Command{runCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	if err := app.RunContext(ctx, os.Args); err != nil {
+	if err := app.RunContext(ctx, cliargs.Interspersed(app, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "satellite: "+err.Error())
 		os.Exit(1)
 	}
@@ -46,7 +47,7 @@ var runCommand = &cli.Command{
 	Name:  "run",
 	Usage: "Run the satellite until stopped",
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "name", Usage: "Satellite name (as onboarded with `mothership satellite add`)", Required: true, EnvVars: []string{"ORBIT_SATELLITE_NAME"}},
+		&cli.StringFlag{Name: "name", Usage: "Satellite name, as onboarded with \"mothership satellite add\"", Value: "", Required: true, EnvVars: []string{"ORBIT_SATELLITE_NAME"}},
 		&cli.StringFlag{Name: "region", Usage: "Region it serves", Required: true, EnvVars: []string{"ORBIT_SATELLITE_REGION"}},
 		&cli.StringFlag{Name: "cloud", Usage: "Cloud it runs on", Value: "aws", EnvVars: []string{"ORBIT_SATELLITE_CLOUD"}},
 		&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public"), EnvVars: []string{"ORBIT_SATELLITE_NETWORKS"}},

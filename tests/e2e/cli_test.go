@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orbitcp/orbit/cmd/cliargs"
 	"github.com/orbitcp/orbit/cmd/orbit/app"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
@@ -27,7 +28,7 @@ func (e *env) orbitAs(key string, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
 	a := app.New(&out, &errOut)
 	full := append([]string{"orbit", "--server", e.cp.URL(), "--api-key", key}, args...)
-	err := a.RunContext(context.Background(), app.Interspersed(a, full))
+	err := a.RunContext(context.Background(), cliargs.Interspersed(a, full))
 	return out.String(), errOut.String(), err
 }
 

@@ -103,7 +103,7 @@ var clusterCommand = &cli.Command{
 			Usage:     "Delete a cluster: its workloads go; its volumes are kept until it can no longer be undeleted",
 			ArgsUsage: "NAME",
 			Flags: append([]cli.Flag{
-				&cli.BoolFlag{Name: "cascade", Usage: "Also delete the ksqldb and connect clusters that work with this Kafka cluster"},
+				&cli.BoolFlag{Name: "cascade", Usage: "Also delete the ksqldb and connect clusters that work with this Kafka cluster", EnvVars: []string{"ORBIT_CASCADE"}},
 			}, waitFlags...),
 			Action: func(c *cli.Context) error {
 				name, err := oneName(c)

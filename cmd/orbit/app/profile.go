@@ -24,7 +24,7 @@ var profileCommand = &cli.Command{
 			Usage:     "Make a profile (YAML or JSON) the current one of a product and SKU: its clusters converge to it",
 			ArgsUsage: "PRODUCT SKU",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Profile file (- for standard input)", Required: true},
+				&cli.StringFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Profile file (- for standard input)", Required: true, EnvVars: []string{"ORBIT_PROFILE_FILE"}},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 2 {
