@@ -113,3 +113,47 @@ func TestStore(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaderFenceGuardsLeaderOnlyWrites: every leader-only transaction passes the fence,
+// inside the transaction, before its own work; a fence that refuses rolls it back, and
+// transactions any replica may run do not consult it.
+func TestLeaderFenceGuardsLeaderOnlyWrites(t *testing.T) {
+	for dialect, s := range openTestStores(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			deposed := errors.New("not the leader")
+			leading := true
+			fenced := 0
+			s.SetLeaderFence(func(ctx context.Context, tx *Tx) error {
+				fenced++
+				if _, err := queries.Of(tx).GetOutboxEpoch(ctx); err != nil { // it runs inside the transaction
+					return err
+				}
+				if !leading {
+					return deposed
+				}
+				return nil
+			})
+			write := func(who Writer, name string) error {
+				return s.InTx(ctx, who, func(tx *Tx) error { return insertTenant(ctx, queries.Of(tx), name) })
+			}
+			if err := write(LeaderOnly, "a"); err != nil || fenced != 1 {
+				t.Fatalf("leader's write: %v (fence ran %d times)", err, fenced)
+			}
+			leading = false
+			if err := write(LeaderOnly, "b"); !errors.Is(err, deposed) {
+				t.Fatalf("deposed leader's write: %v, want the fence's error", err)
+			}
+			if _, err := queries.Of(s.Reader()).GetTenantByName(ctx, "b"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("a fenced write was kept: %v", err)
+			}
+			if err := write(AnyReplica, "c"); err != nil || fenced != 2 {
+				t.Fatalf("an API write: %v (fence ran %d times, want 2)", err, fenced)
+			}
+			s.SetLeaderFence(nil)
+			if err := write(LeaderOnly, "d"); err != nil {
+				t.Fatalf("without a fence: %v", err)
+			}
+		})
+	}
+}

@@ -7,10 +7,6 @@ VALUES (sqlc.arg(physical_cluster_id), sqlc.narg(satellite), sqlc.arg(reason), s
 ON CONFLICT (physical_cluster_id) DO UPDATE SET satellite = excluded.satellite, reason = excluded.reason,
     updated_at = excluded.updated_at;
 
--- name: ListUnplacedPhysicalClusterIDs :many
-SELECT p.id FROM physical_clusters p LEFT JOIN placements pl ON pl.physical_cluster_id = p.id
-WHERE p.deleted_at IS NULL AND (pl.satellite IS NULL) ORDER BY p.id;
-
 -- name: CountPlacedBySatellite :many
 SELECT pl.satellite, CAST(COUNT(*) AS BIGINT) AS clusters, CAST(COALESCE(SUM(p.replicas), 0) AS BIGINT) AS replicas
 FROM placements pl JOIN physical_clusters p ON p.id = pl.physical_cluster_id

@@ -58,42 +58,6 @@ func (q *Queries) InsertProfile(ctx context.Context, arg InsertProfileParams) er
 	return err
 }
 
-const listCurrentProfiles = `-- name: ListCurrentProfiles :many
-SELECT p.product, p.sku, p.version, p.spec, p.created_at, p.created_by FROM profiles p
-WHERE p.version = (SELECT MAX(v.version) FROM profiles v WHERE v.product = p.product AND v.sku = p.sku)
-ORDER BY p.product, p.sku
-`
-
-func (q *Queries) ListCurrentProfiles(ctx context.Context) ([]Profile, error) {
-	rows, err := q.db.QueryContext(ctx, listCurrentProfiles)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Profile
-	for rows.Next() {
-		var i Profile
-		if err := rows.Scan(
-			&i.Product,
-			&i.Sku,
-			&i.Version,
-			&i.Spec,
-			&i.CreatedAt,
-			&i.CreatedBy,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listLogicalClusterIDsByProfile = `-- name: ListLogicalClusterIDsByProfile :many
 SELECT id FROM logical_clusters WHERE product = $1 AND sku = $2 ORDER BY id
 `

@@ -49,7 +49,6 @@ type Querier interface {
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	// The history of every cluster the tenant ever had under that name, oldest first.
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
-	ListCurrentProfiles(ctx context.Context) ([]Profile, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
@@ -64,7 +63,6 @@ type Querier interface {
 	// The physical ksqldb and connect clusters that run next to a Kafka cluster.
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
-	ListUnplacedPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	// The newest logical generation carried by a physical generation the satellite has observed.

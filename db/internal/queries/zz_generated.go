@@ -472,7 +472,6 @@ type Queries interface {
 	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
-	ListCurrentProfiles(ctx context.Context) ([]Profile, error)
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
@@ -483,7 +482,6 @@ type Queries interface {
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
-	ListUnplacedPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
@@ -684,18 +682,6 @@ func (x sqlitegenQueries) ListClusterHistoryByName(ctx context.Context, arg List
 	return out, translate(err)
 }
 
-func (x sqlitegenQueries) ListCurrentProfiles(ctx context.Context) ([]Profile, error) {
-	r, err := x.q.ListCurrentProfiles(ctx)
-	if r == nil {
-		return nil, translate(err)
-	}
-	out := make([]Profile, len(r))
-	for i := range r {
-		out[i] = Profile(r[i])
-	}
-	return out, translate(err)
-}
-
 func (x sqlitegenQueries) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error) {
 	r, err := x.q.ListLiveDependents(ctx, kafkaClusterID)
 	if r == nil {
@@ -779,11 +765,6 @@ func (x sqlitegenQueries) ListSatellites(ctx context.Context) ([]Satellite, erro
 		out[i] = Satellite(r[i])
 	}
 	return out, translate(err)
-}
-
-func (x sqlitegenQueries) ListUnplacedPhysicalClusterIDs(ctx context.Context) ([]string, error) {
-	r, err := x.q.ListUnplacedPhysicalClusterIDs(ctx)
-	return r, translate(err)
 }
 
 func (x sqlitegenQueries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {
@@ -1038,18 +1019,6 @@ func (x pggenQueries) ListClusterHistoryByName(ctx context.Context, arg ListClus
 	return out, translate(err)
 }
 
-func (x pggenQueries) ListCurrentProfiles(ctx context.Context) ([]Profile, error) {
-	r, err := x.q.ListCurrentProfiles(ctx)
-	if r == nil {
-		return nil, translate(err)
-	}
-	out := make([]Profile, len(r))
-	for i := range r {
-		out[i] = Profile(r[i])
-	}
-	return out, translate(err)
-}
-
 func (x pggenQueries) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error) {
 	r, err := x.q.ListLiveDependents(ctx, kafkaClusterID)
 	if r == nil {
@@ -1133,11 +1102,6 @@ func (x pggenQueries) ListSatellites(ctx context.Context) ([]Satellite, error) {
 		out[i] = Satellite(r[i])
 	}
 	return out, translate(err)
-}
-
-func (x pggenQueries) ListUnplacedPhysicalClusterIDs(ctx context.Context) ([]string, error) {
-	r, err := x.q.ListUnplacedPhysicalClusterIDs(ctx)
-	return r, translate(err)
 }
 
 func (x pggenQueries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {

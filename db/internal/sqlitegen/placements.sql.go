@@ -80,34 +80,6 @@ func (q *Queries) GetPlacement(ctx context.Context, physicalClusterID string) (P
 	return i, err
 }
 
-const listUnplacedPhysicalClusterIDs = `-- name: ListUnplacedPhysicalClusterIDs :many
-SELECT p.id FROM physical_clusters p LEFT JOIN placements pl ON pl.physical_cluster_id = p.id
-WHERE p.deleted_at IS NULL AND (pl.satellite IS NULL) ORDER BY p.id
-`
-
-func (q *Queries) ListUnplacedPhysicalClusterIDs(ctx context.Context) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, listUnplacedPhysicalClusterIDs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const upsertPlacement = `-- name: UpsertPlacement :exec
 INSERT INTO placements (physical_cluster_id, satellite, reason, updated_at)
 VALUES (?1, ?2, ?3, ?4)

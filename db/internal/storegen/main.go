@@ -28,6 +28,9 @@ const (
 	pgDir      = "db/internal/pggen"
 	queriesOut = "db/internal/queries/zz_generated.go"
 	typesOut   = "db/zz_types.go"
+	// recorderOut is a test file: a Queries that records which queries ran, so the store's
+	// suite can prove it ran every one.
+	recorderOut = "db/zz_recorder_test.go"
 )
 
 func main() {
@@ -63,6 +66,9 @@ func run(check bool) error {
 		return err
 	}
 	if files[typesOut], err = typesFile(lite); err != nil {
+		return err
+	}
+	if files[recorderOut], err = recorderFile(lite); err != nil {
 		return err
 	}
 	for path, want := range files {
@@ -267,4 +273,33 @@ func typesFile(s *source) ([]byte, error) {
 	}
 	b.WriteString(")\n")
 	return format.Source(b.Bytes())
+}
+
+func recorderFile(s *source) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(header)
+	b.WriteString("package db\n\nimport (\n\t\"context\"\n\t\"database/sql\"\n\n\t\"github.com/orbitcp/orbit/db/internal/queries\"\n)\n\n")
+	b.WriteString("// recorder runs every query on q and records which ones ran.\n")
+	b.WriteString("type recorder struct {\n\tq      queries.Queries\n\tcalled map[string]int\n}\n\n")
+	methods := slices.Clone(s.methods)
+	sort.Slice(methods, func(i, j int) bool { return methods[i].Names[0].Name < methods[j].Names[0].Name })
+	for _, m := range methods {
+		name := m.Names[0].Name
+		ft := m.Type.(*ast.FuncType)
+		var params, args []string
+		for _, p := range ft.Params.List {
+			for _, n := range p.Names {
+				params = append(params, n.Name+" "+s.expr(p.Type))
+				args = append(args, n.Name)
+			}
+		}
+		results := s.expr(&ast.FuncType{Params: &ast.FieldList{}, Results: ft.Results})[len("func() "):]
+		fmt.Fprintf(&b, "func (r *recorder) %s(%s) %s {\n\tr.called[%q]++\n\treturn r.q.%s(%s)\n}\n\n",
+			name, strings.Join(params, ", "), results, name, name, strings.Join(args, ", "))
+	}
+	out := b.Bytes()
+	if !bytes.Contains(out[bytes.Index(out, []byte(")\n")):], []byte("sql.")) {
+		out = bytes.Replace(out, []byte("\t\"database/sql\"\n"), nil, 1)
+	}
+	return format.Source(out)
 }

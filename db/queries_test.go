@@ -1,0 +1,250 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/orbitcp/orbit/db/internal/queries"
+)
+
+// TestEveryQueryOnBothEngines runs every query of queries/*.sql on each engine, through a
+// recorder that proves none was skipped, and checks what each returns: the store layer's
+// mapping (generated) and its error translation behave the same on SQLite and PostgreSQL.
+func TestEveryQueryOnBothEngines(t *testing.T) {
+	for dialect, s := range openTestStores(t) {
+		t.Run(string(dialect), func(t *testing.T) {
+			// Outside a transaction: on PostgreSQL the statements that must fail (a unique
+			// violation) would abort it.
+			rec := &recorder{q: queries.Of(s.Reader()), called: map[string]int{}}
+			exerciseQueries(t, rec)
+			all := reflect.TypeFor[queries.Queries]()
+			for i := range all.NumMethod() {
+				if name := all.Method(i).Name; rec.called[name] == 0 {
+					t.Errorf("the suite never ran %s", name)
+				}
+			}
+		})
+	}
+}
+
+func exerciseQueries(t *testing.T, q queries.Queries) {
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what string, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", what, got, want)
+		}
+	}
+	null := func(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
+
+	// Meta: each key of its own.
+	epoch, err := q.GetOutboxEpoch(ctx)
+	must(err)
+	must(q.InsertOutboxEpoch(ctx, "other")) // does nothing: the epoch is set once
+	again, _ := q.GetOutboxEpoch(ctx)
+	want("epoch after a second insert", again, epoch)
+	if _, err := q.GetUsageCursor(ctx); !errors.Is(err, ErrNotFound) {
+		t.Errorf("usage cursor before any: %v, want ErrNotFound", err)
+	}
+	must(q.SetUsageCursor(ctx, "1"))
+	must(q.SetUsageCursor(ctx, "2"))
+	cursor, _ := q.GetUsageCursor(ctx)
+	want("usage cursor", cursor, "2")
+
+	// Tenants and API keys.
+	must(q.InsertTenant(ctx, InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: 1}))
+	if err := q.InsertTenant(ctx, InsertTenantParams{ID: "t2", Name: "acme", CreatedAt: 1}); !errors.Is(err, ErrUniqueViolation) {
+		t.Errorf("duplicate tenant name: %v, want ErrUniqueViolation", err)
+	}
+	tenant, err := q.GetTenantByName(ctx, "acme")
+	must(err)
+	want("tenant", tenant.ID, "t1")
+	must(q.InsertAPIKey(ctx, InsertAPIKeyParams{ID: "k1", TenantID: "t1", Role: "admin", Description: "d", SecretHash: []byte{1, 2}, CreatedAt: 5}))
+	byHash, err := q.GetAPIKeyByHash(ctx, []byte{1, 2})
+	must(err)
+	want("key by hash", byHash, GetAPIKeyByHashRow{ID: "k1", TenantID: "t1", Role: "admin", TenantName: "acme"})
+	n, err := q.RevokeAPIKey(ctx, RevokeAPIKeyParams{ID: "k1", Now: 9})
+	must(err)
+	want("keys revoked", n, int64(1))
+	key, err := q.GetAPIKey(ctx, "k1")
+	must(err)
+	want("revoked key", key.RevokedAt, sql.NullInt64{Int64: 9, Valid: true})
+	keys, err := q.ListAPIKeys(ctx, "t1")
+	must(err)
+	want("keys", len(keys), 1)
+	if _, err := q.GetAPIKey(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing key: %v, want ErrNotFound", err)
+	}
+
+	// Logical clusters, their history and dependents.
+	lc := func(id, name, product string, kafka sql.NullString) {
+		must(q.InsertLogicalCluster(ctx, InsertLogicalClusterParams{ID: id, TenantID: "t1", Name: name, Product: product, Sku: "dedicated",
+			Cku: 1, Region: "r", Cloud: "aws", Network: "public", KafkaClusterID: kafka, Now: 10}))
+	}
+	lc("lkc-1", "orders", "kafka", sql.NullString{})
+	lc("lksqlc-1", "streams", "ksqldb", null("lkc-1"))
+	l, err := q.GetLogicalCluster(ctx, "lkc-1")
+	must(err)
+	want("generation", l.Generation, int64(1))
+	n, err = q.ResizeLogicalCluster(ctx, ResizeLogicalClusterParams{ID: "lkc-1", Cku: 2, Now: 11})
+	must(err)
+	want("resized", n, int64(1))
+	n, err = q.RotateLogicalClusterCertificates(ctx, RotateLogicalClusterCertificatesParams{ID: "lkc-1", Now: 12})
+	must(err)
+	want("rotated", n, int64(1))
+	live, err := q.GetLiveLogicalClusterByName(ctx, GetLiveLogicalClusterByNameParams{TenantID: "t1", Name: "orders"})
+	must(err)
+	want("after resize and rotation", []int64{live.Cku, live.TlsSerial, live.Generation}, []int64{2, 1, 3})
+	deps, err := q.ListLiveDependents(ctx, "lkc-1")
+	must(err)
+	want("dependents", len(deps), 1)
+	tenantLive, err := q.ListLiveLogicalClusters(ctx, "t1")
+	must(err)
+	everyLive, err := q.ListAllLiveLogicalClusters(ctx)
+	must(err)
+	want("live clusters", []int{len(tenantLive), len(everyLive)}, []int{2, 2})
+	byProfile, err := q.ListLogicalClusterIDsByProfile(ctx, ListLogicalClusterIDsByProfileParams{Product: "kafka", Sku: "dedicated"})
+	must(err)
+	want("by profile", byProfile, []string{"lkc-1"})
+	ids, err := q.ListLogicalClusterIDs(ctx)
+	must(err)
+	want("logical ids", ids, []string{"lkc-1", "lksqlc-1"})
+	must(q.InsertClusterHistory(ctx, InsertClusterHistoryParams{LogicalClusterID: "lkc-1", TenantID: "t1", At: 10, Actor: "k1", Action: "create", AfterState: "{}"}))
+	hist, err := q.ListClusterHistoryByName(ctx, ListClusterHistoryByNameParams{TenantID: "t1", Name: "orders"})
+	must(err)
+	want("history", len(hist), 1)
+	n, err = q.DeleteLogicalCluster(ctx, DeleteLogicalClusterParams{ID: "lksqlc-1", Now: 20})
+	must(err)
+	want("deleted", n, int64(1))
+	if _, err := q.GetLiveLogicalClusterByName(ctx, GetLiveLogicalClusterByNameParams{TenantID: "t1", Name: "streams"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted cluster still live: %v", err)
+	}
+	latest, err := q.GetLatestLogicalClusterByName(ctx, GetLatestLogicalClusterByNameParams{TenantID: "t1", Name: "streams"})
+	must(err)
+	want("deleted at", latest.DeletedAt, sql.NullInt64{Int64: 20, Valid: true})
+	n, err = q.UndeleteLogicalCluster(ctx, UndeleteLogicalClusterParams{ID: "lksqlc-1", Now: 21})
+	must(err)
+	want("undeleted", n, int64(1))
+
+	// Profiles.
+	if _, err := q.GetCurrentProfile(ctx, GetCurrentProfileParams{Product: "kafka", Sku: "dedicated"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("profile before any: %v", err)
+	}
+	must(q.InsertProfile(ctx, InsertProfileParams{Product: "kafka", Sku: "dedicated", Version: 1, Spec: "{}", CreatedAt: 1, CreatedBy: "k1"}))
+	must(q.InsertProfile(ctx, InsertProfileParams{Product: "kafka", Sku: "dedicated", Version: 2, Spec: `{"v":2}`, CreatedAt: 2, CreatedBy: "k1"}))
+	prof, err := q.GetCurrentProfile(ctx, GetCurrentProfileParams{Product: "kafka", Sku: "dedicated"})
+	must(err)
+	want("current profile", prof.Version, int64(2))
+
+	// Physical clusters, tenancies, generations.
+	pc := func(id, product string, kafka sql.NullString) {
+		must(q.InsertPhysicalCluster(ctx, InsertPhysicalClusterParams{ID: id, Product: product, Sku: "dedicated", Region: "r", Cloud: "aws",
+			Network: "public", Version: "3.9.0", Replicas: 3, Controllers: 3, StorageGib: 10, Config: "{}", KafkaPhysicalID: kafka,
+			Tenants: "[]", Generation: 1, Now: 10}))
+	}
+	pc("pkc-1", "kafka", sql.NullString{})
+	pc("pksqlc-1", "ksqldb", null("pkc-1"))
+	must(q.InsertTenancy(ctx, InsertTenancyParams{LogicalClusterID: "lkc-1", PhysicalClusterID: "pkc-1", CreatedAt: 10}))
+	tenancy, err := q.GetTenancy(ctx, "lkc-1")
+	must(err)
+	want("tenancy", tenancy.PhysicalClusterID, "pkc-1")
+	byLogical, err := q.GetPhysicalClusterByLogical(ctx, "lkc-1")
+	must(err)
+	want("physical of lkc-1", byLogical.ID, "pkc-1")
+	tenants, err := q.ListLiveTenants(ctx, "pkc-1")
+	must(err)
+	want("tenants", tenants, []string{"lkc-1"})
+	shared, err := q.FindSharedPhysicalCluster(ctx, FindSharedPhysicalClusterParams{Product: "kafka", Sku: "dedicated", Region: "r", Cloud: "aws", Network: "public", MaxTenants: 2})
+	must(err)
+	want("room on", shared, "pkc-1")
+	if _, err := q.FindSharedPhysicalCluster(ctx, FindSharedPhysicalClusterParams{Product: "kafka", Sku: "dedicated", Region: "r", Cloud: "aws", Network: "public", MaxTenants: 1}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a full cluster offered room: %v", err)
+	}
+	n, err = q.UpdatePhysicalCluster(ctx, UpdatePhysicalClusterParams{ID: "pkc-1", Version: "3.9.0", Replicas: 6, Controllers: 3, StorageGib: 10,
+		Config: "{}", Tenants: "[]", Generation: 2, Now: 11})
+	must(err)
+	want("updated at generation 2", n, int64(1))
+	n, err = q.UpdatePhysicalCluster(ctx, UpdatePhysicalClusterParams{ID: "pkc-1", Version: "3.9.0", Replicas: 9, Generation: 2, Config: "{}", Tenants: "[]", Now: 12})
+	must(err)
+	want("a stale generation changes nothing", n, int64(0))
+	p, err := q.GetPhysicalCluster(ctx, "pkc-1")
+	must(err)
+	want("replicas", p.Replicas, int64(6))
+	must(q.InsertPhysicalGeneration(ctx, InsertPhysicalGenerationParams{PhysicalClusterID: "pkc-1", Generation: 2, LogicalClusterID: "lkc-1", LogicalGeneration: 3}))
+	observed, err := q.ObservedLogicalGeneration(ctx, ObservedLogicalGenerationParams{PhysicalClusterID: "pkc-1", LogicalClusterID: "lkc-1", ObservedGeneration: 2})
+	must(err)
+	want("observed", observed, int64(3))
+	physIDs, err := q.ListPhysicalClusterIDs(ctx)
+	must(err)
+	want("physical ids", physIDs, []string{"pkc-1", "pksqlc-1"})
+	physDeps, err := q.ListPhysicalDependentIDs(ctx, "pkc-1")
+	must(err)
+	want("physical dependents", physDeps, []string{"pksqlc-1"})
+
+	// Placements and load.
+	must(q.UpsertPlacement(ctx, UpsertPlacementParams{PhysicalClusterID: "pkc-1", Reason: "pending", Now: 1}))
+	must(q.UpsertPlacement(ctx, UpsertPlacementParams{PhysicalClusterID: "pkc-1", Satellite: null("eu"), Reason: "placed", Now: 2}))
+	pl, err := q.GetPlacement(ctx, "pkc-1")
+	must(err)
+	want("placement", pl.Satellite, null("eu"))
+	load, err := q.CountPlacedBySatellite(ctx)
+	must(err)
+	want("load", load, []CountPlacedBySatelliteRow{{Satellite: null("eu"), Clusters: 1, Replicas: 6}})
+	on, err := q.CountPlacedOnSatellite(ctx, null("eu"))
+	must(err)
+	want("load on eu", on, CountPlacedOnSatelliteRow{Clusters: 1, Replicas: 6})
+
+	// Status, only newer revisions; metering.
+	st := UpsertClusterStatusParams{PhysicalClusterID: "pkc-1", Satellite: "eu", ObservedGeneration: 2, Phase: "ready", Replicas: 6, ReadyReplicas: 6, Conditions: "[]", KvRevision: 5}
+	must(q.UpsertClusterStatus(ctx, st))
+	older := st
+	older.Phase, older.KvRevision = "provisioning", 4
+	must(q.UpsertClusterStatus(ctx, older))
+	status, err := q.GetClusterStatus(ctx, "pkc-1")
+	must(err)
+	want("status kept the newer revision", status.Phase, "ready")
+	metered, err := q.ListMeteredClusters(ctx)
+	must(err)
+	want("metered", metered, []ListMeteredClustersRow{{ID: "lkc-1", TenantID: "t1", Cku: 2, Replicas: 6, StorageGib: 10, Phase: "ready", RunningReplicas: 6}})
+	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7}))
+	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7}))
+	usage, err := q.ListUsage(ctx, ListUsageParams{TenantID: "t1", FromHour: 0, ToHour: 1})
+	must(err)
+	want("usage adds up", usage, []ListUsageRow{{Hour: 0, LogicalClusterID: "lkc-1", Name: "orders", CkuMs: 10, StorageGibMs: 14}})
+
+	// Satellites.
+	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U1", CreatedAt: 1}))
+	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U2", CreatedAt: 2}))
+	sats, err := q.ListSatellites(ctx)
+	must(err)
+	want("satellite nkey after a rotation", []string{sats[0].Name, sats[0].Nkey}, []string{"eu", "U2"})
+	n, err = q.RevokeSatellite(ctx, RevokeSatelliteParams{Name: "eu", Now: 3})
+	must(err)
+	want("revoked satellites", n, int64(1))
+	if sats, _ := q.ListSatellites(ctx); len(sats) != 0 {
+		t.Errorf("a revoked satellite is still listed: %v", sats)
+	}
+
+	// Outbox.
+	id, err := q.InsertOutbox(ctx, InsertOutboxParams{Subject: "events.logical.lkc-1", Payload: []byte("{}"), Now: 1})
+	must(err)
+	pending, err := q.ListPendingOutbox(ctx, 10)
+	must(err)
+	if !slices.ContainsFunc(pending, func(o Outbox) bool { return o.ID == id }) {
+		t.Errorf("outbox row %d not pending: %v", id, pending)
+	}
+	must(q.MarkOutboxPublished(ctx, MarkOutboxPublishedParams{ID: id, Now: 2}))
+	n, err = q.DeletePublishedOutbox(ctx, 3)
+	must(err)
+	want("published rows cleaned", n, int64(1))
+}

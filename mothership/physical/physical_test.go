@@ -1,0 +1,143 @@
+package physical
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/dbtest"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/tests/testkit/hubtest"
+)
+
+func seedTenant(t *testing.T, store *db.Store) {
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.InsertTenant(context.Background(), db.InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: 1})
+	})
+}
+
+func seedLogical(t *testing.T, store *db.Store, id, sku string, cku int64) {
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.InsertLogicalCluster(context.Background(), db.InsertLogicalClusterParams{ID: id, TenantID: "t1", Name: id, Product: "kafka",
+			Sku: sku, Cku: cku, Region: "r", Cloud: "aws", Network: "public", Now: 1})
+	})
+}
+
+// TestDedicatedClusterFollowsCKUAndProfile: 1 CKU of the default profile is 3 brokers; a
+// resize is a new physical generation that carries the logical one; a new profile revision
+// changes what every cluster of its product and SKU runs.
+func TestDedicatedClusterFollowsCKUAndProfile(t *testing.T) {
+	store := hubtest.OpenSQLite(t)
+	ctx := context.Background()
+	c := New(store, time.Hour)
+	seedTenant(t, store)
+	seedLogical(t, store, "lkc-a", "dedicated", 2)
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	q := dbtest.Q(store)
+	p, err := q.GetPhysicalCluster(ctx, "pkc-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Replicas != 6 || p.Controllers != 3 || p.StorageGib != 500 || p.Version != "3.9.0" || p.Generation != 1 {
+		t.Fatalf("2 CKUs: %+v", p)
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := q.GetPhysicalCluster(ctx, "pkc-a"); again.Generation != 1 {
+		t.Fatalf("a reconcile with nothing changed moved to generation %d", again.Generation)
+	}
+
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		_, err := q.ResizeLogicalCluster(ctx, db.ResizeLogicalClusterParams{ID: "lkc-a", Cku: 3, Now: 2})
+		return err
+	})
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = q.GetPhysicalCluster(ctx, "pkc-a")
+	observed, _ := q.ObservedLogicalGeneration(ctx, db.ObservedLogicalGenerationParams{PhysicalClusterID: "pkc-a", LogicalClusterID: "lkc-a", ObservedGeneration: p.Generation})
+	if p.Replicas != 9 || p.Generation != 2 || observed != 2 {
+		t.Fatalf("after resizing to 3 CKUs: %d brokers at generation %d carrying logical %d", p.Replicas, p.Generation, observed)
+	}
+
+	spec, _ := json.Marshal(map[string]any{"version": "3.9.1", "replicasPerCKU": 4, "controllers": 3, "storageGiB": 800, "config": map[string]string{"num.io.threads": "16"}})
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.InsertProfile(ctx, db.InsertProfileParams{Product: "kafka", Sku: "dedicated", Version: 1, Spec: string(spec), CreatedAt: 3, CreatedBy: "op"})
+	})
+	ids, err := c.MapEvent(ctx, "profile", "kafka-dedicated")
+	if err != nil || len(ids) != 1 || ids[0] != "lkc-a" {
+		t.Fatalf("a profile event maps to %v, %v", ids, err)
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = q.GetPhysicalCluster(ctx, "pkc-a")
+	if p.Replicas != 12 || p.StorageGib != 800 || p.Version != "3.9.1" || p.Config != `{"num.io.threads":"16"}` {
+		t.Fatalf("after the profile change: %+v", p)
+	}
+}
+
+// TestTenantsArePackedOntoSharedClusters: basic clusters share a physical cluster until it
+// holds the profile's tenants per cluster, each with the SKU's quotas; a deleted tenant
+// leaves the tenant list and the shared cluster stays.
+func TestTenantsArePackedOntoSharedClusters(t *testing.T) {
+	store := hubtest.OpenSQLite(t)
+	ctx := context.Background()
+	c := New(store, time.Hour)
+	seedTenant(t, store)
+	spec, _ := json.Marshal(map[string]any{"version": "3.9.0", "replicasPerCKU": 3, "controllers": 3, "storageGiB": 100,
+		"tenantsPerCluster": 2, "tenantQuotas": map[string]int{"producerByteRate": 1000, "consumerByteRate": 2000}})
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.InsertProfile(ctx, db.InsertProfileParams{Product: "kafka", Sku: "basic", Version: 1, Spec: string(spec), CreatedAt: 1, CreatedBy: "op"})
+	})
+	for _, id := range []string{"lkc-1", "lkc-2", "lkc-3"} {
+		seedLogical(t, store, id, "basic", 1)
+		if err := c.Reconcile(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := dbtest.Q(store)
+	home := map[string]string{}
+	for _, id := range []string{"lkc-1", "lkc-2", "lkc-3"} {
+		p, err := q.GetPhysicalClusterByLogical(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		home[id] = p.ID
+	}
+	if home["lkc-1"] != home["lkc-2"] || home["lkc-3"] == home["lkc-1"] {
+		t.Fatalf("packing with 2 tenants per cluster: %v", home)
+	}
+	tenantsOf := func(id string) []kv.TenantQuota {
+		p, _ := q.GetPhysicalCluster(ctx, id)
+		var list []kv.TenantQuota
+		if err := json.Unmarshal([]byte(p.Tenants), &list); err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	shared := tenantsOf(home["lkc-1"])
+	if len(shared) != 2 || shared[0].ProducerByteRate != 1000 || shared[1].ConsumerByteRate != 2000 {
+		t.Fatalf("tenants of the first shared cluster: %+v", shared)
+	}
+
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		_, err := q.DeleteLogicalCluster(ctx, db.DeleteLogicalClusterParams{ID: "lkc-1", Now: 5})
+		return err
+	})
+	if err := c.Reconcile(ctx, "lkc-1"); err != nil {
+		t.Fatal(err)
+	}
+	if list := tenantsOf(home["lkc-1"]); len(list) != 1 || list[0].ID != "lkc-2" {
+		t.Fatalf("after deleting lkc-1: %+v", list)
+	}
+	if p, _ := q.GetPhysicalCluster(ctx, home["lkc-1"]); p.DeletedAt != (sql.NullInt64{}) {
+		t.Fatal("a tenant's deletion deleted the shared cluster")
+	}
+}
