@@ -81,7 +81,9 @@ func TestControllerRecordsReports(t *testing.T) {
 		return &kv.Status{SchemaVersion: kv.SchemaVersion, ID: id, Satellite: "eu-a", Product: kv.ProductKafka, ObservedGeneration: 1,
 			Phase: phase, Replicas: 3, ReadyReplicas: 3, UpdatedAt: time.Now()}
 	}
-	key := func(id string) string { return kv.Key{Satellite: "eu-a", Product: kv.ProductKafka, Cluster: id}.String() }
+	key := func(id string) string {
+		return kv.Key{Satellite: "eu-a", Product: kv.ProductKafka, Cluster: id}.String()
+	}
 	put(key("pkc-1"), status("pkc-1", kv.PhaseReady))
 	put(key("pkc-2"), status("pkc-1", kv.PhaseFailed)) // names another cluster than its key
 	if _, err := actual.Put(ctx, key("pkc-3"), []byte("{not json")); err != nil {
