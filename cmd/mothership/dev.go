@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,8 +43,7 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Context
-	dataDir := c.String("data-dir")
+	ctx, dataDir := c.Context, c.String("data-dir")
 	cp, err := devstack.StartControlPlane(ctx, devstack.ControlPlaneConfig{
 		DataDir: dataDir, Listen: c.String("listen"), LeafListen: c.String("leaf-listen"),
 		ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
@@ -51,50 +51,71 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	d := &devFleet{cp: cp}
 	key, err := devAPIKey(c.String("dev-api-key"), filepath.Join(dataDir, "dev-api-key"))
+	if err == nil {
+		err = cp.Mothership.EnsureAPIKey(ctx, devTenant, api.RoleOperator, key, "mothership dev")
+	}
+	if err == nil {
+		err = d.startSatellites(c, log)
+	}
+	if err == nil {
+		err = d.announce(c, key)
+	}
 	if err != nil {
-		return errors.Join(err, cp.Stop())
+		return errors.Join(err, d.stop())
 	}
-	if err := cp.Mothership.EnsureAPIKey(ctx, devTenant, api.RoleOperator, key, "mothership dev"); err != nil {
-		return errors.Join(err, cp.Stop())
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err := <-cp.Done():
+		return errors.Join(fmt.Errorf("mothership stopped: %w", err), d.stop())
 	}
+	return d.stop()
+}
 
-	var sats []*devstack.SatelliteNode
-	stopAll := func() error {
-		var errs []error
-		for _, s := range sats {
-			errs = append(errs, s.Stop())
-		}
-		return errors.Join(append(errs, cp.Stop())...)
-	}
+// devFleet is what `mothership dev` runs: the control plane and a satellite per region.
+type devFleet struct {
+	cp       *devstack.ControlPlane
+	sats     []*devstack.SatelliteNode
+	kubeKind string
+}
+
+var devNetworks = []string{"public", "vpc-peering", "private-link"}
+
+func (d *devFleet) startSatellites(c *cli.Context, log *slog.Logger) error {
 	kubeconfig := c.String("kubeconfig")
-	kubeKind := "simulated Kubernetes (no --kubeconfig)"
+	d.kubeKind = "simulated Kubernetes (no --kubeconfig)"
 	if kubeconfig != "" {
-		kubeKind = "Kubernetes from " + kubeconfig
+		d.kubeKind = "Kubernetes from " + kubeconfig
 	}
-	regions := c.StringSlice("region")
-	for _, region := range regions {
-		dir := filepath.Join(dataDir, "satellites", region)
-		seed, err := cp.Onboard(ctx, region, region, "aws", []string{"public", "vpc-peering", "private-link"}, dir)
+	for _, region := range c.StringSlice("region") {
+		dir := filepath.Join(c.String("data-dir"), "satellites", region)
+		seed, err := d.cp.Onboard(c.Context, region, region, "aws", devNetworks, dir)
 		if err != nil {
-			return errors.Join(fmt.Errorf("satellite %s: %w", region, err), stopAll())
+			return fmt.Errorf("satellite %s: %w", region, err)
 		}
-		log.Info("starting satellite", "satellite", region, "kubernetes", kubeKind)
-		n, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
-			Name: region, Region: region, Cloud: "aws", Networks: []string{"public", "vpc-peering", "private-link"},
-			Dir: dir, HubURLs: []string{cp.Hub.LeafURL()}, Seed: seed, Version: "dev", Kubeconfig: kubeconfig,
+		log.Info("starting satellite", "satellite", region, "kubernetes", d.kubeKind)
+		n, err := devstack.StartSatellite(c.Context, devstack.SatelliteConfig{
+			Name: region, Region: region, Cloud: "aws", Networks: devNetworks,
+			Dir: dir, HubURLs: []string{d.cp.Hub.LeafURL()}, Seed: seed, Version: "dev", Kubeconfig: kubeconfig,
 			SimStep: c.Duration("sim-step"), Log: log,
 		})
 		if err != nil {
-			return errors.Join(fmt.Errorf("satellite %s: %w", region, err), stopAll())
+			return fmt.Errorf("satellite %s: %w", region, err)
 		}
-		sats = append(sats, n)
+		d.sats = append(d.sats, n)
 	}
+	return nil
+}
 
+// announce writes the env file and tells the user how to reach Orbit.
+func (d *devFleet) announce(c *cli.Context, key string) error {
+	dataDir, regions := c.String("data-dir"), c.StringSlice("region")
 	envFile := filepath.Join(dataDir, "env")
-	envLine := fmt.Sprintf("export ORBIT_SERVER=%s ORBIT_API_KEY=%s\n", cp.URL(), key)
+	envLine := fmt.Sprintf("export ORBIT_SERVER=%s ORBIT_API_KEY=%s\n", d.cp.URL(), key)
 	if err := os.WriteFile(envFile, []byte(envLine), 0o600); err != nil {
-		return errors.Join(err, stopAll())
+		return err
 	}
 	fmt.Fprintf(c.App.Writer, `
 Orbit is running in dev mode (state in %s).
@@ -108,15 +129,16 @@ In another shell:
   orbit cluster create demo --product kafka --cku 1 --region %s --wait
 
 Ctrl-C stops Orbit; starting it again on the same data dir resumes where it was.
-`, dataDir, cp.URL(), key, strings.Join(regions, ", "), kubeKind, cp.Hub.LeafURL(), envFile, strings.TrimSpace(envLine), regions[0])
+`, dataDir, d.cp.URL(), key, strings.Join(regions, ", "), d.kubeKind, d.cp.Hub.LeafURL(), envFile, strings.TrimSpace(envLine), regions[0])
+	return nil
+}
 
-	select {
-	case <-ctx.Done():
-		log.Info("stopping")
-	case err := <-cp.Done():
-		return errors.Join(fmt.Errorf("mothership stopped: %w", err), stopAll())
+func (d *devFleet) stop() error {
+	var errs []error
+	for _, s := range d.sats {
+		errs = append(errs, s.Stop())
 	}
-	return stopAll()
+	return errors.Join(append(errs, d.cp.Stop())...)
 }
 
 // devAPIKey returns the configured key, or the one kept in path, or a new one (kept there).
