@@ -34,6 +34,9 @@ const (
 	rackTokenTTLSe = 600
 )
 
+// defaultImage is the satellite's image when none is configured.
+const defaultImage = "ghcr.io/orbitcp/satellite:latest"
+
 // rackRoleName is the satellite's ClusterRole that lets a Kafka pod read its node.
 func rackRoleName(satellite string) string { return "orbit-" + satellite + "-kafka-rack" }
 
@@ -89,7 +92,11 @@ func (r *renderer) renderRackAccess(o *PSCObject, out *rendered, labels map[stri
 // rackInitContainer and its volumes: the rack file's directory, and the projected token
 // that only this container mounts.
 func (r *renderer) rackInitContainer() (*corev1ac.ContainerApplyConfiguration, []*corev1ac.VolumeApplyConfiguration) {
-	c := corev1ac.Container().WithName("rack").WithImage(r.image).
+	image := r.image
+	if image == "" {
+		image = defaultImage
+	}
+	c := corev1ac.Container().WithName("rack").WithImage(image).
 		WithArgs("rack", "--node=$(NODE_NAME)", "--out="+rackFile).
 		WithEnv(corev1ac.EnvVar().WithName("NODE_NAME").WithValueFrom(corev1ac.EnvVarSource().
 			WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").WithFieldPath("spec.nodeName")))).

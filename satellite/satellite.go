@@ -120,11 +120,10 @@ func New(cfg Config) (*Satellite, error) {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
 	if cfg.Image == "" {
-		version := cfg.Version
-		if version == "" {
-			version = "latest"
+		cfg.Image = defaultImage
+		if cfg.Version != "" && cfg.Version != "dev" {
+			cfg.Image = "ghcr.io/orbitcp/satellite:" + cfg.Version
 		}
-		cfg.Image = "ghcr.io/orbitcp/satellite:" + version
 	}
 	log := cfg.Log
 	if log == nil {
