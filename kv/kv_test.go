@@ -10,7 +10,8 @@ import (
 func validPSC() *PSC {
 	return &PSC{
 		SchemaVersion: SchemaVersion, ID: "pkc-abc", Satellite: "us-west-2", Product: ProductKafka, Generation: 3,
-		Spec: PSCSpec{Version: "3.9.0", Replicas: 3, Controllers: 3, Storage: Storage{SizeGiB: 100}, Config: map[string]string{"min.insync.replicas": "2"}},
+		Spec: PSCSpec{Version: "3.9.0", Replicas: 3, Controllers: 3, Storage: Storage{SizeGiB: 100}, Config: map[string]string{"min.insync.replicas": "2"},
+			KafkaClusterID: "XxssPU5fYHGCk6S1xtfo-Q"},
 	}
 }
 
@@ -57,6 +58,14 @@ func TestDecodeIsStrict(t *testing.T) {
 		"bad config key":    {replace(`"min.insync.replicas"`, `"Bad Key"`), "spec.config"},
 		"kafka refs kafka":  {replace(`"replicas":3`, `"replicas":3,"kafka":{"id":"pkc-x"}`), "spec.kafka"},
 		"purge undeleted":   {replace(`"generation":3`, `"generation":3,"purgeAfter":"2030-01-01T00:00:00Z"`), "purgeAfter"},
+		"no cluster id":     {replace(`,"kafkaClusterId":"XxssPU5fYHGCk6S1xtfo-Q"`, ``), "spec.kafkaClusterId"},
+		"short cluster id":  {replace(`XxssPU5fYHGCk6S1xtfo-Q`, `XxssPU5fYHGCk6S1xtfo`), "spec.kafkaClusterId"},
+		"std base64 id":     {replace(`XxssPU5fYHGCk6S1xtfo-Q`, `XxssPU5fYHGCk6S1xtfo+Q`), "spec.kafkaClusterId"},
+		"padded id":         {replace(`XxssPU5fYHGCk6S1xtfo-Q`, `XxssPU5fYHGCk6S1xtf==`), "spec.kafkaClusterId"},
+		"non-canonical id":  {replace(`XxssPU5fYHGCk6S1xtfo-Q`, `XxssPU5fYHGCk6S1xtfo-R`), "spec.kafkaClusterId"},
+		"zero id":           {replace(`XxssPU5fYHGCk6S1xtfo-Q`, `AAAAAAAAAAAAAAAAAAAAAA`), "reserved"},
+		"metadata topic id": {replace(`XxssPU5fYHGCk6S1xtfo-Q`, `AAAAAAAAAAAAAAAAAAAAAQ`), "reserved"},
+		"option-like id":    {replace(`XxssPU5fYHGCk6S1xtfo-Q`, `-xssPU5fYHGCk6S1xtfo-Q`), "spec.kafkaClusterId"},
 		"huge":              {`{"schemaVersion":1,"id":"` + strings.Repeat("a", MaxValueSize) + `"}`, "limit"},
 	}
 	for name, tc := range cases {
@@ -72,6 +81,18 @@ func TestDecodeIsStrict(t *testing.T) {
 				t.Fatalf("error %q does not mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestKafkaClusterIDOnlyForKafka(t *testing.T) {
+	p := validPSC()
+	p.Product, p.Spec.Controllers, p.Spec.Kafka = ProductKsqlDB, 0, &KafkaRef{ID: "pkc-x"}
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "kafkaClusterId") {
+		t.Fatalf("a ksqldb cluster with a KRaft cluster id: %v", err)
+	}
+	p.Spec.KafkaClusterID = ""
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ const (
 	MaxStorageGiB    = 64 * 1024
 	MaxConfigEntries = 256
 	MaxConfigValue   = 4096
+	// MaxCertificateSize bounds a PEM certificate in a status.
+	MaxCertificateSize = 16 * 1024
 )
 
 var (
@@ -64,6 +67,12 @@ type PSCSpec struct {
 	TLSSerial int64 `json:"tlsSerial,omitempty"`
 	// Tenants are the logical clusters a multi-tenant Kafka cluster hosts, with their quotas.
 	Tenants []TenantQuota `json:"tenants,omitempty"`
+	// KafkaClusterID is a Kafka cluster's KRaft cluster id (kafka only, required): 16 random
+	// bytes in unpadded URL-safe base64, 22 characters, as `kafka-storage.sh random-uuid`
+	// prints it. The mothership generates it once per physical cluster and never changes it:
+	// the brokers' storage is formatted with it, and a broker refuses storage formatted
+	// for another cluster id.
+	KafkaClusterID string `json:"kafkaClusterId,omitempty"`
 }
 
 // MaxTenants bounds how many logical clusters one physical cluster hosts.
@@ -151,6 +160,14 @@ func (s *PSCSpec) validate(product Product) error {
 	if s.TLSSerial < 0 {
 		return fieldError("tlsSerial", "must not be negative")
 	}
+	switch {
+	case product == ProductKafka:
+		if err := ValidateKafkaClusterID(s.KafkaClusterID); err != nil {
+			return fieldError("kafkaClusterId", err.Error())
+		}
+	case s.KafkaClusterID != "":
+		return fieldError("kafkaClusterId", "only a kafka cluster has one")
+	}
 	if len(s.Tenants) > 0 && product != ProductKafka {
 		return fieldError("tenants", "only a kafka cluster hosts tenants")
 	}
@@ -194,6 +211,30 @@ func ValidateConfig(field string, cfg map[string]string) error {
 		if len(v) > MaxConfigValue {
 			return fieldError(field+"."+k, fmt.Sprintf("at most %d bytes", MaxConfigValue))
 		}
+	}
+	return nil
+}
+
+// ValidateKafkaClusterID checks a KRaft cluster id the way Kafka's Uuid.fromString reads
+// it: 22 characters of unpadded URL-safe base64 holding 16 bytes. It also refuses what
+// Kafka reserves (the zero and the metadata topic's ids) and a leading '-', which the
+// storage tool would take for an option (Kafka's own random-uuid never prints one).
+func ValidateKafkaClusterID(id string) error {
+	if id == "" {
+		return errors.New("is required: the KRaft cluster id the storage is formatted with")
+	}
+	if len(id) != 22 {
+		return fmt.Errorf("%q must be 22 characters of URL-safe base64 (got %d)", id, len(id))
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(id)
+	if err != nil || len(b) != 16 {
+		return fmt.Errorf("%q is not 16 bytes in URL-safe base64", id)
+	}
+	if id[0] == '-' {
+		return fmt.Errorf("%q must not start with '-'", id)
+	}
+	if bytes.Equal(b[:15], make([]byte, 15)) && b[15] <= 1 {
+		return fmt.Errorf("%q is reserved by Kafka", id)
 	}
 	return nil
 }
@@ -250,9 +291,30 @@ type Status struct {
 	Replicas           int32       `json:"replicas"`
 	ReadyReplicas      int32       `json:"readyReplicas"`
 	// Roles breaks replicas down by role (kafka: brokers and controllers).
-	Roles     []RoleStatus `json:"roles,omitempty"`
-	Bootstrap string       `json:"bootstrap,omitempty"`
-	UpdatedAt time.Time    `json:"updatedAt"`
+	Roles []RoleStatus `json:"roles,omitempty"`
+	// Bootstrap is the address clients connect to (kafka: the bootstrap DNS name and port;
+	// ksqldb, connect: their HTTPS endpoint's name and port), once its load balancer has an
+	// address.
+	Bootstrap string `json:"bootstrap,omitempty"`
+	// CACertificate is the PEM certificate of the CA that signs the cluster's server
+	// certificates (for ksqldb and connect: their Kafka cluster's CA). Clients trust it.
+	CACertificate string `json:"caCertificate,omitempty"`
+	// CertificateSerial is the serial (hex) of the server certificate currently issued.
+	CertificateSerial string `json:"certificateSerial,omitempty"`
+	// Brokers lists what each Kafka broker serves, as the satellite last observed it.
+	Brokers   []BrokerStatus `json:"brokers,omitempty"`
+	UpdatedAt time.Time      `json:"updatedAt"`
+}
+
+// BrokerStatus is one Kafka broker as its satellite observed it through the Kafka protocol.
+type BrokerStatus struct {
+	// ID is the broker's node id.
+	ID int32 `json:"id"`
+	// Host is the name the broker advertises to clients.
+	Host string `json:"host"`
+	// CertificateSerial is the serial (hex) of the certificate the broker serves clients;
+	// it differs from Status.CertificateSerial until the broker reloaded a rotation.
+	CertificateSerial string `json:"certificateSerial,omitempty"`
 }
 
 // RoleStatus is the replica count of one role of a cluster.
@@ -281,6 +343,12 @@ func (s *Status) Validate() error {
 	}
 	if s.Replicas < 0 || s.ReadyReplicas < 0 || s.ReadyReplicas > s.Replicas+MaxReplicas {
 		return fieldError("readyReplicas", "out of range")
+	}
+	if len(s.CACertificate) > MaxCertificateSize {
+		return fieldError("caCertificate", fmt.Sprintf("at most %d bytes", MaxCertificateSize))
+	}
+	if len(s.Brokers) > MaxReplicas {
+		return fieldError("brokers", fmt.Sprintf("at most %d", MaxReplicas))
 	}
 	for i, c := range s.Conditions {
 		if c.Type == "" {

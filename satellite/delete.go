@@ -13,12 +13,20 @@ import (
 	"github.com/orbitcp/orbit/kv"
 )
 
+// keptWithVolumes are the Secrets that belong with a Kafka cluster's data: its storage
+// holds the super user's SCRAM credential (formatted in once) and data its clients reach
+// with the CA they were given, so an undelete must find both again. They go when the
+// volumes go.
+var keptWithVolumes = map[string]bool{superUserSecret: true, caSecretName: true}
+
 // reconcileDeleted removes a deleted cluster's workloads, services, configuration and
-// secrets, and keeps its volumes (and namespace) for an undelete until the PSC's purge
-// time; then it purges the volumes, and the namespace if nothing else lives there.
+// secrets, and keeps its volumes (and namespace, and the secrets that go with the volumes)
+// for an undelete until the PSC's purge time; then it purges the volumes and those
+// secrets, and the namespace if nothing else lives there.
 func (op *operator) reconcileDeleted(ctx context.Context, o *PSCObject) error {
 	ns := Namespace(o.Name)
 	sel := op.clusterSelector(o)
+	op.closeKafka(o.Name)
 	remaining := 0
 	for _, k := range prunable {
 		have, err := k.list(op.kube, ns, sel)
@@ -26,6 +34,9 @@ func (op *operator) reconcileDeleted(ctx context.Context, o *PSCObject) error {
 			return err
 		}
 		for _, n := range have {
+			if k.kind == "Secret" && keptWithVolumes[n] {
+				continue
+			}
 			remaining++
 			if err := k.delete(ctx, op.kube, ns, n); err != nil && !apierrors.IsNotFound(err) {
 				return err
@@ -56,6 +67,14 @@ func (op *operator) reconcileDeleted(ctx context.Context, o *PSCObject) error {
 	}
 	if len(claims) > 0 {
 		return op.writeStatus(ctx, o, op.status(o, kv.PhaseDeleted, "Purging", fmt.Sprintf("deleting %d volumes", len(claims)), true, nil))
+	}
+	for name := range keptWithVolumes {
+		if _, err := op.kube.secrets.Secrets(ns).Get(name); apierrors.IsNotFound(err) {
+			continue
+		}
+		if err := op.kube.client.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
 	}
 	if err := op.deleteNamespaceIfOnlyOurs(ctx, ns); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	policylisters "k8s.io/client-go/listers/policy/v1"
+	rbaclisters "k8s.io/client-go/listers/rbac/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/orbitcp/orbit/kv"
@@ -39,6 +40,9 @@ type kube struct {
 	pods       corelisters.PodLister
 	sets       appslisters.StatefulSetLister
 	budgets    policylisters.PodDisruptionBudgetLister
+	accounts   corelisters.ServiceAccountLister
+	roles      rbaclisters.ClusterRoleLister
+	bindings   rbaclisters.ClusterRoleBindingLister
 	pscs       cache.GenericLister
 }
 
@@ -63,6 +67,9 @@ func newKube(client kubernetes.Interface, dyn dynamic.Interface, satellite strin
 		pods:       f.Core().V1().Pods().Lister(),
 		sets:       f.Apps().V1().StatefulSets().Lister(),
 		budgets:    f.Policy().V1().PodDisruptionBudgets().Lister(),
+		accounts:   f.Core().V1().ServiceAccounts().Lister(),
+		roles:      f.Rbac().V1().ClusterRoles().Lister(),
+		bindings:   f.Rbac().V1().ClusterRoleBindings().Lister(),
 		pscs:       df.ForResource(PSCResource).Lister(),
 	}
 }
@@ -84,6 +91,8 @@ func (k *kube) onChange(onObject func(cluster string), onPSC func(*PSCObject)) e
 		k.factory.Core().V1().Pods().Informer(),
 		k.factory.Apps().V1().StatefulSets().Informer(),
 		k.factory.Policy().V1().PodDisruptionBudgets().Informer(),
+		k.factory.Core().V1().ServiceAccounts().Informer(),
+		k.factory.Rbac().V1().ClusterRoleBindings().Informer(),
 	} {
 		if _, err := inf.AddEventHandler(objHandler); err != nil {
 			return err

@@ -2,6 +2,7 @@ package satellite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,6 +30,8 @@ type operator struct {
 	log       *slog.Logger
 	// after queues the PSC again after d (purge deadlines, held evictions).
 	after func(name string, d time.Duration)
+	// kafka speaks the Kafka protocol to the clusters; nil when the satellite does not.
+	kafka *kafkaAdmins
 }
 
 func (op *operator) reconcile(ctx context.Context, name string) error {
@@ -51,7 +54,12 @@ func (op *operator) reconcile(ctx context.Context, name string) error {
 	}
 	out, err := op.render.render(o)
 	if err != nil {
-		return op.writeStatus(ctx, o, op.status(o, kv.PhaseFailed, "InvalidDesiredState", err.Error(), false, nil))
+		// A desired state that can never be rendered: terminal until it changes.
+		reason := "InvalidDesiredState"
+		if ie := (*invalidError)(nil); errors.As(err, &ie) {
+			reason = ie.reason
+		}
+		return op.writeStatus(ctx, o, op.status(o, kv.PhaseFailed, reason, err.Error(), false, nil))
 	}
 	for _, obj := range out.objects {
 		if _, err := obj.ensure(ctx, op.kube); err != nil {
@@ -66,7 +74,9 @@ func (op *operator) reconcile(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return op.writeStatus(ctx, o, op.observe(o, out, rolling))
+	st := op.observe(o, out, rolling)
+	op.reconcileKafka(ctx, o, out, &st)
+	return op.writeStatus(ctx, o, st)
 }
 
 // owned lists the kinds a cluster's objects come in, with how to list and delete them.
@@ -100,6 +110,19 @@ var prunable = []ownedKind{
 		return names(l, err, func(o *corev1Secret) string { return o.Name })
 	}, func(ctx context.Context, k *kube, ns, name string) error {
 		return k.client.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}},
+	{"ServiceAccount", func(k *kube, ns string, sel labels.Selector) ([]string, error) {
+		l, err := k.accounts.ServiceAccounts(ns).List(sel)
+		return names(l, err, func(o *corev1ServiceAccount) string { return o.Name })
+	}, func(ctx context.Context, k *kube, ns, name string) error {
+		return k.client.CoreV1().ServiceAccounts(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}},
+	// Cluster-scoped, selected by the cluster's label like the rest.
+	{"ClusterRoleBinding", func(k *kube, _ string, sel labels.Selector) ([]string, error) {
+		l, err := k.bindings.List(sel)
+		return names(l, err, func(o *rbacv1ClusterRoleBinding) string { return o.Name })
+	}, func(ctx context.Context, k *kube, _, name string) error {
+		return k.client.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
 	}},
 	{"PodDisruptionBudget", func(k *kube, ns string, sel labels.Selector) ([]string, error) {
 		l, err := k.budgets.PodDisruptionBudgets(ns).List(sel)
@@ -190,22 +213,22 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 	}
 	st.Replicas, st.ReadyReplicas = primary.Replicas, primary.Ready
 	st.Bootstrap = op.bootstrap(out)
+	if out.tls != nil && out.tls.ca != nil {
+		st.CACertificate, st.CertificateSerial = string(out.tls.ca.certPEM), out.tls.serial
+	}
 	return st
 }
 
-// bootstrap is the client endpoint's load-balancer address, once it has one.
+// bootstrap is the client endpoint: the DNS name published for its load balancer, once
+// the load balancer has an address for the name to point at.
 func (op *operator) bootstrap(out *rendered) string {
 	svc, err := op.kube.services.Services(out.namespace).Get(out.bootstrapService)
 	if err != nil {
 		return ""
 	}
-	port := strconv.Itoa(int(out.port))
 	for _, in := range svc.Status.LoadBalancer.Ingress {
-		switch {
-		case in.Hostname != "":
-			return net.JoinHostPort(in.Hostname, port)
-		case in.IP != "":
-			return net.JoinHostPort(in.IP, port)
+		if in.Hostname != "" || in.IP != "" {
+			return net.JoinHostPort(out.bootstrapHost, strconv.Itoa(int(out.port)))
 		}
 	}
 	return ""
@@ -217,6 +240,8 @@ func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string,
 		ObservedGeneration: o.Generation, DesiredGeneration: o.Status.DesiredGeneration,
 		Phase: phase, Reason: reason, Message: message, Roles: roles,
 		Replicas: o.Status.Replicas, ReadyReplicas: o.Status.ReadyReplicas,
+		// What was issued and observed stays true until observed again.
+		CACertificate: o.Status.CACertificate, CertificateSerial: o.Status.CertificateSerial, Brokers: o.Status.Brokers,
 	}
 	if applied {
 		st.DesiredGeneration = o.Spec.Generation

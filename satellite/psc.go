@@ -71,6 +71,9 @@ type PSCObjectStatus struct {
 	ReadyReplicas      int32              `json:"readyReplicas,omitempty"`
 	Roles              []kv.RoleStatus    `json:"roles,omitempty"`
 	Bootstrap          string             `json:"bootstrap,omitempty"`
+	CACertificate      string             `json:"caCertificate,omitempty"`
+	CertificateSerial  string             `json:"certificateSerial,omitempty"`
+	Brokers            []kv.BrokerStatus  `json:"brokers,omitempty"`
 	Conditions         []metav1.Condition `json:"conditions,omitempty"`
 }
 

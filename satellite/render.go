@@ -12,13 +12,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	"github.com/orbitcp/orbit/kv"
 )
@@ -70,16 +71,42 @@ type rendered struct {
 	namespace string
 	objects   []desiredObject
 	workloads []workload
-	// bootstrapService and port give the client endpoint.
+	// bootstrapService is the load balancer of the client endpoint, bootstrapHost the DNS
+	// name published for it, port its port.
 	bootstrapService string
+	bootstrapHost    string
 	port             int32
+	// tls is what the certificate objects found or issued once they are ensured.
+	tls *tlsState
+	// brokers are a Kafka cluster's brokers as clients reach them.
+	brokers []brokerEndpoint
 }
 
+// brokerEndpoint is one broker's node id and advertised client name.
+type brokerEndpoint struct {
+	id   int32
+	host string
+}
+
+// invalidError is a desired state that can never be rendered as written: a terminal
+// error, reported with its reason until the desired state changes.
+type invalidError struct {
+	reason string
+	err    error
+}
+
+func (e *invalidError) Error() string { return e.err.Error() }
+func (e *invalidError) Unwrap() error { return e.err }
+
+func invalid(reason string, err error) error { return &invalidError{reason: reason, err: err} }
+
 // renderer turns a PSC into objects. domain is the DNS zone of the data plane's public
-// names (per-broker and bootstrap records).
+// names (per-broker and bootstrap records); image is the satellite's own image, which the
+// Kafka pods' init container runs.
 type renderer struct {
 	satellite string
 	domain    string
+	image     string
 	kube      *kube
 }
 
@@ -117,6 +144,13 @@ type role struct {
 	restartHash string
 	tls         bool
 	held        string // why the replica count is held above what the PSC asks
+	// env, initContainers, volumes and mounts (of the main container) add to the defaults;
+	// serviceAccount is the pods' (its token is never mounted automatically).
+	env            []*corev1ac.EnvVarApplyConfiguration
+	initContainers []*corev1ac.ContainerApplyConfiguration
+	volumes        []*corev1ac.VolumeApplyConfiguration
+	mounts         []*corev1ac.VolumeMountApplyConfiguration
+	serviceAccount string
 }
 
 func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
@@ -141,6 +175,8 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 		mounts = append(mounts, corev1ac.VolumeMount().WithName("tls").WithMountPath("/etc/orbit/tls").WithReadOnly(true))
 		volumes = append(volumes, corev1ac.Volume().WithName("tls").WithSecret(corev1ac.SecretVolumeSource().WithSecretName(tlsSecretName(o.Spec.Product))))
 	}
+	mounts = append(mounts, ro.mounts...)
+	volumes = append(volumes, ro.volumes...)
 	var claims []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	if ro.storageGiB > 0 {
 		mounts = append(mounts, corev1ac.VolumeMount().WithName("data").WithMountPath("/var/lib/orbit/data"))
@@ -156,10 +192,27 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 		}
 		claims = append(claims, pvc)
 	}
+	env := append([]*corev1ac.EnvVarApplyConfiguration{
+		corev1ac.EnvVar().WithName("POD_NAME").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").WithFieldPath("metadata.name"))),
+	}, ro.env...)
 	container := corev1ac.Container().WithName(ro.role).WithImage(ro.image).WithCommand(ro.command...).
 		WithPorts(ports...).WithVolumeMounts(mounts...).
-		WithEnv(corev1ac.EnvVar().WithName("POD_NAME").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").WithFieldPath("metadata.name")))).
+		WithEnv(env...).
 		WithReadinessProbe(corev1ac.Probe().WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromInt32(ro.ports[0]))))
+	pod := corev1ac.PodSpec().
+		WithContainers(container).
+		WithVolumes(volumes...).
+		WithAutomountServiceAccountToken(false).
+		WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().
+			WithMaxSkew(1).WithTopologyKey(zoneLabel).
+			WithWhenUnsatisfiable(corev1.ScheduleAnyway).
+			WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(selector)))
+	if len(ro.initContainers) > 0 {
+		pod.WithInitContainers(ro.initContainers...)
+	}
+	if ro.serviceAccount != "" {
+		pod.WithServiceAccountName(ro.serviceAccount)
+	}
 	spec := appsv1ac.StatefulSetSpec().
 		WithReplicas(ro.replicas).
 		WithServiceName(ro.name + "-headless").
@@ -170,13 +223,7 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 		WithTemplate(corev1ac.PodTemplateSpec().
 			WithLabels(podLabels).
 			WithAnnotations(map[string]string{annotationRestartHash: ro.restartHash}).
-			WithSpec(corev1ac.PodSpec().
-				WithContainers(container).
-				WithVolumes(volumes...).
-				WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().
-					WithMaxSkew(1).WithTopologyKey("topology.kubernetes.io/zone").
-					WithWhenUnsatisfiable(corev1.ScheduleAnyway).
-					WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(selector)))))
+			WithSpec(pod))
 	if len(claims) > 0 {
 		spec = spec.WithVolumeClaimTemplates(claims...)
 	}
@@ -193,11 +240,18 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, restartHash: ro.restartHash})
 }
 
-// loadBalancer renders a LoadBalancer service to the pods matched by selector.
-func loadBalancer(ns, name string, labels, selector map[string]string, port int32) func(context.Context, *kube) (bool, error) {
-	return svcObject(corev1ac.Service(name, ns).WithLabels(labels).WithSpec(corev1ac.ServiceSpec().
-		WithType(corev1.ServiceTypeLoadBalancer).WithSelector(selector).
-		WithPorts(corev1ac.ServicePort().WithName("client").WithPort(port).WithTargetPort(intstr.FromInt32(port)))))
+// annotationExternalDNS asks external-dns to publish a Service's load balancer address
+// under a name.
+const annotationExternalDNS = "external-dns.alpha.kubernetes.io/hostname"
+
+// loadBalancer renders a LoadBalancer service to the pods matched by selector, published
+// in DNS as host.
+func loadBalancer(ns, name, host string, labels, selector map[string]string, port int32) func(context.Context, *kube) (bool, error) {
+	return svcObject(corev1ac.Service(name, ns).WithLabels(labels).
+		WithAnnotations(map[string]string{annotationExternalDNS: host}).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(corev1.ServiceTypeLoadBalancer).WithSelector(selector).
+			WithPorts(corev1ac.ServicePort().WithName("client").WithPort(port).WithTargetPort(intstr.FromInt32(port)))))
 }
 
 // replicationFactor is the replication a Kafka cluster's configuration declares: it may
@@ -296,4 +350,23 @@ func pdbObject(ac *policyv1ac.PodDisruptionBudgetApplyConfiguration) func(contex
 	}
 }
 
-var _ = metav1.Now
+func saObject(ac *corev1ac.ServiceAccountApplyConfiguration) func(context.Context, *kube) (bool, error) {
+	return func(ctx context.Context, k *kube) (bool, error) {
+		return ensure(ctx, ac, func() (*corev1.ServiceAccount, error) { return k.accounts.ServiceAccounts(*ac.Namespace).Get(*ac.Name) },
+			corev1ac.ExtractServiceAccount, k.client.CoreV1().ServiceAccounts(*ac.Namespace).Apply)
+	}
+}
+
+func clusterRoleObject(ac *rbacv1ac.ClusterRoleApplyConfiguration) func(context.Context, *kube) (bool, error) {
+	return func(ctx context.Context, k *kube) (bool, error) {
+		return ensure(ctx, ac, func() (*rbacv1.ClusterRole, error) { return k.roles.Get(*ac.Name) },
+			rbacv1ac.ExtractClusterRole, k.client.RbacV1().ClusterRoles().Apply)
+	}
+}
+
+func clusterRoleBindingObject(ac *rbacv1ac.ClusterRoleBindingApplyConfiguration) func(context.Context, *kube) (bool, error) {
+	return func(ctx context.Context, k *kube) (bool, error) {
+		return ensure(ctx, ac, func() (*rbacv1.ClusterRoleBinding, error) { return k.bindings.Get(*ac.Name) },
+			rbacv1ac.ExtractClusterRoleBinding, k.client.RbacV1().ClusterRoleBindings().Apply)
+	}
+}

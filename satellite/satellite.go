@@ -44,6 +44,16 @@ type Config struct {
 	// Domain is the DNS zone of the data plane's public names (default
 	// <region>.orbit.local).
 	Domain string
+	// Image is the satellite's own image: the Kafka pods' init container runs it
+	// (`satellite rack`). Default ghcr.io/orbitcp/satellite:<Version>.
+	Image string
+	// KafkaAdmin makes the satellite speak the Kafka protocol to its Kafka clusters (as
+	// their super user, trusting only each cluster's CA): certificate reloads now. Off, the
+	// satellite converges Kubernetes only (tests and dev mode without a Kafka harness).
+	KafkaAdmin bool
+	// KafkaDial, if set, dials Kafka addresses instead of the network (a harness maps the
+	// advertised names to its listeners).
+	KafkaDial DialFunc
 	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
 	Simulated bool
 	// Version is announced in the registration.
@@ -108,6 +118,12 @@ func New(cfg Config) (*Satellite, error) {
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	if cfg.Image == "" {
+		cfg.Image = defaultImage
+		if cfg.Version != "" && cfg.Version != "dev" {
+			cfg.Image = "ghcr.io/orbitcp/satellite:" + cfg.Version
+		}
 	}
 	log := cfg.Log
 	if log == nil {
@@ -205,8 +221,12 @@ func (s *Satellite) Run(ctx context.Context) error {
 	defer syncQueue.ShutDown()
 	defer opQueue.ShutDown()
 	sync := &syncer{satellite: cfg.Name, desired: desired, kube: k, reporter: rep, log: s.log, operate: opQueue.Add}
-	op := &operator{satellite: cfg.Name, kube: k, render: &renderer{satellite: cfg.Name, domain: cfg.Domain, kube: k},
+	op := &operator{satellite: cfg.Name, kube: k, render: &renderer{satellite: cfg.Name, domain: cfg.Domain, image: cfg.Image, kube: k},
 		reporter: rep, log: s.log, after: opQueue.AddAfter}
+	if cfg.KafkaAdmin {
+		op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+		defer op.kafka.closeAll()
+	}
 	err = k.onChange(opQueue.Add, func(o *PSCObject) {
 		opQueue.Add(o.Name)
 		syncQueue.Add(o.key().String()) // a PSC edited by hand is put back

@@ -63,8 +63,11 @@ func testBucket(t *testing.T) jetstream.KeyValue {
 func testPSC(gen int64, replicas int32) *kv.PSC {
 	return &kv.PSC{SchemaVersion: kv.SchemaVersion, ID: "pkc-1", Satellite: "sat", Product: kv.ProductKafka, Generation: gen,
 		Spec: kv.PSCSpec{Version: "3.9.0", Replicas: replicas, Controllers: 3, Storage: kv.Storage{SizeGiB: 10},
-			Config: map[string]string{"default.replication.factor": "3"}}}
+			Config: map[string]string{"default.replication.factor": "3"}, KafkaClusterID: testClusterID}}
 }
+
+// testClusterID is a KRaft cluster id as kafka-storage.sh random-uuid prints one.
+const testClusterID = "XxssPU5fYHGCk6S1xtfo-Q"
 
 func putPSC(t *testing.T, b jetstream.KeyValue, psc *kv.PSC) string {
 	t.Helper()
@@ -104,7 +107,7 @@ func newParts(t *testing.T, cs *fake.Clientset, dyn *dynfake.FakeDynamicClient, 
 	return &parts{
 		kube: k, pub: pub,
 		sync: &syncer{satellite: "sat", desired: b, kube: k, reporter: rep, log: log, operate: func(string) {}},
-		op: &operator{satellite: "sat", kube: k, render: &renderer{satellite: "sat", domain: "test.local", kube: k},
+		op: &operator{satellite: "sat", kube: k, render: &renderer{satellite: "sat", domain: "test.local", image: "ghcr.io/orbitcp/satellite:test", kube: k},
 			reporter: rep, log: log, after: func(string, time.Duration) {}},
 	}
 }

@@ -9,64 +9,106 @@ import (
 	"github.com/orbitcp/orbit/kv"
 )
 
-// renderWorkers renders ksqlDB or Kafka Connect: a worker set pointed at the bootstrap of the
-// Kafka cluster it belongs to, a LoadBalancer endpoint, and the configuration (Connect: its
-// group id and internal topics).
+// Ports of the workers' HTTPS endpoints.
+const (
+	ksqlDBPort  int32 = 8088
+	connectPort int32 = 8083
+)
+
+// renderWorkers renders ksqlDB or Kafka Connect: a worker set pointed at the Kafka cluster
+// it belongs to, a LoadBalancer endpoint published in DNS, and the configuration (Connect:
+// its group id and internal topics).
+//
+// They are attached to their Kafka, so their certificate is issued by that Kafka
+// cluster's CA, which is also the only CA they trust. They serve HTTPS (that certificate,
+// from PEM files) and reach Kafka over TLS on its INTERNAL listener (security.protocol=SSL)
+// with the same certificate as their client certificate: mutual TLS, under a principal of
+// their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. ACLs for it, or
+// SCRAM credentials on the client listener, come with Kafka users.
 func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	if o.Spec.Kafka == nil {
-		return fmt.Errorf("spec.kafka: a %s cluster needs its kafka cluster", o.Spec.Product)
+		return invalid("InvalidDesiredState", fmt.Errorf("spec.kafka: a %s cluster needs its kafka cluster", o.Spec.Product))
 	}
 	ns := out.namespace
+	name := string(o.Spec.Product)
+	headless := name + "-headless." + ns + ".svc"
 	labels := ownerLabels(r.satellite, o.Spec.Product, o.Name)
 	cfg := maps.Clone(o.Spec.Config)
 	if cfg == nil {
 		cfg = map[string]string{}
 	}
+	tlsCfg := map[string]string{
+		"security.protocol":                     "SSL",
+		"ssl.keystore.type":                     "PEM",
+		"ssl.keystore.location":                 tlsKeystore,
+		"ssl.truststore.type":                   "PEM",
+		"ssl.truststore.location":               tlsTruststore,
+		"ssl.endpoint.identification.algorithm": "https",
+	}
+	maps.Copy(cfg, tlsCfg)
 	cfg["bootstrap.servers"] = kafkaInternalBootstrap(o.Spec.Kafka.ID)
-	cfg["security.protocol"] = "SSL"
-	cfg["ssl.truststore.type"] = "PEM"
-	cfg["ssl.truststore.location"] = "/etc/orbit/tls/ca.crt"
 
 	var (
-		ro   role
-		file string
+		ro        role
+		file      string
+		port      int32
+		advertise string // appended per pod at start: the name peers reach it by
 	)
 	switch o.Spec.Product {
 	case kv.ProductKsqlDB:
-		port := int32(8088)
-		cfg["listeners"] = fmt.Sprintf("http://0.0.0.0:%d", port)
+		port = ksqlDBPort
+		cfg["listeners"] = fmt.Sprintf("https://0.0.0.0:%d", port)
 		cfg["ksql.service.id"] = o.Name + "_"
 		cfg["ksql.streams.state.dir"] = "/var/lib/orbit/data/ksqldb"
+		advertise = fmt.Sprintf("ksql.advertised.listener=https://${POD_NAME}.%s:%d", headless, port)
 		file = "ksql-server.properties"
 		image := "confluentinc/ksqldb-server:" + o.Spec.Version
 		ro = role{name: "ksqldb", role: "server", image: image, ports: []int32{port}, storageGiB: o.Spec.Storage.SizeGiB,
-			command: []string{"ksql-server-start", "/etc/orbit/config/" + file}}
+			command: workerStart(file, advertise, "ksql-server-start")}
 	case kv.ProductConnect:
-		port := int32(8083)
-		cfg["listeners"] = fmt.Sprintf("http://0.0.0.0:%d", port)
+		port = connectPort
+		cfg["listeners"] = fmt.Sprintf("https://0.0.0.0:%d", port)
+		cfg["rest.advertised.listener"] = "https"
+		cfg["rest.advertised.port"] = fmt.Sprint(port)
 		cfg["group.id"] = o.Name
 		cfg["config.storage.topic"] = "_connect-" + o.Name + "-configs"
 		cfg["offset.storage.topic"] = "_connect-" + o.Name + "-offsets"
 		cfg["status.storage.topic"] = "_connect-" + o.Name + "-status"
 		cfg["key.converter"] = "org.apache.kafka.connect.json.JsonConverter"
 		cfg["value.converter"] = "org.apache.kafka.connect.json.JsonConverter"
+		// The connectors' own clients take their settings under these prefixes.
+		for _, prefix := range []string{"producer.", "consumer.", "admin."} {
+			for k, v := range tlsCfg {
+				cfg[prefix+k] = v
+			}
+		}
+		advertise = "rest.advertised.host.name=${POD_NAME}." + headless
 		file = "connect-distributed.properties"
 		image := "apache/kafka:" + o.Spec.Version
 		ro = role{name: "connect", role: "worker", image: image, ports: []int32{port},
-			command: []string{"/opt/kafka/bin/connect-distributed.sh", "/etc/orbit/config/" + file}}
+			command: workerStart(file, advertise, kafkaBin+"/connect-distributed.sh")}
 	}
 	props := properties(cfg)
 	ro.replicas = o.Spec.Replicas
-	ro.mountConfig = "/etc/orbit/config"
+	ro.mountConfig = kafkaConfigDir
 	ro.restartHash = hashString(ro.image, props)
 	ro.tls = true
-	name := string(o.Spec.Product)
 	out.add("ConfigMap", name+"-config", cmObject(corev1ac.ConfigMap(name+"-config", ns).WithLabels(labels).
 		WithData(map[string]string{file: props})))
-	out.add("Secret", tlsSecretName(o.Spec.Product), r.tlsSecret(o, ns, labels, []string{name + "." + ns + ".svc", o.Name + "." + r.domain}))
+	out.tls = &tlsState{}
+	names := []string{o.Name + "." + r.domain, name + "." + ns + ".svc", "*." + headless}
+	out.add("Secret", tlsSecretName(o.Spec.Product), r.tlsSecret(o, ns, Namespace(o.Spec.Kafka.ID), labels,
+		certSubject(o.Spec.Product, o.Name), names, out.tls))
 	r.statefulSet(o, out, ro)
 	selector := map[string]string{LabelCluster: o.Name, LabelComponent: ro.name}
-	out.add("Service", name, loadBalancer(ns, name, labels, selector, ro.ports[0]))
-	out.bootstrapService, out.port = name, ro.ports[0]
+	out.add("Service", name, loadBalancer(ns, name, o.Name+"."+r.domain, labels, selector, port))
+	out.bootstrapService, out.bootstrapHost, out.port = name, o.Name+"."+r.domain, port
 	return nil
+}
+
+// workerStart copies the configuration, adds the pod's advertised name, and starts.
+func workerStart(file, advertise, start string) []string {
+	script := fmt.Sprintf("set -eu\ncp %[1]s/%[2]s /tmp/%[2]s\necho \"%[3]s\" >> /tmp/%[2]s\nexec %[4]s /tmp/%[2]s\n",
+		kafkaConfigDir, file, advertise, start)
+	return []string{"sh", "-c", script}
 }

@@ -34,7 +34,7 @@ func main() {
 		Name:           "satellite",
 		Usage:          "Orbit's per-region agent",
 		HideVersion:    true,
-		Commands:       []*cli.Command{runCommand},
+		Commands:       []*cli.Command{runCommand, rackCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.RunContext(ctx, cliargs.Interspersed(app, os.Args)); err != nil {
@@ -61,6 +61,8 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "data-dir", Usage: "Where the leaf node keeps its mirror", Value: "/var/lib/orbit-satellite", EnvVars: []string{"ORBIT_DATA_DIR"}},
 		&cli.StringFlag{Name: "dns-domain", Usage: "DNS zone of the clusters' public names (default <region>.orbit.local)", EnvVars: []string{"ORBIT_DNS_DOMAIN"}},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
+		&cli.StringFlag{Name: "image", Usage: "The satellite's own image, run by Kafka pods to learn their zone (default ghcr.io/orbitcp/satellite:<version>)", EnvVars: []string{"ORBIT_SATELLITE_IMAGE"}},
+		&cli.BoolFlag{Name: "kafka-admin", Usage: "Speak the Kafka protocol to the Kafka clusters (certificate reloads)", EnvVars: []string{"ORBIT_KAFKA_ADMIN"}},
 		&cli.StringFlag{Name: "log-level", Usage: "Log level: debug, info, warn or error", Value: "info", EnvVars: []string{"ORBIT_LOG_LEVEL"}},
 	},
 	Action: func(c *cli.Context) error {
@@ -95,13 +97,36 @@ var runCommand = &cli.Command{
 			Capacity: kv.Capacity{Clusters: int32(c.Int("capacity-clusters")), Brokers: int32(c.Int("capacity-brokers"))},
 			StoreDir: filepath.Join(c.String("data-dir"), "nats"), HubURLs: c.StringSlice("hub"),
 			Seed: []byte(strings.TrimSpace(string(seed))), Kube: client, Dynamic: dyn, Version: version, Log: log,
-			Domain: c.String("dns-domain"),
+			Domain: c.String("dns-domain"), Image: c.String("image"), KafkaAdmin: c.Bool("kafka-admin"),
 		})
 		if err != nil {
 			return err
 		}
 		log.Info("satellite starting", "name", c.String("name"), "hub", c.StringSlice("hub"))
 		return sat.Run(c.Context)
+	},
+}
+
+// rackCommand is what a Kafka broker's init container runs: it writes broker.rack from its
+// node's zone label, with the pod's own service account.
+var rackCommand = &cli.Command{
+	Name:  "rack",
+	Usage: "Write a Kafka broker's rack (its node's zone) to a properties file",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "node", Usage: "Node the pod runs on", Required: true, EnvVars: []string{"NODE_NAME"}},
+		&cli.StringFlag{Name: "out", Usage: "File to write", Required: true, EnvVars: []string{"ORBIT_RACK_FILE"}},
+		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
+	},
+	Action: func(c *cli.Context) error {
+		restCfg, err := kubeConfig(c.String("kubeconfig"))
+		if err != nil {
+			return err
+		}
+		client, err := kubernetes.NewForConfig(restCfg)
+		if err != nil {
+			return err
+		}
+		return satellite.WriteRack(c.Context, client, c.String("node"), c.String("out"))
 	},
 }
 
