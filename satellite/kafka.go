@@ -9,6 +9,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/kv/kafkaconf"
 )
 
 // Kafka ports: clients (SASL_SSL, through the load balancers), brokers among themselves
@@ -49,46 +50,24 @@ const (
 	reauthMS = "300000"
 )
 
-// supportedKafka are the Kafka versions (MAJOR.MINOR) the satellite renders.
-var supportedKafka = []string{"3.8", "3.9", "4.0"}
+// kafkaVersionOf is the MAJOR.MINOR of a Kafka version the satellite runs (those whose
+// configuration kv/kafkaconf knows), or an error naming the supported ones.
+func kafkaVersionOf(v string) (string, error) { return kafkaconf.VersionOf(v) }
 
-// kafkaVersionOf is the MAJOR.MINOR of a Kafka version, or an error if the satellite does
-// not run it.
-// TODO(kafkaconf): use kafkaconf.VersionOf from package kv/kafkaconf once it lands.
-var kafkaVersionOf = func(v string) (string, error) {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return "", fmt.Errorf("kafka version %q is not MAJOR.MINOR.PATCH", v)
-	}
-	mm := parts[0] + "." + parts[1]
-	if !slices.Contains(supportedKafka, mm) {
-		return "", fmt.Errorf("kafka version %s is not supported (supported: %s)", v, strings.Join(supportedKafka, ", "))
-	}
-	return mm, nil
+// validateKafkaConfig statically checks a node's configuration before anything is applied,
+// against Kafka's own definitions of that version: a configuration Kafka would refuse is a
+// terminal error, not a crash loop. role is "broker" or "controller".
+func validateKafkaConfig(version, role string, props map[string]string) error {
+	return kafkaconf.Validate(version, kafkaconf.Role(role), props)
 }
 
-// validateKafkaConfig statically checks a node's configuration before anything is
-// applied: a configuration Kafka would refuse is a terminal error, not a crash loop.
-// role is "broker" or "controller".
-// TODO(kafkaconf): use kafkaconf.Validate from package kv/kafkaconf once it lands.
-var validateKafkaConfig = func(version, role string, props map[string]string) error { return nil }
-
-// managedKafkaConfig are the configuration keys (and prefixes, ending in '.') that the
-// satellite owns: a PSC's configuration may not set them, or a profile could turn off the
-// authorizer or move the listeners.
-var managedKafkaConfig = []string{
-	"process.roles", "node.id", "broker.id", "cluster.id", "log.dir", "log.dirs", "metadata.log.dir",
-	"listeners", "advertised.listeners", "listener.", "inter.broker.", "controller.", "broker.rack",
-	"ssl.", "sasl.", "security.", "authorizer.", "allow.everyone.if.no.acl.found", "super.users",
-	"principal.builder.class", "connections.max.reauth.ms",
-}
-
+// checkUserConfig refuses the keys the satellite owns (listeners, security, identity,
+// quorum, storage: kafkaconf.Reserved) in a PSC's configuration, or a profile could turn
+// off the authorizer or move the listeners.
 func checkUserConfig(cfg map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		for _, m := range managedKafkaConfig {
-			if k == m || (strings.HasSuffix(m, ".") && strings.HasPrefix(k, m)) {
-				return fmt.Errorf("config: %q is set by the satellite, not the desired state", k)
-			}
+		if reason, reserved := kafkaconf.Reserved(k); reserved {
+			return fmt.Errorf("config: %q is set by the satellite, not the desired state (%s)", k, reason)
 		}
 	}
 	return nil

@@ -283,3 +283,22 @@ func TestValidateArguments(t *testing.T) {
 		t.Errorf("combined: %v", err)
 	}
 }
+
+// TestServerSynonymsOfTopicConfigs: broker keys that Kafka derives from topic configs
+// (ServerTopicConfigSynonyms) have their real names, not "log." + the topic config.
+func TestServerSynonymsOfTopicConfigs(t *testing.T) {
+	for _, v := range Supported() {
+		for _, key := range []string{"min.insync.replicas", "unclean.leader.election.enable", "compression.type", "message.max.bytes",
+			"log.roll.ms", "log.roll.hours", "log.flush.interval.ms", "log.index.size.max.bytes", "log.cleaner.min.cleanable.ratio",
+			"log.cleaner.delete.retention.ms", "log.segment.delete.delay.ms", "log.retention.hours", "log.segment.bytes"} {
+			if !Known(v, key) {
+				t.Errorf("Kafka %s: %s unknown", v, key)
+			}
+		}
+		for _, key := range []string{"log.min.insync.replicas", "log.segment.ms", "log.flush.ms", "log.max.message.bytes"} {
+			if Known(v, key) {
+				t.Errorf("Kafka %s: %s known, but Kafka has no such broker key", v, key)
+			}
+		}
+	}
+}

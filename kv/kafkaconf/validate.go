@@ -96,12 +96,20 @@ func (c *checker) get(key string) (string, bool) {
 }
 
 // keys: every key known, and listener-prefixed keys name a configured listener (Kafka
-// silently ignores the others).
+// silently ignores the others). A broker-only node does not listen on the controller
+// listeners but connects to the quorum through them, with their listener-prefixed client
+// settings (KafkaRaftManager builds its channel for controller.listener.names), so those
+// names count too.
 func (c *checker) keys() {
 	var listeners []string
 	if v, ok := c.get("listeners"); ok {
 		for _, e := range csv(v) {
 			name, _, _ := strings.Cut(e, "://")
+			listeners = append(listeners, strings.ToLower(name))
+		}
+	}
+	if v, ok := c.get("controller.listener.names"); ok {
+		for _, name := range csv(v) {
 			listeners = append(listeners, strings.ToLower(name))
 		}
 	}

@@ -46,12 +46,16 @@ type Status struct {
 	ObservedGeneration int64 `json:"observedGeneration"`
 	// Brokers is the desired number of brokers (workers for ksqldb and connect);
 	// ReadyBrokers how many of them are ready.
-	Brokers      int         `json:"brokers"`
-	ReadyBrokers int         `json:"readyBrokers"`
-	Bootstrap    string      `json:"bootstrap,omitempty"`
-	Satellite    string      `json:"satellite,omitempty"`
-	Reason       string      `json:"reason,omitempty"`
-	Conditions   []Condition `json:"conditions,omitempty"`
+	Brokers      int    `json:"brokers"`
+	ReadyBrokers int    `json:"readyBrokers"`
+	Bootstrap    string `json:"bootstrap,omitempty"`
+	// CACertificate is the cluster's CA (PEM): what a client trusts to connect over TLS.
+	CACertificate string `json:"caCertificate,omitempty"`
+	// CertificateSerial is the serial of the server certificate the cluster uses.
+	CertificateSerial string      `json:"certificateSerial,omitempty"`
+	Satellite         string      `json:"satellite,omitempty"`
+	Reason            string      `json:"reason,omitempty"`
+	Conditions        []Condition `json:"conditions,omitempty"`
 }
 
 // Condition is a satellite-reported condition, Kubernetes style.

@@ -112,6 +112,8 @@ func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
 			Storage:     kv.Storage{Class: p.StorageClass, SizeGiB: int32(p.StorageGib)},
 			Config:      cfg,
 			TLSSerial:   p.TlsSerial,
+			// The KRaft id of a Kafka cluster (the satellite formats its storage with it).
+			KafkaClusterID: p.KraftClusterID,
 		},
 	}
 	if p.KafkaPhysicalID.Valid {

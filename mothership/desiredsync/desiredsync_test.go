@@ -28,7 +28,8 @@ func TestReconcilePutsThePSCOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	physical := db.InsertPhysicalClusterParams{ID: "pkc-1", Product: "kafka", Sku: "dedicated", Region: "r", Cloud: "aws", Network: "public",
-		Version: "3.9.0", Replicas: 3, Controllers: 3, StorageGib: 10, Config: `{"num.io.threads":"8"}`, Tenants: "[]", Generation: 1}
+		Version: "3.9.0", Replicas: 3, Controllers: 3, StorageGib: 10, Config: `{"num.io.threads":"8"}`, Tenants: "[]", Generation: 1,
+		KraftClusterID: "MkU3OEVBNTcwNTJENDM2Qg"}
 	dbtest.InTx(t, store, func(q dbtest.Queries) error { return q.InsertPhysicalCluster(ctx, physical) })
 	if err := s.Reconcile(ctx, "pkc-1"); err != nil {
 		t.Fatal(err)
@@ -48,7 +49,7 @@ func TestReconcilePutsThePSCOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	psc, err := kv.DecodePSC(entry.Value())
-	if err != nil || psc.Generation != 1 || psc.Spec.Replicas != 3 || psc.Spec.Config["num.io.threads"] != "8" {
+	if err != nil || psc.Generation != 1 || psc.Spec.Replicas != 3 || psc.Spec.Config["num.io.threads"] != "8" || psc.Spec.KafkaClusterID != "MkU3OEVBNTcwNTJENDM2Qg" {
 		t.Fatalf("desired: %+v, %v", psc, err)
 	}
 	if err := s.Reconcile(ctx, "pkc-1"); err != nil {
@@ -61,7 +62,7 @@ func TestReconcilePutsThePSCOnce(t *testing.T) {
 	update := func(replicas, generation int64) {
 		dbtest.InTx(t, store, func(q dbtest.Queries) error {
 			_, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{ID: "pkc-1", Version: "3.9.0", Replicas: replicas, Controllers: 3,
-				StorageGib: 10, Config: "{}", Tenants: "[]", Generation: generation})
+				StorageGib: 10, Config: "{}", Tenants: "[]", Generation: generation, KraftClusterID: "MkU3OEVBNTcwNTJENDM2Qg"})
 			return err
 		})
 	}

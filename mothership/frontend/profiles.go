@@ -2,12 +2,14 @@ package frontend
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/frontenddb"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/kv/kafkaconf"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/events"
 	"github.com/orbitcp/orbit/mothership/internal/profile"
@@ -40,7 +42,28 @@ func validateProfile(product kv.Product, sku string, p *profile.Profile) error {
 			return asFieldErr("", err)
 		}
 	}
-	return asFieldErr("", kv.ValidateConfig("config", p.Config))
+	if err := kv.ValidateConfig("config", p.Config); err != nil {
+		return asFieldErr("", err)
+	}
+	if product == kv.ProductKafka {
+		return checkKafkaProfile(p)
+	}
+	return nil
+}
+
+// checkKafkaProfile refuses a Kafka version the satellites cannot run, and configuration
+// keys that the version does not define or that Orbit owns (listeners, security, quorum,
+// identity), naming the first such key.
+func checkKafkaProfile(p *profile.Profile) error {
+	if _, err := kafkaconf.VersionOf(p.Version); err != nil {
+		return invalid("version", "%v", err)
+	}
+	err := kafkaconf.CheckProfileKeys(p.Version, p.Config)
+	var ke *kafkaconf.KeyError
+	if errors.As(err, &ke) {
+		return invalid("config."+ke.Key, "%s", ke.Reason)
+	}
+	return err
 }
 
 func (f *Frontend) listProfiles(w http.ResponseWriter, r *http.Request, _ *principal) error {

@@ -7,7 +7,9 @@ package physical
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,9 @@ type physicalSpec struct {
 	Tenants      string // JSON list of kv.TenantQuota (shared clusters)
 	Deleted      bool
 	PurgeAfter   int64 // ms; 0 unless deleted
+	// KRaftID is a Kafka cluster's KRaft cluster id: generated with the physical cluster and
+	// kept for its life (an undelete finds its volumes formatted with it).
+	KRaftID string
 }
 
 // fromProfile is the spec a profile gives a cluster of cku CKUs.
@@ -81,7 +86,7 @@ func (c *Controller) desired(l db.LogicalCluster, prof profile.Profile) physical
 }
 
 func currentPhysical(p db.PhysicalCluster) physicalSpec {
-	return physicalSpec{
+	return physicalSpec{KRaftID: p.KraftClusterID,
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGiB: p.StorageGib, Config: p.Config,
 		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial, Tenants: p.Tenants,
@@ -213,18 +218,38 @@ func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string
 		ID: id, Product: l.Product, Sku: l.Sku, Region: l.Region, Cloud: l.Cloud, Network: l.Network,
 		Generation: 1, CreatedAt: now, UpdatedAt: now,
 	}
+	want.KRaftID = kraftID(l.Product, "")
 	setPhysicalSpec(&p, want)
 	return p, q.InsertPhysicalCluster(ctx, db.InsertPhysicalClusterParams{
 		ID: p.ID, Product: p.Product, Sku: p.Sku, Region: p.Region, Cloud: p.Cloud, Network: p.Network,
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers, StorageClass: p.StorageClass,
 		StorageGib: p.StorageGib, Config: p.Config, KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial,
 		Tenants: p.Tenants, Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
+		KraftClusterID: p.KraftClusterID,
 	})
+}
+
+// kraftID keeps a Kafka cluster's KRaft cluster id, or makes one if it has none yet (a
+// cluster created before ids were kept): 16 random bytes in unpadded URL-safe base64, as
+// `kafka-storage.sh random-uuid` prints them. Other products have none.
+func kraftID(product, current string) string {
+	if product != string(kv.ProductKafka) || current != "" {
+		return current
+	}
+	for {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		id := base64.RawURLEncoding.EncodeToString(b[:])
+		if kv.ValidateKafkaClusterID(id) == nil { // Kafka reserves two ids and a leading '-'
+			return id
+		}
+	}
 }
 
 // converge moves p to want (a new generation) if it differs, and records which physical
 // generation carries l's current generation.
 func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster, l db.LogicalCluster, want physicalSpec) error {
+	want.KRaftID = kraftID(p.Product, p.KraftClusterID)
 	if currentPhysical(p) == want {
 		observed, err := q.ObservedLogicalGeneration(ctx, db.ObservedLogicalGenerationParams{
 			PhysicalClusterID: p.ID, LogicalClusterID: l.ID, ObservedGeneration: p.Generation,
@@ -247,6 +272,7 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,
 		Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
+		KraftClusterID: p.KraftClusterID,
 	})
 	if err != nil {
 		return err
@@ -273,7 +299,7 @@ func setPhysicalSpec(p *db.PhysicalCluster, s physicalSpec) {
 	p.Version, p.Replicas, p.Controllers = s.Version, s.Replicas, s.Controllers
 	p.StorageClass, p.StorageGib, p.Config = s.StorageClass, s.StorageGiB, s.Config
 	p.KafkaPhysicalID = sql.NullString{String: s.KafkaID, Valid: s.KafkaID != ""}
-	p.TlsSerial, p.Tenants = s.TLSSerial, s.Tenants
+	p.TlsSerial, p.Tenants, p.KraftClusterID = s.TLSSerial, s.Tenants, s.KRaftID
 	switch {
 	case !s.Deleted:
 		p.DeletedAt = sql.NullInt64{}

@@ -46,6 +46,10 @@ func TestDedicatedClusterFollowsCKUAndProfile(t *testing.T) {
 	if p.Replicas != 6 || p.Controllers != 3 || p.StorageGib != 500 || p.Version != "3.9.0" || p.Generation != 1 {
 		t.Fatalf("2 CKUs: %+v", p)
 	}
+	kraftID := p.KraftClusterID
+	if err := kv.ValidateKafkaClusterID(kraftID); err != nil {
+		t.Fatalf("KRaft cluster id %q: %v", kraftID, err)
+	}
 	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +84,9 @@ func TestDedicatedClusterFollowsCKUAndProfile(t *testing.T) {
 	p, _ = q.GetPhysicalCluster(ctx, "pkc-a")
 	if p.Replicas != 12 || p.StorageGib != 800 || p.Version != "3.9.1" || p.Config != `{"num.io.threads":"16"}` {
 		t.Fatalf("after the profile change: %+v", p)
+	}
+	if p.KraftClusterID != kraftID {
+		t.Fatalf("the KRaft cluster id changed from %q to %q", kraftID, p.KraftClusterID)
 	}
 }
 

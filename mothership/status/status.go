@@ -92,6 +92,8 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 			Conditions:         string(conds),
 			ReportedAt:         st.UpdatedAt.UnixMilli(),
 			KvRevision:         int64(e.Revision()),
+			CaCertificate:      st.CACertificate,
+			CertificateSerial:  st.CertificateSerial,
 		})
 	})
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -37,6 +38,19 @@ func TestProfileChangeReachesClusters(t *testing.T) {
 	}
 	if _, err := ops.SetProfile(ctx, "kafka", "dedicated", api.ProfileSpec{Version: "latest", ReplicasPerCKU: 3, StorageGiB: 1}); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Fatalf("a bad profile: %v", err)
+	}
+	// Kafka's own definitions decide: a key the version does not define, one Orbit owns, a
+	// version the satellites cannot run. Each is refused naming the field; none is kept.
+	for field, spec := range map[string]api.ProfileSpec{
+		"config.log.retention.millis": {Version: "3.9.1", ReplicasPerCKU: 3, StorageGiB: 1, Config: map[string]string{"log.retention.millis": "1"}},
+		"config.listeners":            {Version: "3.9.1", ReplicasPerCKU: 3, StorageGiB: 1, Config: map[string]string{"listeners": "PLAINTEXT://:9092"}},
+		"config.super.users":          {Version: "3.9.1", ReplicasPerCKU: 3, StorageGiB: 1, Config: map[string]string{"super.users": "User:ANONYMOUS"}},
+		"version":                     {Version: "2.8.0", ReplicasPerCKU: 3, StorageGiB: 1},
+	} {
+		var apiErr *api.StatusError
+		if _, err := ops.SetProfile(ctx, "kafka", "dedicated", spec); !errors.As(err, &apiErr) || apiErr.Err.Field != field {
+			t.Fatalf("profile with a bad %s: %v", field, err)
+		}
 	}
 	p, err := ops.SetProfile(ctx, "kafka", "dedicated", api.ProfileSpec{Version: "3.9.1", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 200,
 		Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2", "log.retention.hours": "72"}})

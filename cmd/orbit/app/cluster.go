@@ -62,6 +62,30 @@ var clusterCommand = &cli.Command{
 			},
 		},
 		{
+			Name:      "ca",
+			Usage:     "Print the CA certificate (PEM) that clients of the cluster trust",
+			ArgsUsage: "NAME",
+			Action: func(c *cli.Context) error {
+				name, err := oneName(c)
+				if err != nil {
+					return err
+				}
+				cl, err := client(c)
+				if err != nil {
+					return err
+				}
+				cluster, err := cl.GetCluster(c.Context, name)
+				if err != nil {
+					return err
+				}
+				if cluster.Status.CACertificate == "" {
+					return fmt.Errorf("cluster %q has no CA yet (its satellite has not reported one)", name)
+				}
+				_, err = fmt.Fprint(c.App.Writer, cluster.Status.CACertificate)
+				return err
+			},
+		},
+		{
 			Name:  "list",
 			Usage: "List clusters",
 			Action: func(c *cli.Context) error {

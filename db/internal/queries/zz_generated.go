@@ -52,6 +52,8 @@ type ClusterStatus struct {
 	Conditions         string
 	ReportedAt         int64
 	KvRevision         int64
+	CaCertificate      string
+	CertificateSerial  string
 }
 
 type CountPlacedBySatelliteRow struct {
@@ -171,6 +173,7 @@ type InsertPhysicalClusterParams struct {
 	Now             int64
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
+	KraftClusterID  string
 }
 
 type InsertPhysicalGenerationParams struct {
@@ -308,6 +311,7 @@ type PhysicalCluster struct {
 	UpdatedAt       int64
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
+	KraftClusterID  string
 }
 
 type PhysicalGeneration struct {
@@ -395,6 +399,7 @@ type UpdatePhysicalClusterParams struct {
 	Now             int64
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
+	KraftClusterID  string
 	ID              string
 }
 
@@ -411,6 +416,8 @@ type UpsertClusterStatusParams struct {
 	Conditions         string
 	ReportedAt         int64
 	KvRevision         int64
+	CaCertificate      string
+	CertificateSerial  string
 }
 
 type UpsertPlacementParams struct {

@@ -42,6 +42,8 @@ type ClusterStatus struct {
 	Conditions         string
 	ReportedAt         int64
 	KvRevision         int64
+	CaCertificate      string
+	CertificateSerial  string
 }
 
 type LogicalCluster struct {
@@ -96,6 +98,7 @@ type PhysicalCluster struct {
 	UpdatedAt       int64
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
+	KraftClusterID  string
 }
 
 type PhysicalGeneration struct {

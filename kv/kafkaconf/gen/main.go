@@ -202,6 +202,7 @@ type source struct {
 	repo, rev string
 	paths     map[string]string  // class simple name → path, main sources only
 	files     map[string][]token // class → tokens, read on demand
+	synonyms  map[string]string  // topic config → server config (ServerTopicConfigSynonyms)
 }
 
 func (s *source) git(args ...string) ([]byte, error) {
@@ -336,14 +337,26 @@ func (s *source) term(cls string, t []token) (string, error) {
 	case len(t) == 1 && t[0].str:
 		return t[0].text, nil
 	case t[len(t)-1].text == ")" && find(t, 0, "serverSynonym", "(") >= 0:
-		// ServerTopicConfigSynonyms.serverSynonym(x) is "log." + x.
+		// ServerTopicConfigSynonyms.serverSynonym(x): the first server synonym of topic
+		// config x in that class's map, evaluated from its source.
 		i := find(t, 0, "serverSynonym", "(")
 		a := args(t, i+1)
 		if len(a) != 1 {
 			return "", fmt.Errorf("%s: serverSynonym with %d arguments", cls, len(a))
 		}
 		v, err := s.eval(cls, a[0])
-		return "log." + v, err
+		if err != nil {
+			return "", err
+		}
+		syn, err := s.serverSynonyms()
+		if err != nil {
+			return "", err
+		}
+		name, ok := syn[v]
+		if !ok {
+			return "", fmt.Errorf("%s: no server synonym of %q in ServerTopicConfigSynonyms", cls, v)
+		}
+		return name, nil
 	}
 	// A constant: NAME, Class.NAME or a.b.Class.NAME.
 	var parts []string
@@ -420,6 +433,72 @@ func statementEnd(t []token, i int) int {
 }
 
 // args splits the argument list whose "(" is at t[open] on its top-level commas.
+// serverSynonyms evaluates ServerTopicConfigSynonyms.ALL_TOPIC_CONFIG_SYNONYMS: each topic
+// config and the first of its server synonyms, built by the class's helpers (sameName,
+// sameNameWithLogPrefix, singleWithLogPrefix, listWithLogPrefix, ...).
+func (s *source) serverSynonyms() (map[string]string, error) {
+	if s.synonyms != nil {
+		return s.synonyms, nil
+	}
+	const cls = "ServerTopicConfigSynonyms"
+	t, err := s.tokens(cls)
+	if err != nil {
+		return nil, err
+	}
+	i := find(t, 0, "ALL_TOPIC_CONFIG_SYNONYMS", "=")
+	j := find(t, max(i, 0), "mkMap", "(")
+	if i < 0 || j < 0 {
+		return nil, fmt.Errorf("%s: no ALL_TOPIC_CONFIG_SYNONYMS = ...mkMap(...)", cls)
+	}
+	out := map[string]string{}
+	for _, e := range args(t, j+1) {
+		if len(e) < 3 || e[1].text != "(" {
+			return nil, fmt.Errorf("%s: cannot read entry %q", cls, join(e))
+		}
+		a := args(e, 1)
+		if len(a) == 0 {
+			return nil, fmt.Errorf("%s: entry %q has no arguments", cls, join(e))
+		}
+		topic, err := s.eval(cls, a[0])
+		if err != nil {
+			return nil, err
+		}
+		second := func() (string, error) {
+			if len(a) < 2 {
+				return "", fmt.Errorf("%s: %q needs a server name", cls, join(e))
+			}
+			if k := find(a[1], 0, "ConfigSynonym", "("); k >= 0 { // new ConfigSynonym(name, ...)
+				return s.eval(cls, args(a[1], k+1)[0])
+			}
+			return s.eval(cls, a[1])
+		}
+		var server string
+		switch helper := e[0].text; helper {
+		case "sameName":
+			server = topic
+		case "sameNameWithLogPrefix":
+			server = "log." + topic
+		case "sameNameWithLogCleanerPrefix":
+			server = "log.cleaner." + topic
+		case "single", "singleWithLogPrefix", "singleWithLogCleanerPrefix", "listWithLogPrefix":
+			name, err := second()
+			if err != nil {
+				return nil, err
+			}
+			server = map[string]string{"single": "", "singleWithLogCleanerPrefix": "log.cleaner."}[helper]
+			if helper == "singleWithLogPrefix" || helper == "listWithLogPrefix" {
+				server = "log."
+			}
+			server += name
+		default:
+			return nil, fmt.Errorf("%s: unknown helper %s in %q", cls, helper, join(e))
+		}
+		out[topic] = server
+	}
+	s.synonyms = out
+	return out, nil
+}
+
 func args(t []token, open int) [][]token {
 	end := open + 1
 	for depth := 1; end < len(t); end++ {
