@@ -1,26 +1,33 @@
-// Package mothership is Orbit's control plane: the REST API (frontend), and the services
-// that turn what users ask for into the desired state of every physical cluster, choreographed
-// through SQL and the EVENTS stream:
+// Package mothership is Orbit's control plane: it holds Config and the layer cake that
+// starts its services, each a package of its own that owns what it writes and nothing else.
+// They are choreographed through SQL and the EVENTS stream; every controller is level-based
+// (an event only names a resource, the controller re-reads the latest state), so a lost or
+// duplicated event costs nothing.
 //
-//	frontend            validates requests; writes logical_clusters (+ outbox) in one transaction
-//	outbox relay        publishes outbox rows to EVENTS (Nats-Msg-Id = <store epoch>-<row id>)
-//	physical controller events.logical.*  → physical_clusters, physical_generations (+ outbox)
-//	scheduler           events.physical.*, KV satellites → placements (+ outbox)
-//	sync service        events.physical.*, events.placement.* → KV desired
-//	status controller   KV actual → cluster_status
-//	usage meter         cluster_status → usage (CKU- and GiB-hours per tenant and hour)
+// In the order Run starts them (each layer only once the one below is up; /readyz reports
+// every layer):
 //
-// The frontend also writes cluster_history (who changed what, before and after), api_keys
-// and profiles (operators set the defaults of each product and SKU; a new profile is an
-// event the physical controller re-renders every cluster of that product and SKU on).
+//	layer                package              writes (through its query set in db/)              leader-only
+//	nats                 (this package)       the hub's buckets and EVENTS stream (created once)
+//	database             db                   schema migrations, meta[outbox_epoch]
+//	satellite-access     onboarding           satellites (db/onboardingdb); hub users, desired consumers
+//	outbox-relay         relay                outbox published marks (db/relaydb) → EVENTS          yes
+//	sync                 desiredsync          KV desired, its only writer (reads db/syncdb)          yes
+//	scheduler            scheduler            placements (db/schedulerdb) + events.placement         yes
+//	physical-controller  physical             physical_clusters, physical_generations, tenancies    yes
+//	                                          (db/physicaldb) + events.physical
+//	status-controller    status               cluster_status (db/statusdb), from KV actual           yes
+//	usage-meter          usage                usage, meta[usage_cursor] (db/usagedb)                 yes
+//	frontend             frontend             tenants, api_keys, logical_clusters, cluster_history,
+//	                                          profiles (db/frontenddb) + events.logical/profile
+//	api-listener         (this package)       serves the frontend's handler
 //
-// Each service owns what it writes, and nothing else writes it: see the table in package db
-// and the bucket table in package kv. Every controller is level-based: an event only names a
-// resource; the controller re-reads the latest state and converges, and on start it
-// re-reads everything, so a lost or duplicated event costs nothing.
+// Shared, writing nothing: events (the EVENTS payloads), api (the REST types and client),
+// internal/controller (the EVENTS-driven workqueue), internal/registry (follows KV
+// satellites), internal/profile (product profiles and their defaults), internal/ids.
 //
-// Mothership.Run starts the services as a layer cake, each layer only once the one below
-// is up: NATS → database → satellite access → outbox relay → sync → scheduler → physical
-// controller → status controller → usage meter → frontend → API listener. /readyz reports
-// every layer.
+// The single-writer rule is structural: the whole query set lives in db/internal, each
+// service reaches only its own set, and db's TestEveryTableHasOneWriter fails when a set
+// holds another owner's write or a second package imports a set. Leader-only services'
+// transactions pass the store's leader fence (db.Store.SetLeaderFence).
 package mothership

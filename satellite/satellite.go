@@ -180,106 +180,156 @@ func (s *Satellite) PendingStatuses() int {
 
 // Run starts the leaf node and converges until ctx ends.
 func (s *Satellite) Run(ctx context.Context) error {
-	cfg := s.cfg
-	leaf, err := leafnode.StartLeaf(leafnode.LeafConfig{
-		Satellite: cfg.Name, StoreDir: cfg.StoreDir, HubURLs: cfg.HubURLs, Seed: cfg.Seed, HubTLS: cfg.HubTLS,
-		ReconnectInterval: cfg.LeafReconnect, Log: s.log.With("component", "leafnode"),
-	})
+	link, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer leaf.Shutdown()
-	nc, err := leaf.Connect(nats.Name("orbit-satellite-" + cfg.Name))
-	if err != nil {
-		return fmt.Errorf("satellite: connecting to the leaf node: %w", err)
+	defer link.close()
+	if err := InstallCRD(ctx, s.cfg.Dynamic); err != nil {
+		return err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	l, err := s.startLoops(ctx, link)
 	if err != nil {
 		return err
 	}
-	desired, err := s.openMirror(ctx, nc, js)
-	if err != nil {
-		return err
-	}
-	pub := newPublisher(js, s.log)
-	s.mu.Lock()
-	s.leaf, s.pub, s.desired = leaf, pub, desired
-	s.mu.Unlock()
-
-	if err := InstallCRD(ctx, cfg.Dynamic); err != nil {
-		return err
-	}
-	k := newKube(cfg.Kube, cfg.Dynamic, cfg.Name)
-	rep := newReporter(pub)
-	newQueue := func(name string) workqueue.TypedRateLimitingInterface[string] {
-		return workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Minute),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
-	}
-	syncQueue, opQueue := newQueue("sync"), newQueue("operator")
-	defer syncQueue.ShutDown()
-	defer opQueue.ShutDown()
-	sync := &syncer{satellite: cfg.Name, desired: desired, kube: k, reporter: rep, log: s.log, operate: opQueue.Add}
-	op := &operator{satellite: cfg.Name, kube: k, render: &renderer{satellite: cfg.Name, domain: cfg.Domain, image: cfg.Image, kube: k},
-		reporter: rep, log: s.log, after: opQueue.AddAfter}
-	if cfg.KafkaAdmin {
-		op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
-		defer op.kafka.closeAll()
-	}
-	err = k.onChange(opQueue.Add, func(o *PSCObject) {
-		opQueue.Add(o.Name)
-		syncQueue.Add(o.key().String()) // a PSC edited by hand is put back
-	})
-	if err != nil {
-		return err
-	}
-	if err := k.start(ctx); err != nil {
-		return err
-	}
-	watcher, err := desired.WatchAll(ctx)
+	defer l.shutdown()
+	watcher, err := link.desired.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("satellite: watching desired: %w", err)
 	}
 	defer watcher.Stop()
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return pub.Run(ctx) })
-	g.Go(func() error { return s.heartbeat(ctx, js) })
-	g.Go(func() error {
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case e, ok := <-watcher.Updates():
-				if !ok {
-					return nil
-				}
-				if e == nil {
-					s.log.Info("satellite converging from its mirror")
-					s.readyOnce.Do(func() { close(s.ready) })
-					continue
-				}
-				if cfg.OnDesired != nil {
-					cfg.OnDesired(e)
-				}
-				// A delayed add coalesces: a key already waiting keeps its place, and the
-				// reconcile reads whatever the latest value is by then.
-				syncQueue.AddAfter(e.Key(), cfg.Coalesce)
-			}
-		}
-	})
-	for range cfg.Workers {
-		g.Go(func() error { work(ctx, syncQueue, sync.reconcile, s.log); return nil })
-		g.Go(func() error { work(ctx, opQueue, op.reconcile, s.log); return nil })
+	g.Go(func() error { return link.pub.Run(ctx) })
+	g.Go(func() error { return s.heartbeat(ctx, link.js) })
+	g.Go(func() error { return s.followDesired(ctx, watcher, l.syncQueue) })
+	for range s.cfg.Workers {
+		g.Go(func() error { work(ctx, l.syncQueue, l.sync.reconcile, s.log); return nil })
+		g.Go(func() error { work(ctx, l.opQueue, l.op.reconcile, s.log); return nil })
 	}
 	g.Go(func() error {
 		<-ctx.Done()
-		syncQueue.ShutDown()
-		opQueue.ShutDown()
+		l.shutdown()
 		return nil
 	})
 	return g.Wait()
+}
+
+// hubLink is the satellite's side of NATS: its leaf node, a connection to it, and the
+// desired mirror and the actual-state publisher over it.
+type hubLink struct {
+	leaf    *leafnode.Leaf
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	desired jetstream.KeyValue
+	pub     *publisher
+}
+
+func (l *hubLink) close() {
+	l.nc.Close()
+	l.leaf.Shutdown()
+}
+
+// connect starts the leaf node and opens the desired mirror.
+func (s *Satellite) connect(ctx context.Context) (*hubLink, error) {
+	cfg := s.cfg
+	leaf, err := leafnode.StartLeaf(leafnode.LeafConfig{
+		Satellite: cfg.Name, StoreDir: cfg.StoreDir, HubURLs: cfg.HubURLs, Seed: cfg.Seed, HubTLS: cfg.HubTLS,
+		ReconnectInterval: cfg.LeafReconnect, Log: s.log.With("component", "leafnode"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	link := &hubLink{leaf: leaf}
+	if link.nc, err = leaf.Connect(nats.Name("orbit-satellite-" + cfg.Name)); err != nil {
+		leaf.Shutdown()
+		return nil, fmt.Errorf("satellite: connecting to the leaf node: %w", err)
+	}
+	if link.js, err = jetstream.New(link.nc); err == nil {
+		link.desired, err = s.openMirror(ctx, link.nc, link.js)
+	}
+	if err != nil {
+		link.close()
+		return nil, err
+	}
+	link.pub = newPublisher(link.js, s.log)
+	s.mu.Lock()
+	s.leaf, s.pub, s.desired = leaf, link.pub, link.desired
+	s.mu.Unlock()
+	return link, nil
+}
+
+// loops are the two reconcile loops: desired → PSC (sync) and PSC → objects (operator).
+type loops struct {
+	syncQueue, opQueue workqueue.TypedRateLimitingInterface[string]
+	sync               *syncer
+	op                 *operator
+	stopOnce           sync.Once
+}
+
+func (l *loops) shutdown() {
+	l.stopOnce.Do(func() {
+		l.syncQueue.ShutDown()
+		l.opQueue.ShutDown()
+		if l.op.kafka != nil {
+			l.op.kafka.closeAll()
+		}
+	})
+}
+
+func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, error) {
+	cfg := s.cfg
+	k := newKube(cfg.Kube, cfg.Dynamic, cfg.Name)
+	rep := newReporter(link.pub)
+	newQueue := func(name string) workqueue.TypedRateLimitingInterface[string] {
+		return workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Minute),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
+	}
+	l := &loops{syncQueue: newQueue("sync"), opQueue: newQueue("operator")}
+	l.sync = &syncer{satellite: cfg.Name, desired: link.desired, kube: k, reporter: rep, log: s.log, operate: l.opQueue.Add}
+	l.op = &operator{satellite: cfg.Name, kube: k, render: &renderer{satellite: cfg.Name, domain: cfg.Domain, image: cfg.Image, kube: k},
+		reporter: rep, log: s.log, after: l.opQueue.AddAfter}
+	if cfg.KafkaAdmin {
+		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+	}
+	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
+		l.opQueue.Add(o.Name)
+		l.syncQueue.Add(o.key().String()) // a PSC edited by hand is put back
+	})
+	if err == nil {
+		err = k.start(ctx)
+	}
+	if err != nil {
+		l.shutdown()
+		return nil, err
+	}
+	return l, nil
+}
+
+// followDesired queues every change of the desired mirror for the sync loop.
+func (s *Satellite) followDesired(ctx context.Context, watcher jetstream.KeyWatcher, queue workqueue.TypedRateLimitingInterface[string]) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-watcher.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil {
+				s.log.Info("satellite converging from its mirror")
+				s.readyOnce.Do(func() { close(s.ready) })
+				continue
+			}
+			if s.cfg.OnDesired != nil {
+				s.cfg.OnDesired(e)
+			}
+			// A delayed add coalesces: a key already waiting keeps its place, and the
+			// reconcile reads whatever the latest value is by then.
+			queue.AddAfter(e.Key(), s.cfg.Coalesce)
+		}
+	}
 }
 
 // work runs reconcile on queued keys until the queue shuts down; failures retry with
