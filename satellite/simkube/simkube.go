@@ -36,8 +36,19 @@ type Cluster struct {
 	Step time.Duration
 	log  *slog.Logger
 
+	// Hook, if set, takes part in every step: a data-plane simulation (simkafka.Kube) that
+	// starts and stops what the ready replicas serve. LoadBalancer services it claims get
+	// their ingress from it, not from the default pool.
+	Hook Hook
+
 	mu        sync.Mutex
 	templates map[string]string // namespace/name → pod template hash last rolled out
+}
+
+// Hook is a simulation that runs after each step's StatefulSet changes.
+type Hook interface {
+	Step(ctx context.Context) error
+	Claims(svc *corev1.Service) bool
 }
 
 // New returns a simulated cluster whose replicas become ready one per step, serving the
@@ -74,11 +85,19 @@ func (c *Cluster) Run(ctx context.Context) error {
 				c.log.Debug("simkube: statefulset status", "name", sts.Name, "error", err)
 			}
 		}
+		if c.Hook != nil {
+			if err := c.Hook.Step(ctx); err != nil && ctx.Err() == nil {
+				c.log.Debug("simkube: hook", "error", err)
+			}
+		}
 		services, err := svcs.List(labels.Everything())
 		if err != nil {
 			return err
 		}
 		for _, svc := range services {
+			if c.Hook != nil && c.Hook.Claims(svc) {
+				continue
+			}
 			if err := assignLoadBalancer(ctx, c.Client, svc); err != nil && ctx.Err() == nil {
 				c.log.Debug("simkube: service status", "name", svc.Name, "error", err)
 			}

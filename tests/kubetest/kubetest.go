@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/orbitcp/orbit/satellite/simkafka"
 	"github.com/orbitcp/orbit/satellite/simkube"
 )
 
@@ -381,4 +382,25 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// RunKafka runs a simkafka fleet against the cluster until the test ends: Kafka broker pods
+// that kwok reports ready become kfake brokers, and the Kafka LoadBalancer services get the
+// harness's loopback addresses as their ingress (replacing the placeholder pool's).
+func (c *Cluster) RunKafka(t testing.TB) *simkafka.Fleet {
+	t.Helper()
+	fleet := simkafka.NewFleet(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &simkafka.Kube{Client: c.Client, Fleet: fleet, Pods: true}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		k.Run(ctx, 200*time.Millisecond)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		fleet.Close()
+	})
+	return fleet
 }
