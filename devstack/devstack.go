@@ -31,6 +31,7 @@ import (
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/satellite/simkafka"
 	"github.com/orbitcp/orbit/satellite/simkube"
 )
 
@@ -246,6 +247,10 @@ type SatelliteNode struct {
 	Satellite *satellite.Satellite
 	// Sim is the simulated cluster, or nil on a real one.
 	Sim *simkube.Cluster
+	// Kafka is the Kafka-protocol harness behind the simulated cluster's brokers (nil on a
+	// real cluster): each ready broker is a kfake node serving TLS and SCRAM on a loopback
+	// address of its own.
+	Kafka *simkafka.Fleet
 	// Kube and Dynamic are the clients the satellite uses.
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
@@ -289,6 +294,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 			}
 			n.Sim = simkube.New(step, log.With("component", "simkube"), satellite.CustomResources)
 		}
+		n.Kafka = kafkaHarness(n.Sim, log)
 		n.Kube, n.Dynamic = n.Sim.Client, n.Sim.Dynamic
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); _ = n.Sim.Run(runCtx) }()
@@ -303,7 +309,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
-		OnDesired: cfg.OnDesired,
+		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil, KafkaDial: n.kafkaDial(),
 	})
 	if err != nil {
 		cancel()
@@ -377,4 +383,25 @@ func FreePort(host string) (string, error) {
 	}
 	defer ln.Close()
 	return net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), nil
+}
+
+// kafkaHarness puts a Kafka-protocol harness behind sim's brokers (once: a restarted
+// satellite finds the one its simulated cluster already has). Brokers advertise their
+// loopback addresses, since nothing on this machine resolves the satellite's domain.
+func kafkaHarness(sim *simkube.Cluster, log *slog.Logger) *simkafka.Fleet {
+	if k, ok := sim.Hook.(*simkafka.Kube); ok {
+		return k.Fleet
+	}
+	fleet := simkafka.NewFleet(log.With("component", "simkafka"))
+	sim.Hook = &simkafka.Kube{Client: sim.Client, Fleet: fleet, AdvertiseAddresses: true, Log: log.With("component", "simkafka")}
+	return fleet
+}
+
+// kafkaDial is how the satellite reaches its Kafka clusters: through the harness on a
+// simulated cluster, over the network on a real one.
+func (n *SatelliteNode) kafkaDial() satellite.DialFunc {
+	if n.Kafka == nil {
+		return nil
+	}
+	return n.Kafka.DialContext
 }

@@ -296,6 +296,10 @@ type Status struct {
 	// ksqldb, connect: their HTTPS endpoint's name and port), once its load balancer has an
 	// address.
 	Bootstrap string `json:"bootstrap,omitempty"`
+	// BootstrapHost is the name the cluster's certificate is verified against: the host of
+	// Bootstrap, or, on a simulated cluster that reports a loopback address (no DNS serves
+	// the satellite's domain on a developer's machine), the bootstrap DNS name.
+	BootstrapHost string `json:"bootstrapHost,omitempty"`
 	// CACertificate is the PEM certificate of the CA that signs the cluster's server
 	// certificates (for ksqldb and connect: their Kafka cluster's CA). Clients trust it.
 	CACertificate string `json:"caCertificate,omitempty"`

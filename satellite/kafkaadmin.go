@@ -86,7 +86,9 @@ func clusterTLS(caPEM []byte) (*tls.Config, error) {
 }
 
 // dialTLS dials addr with the injected dialer and completes a TLS handshake, verifying
-// the server's name against addr's host.
+// the server's name against addr's host. A broker advertised by address (a simulated
+// cluster on a developer's machine, where nothing resolves the satellite's domain) is
+// verified against the cluster's bootstrap name, which the certificate covers.
 func (a *kafkaAdmins) dialTLS(ctx context.Context, cfg *tls.Config, network, addr string) (*tls.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -97,7 +99,9 @@ func (a *kafkaAdmins) dialTLS(ctx context.Context, cfg *tls.Config, network, add
 		return nil, err
 	}
 	c := cfg.Clone()
-	c.ServerName = host
+	if net.ParseIP(host) == nil || c.ServerName == "" {
+		c.ServerName = host
+	}
 	conn := tls.Client(raw, c)
 	if err := conn.HandshakeContext(ctx); err != nil {
 		raw.Close()
@@ -122,6 +126,9 @@ func (a *kafkaAdmins) client(cluster string, seeds []string, user, password stri
 	cfg, err := clusterTLS(caPEM)
 	if err != nil {
 		return nil, err
+	}
+	if len(seeds) > 0 {
+		cfg.ServerName, _, _ = net.SplitHostPort(seeds[0]) // the bootstrap name, for brokers advertised by address
 	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(seeds...),

@@ -32,6 +32,9 @@ type operator struct {
 	after func(name string, d time.Duration)
 	// kafka speaks the Kafka protocol to the clusters; nil when the satellite does not.
 	kafka *kafkaAdmins
+	// reportAddresses reports load balancers by address rather than by DNS name (a
+	// simulated cluster: nothing resolves the satellite's domain on a developer's machine).
+	reportAddresses bool
 }
 
 func (op *operator) reconcile(ctx context.Context, name string) error {
@@ -212,7 +215,7 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 		st = op.status(o, kv.PhaseProvisioning, "Converging", msg, true, roles)
 	}
 	st.Replicas, st.ReadyReplicas = primary.Replicas, primary.Ready
-	st.Bootstrap = op.bootstrap(out)
+	st.Bootstrap, st.BootstrapHost = op.bootstrap(out)
 	if out.tls != nil && out.tls.ca != nil {
 		st.CACertificate, st.CertificateSerial = string(out.tls.ca.certPEM), out.tls.serial
 	}
@@ -221,17 +224,21 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 
 // bootstrap is the client endpoint: the DNS name published for its load balancer, once
 // the load balancer has an address for the name to point at.
-func (op *operator) bootstrap(out *rendered) string {
+func (op *operator) bootstrap(out *rendered) (addr, host string) {
 	svc, err := op.kube.services.Services(out.namespace).Get(out.bootstrapService)
 	if err != nil {
-		return ""
+		return "", ""
 	}
+	port := strconv.Itoa(int(out.port))
 	for _, in := range svc.Status.LoadBalancer.Ingress {
-		if in.Hostname != "" || in.IP != "" {
-			return net.JoinHostPort(out.bootstrapHost, strconv.Itoa(int(out.port)))
+		switch {
+		case op.reportAddresses && in.IP != "":
+			return net.JoinHostPort(in.IP, port), out.bootstrapHost
+		case in.Hostname != "" || in.IP != "":
+			return net.JoinHostPort(out.bootstrapHost, port), out.bootstrapHost
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // status builds a status; applied says the desired generation was fully applied.

@@ -71,6 +71,7 @@ type PSCObjectStatus struct {
 	ReadyReplicas      int32              `json:"readyReplicas,omitempty"`
 	Roles              []kv.RoleStatus    `json:"roles,omitempty"`
 	Bootstrap          string             `json:"bootstrap,omitempty"`
+	BootstrapHost      string             `json:"bootstrapHost,omitempty"`
 	CACertificate      string             `json:"caCertificate,omitempty"`
 	CertificateSerial  string             `json:"certificateSerial,omitempty"`
 	Brokers            []kv.BrokerStatus  `json:"brokers,omitempty"`

@@ -289,7 +289,7 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 	l := &loops{syncQueue: newQueue("sync"), opQueue: newQueue("operator")}
 	l.sync = &syncer{satellite: cfg.Name, desired: link.desired, kube: k, reporter: rep, log: s.log, operate: l.opQueue.Add}
 	l.op = &operator{satellite: cfg.Name, kube: k, render: &renderer{satellite: cfg.Name, domain: cfg.Domain, image: cfg.Image, kube: k},
-		reporter: rep, log: s.log, after: l.opQueue.AddAfter}
+		reporter: rep, log: s.log, after: l.opQueue.AddAfter, reportAddresses: cfg.Simulated}
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
 	}

@@ -49,6 +49,9 @@ type Status struct {
 	Brokers      int    `json:"brokers"`
 	ReadyBrokers int    `json:"readyBrokers"`
 	Bootstrap    string `json:"bootstrap,omitempty"`
+	// BootstrapHost is the name the cluster's certificate is verified against (the host of
+	// Bootstrap, or the bootstrap DNS name where Bootstrap is an address: dev mode).
+	BootstrapHost string `json:"bootstrapHost,omitempty"`
 	// CACertificate is the cluster's CA (PEM): what a client trusts to connect over TLS.
 	CACertificate string `json:"caCertificate,omitempty"`
 	// CertificateSerial is the serial of the server certificate the cluster uses.

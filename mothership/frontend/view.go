@@ -65,6 +65,7 @@ func clusterView(ctx context.Context, q frontenddb.Queries, l db.LogicalCluster)
 	c.Status.ReadyBrokers = int(st.ReadyReplicas)
 	c.Status.Bootstrap = st.Bootstrap
 	c.Status.CACertificate, c.Status.CertificateSerial = st.CaCertificate, st.CertificateSerial
+	c.Status.BootstrapHost = st.BootstrapHost
 	if err := json.Unmarshal([]byte(st.Conditions), &c.Status.Conditions); err != nil {
 		return c, fmt.Errorf("status of %s: conditions: %w", p.ID, err)
 	}

@@ -94,6 +94,7 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 			KvRevision:         int64(e.Revision()),
 			CaCertificate:      st.CACertificate,
 			CertificateSerial:  st.CertificateSerial,
+			BootstrapHost:      st.BootstrapHost,
 		})
 	})
 }

@@ -143,6 +143,13 @@ func (c *Cluster) Register(host string, ordinal int) {
 	c.fleet.register(host, target{cluster: c, ordinal: ordinal})
 }
 
+// Alias points a DNS name at a broker (or the bootstrap) for Fleet.Resolve and
+// Fleet.DialContext only: the broker keeps advertising what it advertised (its loopback
+// address, when no name was registered).
+func (c *Cluster) Alias(host string, ordinal int) {
+	c.fleet.register(host, target{cluster: c, ordinal: ordinal})
+}
+
 // NodeID is the node id of broker ordinal i.
 func NodeID(ordinal int) int32 { return int32(BrokerIDOffset + ordinal) }
 

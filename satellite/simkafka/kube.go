@@ -46,7 +46,11 @@ type Kube struct {
 	// otherwise broker i is ready when the StatefulSet reports more than i ready replicas
 	// (simkube has no pods).
 	Pods bool
-	Log  *slog.Logger
+	// AdvertiseAddresses makes brokers advertise their loopback addresses rather than their
+	// DNS names (dev mode: nothing on a developer's machine resolves the satellite's
+	// domain); the names still resolve through the Fleet, for the satellite itself.
+	AdvertiseAddresses bool
+	Log                *slog.Logger
 }
 
 // Run steps every interval until ctx ends.
@@ -164,7 +168,9 @@ func (k *Kube) registerNames(ctx context.Context, c *Cluster, ns string) error {
 		if err != nil {
 			continue
 		}
-		if host := clientHost(props); host != "" {
+		if host := clientHost(props); host != "" && k.AdvertiseAddresses {
+			c.Alias(host, i)
+		} else if host != "" {
 			c.Register(host, i)
 		}
 	}
@@ -237,6 +243,10 @@ func (k *Kube) assignIngress(ctx context.Context, c *Cluster, ns string) error {
 		if !ok {
 			continue
 		}
+		// The name external-dns would publish for this load balancer resolves to it here.
+		if host := svc.Annotations[externalDNSHostname]; host != "" {
+			c.Alias(host, ordinal)
+		}
 		addr, ok := c.Addr(ordinal)
 		if !ok {
 			continue
@@ -252,6 +262,9 @@ func (k *Kube) assignIngress(ctx context.Context, c *Cluster, ns string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// externalDNSHostname is the annotation by which external-dns publishes a Service's name.
+const externalDNSHostname = "external-dns.alpha.kubernetes.io/hostname"
 
 // kubeSecrets reads a cluster's secrets from its namespace.
 type kubeSecrets struct {

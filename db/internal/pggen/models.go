@@ -44,6 +44,7 @@ type ClusterStatus struct {
 	KvRevision         int64
 	CaCertificate      string
 	CertificateSerial  string
+	BootstrapHost      string
 }
 
 type LogicalCluster struct {

@@ -54,6 +54,7 @@ type ClusterStatus struct {
 	KvRevision         int64
 	CaCertificate      string
 	CertificateSerial  string
+	BootstrapHost      string
 }
 
 type CountPlacedBySatelliteRow struct {
@@ -418,6 +419,7 @@ type UpsertClusterStatusParams struct {
 	KvRevision         int64
 	CaCertificate      string
 	CertificateSerial  string
+	BootstrapHost      string
 }
 
 type UpsertPlacementParams struct {
