@@ -145,8 +145,8 @@ func logicalState(l db.LogicalCluster) *events.Logical {
 	return ev
 }
 
-// change is one user action on a cluster, for the event and the history.
-type change struct {
+// changeOf is one user action on a cluster, for the event and the history.
+type changeOf struct {
 	by     *principal
 	action string
 	before *db.LogicalCluster // nil for a create
@@ -154,7 +154,7 @@ type change struct {
 
 // record re-reads the logical cluster inside the transaction, appends its full state to
 // the outbox, and writes the history entry (who, when, what, before and after).
-func record(ctx context.Context, q frontenddb.Queries, id string, c change) (db.LogicalCluster, error) {
+func record(ctx context.Context, q frontenddb.Queries, id string, c changeOf) (db.LogicalCluster, error) {
 	l, err := q.GetLogicalCluster(ctx, id)
 	if err != nil {
 		return l, err
@@ -218,7 +218,7 @@ func createLogical(ctx context.Context, q frontenddb.Queries, p *principal, pref
 	if err != nil {
 		return db.LogicalCluster{}, err
 	}
-	return record(ctx, q, id, change{by: p, action: "create"})
+	return record(ctx, q, id, changeOf{by: p, action: "create"})
 }
 
 func (f *Frontend) createCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -323,23 +323,13 @@ func resizeLogical(ctx context.Context, q frontenddb.Queries, p *principal, l db
 	if profile.MultiTenant(l.Sku) {
 		return l, false, invalid("cku", "a %s cluster is not sized by CKU", l.Sku)
 	}
-	n, err := q.ResizeLogicalCluster(ctx, db.ResizeLogicalClusterParams{ID: l.ID, Cku: int64(cku), Now: db.Now()})
-	if err != nil {
-		return l, false, err
-	}
-	if n != 1 {
-		return l, false, fmt.Errorf("%w: cluster %q was deleted meanwhile", errConflict, l.Name)
-	}
-	before := l
-	l, err = record(ctx, q, l.ID, change{by: p, action: "resize", before: &before})
+	l, err := mutate(ctx, q, p, l, "resize", func() (int64, error) {
+		return q.ResizeLogicalCluster(ctx, db.ResizeLogicalClusterParams{ID: l.ID, Cku: int64(cku), Now: db.Now()})
+	})
 	return l, true, err
 }
 
 func (f *Frontend) updateCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
-	name, err := pathName(r)
-	if err != nil {
-		return err
-	}
 	var upd api.ClusterUpdate
 	if err := decodeBody(r.Body, &upd); err != nil {
 		return err
@@ -350,140 +340,108 @@ func (f *Frontend) updateCluster(w http.ResponseWriter, r *http.Request, p *prin
 	if err := validateCKU("cku", *upd.CKU); err != nil {
 		return err
 	}
-	var view api.Cluster
-	err = f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		l, err := liveCluster(r.Context(), q, p.TenantID, name)
+	return f.onCluster(w, r, http.StatusOK, func(ctx context.Context, q frontenddb.Queries, name string) (db.LogicalCluster, error) {
+		l, err := liveCluster(ctx, q, p.TenantID, name)
 		if err != nil {
-			return err
+			return l, err
 		}
-		if l, _, err = resizeLogical(r.Context(), q, p, l, *upd.CKU); err != nil {
-			return err
-		}
-		view, err = f.view(r.Context(), q, l)
-		return err
+		l, _, err = resizeLogical(ctx, q, p, l, *upd.CKU)
+		return l, err
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, view)
-	return nil
 }
 
 func (f *Frontend) deleteCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
-	name, err := pathName(r)
-	if err != nil {
-		return err
-	}
 	cascade := r.URL.Query().Get("cascade") == "true"
-	var view api.Cluster
-	err = f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		l, err := liveCluster(r.Context(), q, p.TenantID, name)
+	return f.onCluster(w, r, http.StatusAccepted, func(ctx context.Context, q frontenddb.Queries, name string) (db.LogicalCluster, error) {
+		l, err := liveCluster(ctx, q, p.TenantID, name)
 		if err != nil {
-			return err
+			return l, err
 		}
 		// Upstream never deletes downstream on its own: a Kafka cluster that others work
 		// with goes only when the user asks for the cascade.
-		deps, err := q.ListLiveDependents(r.Context(), l.ID)
+		deps, err := q.ListLiveDependents(ctx, l.ID)
 		if err != nil {
-			return err
+			return l, err
 		}
 		if len(deps) > 0 && !cascade {
 			var names []string
 			for _, d := range deps {
 				names = append(names, d.Name)
 			}
-			return &conflictErr{field: "name", msg: fmt.Sprintf("kafka cluster %q has clusters that work with it (%s): delete them first, or delete with cascade", name, strings.Join(names, ", "))}
+			return l, &conflictErr{field: "name", msg: fmt.Sprintf("kafka cluster %q has clusters that work with it (%s): delete them first, or delete with cascade", name, strings.Join(names, ", "))}
 		}
 		for _, d := range append(deps, l) {
-			if _, err := q.DeleteLogicalCluster(r.Context(), db.DeleteLogicalClusterParams{ID: d.ID, Now: db.Now()}); err != nil {
-				return err
-			}
 			action := "delete"
 			if d.ID != l.ID {
 				action = "delete (cascade from " + l.Name + ")"
 			}
-			if _, err := record(r.Context(), q, d.ID, change{by: p, action: action, before: &d}); err != nil {
-				return err
+			if _, err := mutate(ctx, q, p, d, action, func() (int64, error) {
+				return q.DeleteLogicalCluster(ctx, db.DeleteLogicalClusterParams{ID: d.ID, Now: db.Now()})
+			}); err != nil {
+				return l, err
 			}
 		}
-		if l, err = q.GetLogicalCluster(r.Context(), l.ID); err != nil {
-			return err
-		}
-		view, err = f.view(r.Context(), q, l)
-		return err
+		return q.GetLogicalCluster(ctx, l.ID)
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, view)
-	return nil
 }
 
 func (f *Frontend) undeleteCluster(w http.ResponseWriter, r *http.Request, p *principal) error {
-	name, err := pathName(r)
-	if err != nil {
-		return err
-	}
-	var view api.Cluster
-	err = f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		if _, err := liveCluster(r.Context(), q, p.TenantID, name); err == nil {
-			return &conflictErr{field: "name", msg: fmt.Sprintf("a live cluster named %q exists", name)}
+	return f.onCluster(w, r, http.StatusOK, func(ctx context.Context, q frontenddb.Queries, name string) (db.LogicalCluster, error) {
+		if _, err := liveCluster(ctx, q, p.TenantID, name); err == nil {
+			return db.LogicalCluster{}, &conflictErr{field: "name", msg: fmt.Sprintf("a live cluster named %q exists", name)}
 		} else if !errors.Is(err, errNotFound) {
-			return err
+			return db.LogicalCluster{}, err
 		}
-		l, err := q.GetLatestLogicalClusterByName(r.Context(), db.GetLatestLogicalClusterByNameParams{TenantID: p.TenantID, Name: name})
+		l, err := q.GetLatestLogicalClusterByName(ctx, db.GetLatestLogicalClusterByNameParams{TenantID: p.TenantID, Name: name})
 		if errors.Is(err, db.ErrNotFound) {
-			return fmt.Errorf("%w: cluster %q", errNotFound, name)
+			return l, fmt.Errorf("%w: cluster %q", errNotFound, name)
 		}
 		if err != nil {
-			return err
+			return l, err
 		}
 		if until := db.Time(l.DeletedAt.Int64).Add(f.retention); time.Now().After(until) {
-			return &conflictErr{field: "name", msg: fmt.Sprintf("cluster %q was deleted at %s and could only be restored until %s",
+			return l, &conflictErr{field: "name", msg: fmt.Sprintf("cluster %q was deleted at %s and could only be restored until %s",
 				name, db.Time(l.DeletedAt.Int64).Format(time.RFC3339), until.Format(time.RFC3339))}
 		}
 		if l.KafkaClusterID.Valid {
-			k, err := q.GetLogicalCluster(r.Context(), l.KafkaClusterID.String)
+			k, err := q.GetLogicalCluster(ctx, l.KafkaClusterID.String)
 			if err != nil {
-				return err
+				return l, err
 			}
 			if k.DeletedAt.Valid {
-				return &conflictErr{field: "kafka", msg: fmt.Sprintf("its kafka cluster %q is deleted: undelete it first", k.Name)}
+				return l, &conflictErr{field: "kafka", msg: fmt.Sprintf("its kafka cluster %q is deleted: undelete it first", k.Name)}
 			}
 		}
-		if _, err := q.UndeleteLogicalCluster(r.Context(), db.UndeleteLogicalClusterParams{ID: l.ID, Now: db.Now()}); err != nil {
-			return err
-		}
-		before := l
-		if l, err = record(r.Context(), q, l.ID, change{by: p, action: "undelete", before: &before}); err != nil {
-			return err
-		}
-		view, err = f.view(r.Context(), q, l)
-		return err
+		return mutate(ctx, q, p, l, "undelete", func() (int64, error) {
+			return q.UndeleteLogicalCluster(ctx, db.UndeleteLogicalClusterParams{ID: l.ID, Now: db.Now()})
+		})
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, view)
-	return nil
 }
 
 func (f *Frontend) rotateCertificates(w http.ResponseWriter, r *http.Request, p *principal) error {
+	return f.onCluster(w, r, http.StatusOK, func(ctx context.Context, q frontenddb.Queries, name string) (db.LogicalCluster, error) {
+		l, err := liveCluster(ctx, q, p.TenantID, name)
+		if err != nil {
+			return l, err
+		}
+		return mutate(ctx, q, p, l, "rotate-certificates", func() (int64, error) {
+			return q.RotateLogicalClusterCertificates(ctx, db.RotateLogicalClusterCertificatesParams{ID: l.ID, Now: db.Now()})
+		})
+	})
+}
+
+// onCluster runs do on the cluster named in the path, in one transaction, and answers
+// with code and the cluster's view as do left it.
+func (f *Frontend) onCluster(w http.ResponseWriter, r *http.Request, code int,
+	do func(ctx context.Context, q frontenddb.Queries, name string) (db.LogicalCluster, error)) error {
 	name, err := pathName(r)
 	if err != nil {
 		return err
 	}
 	var view api.Cluster
 	err = f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		l, err := liveCluster(r.Context(), q, p.TenantID, name)
+		l, err := do(r.Context(), q, name)
 		if err != nil {
-			return err
-		}
-		if _, err := q.RotateLogicalClusterCertificates(r.Context(), db.RotateLogicalClusterCertificatesParams{ID: l.ID, Now: db.Now()}); err != nil {
-			return err
-		}
-		before := l
-		if l, err = record(r.Context(), q, l.ID, change{by: p, action: "rotate-certificates", before: &before}); err != nil {
 			return err
 		}
 		view, err = f.view(r.Context(), q, l)
@@ -492,8 +450,22 @@ func (f *Frontend) rotateCertificates(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, view)
+	writeJSON(w, code, view)
 	return nil
+}
+
+// mutate runs a change of l (a query that reports the rows it changed) and records it: the
+// event and the history entry, with l as the state before.
+func mutate(ctx context.Context, q frontenddb.Queries, p *principal, l db.LogicalCluster, action string, change func() (int64, error)) (db.LogicalCluster, error) {
+	n, err := change()
+	if err != nil {
+		return l, err
+	}
+	if n != 1 {
+		return l, fmt.Errorf("%w: cluster %q changed meanwhile", errConflict, l.Name)
+	}
+	before := l
+	return record(ctx, q, l.ID, changeOf{by: p, action: action, before: &before})
 }
 
 // clusterHistory lists every change to the tenant's clusters of that name, oldest first.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 
@@ -44,19 +45,8 @@ var apikeyCommand = &cli.Command{
 			Name:  "list",
 			Usage: "List your tenant's API keys",
 			Action: func(c *cli.Context) error {
-				format, err := outputFormat(c)
-				if err != nil {
-					return err
-				}
-				cl, err := client(c)
-				if err != nil {
-					return err
-				}
-				keys, err := cl.ListAPIKeys(c.Context)
-				if err != nil {
-					return err
-				}
-				return render(c.App.Writer, format, keys, apikeyTable(false, keys...))
+				return show(c, func(ctx context.Context, cl *api.Client) ([]api.APIKey, error) { return cl.ListAPIKeys(ctx) },
+					func(keys []api.APIKey) func(*tabwriter.Writer) { return apikeyTable(false, keys...) })
 			},
 		},
 		{
@@ -68,19 +58,8 @@ var apikeyCommand = &cli.Command{
 				if err != nil {
 					return err
 				}
-				format, err := outputFormat(c)
-				if err != nil {
-					return err
-				}
-				cl, err := client(c)
-				if err != nil {
-					return err
-				}
-				k, err := cl.RevokeAPIKey(c.Context, id)
-				if err != nil {
-					return err
-				}
-				return render(c.App.Writer, format, k, apikeyTable(false, *k))
+				return show(c, func(ctx context.Context, cl *api.Client) (*api.APIKey, error) { return cl.RevokeAPIKey(ctx, id) },
+					func(k *api.APIKey) func(*tabwriter.Writer) { return apikeyTable(false, *k) })
 			},
 		},
 	},

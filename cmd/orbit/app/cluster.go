@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -89,19 +90,8 @@ var clusterCommand = &cli.Command{
 			Name:  "list",
 			Usage: "List clusters",
 			Action: func(c *cli.Context) error {
-				format, err := outputFormat(c)
-				if err != nil {
-					return err
-				}
-				cl, err := client(c)
-				if err != nil {
-					return err
-				}
-				list, err := cl.ListClusters(c.Context)
-				if err != nil {
-					return err
-				}
-				return render(c.App.Writer, format, list, clusterTable(list...))
+				return show(c, func(ctx context.Context, cl *api.Client) ([]api.Cluster, error) { return cl.ListClusters(ctx) },
+					func(list []api.Cluster) func(*tabwriter.Writer) { return clusterTable(list...) })
 			},
 		},
 		{
@@ -151,19 +141,10 @@ var clusterCommand = &cli.Command{
 				if err != nil {
 					return err
 				}
-				format, err := outputFormat(c)
-				if err != nil {
-					return err
-				}
-				cl, err := client(c)
-				if err != nil {
-					return err
-				}
-				entries, err := cl.ClusterHistory(c.Context, name)
-				if err != nil {
-					return err
-				}
-				return render(c.App.Writer, format, entries, historyTable(entries))
+				return show(c, func(ctx context.Context, cl *api.Client) ([]api.HistoryEntry, error) {
+					return cl.ClusterHistory(ctx, name)
+				},
+					historyTable)
 			},
 		},
 		{

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/urfave/cli/v2"
 )
 
 // render writes v in the chosen format; table renders with table().
@@ -115,4 +117,21 @@ func orDash(v any) any {
 		return "-"
 	}
 	return v
+}
+
+// show is the common action: -o's format, a client, one call, its answer rendered.
+func show[T any](c *cli.Context, call func(context.Context, *api.Client) (T, error), table func(T) func(*tabwriter.Writer)) error {
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	v, err := call(c.Context, cl)
+	if err != nil {
+		return err
+	}
+	return render(c.App.Writer, format, v, table(v))
 }

@@ -29,19 +29,7 @@ func listCommand[T any](usage string, fetch func(*api.Client, context.Context) (
 		Name:  "list",
 		Usage: usage,
 		Action: func(c *cli.Context) error {
-			format, err := outputFormat(c)
-			if err != nil {
-				return err
-			}
-			cl, err := client(c)
-			if err != nil {
-				return err
-			}
-			items, err := fetch(cl, c.Context)
-			if err != nil {
-				return err
-			}
-			return render(c.App.Writer, format, items, table(items))
+			return show(c, func(ctx context.Context, cl *api.Client) ([]T, error) { return fetch(cl, ctx) }, table)
 		},
 	}
 }

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
+	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/urfave/cli/v2"
 )
 
@@ -15,26 +17,19 @@ var usageCommand = &cli.Command{
 		&cli.DurationFlag{Name: "since", Usage: "How far back", Value: 24 * time.Hour, EnvVars: []string{"ORBIT_USAGE_SINCE"}},
 	},
 	Action: func(c *cli.Context) error {
-		format, err := outputFormat(c)
-		if err != nil {
-			return err
-		}
-		cl, err := client(c)
-		if err != nil {
-			return err
-		}
-		rows, err := cl.Usage(c.Context, time.Now().Add(-c.Duration("since")))
-		if err != nil {
-			return err
-		}
-		return render(c.App.Writer, format, rows, func(tw *tabwriter.Writer) {
-			fmt.Fprintln(tw, "HOUR\tCLUSTER\tCKU-HOURS\tSTORAGE GIB-HOURS")
-			var cku, gib float64
-			for _, u := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.1f\n", u.Hour.Format("2006-01-02 15:00"), u.Cluster, u.CKUHours, u.StorageGiBHours)
-				cku, gib = cku+u.CKUHours, gib+u.StorageGiBHours
-			}
-			fmt.Fprintf(tw, "total\t\t%.3f\t%.1f\n", cku, gib)
-		})
+		since := time.Now().Add(-c.Duration("since"))
+		return show(c, func(ctx context.Context, cl *api.Client) ([]api.Usage, error) { return cl.Usage(ctx, since) }, usageTable)
 	},
+}
+
+func usageTable(rows []api.Usage) func(*tabwriter.Writer) {
+	return func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "HOUR\tCLUSTER\tCKU-HOURS\tSTORAGE GIB-HOURS")
+		var cku, gib float64
+		for _, u := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.1f\n", u.Hour.Format("2006-01-02 15:00"), u.Cluster, u.CKUHours, u.StorageGiBHours)
+			cku, gib = cku+u.CKUHours, gib+u.StorageGiBHours
+		}
+		fmt.Fprintf(tw, "total\t\t%.3f\t%.1f\n", cku, gib)
+	}
 }
