@@ -165,15 +165,9 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.NewServer(opts)
+	srv, err := startServer("hub", opts, cfg.Log)
 	if err != nil {
-		return nil, fmt.Errorf("hub: %w", err)
-	}
-	attachLogger(srv, cfg.Log)
-	srv.Start()
-	if !srv.ReadyForConnections(readyTimeout) {
-		srv.Shutdown()
-		return nil, fmt.Errorf("hub: %w", ErrNotReady)
+		return nil, err
 	}
 	return &Hub{srv: srv, mothership: cfg.MothershipNKey, opts: opts}, nil
 }

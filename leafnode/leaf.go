@@ -111,15 +111,9 @@ func StartLeaf(cfg LeafConfig) (*Leaf, error) {
 			}},
 		},
 	}
-	srv, err := server.NewServer(opts)
+	srv, err := startServer("leaf", opts, cfg.Log)
 	if err != nil {
-		return nil, fmt.Errorf("leaf: %w", err)
-	}
-	attachLogger(srv, cfg.Log)
-	srv.Start()
-	if !srv.ReadyForConnections(readyTimeout) {
-		srv.Shutdown()
-		return nil, fmt.Errorf("leaf: %w", ErrNotReady)
+		return nil, err
 	}
 	return &Leaf{srv: srv, satellite: cfg.Satellite}, nil
 }
@@ -155,4 +149,20 @@ func (l *Leaf) Server() *server.Server { return l.srv }
 func (l *Leaf) Shutdown() {
 	l.srv.Shutdown()
 	l.srv.WaitForShutdown()
+}
+
+// startServer starts an embedded server with opts, its logs routed to log, and waits until
+// it takes connections. what names it in errors ("hub", "leaf").
+func startServer(what string, opts *server.Options, log *slog.Logger) (*server.Server, error) {
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	attachLogger(srv, log)
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("%s: %w", what, ErrNotReady)
+	}
+	return srv, nil
 }

@@ -30,6 +30,19 @@ func dbDSN(c *cli.Context) string {
 	return filepath.Join(c.String("data-dir"), "orbit.db")
 }
 
+// openMigrated opens the database the flags name and brings its schema up to date.
+func openMigrated(c *cli.Context) (*db.Store, error) {
+	store, err := db.Open(c.Context, dbDSN(c))
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(c.Context); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
 var runCommand = &cli.Command{
 	Name:  "run",
 	Usage: "Run the control plane: embedded NATS hub, database, services and API",
@@ -95,14 +108,11 @@ var migrateCommand = &cli.Command{
 	Usage: "Bring the database schema up to date, then exit",
 	Flags: dbFlags,
 	Action: func(c *cli.Context) error {
-		store, err := db.Open(c.Context, dbDSN(c))
+		store, err := openMigrated(c)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		if err := store.Migrate(c.Context); err != nil {
-			return err
-		}
 		fmt.Fprintf(c.App.Writer, "database (%s) is up to date\n", store.Dialect())
 		return nil
 	},

@@ -7,7 +7,6 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
 
-	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/mothership/onboarding"
 )
 
@@ -23,14 +22,11 @@ var satelliteCommand = &cli.Command{
 			if c.NArg() != 1 {
 				return fmt.Errorf("satellite revoke needs exactly one NAME")
 			}
-			store, err := db.Open(c.Context, dbDSN(c))
+			store, err := openMigrated(c)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			if err := store.Migrate(c.Context); err != nil {
-				return err
-			}
 			if err := onboarding.Revoke(c.Context, store, c.Args().First()); err != nil {
 				return err
 			}
@@ -62,14 +58,11 @@ var satelliteCommand = &cli.Command{
 			if err := spec.Validate(); err != nil {
 				return err
 			}
-			store, err := db.Open(c.Context, dbDSN(c))
+			store, err := openMigrated(c)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			if err := store.Migrate(c.Context); err != nil {
-				return err
-			}
 			path := c.String("seed-file")
 			if path == "" {
 				path = name + ".nk"
