@@ -25,7 +25,7 @@ func main() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Usage: "Log level: debug, info, warn or error", Value: "info", EnvVars: []string{"ORBIT_LOG_LEVEL"}},
 		},
-		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand},
+		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand, apikeyCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.RunContext(ctx, cliargs.Interspersed(app, os.Args)); err != nil {
