@@ -41,5 +41,6 @@ FUZZTIME ?= 10s
 fuzz:
 	@for t in FuzzDecodePSC FuzzDecodeStatus FuzzDecodeSatellite FuzzParseKey; do \
 		go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./kv/ || exit 1; done
+	go test -run='^$$' -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./kv/kafkaconf/
 	@for t in FuzzParseApply FuzzDecodeClusterSpec; do \
 		go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./mothership/frontend/ || exit 1; done
