@@ -76,7 +76,7 @@ func (e *env) waitActual(key kv.Key, generation int64, phase kv.Phase, timeout t
 
 func kafkaPSC(id string, gen int64, brokers int32) *kv.PSC {
 	return &kv.PSC{SchemaVersion: kv.SchemaVersion, ID: id, Satellite: "us-west-2", Product: kv.ProductKafka, Generation: gen,
-		Spec: kv.PSCSpec{Version: "3.9.0", Replicas: brokers, Controllers: 3, Storage: kv.Storage{SizeGiB: 10},
+		Spec: kv.PSCSpec{Version: "3.9.0", Replicas: brokers, Controllers: 3, Storage: kv.Storage{SizeGiB: 10}, KafkaClusterID: "MkU3OEVBNTcwNTJENDM2Qg",
 			Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}}
 }
 
@@ -203,9 +203,24 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	otherBefore := objectVersions(t, kube, satellite.Namespace("pkc-other"))
 
 	st := step(kafkaPSC(id, 0, 3), kv.PhaseReady)
-	if len(st.Roles) != 2 || st.Roles[0].Name != "controller" || st.Roles[0].Ready != 3 || st.Roles[1].Name != "broker" || st.Roles[1].Ready != 3 || st.Bootstrap == "" {
+	if len(st.Roles) != 2 || st.Roles[0].Name != "controller" || st.Roles[0].Ready != 3 || st.Roles[1].Name != "broker" || st.Roles[1].Ready != 3 {
 		t.Fatalf("status: %+v", st)
 	}
+	// The bootstrap is reported, as its DNS name, once the cloud gave its load balancer an
+	// address.
+	checkFor(t, 30*time.Second, func() error {
+		entry, err := e.bucket(kv.BucketActual).Get(ctx, kafkaPSC(id, 0, 3).Key().String())
+		if err != nil {
+			return err
+		}
+		if st, err = kv.DecodeStatus(entry.Value()); err != nil {
+			return err
+		}
+		if want := "bootstrap." + id + ".us-west-2.orbit.local:9092"; st.Bootstrap != want {
+			return fmt.Errorf("bootstrap %q, want %q", st.Bootstrap, want)
+		}
+		return nil
+	})
 
 	t.Log("resize up: 6 brokers, 6 broker load balancers")
 	step(kafkaPSC(id, 0, 6), kv.PhaseReady)

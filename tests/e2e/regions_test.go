@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -54,8 +55,12 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 	if events.Status.Satellite != "us-west-2" || streams.Status.Satellite != "us-west-2" || sink.Status.Satellite != "us-west-2" || eu.Status.Satellite != "eu-west-1" {
 		t.Fatalf("placements: %s %s %s %s", events.Status.Satellite, streams.Status.Satellite, sink.Status.Satellite, eu.Status.Satellite)
 	}
-	if streams.Kafka != "events" || !strings.HasPrefix(events.Status.Bootstrap, "198.18.") {
-		t.Fatalf("streams kafka %q, events bootstrap %q", streams.Kafka, events.Status.Bootstrap)
+	// On a real cluster the bootstrap is the load balancer's published DNS name, the name the
+	// certificate is verified against, reported once the load balancer has an address.
+	bootstrapHost := "bootstrap.p" + events.ID[1:] + ".us-west-2.orbit.local"
+	if streams.Kafka != "events" || events.Status.Bootstrap != net.JoinHostPort(bootstrapHost, "9092") ||
+		events.Status.BootstrapHost != bootstrapHost || events.Status.CACertificate == "" {
+		t.Fatalf("streams kafka %q, events bootstrap %q (host %q)", streams.Kafka, events.Status.Bootstrap, events.Status.BootstrapHost)
 	}
 
 	// `kubectl get psc`, through the API server's table view.
