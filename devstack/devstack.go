@@ -234,6 +234,9 @@ type SatelliteConfig struct {
 	// Sim, if set, is the simulated cluster to use (so that a restarted satellite finds
 	// its objects again).
 	Sim *simkube.Cluster
+	// KafkaDial, if set, is how the satellite reaches Kafka on a real cluster whose brokers
+	// a harness backs (tests/kubetest's RunKafka); the satellite then speaks Kafka.
+	KafkaDial satellite.DialFunc
 	// OnDesired is passed to the satellite (measurements).
 	OnDesired func(jetstream.KeyValueEntry)
 	// HubCA, if set, is the CA the hub's certificate must be signed by (the hub speaks TLS);
@@ -309,7 +312,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
-		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil, KafkaDial: n.kafkaDial(),
+		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil || cfg.KafkaDial != nil, KafkaDial: n.kafkaDial(cfg.KafkaDial),
 	})
 	if err != nil {
 		cancel()
@@ -397,11 +400,11 @@ func kafkaHarness(sim *simkube.Cluster, log *slog.Logger) *simkafka.Fleet {
 	return fleet
 }
 
-// kafkaDial is how the satellite reaches its Kafka clusters: through the harness on a
-// simulated cluster, over the network on a real one.
-func (n *SatelliteNode) kafkaDial() satellite.DialFunc {
-	if n.Kafka == nil {
-		return nil
+// kafkaDial is how the satellite reaches its Kafka clusters: as configured, else through
+// the harness on a simulated cluster, else over the network.
+func (n *SatelliteNode) kafkaDial(configured satellite.DialFunc) satellite.DialFunc {
+	if configured != nil || n.Kafka == nil {
+		return configured
 	}
 	return n.Kafka.DialContext
 }
