@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,8 +13,12 @@ import (
 	"time"
 
 	"github.com/orbitcp/orbit/devstack"
+	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/tests/testkit"
 	"github.com/orbitcp/orbit/tests/tlstest"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // lockedBuffer collects log output from many goroutines.
@@ -82,11 +87,28 @@ func TestNoSecretsInLogsOrOutput(t *testing.T) {
 	if _, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("demo", 30*time.Second, readyWith(3))
+	demo := e.waitFor("demo", 30*time.Second, readyWith(3))
+	// The Kafka cluster's certificate is rotated too: keys of both generations must stay put.
+	kafkaBefore := kafkaSecrets(t, sat, demo)
+	if _, err := admin.RotateCertificates(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("demo", 60*time.Second, func(c *api.Cluster) error {
+		if c.Status.CertificateSerial == demo.Status.CertificateSerial {
+			return errorf("certificate not rotated yet")
+		}
+		return readyWith(3)(c)
+	})
+	kafkaAfter := kafkaSecrets(t, sat, demo)
 	// A key file that does not match its certificate: the reload fails, loudly, keylessly.
 	ca.Issue(t, certFile, filepath.Join(dir, "other.key"), 2)
 	e.cp.ReloadCertificates()
-	time.Sleep(200 * time.Millisecond)
+	testkit.CheckFor(t, 5*time.Second, func() error {
+		if !strings.Contains(logs.String(), "certificate not reloaded") {
+			return errorf("the failed certificate reload is not logged yet")
+		}
+		return nil
+	})
 
 	listed, _ := admin.ListAPIKeys(ctx)
 	clusters, _ := admin.ListClusters(ctx)
@@ -98,11 +120,26 @@ func TestNoSecretsInLogsOrOutput(t *testing.T) {
 		"satellite seed":  string(seed),
 		"TLS private key": strings.TrimSpace(strings.Split(string(tlsKey), "\n")[1]),
 	}
+	for what, secret := range kafkaBefore {
+		secrets[what+" (before the rotation)"] = secret
+	}
+	for what, secret := range kafkaAfter {
+		secrets[what] = secret
+	}
 	places := map[string]string{
-		"logs":        logs.String(),
-		"errors":      errorText(errRevoked) + errorText(errWrong),
-		"listed keys": toJSON(listed),
-		"clusters":    toJSON(clusters),
+		"logs":           logs.String(),
+		"errors":         errorText(errRevoked) + errorText(errWrong),
+		"listed keys":    toJSON(listed),
+		"clusters":       toJSON(clusters),
+		"database":       databaseText(t, e),
+		"desired bucket": bucketText(t, e, kv.BucketDesired),
+		"actual bucket":  bucketText(t, e, kv.BucketActual),
+		"PSC objects":    pscText(t, sat),
+	}
+	// Positive controls: the search is real.
+	if !strings.Contains(places["clusters"], demo.ID) || !strings.Contains(places["desired bucket"], "kafkaClusterId") ||
+		!strings.Contains(places["PSC objects"], "caCertificate") || !strings.Contains(places["database"], demo.ID) {
+		t.Fatal("a place searched for secrets does not hold what it should")
 	}
 	if !strings.Contains(places["logs"], "certificate not reloaded") {
 		t.Fatal("the failed certificate reload was not logged (is the log capture working?)")
@@ -121,4 +158,104 @@ func errorText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// kafkaSecrets reads, from the satellite's Kubernetes, the secrets of a Kafka cluster that
+// must never leave it: the super user's password and the CA's and server's private keys
+// (one line of each PEM body: enough to recognise it anywhere).
+func kafkaSecrets(t *testing.T, sat *devstack.SatelliteNode, c *api.Cluster) map[string]string {
+	t.Helper()
+	ns := satellite.Namespace("p" + c.ID[1:])
+	get := func(name, key string) string {
+		s, err := sat.Kube.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := string(s.Data[key])
+		if v == "" {
+			t.Fatalf("secret %s has no %s", name, key)
+		}
+		if strings.HasPrefix(v, "-----BEGIN") {
+			v = strings.TrimSpace(strings.Split(v, "\n")[1])
+		}
+		return v
+	}
+	return map[string]string{
+		"Kafka super user's password": get("kafka-superuser", "password"),
+		"Kafka CA's private key":      get("kafka-ca", "ca.key"),
+		"Kafka server's private key":  get("kafka-tls", "tls.key"),
+	}
+}
+
+// databaseText is every text and blob value of every table of the store.
+func databaseText(t *testing.T, e *env) string {
+	t.Helper()
+	ctx := context.Background()
+	store := e.cp.Store
+	rows, err := store.DB().QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	var b strings.Builder
+	for _, table := range tables {
+		r, err := store.DB().QueryContext(ctx, "SELECT * FROM "+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := r.Columns()
+		for r.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				fmt.Fprintf(&b, "%s\n", v)
+			}
+		}
+		r.Close()
+	}
+	return b.String()
+}
+
+// bucketText is every value of a hub bucket.
+func bucketText(t *testing.T, e *env, bucket string) string {
+	t.Helper()
+	ctx := context.Background()
+	b := e.bucket(bucket)
+	keys, err := b.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, k := range keys {
+		entry, err := b.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Write(entry.Value())
+	}
+	return out.String()
+}
+
+// pscText is every PSC object on the satellite's Kubernetes, as JSON.
+func pscText(t *testing.T, sat *devstack.SatelliteNode) string {
+	t.Helper()
+	list, err := sat.Dynamic.Resource(satellite.PSCResource).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toJSON(list.Items)
 }
