@@ -14,7 +14,7 @@
 //	db                     Store, Tx, the domain types (aliases), Set, Enqueue
 //	<owner>db              one query set per service: the writes of the tables it owns and
 //	                       the reads it needs (frontenddb, onboardingdb, physicaldb,
-//	                       schedulerdb, syncdb, statusdb, usagedb, relaydb)
+//	                       schedulerdb, syncdb, statusdb, usagedb, relaydb, leaderdb)
 //	dbtest                 every query, for tests only
 //
 // Every table has exactly one writer (the outbox is appended to by every writer, in the
@@ -36,6 +36,7 @@
 //	cluster_status         status controller (statusdb)
 //	usage                  usage meter (usagedb)
 //	outbox                 all of the above append; the relay (relaydb) marks published
+//	leader_lease           leader election (leaderdb), on every replica
 //
 // TestEveryTableHasOneWriter checks this table against the query sets and the import graph.
 // Transactions of leader-only services (Writer LeaderOnly) first pass the leader fence, the

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/orbitcp/orbit/db/frontenddb"
+	"github.com/orbitcp/orbit/db/leaderdb"
 	"github.com/orbitcp/orbit/db/onboardingdb"
 	"github.com/orbitcp/orbit/db/physicaldb"
 	"github.com/orbitcp/orbit/db/relaydb"
@@ -42,6 +43,7 @@ var owners = map[string]string{
 	"meta[usage_cursor]":   "db/usagedb",
 	"meta[outbox_epoch]":   "db", // the store itself
 	"outbox":               "db/relaydb",
+	"leader_lease":         "db/leaderdb",
 }
 
 // sets are the query sets, each with the one service package that may import it.
@@ -57,6 +59,7 @@ var sets = map[string]struct {
 	"db/statusdb":     {reflect.TypeFor[statusdb.Queries](), "mothership/status"},
 	"db/usagedb":      {reflect.TypeFor[usagedb.Queries](), "mothership/usage"},
 	"db/relaydb":      {reflect.TypeFor[relaydb.Queries](), "mothership/relay"},
+	"db/leaderdb":     {reflect.TypeFor[leaderdb.Queries](), "mothership/leader"},
 }
 
 // TestEveryTableHasOneWriter checks the single-writer rule in two halves. A query set may

@@ -82,7 +82,7 @@ type Store struct {
 
 // write is one InTx call waiting for the group committer.
 type write struct {
-	fn   func(q queries.Queries) error
+	fn   func(q queries.Queries, tx queries.DBTX) error
 	done chan error
 }
 
@@ -150,7 +150,7 @@ func openSQLite(path string) (*sql.DB, error) {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Reader returns a handle for reads outside any transaction.
-func (s *Store) Reader() *Tx { return queries.NewTx(s.q) }
+func (s *Store) Reader() *Tx { return queries.NewTx(s.q, s.db) }
 
 // SetLeaderFence installs the check that every LeaderOnly transaction runs before its own
 // work (nil removes it). It is the one place where leader fencing plugs in.
@@ -229,8 +229,8 @@ func (s *Store) Epoch() string { return s.epoch }
 // commits them together. A call that is alone runs alone, without waiting for company.
 // fn must not call InTx itself. A LeaderOnly transaction first passes the leader fence.
 func (s *Store) InTx(ctx context.Context, who Writer, fn func(tx *Tx) error) error {
-	return s.inTx(ctx, func(q queries.Queries) error {
-		tx := queries.NewTx(q)
+	return s.inTx(ctx, func(q queries.Queries, dbtx queries.DBTX) error {
+		tx := queries.NewTx(q, dbtx)
 		if who == LeaderOnly {
 			if f := s.fence.Load(); f != nil {
 				if err := (*f)(ctx, tx); err != nil {
@@ -242,7 +242,7 @@ func (s *Store) InTx(ctx context.Context, who Writer, fn func(tx *Tx) error) err
 	})
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(q queries.Queries) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(q queries.Queries, tx queries.DBTX) error) error {
 	if s.writes == nil {
 		return s.runTx(ctx, fn)
 	}
@@ -259,12 +259,12 @@ func (s *Store) inTx(ctx context.Context, fn func(q queries.Queries) error) erro
 	return <-w.done
 }
 
-func (s *Store) runTx(ctx context.Context, fn func(q queries.Queries) error) error {
+func (s *Store) runTx(ctx context.Context, fn func(q queries.Queries, tx queries.DBTX) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
-	if err := fn(s.newQ(tx)); err != nil {
+	if err := fn(s.newQ(tx), tx); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("db: rollback: %w", rbErr))
 		}
@@ -335,7 +335,7 @@ func (s *Store) commitGroup(group []*write) {
 			fail(fmt.Errorf("db: savepoint: %w", err))
 			return
 		}
-		errs[i] = w.fn(q)
+		errs[i] = w.fn(q, tx)
 		end := []string{"RELEASE orbit_write"}
 		if errs[i] != nil {
 			end = []string{"ROLLBACK TO orbit_write", "RELEASE orbit_write"}

@@ -70,6 +70,11 @@ func (r *recorder) GetLatestLogicalClusterByName(ctx context.Context, arg GetLat
 	return r.q.GetLatestLogicalClusterByName(ctx, arg)
 }
 
+func (r *recorder) GetLease(ctx context.Context, name string) (LeaderLease, error) {
+	r.called["GetLease"]++
+	return r.q.GetLease(ctx, name)
+}
+
 func (r *recorder) GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error) {
 	r.called["GetLiveLogicalClusterByName"]++
 	return r.q.GetLiveLogicalClusterByName(ctx, arg)
@@ -245,6 +250,16 @@ func (r *recorder) ObservedLogicalGeneration(ctx context.Context, arg ObservedLo
 	return r.q.ObservedLogicalGeneration(ctx, arg)
 }
 
+func (r *recorder) ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) (int64, error) {
+	r.called["ReleaseLease"]++
+	return r.q.ReleaseLease(ctx, arg)
+}
+
+func (r *recorder) RenewLease(ctx context.Context, arg RenewLeaseParams) (int64, error) {
+	r.called["RenewLease"]++
+	return r.q.RenewLease(ctx, arg)
+}
+
 func (r *recorder) ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error) {
 	r.called["ResizeLogicalCluster"]++
 	return r.q.ResizeLogicalCluster(ctx, arg)
@@ -268,6 +283,11 @@ func (r *recorder) RotateLogicalClusterCertificates(ctx context.Context, arg Rot
 func (r *recorder) SetUsageCursor(ctx context.Context, value string) error {
 	r.called["SetUsageCursor"]++
 	return r.q.SetUsageCursor(ctx, value)
+}
+
+func (r *recorder) TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error) {
+	r.called["TakeLease"]++
+	return r.q.TakeLease(ctx, arg)
 }
 
 func (r *recorder) UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error) {

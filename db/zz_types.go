@@ -28,6 +28,7 @@ type (
 	InsertProfileParams                    = queries.InsertProfileParams
 	InsertTenancyParams                    = queries.InsertTenancyParams
 	InsertTenantParams                     = queries.InsertTenantParams
+	LeaderLease                            = queries.LeaderLease
 	ListAPIKeysRow                         = queries.ListAPIKeysRow
 	ListClusterHistoryByNameParams         = queries.ListClusterHistoryByNameParams
 	ListLogicalClusterIDsByProfileParams   = queries.ListLogicalClusterIDsByProfileParams
@@ -43,11 +44,14 @@ type (
 	PhysicalGeneration                     = queries.PhysicalGeneration
 	Placement                              = queries.Placement
 	Profile                                = queries.Profile
+	ReleaseLeaseParams                     = queries.ReleaseLeaseParams
+	RenewLeaseParams                       = queries.RenewLeaseParams
 	ResizeLogicalClusterParams             = queries.ResizeLogicalClusterParams
 	RevokeAPIKeyParams                     = queries.RevokeAPIKeyParams
 	RevokeSatelliteParams                  = queries.RevokeSatelliteParams
 	RotateLogicalClusterCertificatesParams = queries.RotateLogicalClusterCertificatesParams
 	Satellite                              = queries.Satellite
+	TakeLeaseParams                        = queries.TakeLeaseParams
 	Tenancy                                = queries.Tenancy
 	Tenant                                 = queries.Tenant
 	UndeleteLogicalClusterParams           = queries.UndeleteLogicalClusterParams

@@ -49,6 +49,10 @@ type ControlPlaneConfig struct {
 	DeletedRetention time.Duration
 	// UsageInterval: how often usage is metered (0: the default).
 	UsageInterval time.Duration
+	// ReplicaID and LeaseTTL: the mothership's name in the leader election and its lease
+	// (see mothership.Config).
+	ReplicaID string
+	LeaseTTL  time.Duration
 	// TLSCert and TLSKey, if set, serve the API and the leaf-node listener over TLS; the
 	// files are watched and reloaded without a restart. With TLSCA, satellites must present
 	// client certificates signed by it.
@@ -127,7 +131,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()

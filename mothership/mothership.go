@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/mothership/internal/controller"
 	"github.com/orbitcp/orbit/mothership/internal/registry"
+	"github.com/orbitcp/orbit/mothership/leader"
 	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/mothership/physical"
 	"github.com/orbitcp/orbit/mothership/relay"
@@ -56,7 +58,13 @@ type Config struct {
 	DeletedRetention time.Duration
 	// UsageInterval is how often usage is metered (default 1m).
 	UsageInterval time.Duration
-	Log           *slog.Logger
+	// ReplicaID names this replica in the leader election: unique among the replicas on one
+	// database, and stable across a replica's restarts (default: the host name).
+	ReplicaID string
+	// LeaseTTL is how long the leader's lease lasts unless renewed: how long a crashed
+	// leader goes unreplaced (default leader.DefaultTTL).
+	LeaseTTL time.Duration
+	Log      *slog.Logger
 }
 
 // Validate checks the configuration.
@@ -84,6 +92,7 @@ type Mothership struct {
 	js       jetstream.JetStream
 	registry *registry.Registry
 	access   *onboarding.Access
+	elector  *leader.Elector
 
 	mu     sync.Mutex
 	layers []api.Layer
@@ -112,16 +121,23 @@ func New(cfg Config) (*Mothership, error) {
 	if err != nil {
 		return nil, err
 	}
+	replica := cfg.ReplicaID
+	if replica == "" {
+		replica, _ = os.Hostname()
+	}
 	return &Mothership{cfg: cfg, log: log, js: js, registry: registry.New(log),
-		access: onboarding.NewAccess(cfg.Store, js, cfg.Hub, log), ready: make(chan struct{})}, nil
+		access:  onboarding.NewAccess(cfg.Store, js, cfg.Hub, log),
+		elector: leader.New(cfg.Store, replica, cfg.LeaseTTL, log), ready: make(chan struct{})}, nil
 }
 
 // layer is one step of the start order: start runs to completion before the next layer
-// starts; run, if set, keeps going until the context ends.
+// starts; run, if set, keeps going until the context ends. leaderOnly layers run on the
+// elected replica only.
 type layer struct {
-	name  string
-	start func(ctx context.Context) error
-	run   func(ctx context.Context) error
+	name       string
+	start      func(ctx context.Context) error
+	run        func(ctx context.Context) error
+	leaderOnly bool
 }
 
 // OnboardSatellite records a satellite and grants it its access right away.
@@ -132,42 +148,119 @@ func (m *Mothership) OnboardSatellite(ctx context.Context, s onboarding.Satellit
 	return m.access.Sync(ctx)
 }
 
-// Run starts every layer in order and serves the API until ctx ends or a part fails.
+// Run starts every layer in order and serves the API until ctx ends or a part fails. The
+// leader-only layers run, in their order, while this replica holds the leader lease.
 func (m *Mothership) Run(ctx context.Context) error {
 	layers := m.buildLayers()
 	m.mu.Lock()
 	m.layers = make([]api.Layer, len(layers))
 	for i, l := range layers {
-		m.layers[i].Name = l.name
+		m.layers[i] = api.Layer{Name: l.name, LeaderOnly: l.leaderOnly}
 	}
 	m.mu.Unlock()
-
+	var shared, leaderOnly []int
+	for i, l := range layers {
+		if l.leaderOnly {
+			leaderOnly = append(leaderOnly, i)
+		} else {
+			shared = append(shared, i)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
-	for i, l := range layers {
+	if err := m.startLayers(gctx, g, layers, shared); err != nil {
+		cancel()
+		return errors.Join(err, g.Wait())
+	}
+	g.Go(func() error { return m.lead(gctx, layers, leaderOnly) })
+	close(m.ready)
+	m.log.Info("mothership ready", "api", m.Addr(), "replica", m.elector.Holder())
+	return g.Wait()
+}
+
+// startLayers starts the layers of which, in order, their run functions in g.
+func (m *Mothership) startLayers(ctx context.Context, g *errgroup.Group, layers []layer, which []int) error {
+	for _, i := range which {
+		l := layers[i]
 		if l.start != nil {
-			if err := l.start(gctx); err != nil {
-				cancel()
-				return errors.Join(fmt.Errorf("mothership: starting %s: %w", l.name, err), g.Wait())
+			if err := l.start(ctx); err != nil {
+				return fmt.Errorf("mothership: starting %s: %w", l.name, err)
 			}
 		}
 		if l.run != nil {
 			g.Go(func() error {
-				if err := l.run(gctx); err != nil {
+				if err := l.run(ctx); err != nil {
 					return fmt.Errorf("mothership: %s: %w", l.name, err)
 				}
 				return nil
 			})
 		}
-		m.mu.Lock()
-		m.layers[i].Ready = true
-		m.mu.Unlock()
+		m.setReady(i, true)
 		m.log.Debug("layer up", "layer", l.name)
 	}
-	close(m.ready)
-	m.log.Info("mothership ready", "api", m.Addr())
+	return nil
+}
+
+func (m *Mothership) setReady(i int, ready bool) {
+	m.mu.Lock()
+	m.layers[i].Ready = ready
+	m.mu.Unlock()
+}
+
+// lead takes part in the election and runs the leader-only layers while this replica
+// leads: they stop when it loses the lease, and the lease is released once they stopped.
+func (m *Mothership) lead(ctx context.Context, layers []layer, which []int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.elector.Run(gctx) })
+	g.Go(func() error {
+		defer m.elector.Release()
+		for {
+			changed := m.elector.Changed()
+			if leading, _ := m.elector.Leading(); leading {
+				if err := m.whileLeading(gctx, changed, layers, which); err != nil || gctx.Err() != nil {
+					return err
+				}
+				continue
+			}
+			select {
+			case <-changed:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+	})
 	return g.Wait()
+}
+
+// whileLeading runs the leader-only layers until ctx ends or the lead changes.
+func (m *Mothership) whileLeading(ctx context.Context, changed <-chan struct{}, layers []layer, which []int) error {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(lctx)
+	err := m.startLayers(gctx, g, layers, which)
+	if err == nil {
+		select {
+		case <-changed:
+			m.log.Info("no longer leading: stopping the leader-only services")
+		case <-gctx.Done():
+		}
+	}
+	cancel()
+	err = errors.Join(err, g.Wait())
+	for _, i := range which {
+		m.setReady(i, false)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		if leading, _ := m.elector.Leading(); leading {
+			return err // a leader's service failed, not the lead
+		}
+		m.log.Info("leader-only services stopped", "error", err)
+	}
+	return nil
 }
 
 // buildLayers wires the services, in the order they start.
@@ -181,7 +274,7 @@ func (m *Mothership) buildLayers() []layer {
 	// One scheduler worker: placements read capacity and must not race each other.
 	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
 	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile)
-	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness,
+	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness, Leader: m.leader,
 		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention})
 	return []layer{
 		{name: "nats", start: m.ensureHub},
@@ -189,16 +282,16 @@ func (m *Mothership) buildLayers() []layer {
 		{name: "satellite-access", start: m.access.Sync, run: func(ctx context.Context) error {
 			return m.access.Run(ctx, onboarding.AccessSyncInterval)
 		}},
-		{name: "outbox-relay", run: relay.New(st, m.js, m.log).Run},
+		{name: "registry", start: func(ctx context.Context) error { return m.registry.Start(ctx, m.js) }, run: m.registry.Run},
+		{name: "outbox-relay", run: relay.New(st, m.js, m.log).Run, leaderOnly: true},
 		{name: "sync", start: func(ctx context.Context) error {
 			return errors.Join(syncer.Start(ctx, m.js), syncCtl.Start(ctx, m.js))
-		}, run: syncCtl.Run},
-		{name: "scheduler", start: func(ctx context.Context) error {
-			return errors.Join(m.registry.Start(ctx, m.js), schedCtl.Start(ctx, m.js))
-		}, run: func(ctx context.Context) error { return m.runScheduler(ctx, schedCtl) }},
-		{name: "physical-controller", start: func(ctx context.Context) error { return physCtl.Start(ctx, m.js) }, run: physCtl.Run},
-		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run},
-		{name: "usage-meter", run: usage.New(st, m.cfg.UsageInterval, m.log).Run},
+		}, run: syncCtl.Run, leaderOnly: true},
+		{name: "scheduler", start: func(ctx context.Context) error { return schedCtl.Start(ctx, m.js) },
+			run: func(ctx context.Context) error { return m.runScheduler(ctx, schedCtl) }, leaderOnly: true},
+		{name: "physical-controller", start: func(ctx context.Context) error { return physCtl.Start(ctx, m.js) }, run: physCtl.Run, leaderOnly: true},
+		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run, leaderOnly: true},
+		{name: "usage-meter", run: usage.New(st, m.cfg.UsageInterval, m.log).Run, leaderOnly: true},
 		{name: "frontend"},
 		m.apiLayer(front.Handler()),
 	}
@@ -210,11 +303,10 @@ func (m *Mothership) controller(name string, reconcile func(context.Context, str
 		Workers: workers, Resync: m.cfg.ResyncInterval, Log: m.log}
 }
 
-// runScheduler runs the scheduler's controller and the registry it places on; a new or
-// changed satellite may take clusters that are pending.
+// runScheduler runs the scheduler's controller; a new or changed satellite in the registry
+// may take clusters that are pending.
 func (m *Mothership) runScheduler(ctx context.Context, schedCtl *controller.Controller) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return m.registry.Run(ctx) })
 	g.Go(func() error { return schedCtl.Run(ctx) })
 	g.Go(func() error {
 		for {
@@ -308,14 +400,30 @@ func (m *Mothership) Addr() string {
 // Ready is closed once every layer is up.
 func (m *Mothership) Ready() <-chan struct{} { return m.ready }
 
+// readiness reports the layers: a replica is ready once every layer but the leader-only
+// ones is up (those run on the leader only).
 func (m *Mothership) readiness() (bool, []api.Layer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ok := len(m.layers) > 0
 	for _, l := range m.layers {
-		ok = ok && l.Ready
+		ok = ok && (l.Ready || l.LeaderOnly)
 	}
 	return ok, append([]api.Layer(nil), m.layers...)
+}
+
+// leader reports who leads.
+func (m *Mothership) leader(ctx context.Context) (api.Leader, error) {
+	leading, _ := m.elector.Leading()
+	out := api.Leader{Self: m.elector.Holder(), Leading: leading}
+	lease, err := m.elector.Current(ctx)
+	if err != nil {
+		return out, err
+	}
+	if time.UnixMilli(lease.ExpiresAt).After(time.Now()) {
+		out.Holder, out.Token, out.ExpiresAt = lease.Holder, lease.Token, time.UnixMilli(lease.ExpiresAt).UTC()
+	}
+	return out, nil
 }
 
 // EnsureAPIKey makes key a valid key of the given role for tenant (see frontend.EnsureAPIKey).

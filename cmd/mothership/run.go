@@ -16,6 +16,7 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership"
+	"github.com/orbitcp/orbit/mothership/leader"
 )
 
 var dbFlags = []cli.Flag{
@@ -56,6 +57,8 @@ var runCommand = &cli.Command{
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothership.DefaultDeletedRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
 		&cli.StringFlag{Name: "debug-listen", Usage: "Serve Go's profiler (/debug/pprof) here, e.g. 127.0.0.1:6060 (empty: off; never expose it)", EnvVars: []string{"ORBIT_DEBUG_LISTEN"}},
 		&cli.IntFlag{Name: "replicas", Usage: "Copies the hub keeps of each bucket: 1 on a single server, 3 on a hub cluster of three nodes", Value: 1, EnvVars: []string{"ORBIT_REPLICAS"}},
+		&cli.StringFlag{Name: "replica-id", Usage: "This replica's name in the leader election: unique among the motherships on one database, stable across restarts (default: the host name)", EnvVars: []string{"ORBIT_REPLICA_ID"}},
+		&cli.DurationFlag{Name: "lease-ttl", Usage: "How long the leader's lease lasts unless renewed: how long a crashed leader goes unreplaced", Value: leader.DefaultTTL, EnvVars: []string{"ORBIT_LEASE_TTL"}},
 	}, append(clusterFlags, dbFlags...)...),
 	Action: func(c *cli.Context) error {
 		log, err := logger(c)
@@ -79,6 +82,7 @@ var runCommand = &cli.Command{
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
 			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"),
 			TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), TLSCA: c.String("tls-ca"), Log: log,
+			ReplicaID: c.String("replica-id"), LeaseTTL: c.Duration("lease-ttl"),
 		})
 		if err != nil {
 			return err

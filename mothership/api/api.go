@@ -262,4 +262,18 @@ const (
 type Layer struct {
 	Name  string `json:"name"`
 	Ready bool   `json:"ready"`
+	// LeaderOnly layers run on the elected leader only; a replica is ready without them.
+	LeaderOnly bool `json:"leaderOnly,omitempty"`
+}
+
+// Leader is who leads the mothership's replicas, as /readyz and GET /v1/leader report it.
+type Leader struct {
+	// Holder is the leading replica ("" while none does); Token its fencing token.
+	Holder string `json:"holder"`
+	Token  int64  `json:"token"`
+	// ExpiresAt is when its lease runs out unless renewed.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Self is the replica that answered; Leading whether it leads.
+	Self    string `json:"self"`
+	Leading bool   `json:"leading"`
 }

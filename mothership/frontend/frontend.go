@@ -31,6 +31,7 @@ type Frontend struct {
 	registry *registry.Registry
 	log      *slog.Logger
 	ready    func() (bool, []api.Layer)
+	leader   func(context.Context) (api.Leader, error)
 	// controllers are the event-driven controllers, for /v1/controllers.
 	controllers []*controller.Controller
 	// retention is how long a deleted cluster can be undeleted (its volumes are kept).
@@ -44,6 +45,8 @@ type Config struct {
 	Log      *slog.Logger
 	// Ready reports the mothership's layers, for /readyz.
 	Ready func() (bool, []api.Layer)
+	// Leader reports who leads the replicas, for /readyz and GET /v1/leader.
+	Leader func(context.Context) (api.Leader, error)
 	// Controllers are reported by /v1/controllers.
 	Controllers []*controller.Controller
 	// Retention is how long a deleted cluster can be undeleted.
@@ -52,7 +55,7 @@ type Config struct {
 
 // New returns the API.
 func New(cfg Config) *Frontend {
-	return &Frontend{store: frontenddb.New(cfg.Store), registry: cfg.Registry, log: cfg.Log, ready: cfg.Ready,
+	return &Frontend{store: frontenddb.New(cfg.Store), registry: cfg.Registry, log: cfg.Log, ready: cfg.Ready, leader: cfg.Leader,
 		controllers: cfg.Controllers, retention: cfg.Retention}
 }
 
@@ -84,6 +87,7 @@ func (f *Frontend) Handler() http.Handler {
 	mux.Handle("POST /v1/apply", f.authed(api.RoleAdmin, f.apply))
 	mux.Handle("GET /v1/satellites", f.authed(api.RoleOperator, f.listSatellites))
 	mux.Handle("GET /v1/controllers", f.authed(api.RoleOperator, f.listControllers))
+	mux.Handle("GET /v1/leader", f.authed(api.RoleOperator, f.getLeader))
 	mux.Handle("GET /v1/usage", f.authed(api.RoleViewer, f.usage))
 	mux.Handle("GET /v1/profiles", f.authed(api.RoleOperator, f.listProfiles))
 	mux.Handle("PUT /v1/profiles/{product}/{sku}", f.authed(api.RoleOperator, f.setProfile))
@@ -125,13 +129,28 @@ func allows(role, min string) bool {
 	return role == api.RoleOperator
 }
 
-func (f *Frontend) readyz(w http.ResponseWriter, _ *http.Request) {
+func (f *Frontend) readyz(w http.ResponseWriter, r *http.Request) {
 	ok, layers := f.ready()
 	code := http.StatusOK
 	if !ok {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, map[string]any{"ready": ok, "layers": layers})
+	body := map[string]any{"ready": ok, "layers": layers}
+	if f.leader != nil {
+		if l, err := f.leader(r.Context()); err == nil {
+			body["leader"] = l
+		}
+	}
+	writeJSON(w, code, body)
+}
+
+func (f *Frontend) getLeader(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	l, err := f.leader(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
 }
 
 // logicalState is the full state of a logical cluster, for its event and its history.

@@ -47,6 +47,13 @@ type ClusterStatus struct {
 	BootstrapHost      string
 }
 
+type LeaderLease struct {
+	Name      string
+	Holder    string
+	Token     int64
+	ExpiresAt int64
+}
+
 type LogicalCluster struct {
 	ID             string
 	TenantID       string

@@ -23,6 +23,7 @@ type Querier interface {
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
 	// The live cluster of that name, or else the one deleted last.
 	GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error)
+	GetLease(ctx context.Context, name string) (LeaderLease, error)
 	GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error)
 	GetLogicalCluster(ctx context.Context, id string) (LogicalCluster, error)
 	// The meta table is split by key, one writer each: outbox_epoch belongs to the store,
@@ -67,11 +68,17 @@ type Querier interface {
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	// The newest logical generation carried by a physical generation the satellite has observed.
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
+	// Give the lease up (a graceful stop): the next replica takes it at once.
+	ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) (int64, error)
+	RenewLease(ctx context.Context, arg RenewLeaseParams) (int64, error)
 	ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error)
 	RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
 	SetUsageCursor(ctx context.Context, value string) error
+	// Take the lease if it expired, or if this holder had it (a restarted replica): always with
+	// the next token, which fences whatever the previous holder still tries to write.
+	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	// Compare-and-set on generation: the physical controller is the only writer, and this keeps
 	// two instances of it from interleaving.

@@ -33,6 +33,9 @@ var (
 	ErrUniqueViolation = errors.New("unique constraint violated")
 )
 
+// Translate maps each engine's errors to the store's (every query's errors pass here).
+func Translate(err error) error { return translate(err) }
+
 // translate maps each engine's errors to the store's, once for every query.
 func translate(err error) error {
 	if err == nil {
@@ -54,10 +57,17 @@ func translate(err error) error {
 
 // Tx is a handle on the queries of one transaction (or of the database, for reads). Its
 // queries are reachable only through Of, that is only from inside db/.
-type Tx struct{ q Queries }
+type Tx struct {
+	q  Queries
+	db DBTX
+}
 
-// NewTx wraps q.
-func NewTx(q Queries) *Tx { return &Tx{q: q} }
+// NewTx wraps q, which runs on db.
+func NewTx(q Queries, db DBTX) *Tx { return &Tx{q: q, db: db} }
 
 // Of returns the queries behind a handle.
 func Of(tx *Tx) Queries { return tx.q }
+
+// DBOf returns the transaction (or database) behind a handle, for the store's own
+// engine-specific statements.
+func DBOf(tx *Tx) DBTX { return tx.db }

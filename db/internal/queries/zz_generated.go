@@ -205,6 +205,13 @@ type InsertTenantParams struct {
 	CreatedAt int64
 }
 
+type LeaderLease struct {
+	Name      string
+	Holder    string
+	Token     int64
+	ExpiresAt int64
+}
+
 type ListAPIKeysRow struct {
 	ID          string
 	TenantID    string
@@ -338,6 +345,19 @@ type Profile struct {
 	CreatedBy string
 }
 
+type ReleaseLeaseParams struct {
+	Name   string
+	Holder string
+	Token  int64
+}
+
+type RenewLeaseParams struct {
+	ExpiresAt int64
+	Name      string
+	Holder    string
+	Token     int64
+}
+
 type ResizeLogicalClusterParams struct {
 	Cku int64
 	Now int64
@@ -367,6 +387,13 @@ type Satellite struct {
 	Nkey      string
 	CreatedAt int64
 	RevokedAt sql.NullInt64
+}
+
+type TakeLeaseParams struct {
+	Holder    string
+	ExpiresAt int64
+	Name      string
+	Now       int64
 }
 
 type Tenancy struct {
@@ -459,6 +486,7 @@ type Queries interface {
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
 	GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error)
+	GetLease(ctx context.Context, name string) (LeaderLease, error)
 	GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error)
 	GetLogicalCluster(ctx context.Context, id string) (LogicalCluster, error)
 	GetOutboxEpoch(ctx context.Context) (string, error)
@@ -494,11 +522,14 @@ type Queries interface {
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
+	ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) (int64, error)
+	RenewLease(ctx context.Context, arg RenewLeaseParams) (int64, error)
 	ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error)
 	RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
 	SetUsageCursor(ctx context.Context, value string) error
+	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error)
 	UpsertClusterStatus(ctx context.Context, arg UpsertClusterStatusParams) error
@@ -567,6 +598,11 @@ func (x sqlitegenQueries) GetCurrentProfile(ctx context.Context, arg GetCurrentP
 func (x sqlitegenQueries) GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error) {
 	r, err := x.q.GetLatestLogicalClusterByName(ctx, sqlitegen.GetLatestLogicalClusterByNameParams(arg))
 	return LogicalCluster(r), translate(err)
+}
+
+func (x sqlitegenQueries) GetLease(ctx context.Context, name string) (LeaderLease, error) {
+	r, err := x.q.GetLease(ctx, name)
+	return LeaderLease(r), translate(err)
 }
 
 func (x sqlitegenQueries) GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error) {
@@ -797,6 +833,16 @@ func (x sqlitegenQueries) ObservedLogicalGeneration(ctx context.Context, arg Obs
 	return r, translate(err)
 }
 
+func (x sqlitegenQueries) ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) (int64, error) {
+	r, err := x.q.ReleaseLease(ctx, sqlitegen.ReleaseLeaseParams(arg))
+	return r, translate(err)
+}
+
+func (x sqlitegenQueries) RenewLease(ctx context.Context, arg RenewLeaseParams) (int64, error) {
+	r, err := x.q.RenewLease(ctx, sqlitegen.RenewLeaseParams(arg))
+	return r, translate(err)
+}
+
 func (x sqlitegenQueries) ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error) {
 	r, err := x.q.ResizeLogicalCluster(ctx, sqlitegen.ResizeLogicalClusterParams(arg))
 	return r, translate(err)
@@ -819,6 +865,11 @@ func (x sqlitegenQueries) RotateLogicalClusterCertificates(ctx context.Context, 
 
 func (x sqlitegenQueries) SetUsageCursor(ctx context.Context, value string) error {
 	return translate(x.q.SetUsageCursor(ctx, value))
+}
+
+func (x sqlitegenQueries) TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error) {
+	r, err := x.q.TakeLease(ctx, sqlitegen.TakeLeaseParams(arg))
+	return r, translate(err)
 }
 
 func (x sqlitegenQueries) UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error) {
@@ -904,6 +955,11 @@ func (x pggenQueries) GetCurrentProfile(ctx context.Context, arg GetCurrentProfi
 func (x pggenQueries) GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error) {
 	r, err := x.q.GetLatestLogicalClusterByName(ctx, pggen.GetLatestLogicalClusterByNameParams(arg))
 	return LogicalCluster(r), translate(err)
+}
+
+func (x pggenQueries) GetLease(ctx context.Context, name string) (LeaderLease, error) {
+	r, err := x.q.GetLease(ctx, name)
+	return LeaderLease(r), translate(err)
 }
 
 func (x pggenQueries) GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error) {
@@ -1134,6 +1190,16 @@ func (x pggenQueries) ObservedLogicalGeneration(ctx context.Context, arg Observe
 	return r, translate(err)
 }
 
+func (x pggenQueries) ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) (int64, error) {
+	r, err := x.q.ReleaseLease(ctx, pggen.ReleaseLeaseParams(arg))
+	return r, translate(err)
+}
+
+func (x pggenQueries) RenewLease(ctx context.Context, arg RenewLeaseParams) (int64, error) {
+	r, err := x.q.RenewLease(ctx, pggen.RenewLeaseParams(arg))
+	return r, translate(err)
+}
+
 func (x pggenQueries) ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error) {
 	r, err := x.q.ResizeLogicalCluster(ctx, pggen.ResizeLogicalClusterParams(arg))
 	return r, translate(err)
@@ -1156,6 +1222,11 @@ func (x pggenQueries) RotateLogicalClusterCertificates(ctx context.Context, arg 
 
 func (x pggenQueries) SetUsageCursor(ctx context.Context, value string) error {
 	return translate(x.q.SetUsageCursor(ctx, value))
+}
+
+func (x pggenQueries) TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error) {
+	r, err := x.q.TakeLease(ctx, pggen.TakeLeaseParams(arg))
+	return r, translate(err)
 }
 
 func (x pggenQueries) UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error) {
