@@ -49,6 +49,12 @@ type ControlPlaneConfig struct {
 	DeletedRetention time.Duration
 	// UsageInterval: how often usage is metered (0: the default).
 	UsageInterval time.Duration
+	// NATSURL, if set, makes the mothership a client of an existing hub (a `mothership hub`
+	// node or cluster) instead of embedding a hub node: it connects there with the user nkey
+	// NATSSeed, which the hub knows as the mothership's (`mothership hub --nats-seed-file`).
+	// Several replicas can then share one database and one hub.
+	NATSURL  string
+	NATSSeed []byte
 	// ReplicaID and LeaseTTL: the mothership's name in the leader election and its lease
 	// (see mothership.Config).
 	ReplicaID string
@@ -68,7 +74,7 @@ type ControlPlaneConfig struct {
 
 // ControlPlane is a running hub, store and mothership.
 type ControlPlane struct {
-	Hub        *leafnode.Hub
+	Hub        *leafnode.Hub // nil for a client of an existing hub
 	Store      *db.Store
 	Mothership *mothership.Mothership
 	Conn       *nats.Conn
@@ -95,6 +101,9 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 	store, err := db.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.NATSURL != "" {
+		return startClientControlPlane(ctx, cfg, store, log)
 	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
@@ -138,8 +147,36 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
+	return run(ctx, &ControlPlane{Hub: hub, Store: store, Mothership: m, Conn: nc, certs: certs})
+}
+
+// startClientControlPlane runs a mothership replica as a client of an existing hub.
+func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store *db.Store, log *slog.Logger) (*ControlPlane, error) {
+	kp, err := nkeys.FromSeed(cfg.NATSSeed)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("the mothership's NATS seed: %w", err)
+	}
+	nc, err := nats.Connect(cfg.NATSURL, leafnode.NKeyAuth(kp), nats.Name("orbit-mothership"), nats.MaxReconnects(-1))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("connecting to the hub at %s: %w", cfg.NATSURL, err)
+	}
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Listen: cfg.Listen, Replicas: max(cfg.Replicas, 1),
+		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, Log: log})
+	if err != nil {
+		nc.Close()
+		store.Close()
+		return nil, err
+	}
+	return run(ctx, &ControlPlane{Store: store, Mothership: m, Conn: nc})
+}
+
+// run runs cp's mothership and waits until every layer is up.
+func run(ctx context.Context, cp *ControlPlane) (*ControlPlane, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
-	cp := &ControlPlane{Hub: hub, Store: store, Mothership: m, Conn: nc, certs: certs, reload: make(chan struct{}, 1), cancel: cancel, done: make(chan error, 1)}
+	cp.reload, cp.cancel, cp.done = make(chan struct{}, 1), cancel, make(chan error, 1)
+	m, certs := cp.Mothership, cp.certs
 	go func() { cp.done <- m.Run(runCtx) }()
 	if certs != nil {
 		go certs.Run(runCtx, 5*time.Second, cp.reload)
@@ -181,7 +218,9 @@ func (cp *ControlPlane) Stop() error {
 	err := <-cp.done
 	cp.done <- err
 	cp.Conn.Close()
-	cp.Hub.Shutdown()
+	if cp.Hub != nil {
+		cp.Hub.Shutdown()
+	}
 	return errors.Join(err, cp.Store.Close())
 }
 

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
 
 	"github.com/orbitcp/orbit/db"
@@ -51,6 +53,8 @@ var hubCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-cert", Usage: "Certificate (PEM) of the leaf-node listener; reloaded when the file changes", EnvVars: []string{"ORBIT_TLS_CERT"}},
 		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by", EnvVars: []string{"ORBIT_TLS_CA"}},
+		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address the mothership replicas connect to (\"mothership run --nats-url\")", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
+		&cli.StringFlag{Name: "nats-seed-file", Usage: "The motherships' user nkey seed: created if missing; the replicas read the same file", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
 		&cli.DurationFlag{Name: "access-interval", Usage: "How often the satellites allowed to connect are re-read from the database", Value: 5 * time.Second, EnvVars: []string{"ORBIT_ACCESS_INTERVAL"}},
 	}, clusterFlags...), dbFlags...),
 	Action: func(c *cli.Context) error {
@@ -62,8 +66,14 @@ var hubCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		if cluster == nil {
-			return errors.New("--cluster-name: a hub node without a mothership only makes sense in a hub cluster")
+		if cluster == nil && c.String("nats-listen") == "" {
+			return errors.New("--cluster-name or --nats-listen: a hub node serves a hub cluster or mothership replicas")
+		}
+		var mothershipKey string
+		if c.String("nats-listen") != "" {
+			if mothershipKey, err = mothershipIdentity(c.String("nats-seed-file")); err != nil {
+				return err
+			}
 		}
 		if c.Duration("access-interval") <= 0 {
 			return errors.New("--access-interval: must be positive")
@@ -76,6 +86,7 @@ var hubCommand = &cli.Command{
 		cfg := leafnode.HubConfig{
 			ServerName: c.String("server-name"), StoreDir: filepath.Join(c.String("data-dir"), "nats"),
 			LeafListen: c.String("leaf-listen"), Cluster: cluster, Log: log.With("component", "hub"),
+			ClientListen: c.String("nats-listen"), MothershipNKey: mothershipKey,
 		}
 		ctx, cancel := context.WithCancel(c.Context)
 		defer cancel()
@@ -111,9 +122,35 @@ var hubCommand = &cli.Command{
 			return err
 		}
 		defer hub.Shutdown()
-		log.Info("hub node running", "server", cfg.ServerName, "cluster", cluster.Name, "leaf", hub.LeafURL(), "satellites", len(cfg.Satellites))
+		log.Info("hub node running", "server", cfg.ServerName, "cluster", cluster != nil, "leaf", hub.LeafURL(), "clients", c.String("nats-listen"), "satellites", len(cfg.Satellites))
 		err = onboarding.NewAccess(store, nil, hub, log).Run(ctx, c.Duration("access-interval"))
 		log.Info("stopping")
 		return err
 	},
+}
+
+// mothershipIdentity returns the public key of the motherships' user nkey, whose seed is in
+// path, creating the seed if there is none yet.
+func mothershipIdentity(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("--nats-seed-file: the motherships' identity is required with --nats-listen")
+	}
+	seed, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return "", err
+		}
+		seed, _ = kp.Seed()
+		if err := os.WriteFile(path, seed, 0o600); err != nil {
+			return "", fmt.Errorf("--nats-seed-file: %w", err)
+		}
+	} else if err != nil {
+		return "", fmt.Errorf("--nats-seed-file: %w", err)
+	}
+	kp, err := nkeys.FromSeed(seed)
+	if err != nil {
+		return "", fmt.Errorf("--nats-seed-file %s: %w", path, err)
+	}
+	return kp.PublicKey()
 }

@@ -57,6 +57,8 @@ var runCommand = &cli.Command{
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothership.DefaultDeletedRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
 		&cli.StringFlag{Name: "debug-listen", Usage: "Serve Go's profiler (/debug/pprof) here, e.g. 127.0.0.1:6060 (empty: off; never expose it)", EnvVars: []string{"ORBIT_DEBUG_LISTEN"}},
 		&cli.IntFlag{Name: "replicas", Usage: "Copies the hub keeps of each bucket: 1 on a single server, 3 on a hub cluster of three nodes", Value: 1, EnvVars: []string{"ORBIT_REPLICAS"}},
+		&cli.StringFlag{Name: "nats-url", Usage: "Hub to connect to as a client (\"mothership hub\" nodes) instead of embedding a hub node: how several replicas share one hub", EnvVars: []string{"ORBIT_NATS_URL"}},
+		&cli.StringFlag{Name: "nats-seed-file", Usage: "The mothership's user nkey seed on the hub (with --nats-url; the hub nodes read the same file)", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
 		&cli.StringFlag{Name: "replica-id", Usage: "This replica's name in the leader election: unique among the motherships on one database, stable across restarts (default: the host name)", EnvVars: []string{"ORBIT_REPLICA_ID"}},
 		&cli.DurationFlag{Name: "lease-ttl", Usage: "How long the leader's lease lasts unless renewed: how long a crashed leader goes unreplaced", Value: leader.DefaultTTL, EnvVars: []string{"ORBIT_LEASE_TTL"}},
 	}, append(clusterFlags, dbFlags...)...),
@@ -77,12 +79,21 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		var natsSeed []byte
+		if url := c.String("nats-url"); url != "" {
+			if c.String("nats-seed-file") == "" {
+				return errors.New("--nats-seed-file: the mothership's identity on the hub is required with --nats-url")
+			}
+			if natsSeed, err = os.ReadFile(c.String("nats-seed-file")); err != nil {
+				return fmt.Errorf("--nats-seed-file: %w", err)
+			}
+		}
 		cp, err := devstack.StartControlPlane(c.Context, devstack.ControlPlaneConfig{
 			ServerName: c.String("server-name"), Cluster: cluster, Replicas: c.Int("replicas"),
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
 			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"),
 			TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), TLSCA: c.String("tls-ca"), Log: log,
-			ReplicaID: c.String("replica-id"), LeaseTTL: c.Duration("lease-ttl"),
+			ReplicaID: c.String("replica-id"), LeaseTTL: c.Duration("lease-ttl"), NATSURL: c.String("nats-url"), NATSSeed: natsSeed,
 		})
 		if err != nil {
 			return err
@@ -96,7 +107,11 @@ var runCommand = &cli.Command{
 				cp.ReloadCertificates()
 			}
 		}()
-		log.Info("mothership running", "api", cp.URL(), "leaf", cp.Hub.LeafURL(), "db", cp.Store.Dialect())
+		if cp.Hub != nil {
+			log.Info("mothership running", "api", cp.URL(), "leaf", cp.Hub.LeafURL(), "db", cp.Store.Dialect())
+		} else {
+			log.Info("mothership running", "api", cp.URL(), "hub", c.String("nats-url"), "db", cp.Store.Dialect())
+		}
 		select {
 		case <-c.Context.Done():
 			log.Info("stopping")

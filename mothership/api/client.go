@@ -183,6 +183,12 @@ func (c *Client) ListControllers(ctx context.Context) ([]Controller, error) {
 }
 
 // CreateAPIKey creates a key; the answer carries the key itself, once.
+// Leader reports who leads the mothership's replicas (operators).
+func (c *Client) Leader(ctx context.Context) (*Leader, error) {
+	var out Leader
+	return &out, c.do(ctx, http.MethodGet, "/v1/leader", "", nil, &out)
+}
+
 func (c *Client) CreateAPIKey(ctx context.Context, req APIKeyRequest) (*APIKey, error) {
 	body, err := jsonBody(req)
 	if err != nil {
