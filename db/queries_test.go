@@ -235,6 +235,32 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 		t.Errorf("a revoked satellite is still listed: %v", sats)
 	}
 
+	// Leader lease: taken when expired or by its holder, always with the next token;
+	// renewed and released only with the token it was taken with.
+	take := func(holder string, now int64) int64 {
+		n, err := q.TakeLease(ctx, TakeLeaseParams{Name: "mothership", Holder: holder, ExpiresAt: now + 10, Now: now})
+		must(err)
+		return n
+	}
+	want("a free lease taken", take("a", 100), int64(1))
+	want("a held lease taken by another", take("b", 105), int64(0))
+	lease, err := q.GetLease(ctx, "mothership")
+	must(err)
+	want("lease", []any{lease.Holder, lease.Token}, []any{"a", int64(1)})
+	n, err = q.RenewLease(ctx, RenewLeaseParams{Name: "mothership", Holder: "a", Token: 1, ExpiresAt: 200})
+	must(err)
+	want("renewed", n, int64(1))
+	want("an expired lease taken over", take("b", 201), int64(1))
+	n, err = q.RenewLease(ctx, RenewLeaseParams{Name: "mothership", Holder: "a", Token: 1, ExpiresAt: 300})
+	must(err)
+	want("a deposed holder renews", n, int64(0))
+	n, err = q.ReleaseLease(ctx, ReleaseLeaseParams{Name: "mothership", Holder: "b", Token: 2})
+	must(err)
+	want("released", n, int64(1))
+	want("a released lease taken", take("a", 202), int64(1))
+	lease, _ = q.GetLease(ctx, "mothership")
+	want("token after three terms", lease.Token, int64(3))
+
 	// Outbox.
 	id, err := q.InsertOutbox(ctx, InsertOutboxParams{Subject: "events.logical.lkc-1", Payload: []byte("{}"), Now: 1})
 	must(err)
