@@ -13,8 +13,27 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
+// Session limits, unless the DSN sets its own: a replica frozen inside a transaction (a
+// stopped process, a partitioned host) must not hold row locks — the leader lease's above
+// all — for longer than this, and no statement waits for a lock forever.
+var sessionDefaults = map[string]string{
+	"lock_timeout":                        "5s",
+	"idle_in_transaction_session_timeout": "10s",
+}
+
 func openPostgres(dsn string) (*sql.DB, error) {
-	db, err := sql.Open("pgx", dsn)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: postgres: %w", err)
+	}
+	q := u.Query()
+	for k, v := range sessionDefaults {
+		if q.Get(k) == "" {
+			q.Set(k, v) // pgx passes unknown parameters to the server as session settings
+		}
+	}
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("db: postgres: %w", err)
 	}

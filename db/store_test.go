@@ -157,3 +157,20 @@ func TestLeaderFenceGuardsLeaderOnlyWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresSessionLimits: a replica's PostgreSQL sessions cannot hold locks forever.
+func TestPostgresSessionLimits(t *testing.T) {
+	s, ok := openTestStores(t)[Postgres]
+	if !ok {
+		t.Skip("no PostgreSQL")
+	}
+	for setting, want := range sessionDefaults {
+		var got string
+		if err := s.DB().QueryRowContext(context.Background(), "SHOW "+setting).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %q, want %q", setting, got, want)
+		}
+	}
+}

@@ -59,7 +59,9 @@ func (r *replica) stop(sig syscall.Signal) {
 // TestHighlyAvailableMothership runs three mothership replicas on one PostgreSQL as NATS
 // clients of a hub node, under a stream of creates and resizes sent round-robin to the
 // replicas that are up. Each round stops the leader — SIGKILL (another replica takes over
-// once its lease runs out) or SIGTERM (it hands over at once) — and brings it back. API
+// once its lease runs out) or SIGTERM (it hands over at once) — and brings it back; a last
+// round freezes the leader (SIGSTOP) past its lease and resumes it after another took over:
+// fenced, it steps down. API
 // requests to the surviving replicas keep succeeding, and in the end every accepted change
 // is there exactly once and converged. It prints the measured failover and hand-off times.
 func TestHighlyAvailableMothership(t *testing.T) {
@@ -181,6 +183,47 @@ func TestHighlyAvailableMothership(t *testing.T) {
 		leader.start(t, bin)
 		converge(t, next.api, m)
 	}
+	// A leader frozen past its lease (SIGSTOP), then resumed after another took over: the
+	// fence refuses its writes and it steps down.
+	frozen := currentLeader(t, replicas)
+	var up []*replica
+	for _, r := range replicas {
+		if r != frozen {
+			up = append(up, r)
+		}
+	}
+	if err := frozen.proc.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stoppedAt := time.Now()
+	var successor *replica
+	for successor == nil {
+		send(up)
+		for _, r := range up {
+			if l, err := r.api.Leader(ctx); err == nil && l.Leading {
+				successor = r
+			}
+		}
+		if time.Since(stoppedAt) > 10*haLease+10*time.Second { // a freeze inside a transaction waits out the idle timeout
+			t.Fatalf("no replica took over from the frozen leader after %v", time.Since(stoppedAt))
+		}
+	}
+	t.Logf("SIGSTOP of the leader %s → %s leads after %v", frozen.id, successor.id, time.Since(stoppedAt).Round(time.Millisecond))
+	if err := frozen.proc.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 5*haLease, func() error {
+		l, err := frozen.api.Leader(ctx)
+		if err != nil {
+			return err
+		}
+		if l.Leading || l.Holder != successor.id {
+			return fmt.Errorf("the resumed replica %s: leading %v, holder %q (want %s)", frozen.id, l.Leading, l.Holder, successor.id)
+		}
+		return nil
+	})
+	converge(t, successor.api, m)
+
 	if failed != 0 {
 		t.Errorf("%d of %d API requests to running replicas failed during the rounds (goal 0)", failed, sent)
 	}
