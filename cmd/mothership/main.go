@@ -24,7 +24,7 @@ func main() {
 		HideVersion:    true,
 		Flags:          logging.Flags(),
 		Before:         func(c *cli.Context) error { _, err := logging.Setup(c, os.Stderr); return err },
-		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand},
+		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand, natsReaderCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.RunContext(ctx, cliargs.Interspersed(app, os.Args)); err != nil {
