@@ -51,6 +51,7 @@ var hubCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-cert", Usage: "Certificate (PEM) of the leaf-node listener; reloaded when the file changes", EnvVars: []string{"ORBIT_TLS_CERT"}},
 		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by", EnvVars: []string{"ORBIT_TLS_CA"}},
+		&cli.StringSliceFlag{Name: "nats-reader", Usage: "Public nkey of a read-only hub user, as written by \"mothership nats-reader\" (repeatable)", EnvVars: []string{"ORBIT_NATS_READERS"}},
 		&cli.DurationFlag{Name: "access-interval", Usage: "How often the satellites allowed to connect are re-read from the database", Value: 5 * time.Second, EnvVars: []string{"ORBIT_ACCESS_INTERVAL"}},
 	}, clusterFlags...), dbFlags...),
 	Action: func(c *cli.Context) error {
@@ -75,7 +76,7 @@ var hubCommand = &cli.Command{
 		defer store.Close()
 		cfg := leafnode.HubConfig{
 			ServerName: c.String("server-name"), StoreDir: filepath.Join(c.String("data-dir"), "nats"),
-			LeafListen: c.String("leaf-listen"), Cluster: cluster, Log: log.With("component", "hub"),
+			LeafListen: c.String("leaf-listen"), Cluster: cluster, Log: log.With("component", "hub"), Readers: c.StringSlice("nats-reader"),
 		}
 		ctx, cancel := context.WithCancel(c.Context)
 		defer cancel()
