@@ -37,6 +37,9 @@ import (
 
 // ControlPlaneConfig configures the control plane.
 type ControlPlaneConfig struct {
+	// NATSReaders are public user nkeys of operators' read-only hub credentials
+	// (`mothership nats-reader`).
+	NATSReaders []string
 	// DataDir holds the SQLite database (orbit.db) and the hub's JetStream data (nats/),
 	// unless DB names another database.
 	DataDir string
@@ -128,7 +131,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 	}
 	hub, err := leafnode.StartHub(leafnode.HubConfig{
 		ServerName: cfg.ServerName, StoreDir: filepath.Join(cfg.DataDir, "nats"), ClientListen: cfg.ClientListen, LeafListen: cfg.LeafListen,
-		MothershipNKey: pub, LeafTLS: leafTLS, Cluster: cfg.Cluster, Log: log.With("component", "hub"),
+		MothershipNKey: pub, Readers: cfg.NATSReaders, LeafTLS: leafTLS, Cluster: cfg.Cluster, Log: log.With("component", "hub"),
 	})
 	if err != nil {
 		store.Close()

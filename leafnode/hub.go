@@ -42,6 +42,9 @@ type HubConfig struct {
 	MothershipNKey string
 	// Satellites are the satellites allowed to connect, each with its own permissions.
 	Satellites []SatelliteUser
+	// Readers are public user nkeys of operators' read-only credentials (ReaderPermissions):
+	// the stock `nats` CLI lists, reads and watches the buckets with them.
+	Readers []string
 	// LeafAdvertise, if set, is the host:port the hub tells satellites to reach its leaf
 	// listener at (a load balancer in front of a hub cluster). Empty: the hub advertises
 	// nothing and satellites keep to the URLs they were configured with; advertising the
@@ -110,6 +113,11 @@ func (c *HubConfig) Validate() error {
 	if c.LeafListen == "" {
 		return errors.New("hub: leaf listen address is required")
 	}
+	for _, r := range c.Readers {
+		if !nkeys.IsValidPublicUserKey(r) {
+			return errors.New("hub: reader nkeys must be public user nkeys")
+		}
+	}
 	if c.MothershipNKey != "" && !nkeys.IsValidPublicUserKey(c.MothershipNKey) {
 		return errors.New("hub: mothership nkey must be a public user nkey")
 	}
@@ -145,6 +153,7 @@ func validateSatellites(users []SatelliteUser) error {
 type Hub struct {
 	srv        *server.Server
 	mothership string // public nkey; the server may reorder opts.Nkeys
+	readers    []string
 	mu         sync.Mutex
 	opts       *server.Options
 }
@@ -169,7 +178,7 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Hub{srv: srv, mothership: cfg.MothershipNKey, opts: opts}, nil
+	return &Hub{srv: srv, mothership: cfg.MothershipNKey, readers: cfg.Readers, opts: opts}, nil
 }
 
 func hubOptions(cfg HubConfig) (*server.Options, error) {
@@ -184,7 +193,7 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 		StoreDir:        cfg.StoreDir,
 		NoSigs:          true,
 		NoLog:           cfg.Log == nil,
-		Nkeys:           hubUsers(cfg.MothershipNKey, cfg.Satellites),
+		Nkeys:           hubUsers(cfg.MothershipNKey, cfg.Readers, cfg.Satellites),
 	}
 	switch {
 	case cfg.ClientListen == "" && cfg.Cluster == nil:
@@ -234,8 +243,11 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 	return opts, nil
 }
 
-func hubUsers(mothership string, sats []SatelliteUser) []*server.NkeyUser {
+func hubUsers(mothership string, readers []string, sats []SatelliteUser) []*server.NkeyUser {
 	users := []*server.NkeyUser{{Nkey: mothership}}
+	for _, r := range readers {
+		users = append(users, &server.NkeyUser{Nkey: r, Permissions: ReaderPermissions()})
+	}
 	for _, s := range sats {
 		users = append(users, &server.NkeyUser{Nkey: s.NKey, Permissions: SatellitePermissions(s.Name)})
 	}
@@ -272,7 +284,7 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	want := hubUsers(h.mothership, users)
+	want := hubUsers(h.mothership, h.readers, users)
 	if sameUsers(h.opts.Nkeys, want) {
 		// Reload only for a real change: it is not free, and nats-server v2.15.2 reads its
 		// options unlocked on the direct-get path while a reload swaps them.
@@ -396,4 +408,34 @@ func NKeyAuth(kp nkeys.KeyPair) nats.Option {
 		return func(*nats.Options) error { return fmt.Errorf("nkey: %w", err) }
 	}
 	return nats.Nkey(pub, kp.Sign)
+}
+
+// ReaderPermissions are an operator's read-only view of the hub's buckets, enough for the
+// stock `nats` CLI's `kv ls`, `kv get` and `kv watch`: JetStream account and stream info,
+// stream names and lists, direct and non-direct message gets, creating consumers (the
+// ordered consumers a watch uses) and answering their flow control, all on the buckets' streams only,
+// and receiving on inboxes. Nothing that writes a message or changes a stream is allowed:
+// no $KV publish, no STREAM.CREATE/UPDATE/DELETE/PURGE/MSG.DELETE, no CONSUMER.DELETE, no
+// legacy CONSUMER.DURABLE.CREATE. One limit of subject permissions: the CONSUMER.CREATE
+// subject names the consumer, not whether it is durable, so a named durable consumer on
+// a bucket cannot be refused by subject alone (it changes no data nor configuration).
+func ReaderPermissions() *server.Permissions {
+	allow := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST"}
+	for _, b := range []string{kv.BucketDesired, kv.BucketActual, kv.BucketSatellites} {
+		st := kv.StreamName(b)
+		allow = append(allow,
+			"$JS.API.STREAM.INFO."+st,
+			"$JS.API.STREAM.MSG.GET."+st,
+			"$JS.API.DIRECT.GET."+st,
+			"$JS.API.DIRECT.GET."+st+".>",
+			"$JS.API.CONSUMER.CREATE."+st,
+			"$JS.API.CONSUMER.CREATE."+st+".>",
+			"$JS.API.CONSUMER.INFO."+st+".*",
+			"$JS.FC."+st+".>",
+		)
+	}
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: allow},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
+	}
 }

@@ -28,6 +28,7 @@ var devCommand = &cli.Command{
 		&cli.StringFlag{Name: "data-dir", Usage: "Where state lives (SQLite, NATS, satellite stores)", Value: ".orbit", EnvVars: []string{"ORBIT_DATA_DIR"}},
 		&cli.StringFlag{Name: "listen", Usage: "API address", Value: "127.0.0.1:8080", EnvVars: []string{"ORBIT_LISTEN"}},
 		&cli.StringFlag{Name: "leaf-listen", Usage: "NATS leaf-node address satellites connect to", Value: "127.0.0.1:7422", EnvVars: []string{"ORBIT_LEAF_LISTEN"}},
+		&cli.StringSliceFlag{Name: "nats-reader", Usage: "Public nkey of a read-only hub user, as written by \"mothership nats-reader\" (repeatable)", EnvVars: []string{"ORBIT_NATS_READERS"}},
 		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address (empty: none, the mothership connects in-process)", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
 		&cli.StringSliceFlag{Name: "region", Usage: "Region to run a satellite for (repeatable)", Value: cli.NewStringSlice("us-west-2"), EnvVars: []string{"ORBIT_REGIONS"}},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubernetes for the satellites (empty: a simulated one each)", EnvVars: []string{"ORBIT_KUBECONFIG"}},
@@ -46,7 +47,7 @@ func runDev(c *cli.Context) error {
 	ctx, dataDir := c.Context, c.String("data-dir")
 	cp, err := devstack.StartControlPlane(ctx, devstack.ControlPlaneConfig{
 		DataDir: dataDir, Listen: c.String("listen"), LeafListen: c.String("leaf-listen"),
-		ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
+		ClientListen: c.String("nats-listen"), NATSReaders: c.StringSlice("nats-reader"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
 	})
 	if err != nil {
 		return err

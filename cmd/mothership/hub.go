@@ -55,6 +55,7 @@ var hubCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by", EnvVars: []string{"ORBIT_TLS_CA"}},
 		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address the mothership replicas connect to (\"mothership run --nats-url\")", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
 		&cli.StringFlag{Name: "nats-seed-file", Usage: "The motherships' user nkey seed: created if missing; the replicas read the same file", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
+		&cli.StringSliceFlag{Name: "nats-reader", Usage: "Public nkey of a read-only hub user, as written by \"mothership nats-reader\" (repeatable)", EnvVars: []string{"ORBIT_NATS_READERS"}},
 		&cli.DurationFlag{Name: "access-interval", Usage: "How often the satellites allowed to connect are re-read from the database", Value: 5 * time.Second, EnvVars: []string{"ORBIT_ACCESS_INTERVAL"}},
 	}, clusterFlags...), dbFlags...),
 	Action: func(c *cli.Context) error {
@@ -86,7 +87,7 @@ var hubCommand = &cli.Command{
 		cfg := leafnode.HubConfig{
 			ServerName: c.String("server-name"), StoreDir: filepath.Join(c.String("data-dir"), "nats"),
 			LeafListen: c.String("leaf-listen"), Cluster: cluster, Log: log.With("component", "hub"),
-			ClientListen: c.String("nats-listen"), MothershipNKey: mothershipKey,
+			ClientListen: c.String("nats-listen"), MothershipNKey: mothershipKey, Readers: c.StringSlice("nats-reader"),
 		}
 		ctx, cancel := context.WithCancel(c.Context)
 		defer cancel()

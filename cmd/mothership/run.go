@@ -50,6 +50,7 @@ var runCommand = &cli.Command{
 	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "listen", Usage: "API address", Value: "0.0.0.0:8080", EnvVars: []string{"ORBIT_LISTEN"}},
 		&cli.StringFlag{Name: "leaf-listen", Usage: "NATS leaf-node address satellites connect to", Value: "0.0.0.0:7422", EnvVars: []string{"ORBIT_LEAF_LISTEN"}},
+		&cli.StringSliceFlag{Name: "nats-reader", Usage: "Public nkey of a read-only hub user, as written by \"mothership nats-reader\" (repeatable)", EnvVars: []string{"ORBIT_NATS_READERS"}},
 		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address (empty: none)", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
 		&cli.StringFlag{Name: "tls-cert", Usage: "Certificate (PEM) of the API and leaf-node listeners; reloaded when the file changes or on SIGHUP", EnvVars: []string{"ORBIT_TLS_CERT"}},
 		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
@@ -91,7 +92,7 @@ var runCommand = &cli.Command{
 		cp, err := devstack.StartControlPlane(c.Context, devstack.ControlPlaneConfig{
 			ServerName: c.String("server-name"), Cluster: cluster, Replicas: c.Int("replicas"),
 			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
-			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), DeletedRetention: c.Duration("deleted-retention"),
+			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), NATSReaders: c.StringSlice("nats-reader"), DeletedRetention: c.Duration("deleted-retention"),
 			TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), TLSCA: c.String("tls-ca"), Log: log,
 			ReplicaID: c.String("replica-id"), LeaseTTL: c.Duration("lease-ttl"), NATSURL: c.String("nats-url"), NATSSeed: natsSeed,
 		})

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/orbitcp/orbit/cmd/cliargs"
+	"github.com/orbitcp/orbit/cmd/logging"
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite"
@@ -34,12 +34,13 @@ func main() {
 		Name:           "satellite",
 		Usage:          "Orbit's per-region agent",
 		HideVersion:    true,
+		Flags:          logging.Flags(),
+		Before:         func(c *cli.Context) error { _, err := logging.Setup(c, os.Stderr); return err },
 		Commands:       []*cli.Command{runCommand, rackCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.RunContext(ctx, cliargs.Interspersed(app, os.Args)); err != nil {
-		fmt.Fprintln(os.Stderr, "satellite: "+err.Error())
-		os.Exit(1)
+		logging.Exit("satellite", err, 1)
 	}
 }
 
@@ -63,14 +64,12 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
 		&cli.StringFlag{Name: "image", Usage: "The satellite's own image, run by Kafka pods to learn their zone (default ghcr.io/orbitcp/satellite:<version>)", EnvVars: []string{"ORBIT_SATELLITE_IMAGE"}},
 		&cli.BoolFlag{Name: "kafka-admin", Usage: "Speak the Kafka protocol to the Kafka clusters (certificate reloads)", EnvVars: []string{"ORBIT_KAFKA_ADMIN"}},
-		&cli.StringFlag{Name: "log-level", Usage: "Log level: debug, info, warn or error", Value: "info", EnvVars: []string{"ORBIT_LOG_LEVEL"}},
 	},
 	Action: func(c *cli.Context) error {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-			return fmt.Errorf("--log-level: %w", err)
+		log, err := logging.Setup(c, os.Stderr)
+		if err != nil {
+			return err
 		}
-		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 		seed, err := os.ReadFile(c.String("seed-file"))
 		if err != nil {
 			return fmt.Errorf("--seed-file: %w", err)
@@ -118,6 +117,9 @@ var rackCommand = &cli.Command{
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
 	},
 	Action: func(c *cli.Context) error {
+		if _, err := logging.Setup(c, os.Stderr); err != nil {
+			return err
+		}
 		restCfg, err := kubeConfig(c.String("kubeconfig"))
 		if err != nil {
 			return err

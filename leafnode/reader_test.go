@@ -1,0 +1,150 @@
+package leafnode
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/orbitcp/orbit/kv"
+)
+
+// TestReaderReadsAndWatchesEveryBucketAndWritesNothing connects with an operator's
+// read-only nkey: listing, getting and watching every bucket work; every write and every
+// configuration change is refused, each with a positive control by the mothership.
+func TestReaderReadsAndWatchesEveryBucketAndWritesNothing(t *testing.T) {
+	mkp, mpub := newUserKey(t)
+	rkp, rpub := newUserKey(t)
+	hub, err := StartHub(HubConfig{StoreDir: t.TempDir(), LeafListen: "127.0.0.1:-1", MothershipNKey: mpub, Readers: []string{rpub}, Log: testLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	mjs := jsFor(t, hub, mkp)
+	if err := kv.EnsureHub(ctx, mjs, 1); err != nil {
+		t.Fatal(err)
+	}
+	buckets := []string{kv.BucketDesired, kv.BucketActual, kv.BucketSatellites}
+	for _, b := range buckets {
+		bkt, err := mjs.KeyValue(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bkt.PutString(ctx, "s1.kafka.c1", "v-"+b); err != nil {
+			t.Fatalf("mothership put %s: %v", b, err)
+		}
+	}
+
+	rjs := jsFor(t, hub, rkp)
+	var names []string
+	for n := range rjs.KeyValueStoreNames(ctx).Name() {
+		names = append(names, n)
+	}
+	if len(names) < len(buckets) {
+		t.Fatalf("reader lists buckets %v, want at least %v", names, buckets)
+	}
+	for _, b := range buckets {
+		bkt, err := rjs.KeyValue(ctx, b)
+		if err != nil {
+			t.Fatalf("reader opens %s: %v", b, err)
+		}
+		e, err := bkt.Get(ctx, "s1.kafka.c1")
+		if err != nil || string(e.Value()) != "v-"+b {
+			t.Fatalf("reader gets %s: %v", b, err)
+		}
+		w, err := bkt.WatchAll(ctx)
+		if err != nil {
+			t.Fatalf("reader watches %s: %v", b, err)
+		}
+		select {
+		case e := <-w.Updates():
+			if e == nil || string(e.Value()) != "v-"+b {
+				t.Fatalf("reader's watch of %s: %v", b, e)
+			}
+		case <-ctx.Done():
+			t.Fatalf("reader's watch of %s got nothing", b)
+		}
+		_ = w.Stop()
+
+		refused := func(what string, err error) {
+			t.Helper()
+			if err == nil {
+				t.Errorf("reader could %s on %s", what, b)
+			} else {
+				t.Logf("reader %s on %s refused: %v", what, b, err)
+			}
+		}
+		short := func() context.Context {
+			c, cancel := context.WithTimeout(ctx, time.Second)
+			t.Cleanup(cancel)
+			return c
+		}
+		_, err = bkt.PutString(short(), "s1.kafka.c2", "x")
+		refused("put", err)
+		refused("delete", bkt.Delete(short(), "s1.kafka.c1"))
+		refused("purge", bkt.Purge(short(), "s1.kafka.c1"))
+		_, err = rjs.UpdateKeyValue(short(), jetstream.KeyValueConfig{Bucket: b, History: 1})
+		refused("update the bucket", err)
+		refused("delete the bucket", rjs.DeleteKeyValue(short(), b))
+		_, err = rjs.CreateStream(short(), jetstream.StreamConfig{Name: "X_" + b, Subjects: []string{"x." + b}})
+		refused("create a stream", err)
+		s, err := rjs.Stream(ctx, kv.StreamName(b))
+		if err != nil {
+			t.Fatalf("reader stream info %s: %v", b, err)
+		}
+		refused("purge the stream", s.Purge(short()))
+		refused("delete a message", s.DeleteMsg(short(), 1))
+		_, err = s.CreateConsumer(short(), jetstream.ConsumerConfig{Durable: "legacy-" + b, FilterSubject: "$KV." + b + ".>"})
+		t.Logf("reader creating a durable consumer on %s through CONSUMER.CREATE (not refusable by subject): %v", b, err)
+		// The raw $KV subject: a publish is refused by the server (a permissions
+		// violation reaches the connection's async error handler, so check with a request).
+		nc := mustConnect(t, hub, rkp)
+		if _, err := nc.Request("$KV."+b+".s1.kafka.c3", []byte("x"), time.Second); err == nil {
+			t.Errorf("reader published to $KV.%s", b)
+		}
+		e, err = bkt.Get(ctx, "s1.kafka.c1")
+		if err != nil || string(e.Value()) != "v-"+b {
+			t.Fatalf("after the refusals, %s changed: %v", b, err)
+		}
+		if _, err := bkt.Get(ctx, "s1.kafka.c3"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			t.Errorf("$KV publish reached %s: %v", b, err)
+		}
+	}
+	// Legacy durable consumer creation is refused; the mothership's (positive control) works.
+	nc := mustConnect(t, hub, rkp)
+	subj := "$JS.API.CONSUMER.DURABLE.CREATE." + kv.StreamName(kv.BucketDesired) + ".d1"
+	body := []byte(`{"stream_name":"` + kv.StreamName(kv.BucketDesired) + `","config":{"durable_name":"d1","ack_policy":"explicit"}}`)
+	if _, err := nc.Request(subj, body, time.Second); err == nil {
+		t.Errorf("reader created a durable consumer")
+	}
+	mnc := mustConnect(t, hub, mkp)
+	if m, err := mnc.Request(subj, body, 5*time.Second); err != nil || strings.Contains(string(m.Data), `"error"`) {
+		t.Errorf("mothership could not create a durable consumer: %v", err)
+	}
+}
+
+func mustConnect(t *testing.T, hub *Hub, kp nkeys.KeyPair) *nats.Conn {
+	t.Helper()
+	nc, err := hub.Connect(kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func jsFor(t *testing.T, hub *Hub, kp nkeys.KeyPair) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(mustConnect(t, hub, kp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
