@@ -10,8 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"

@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/mothership/onboarding"

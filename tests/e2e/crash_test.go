@@ -12,8 +12,8 @@ import (
 
 	"github.com/nats-io/nkeys"
 
-	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/mothership/onboarding"

@@ -16,9 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/dbtest"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership/api"

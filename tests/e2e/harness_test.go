@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership/api"

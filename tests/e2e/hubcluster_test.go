@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/jsm.go"
 	jsmapi "github.com/nats-io/jsm.go/api"
 
-	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 )
