@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/orbitcp/orbit/cmd/orbit/app"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // orbit runs the CLI in-process against the environment, as a user would from a shell.
@@ -119,22 +121,20 @@ spec:
 	if out, _, err = e.orbitAs(opKey, "satellite", "list"); err != nil || !strings.Contains(out, "REGION") || !strings.Contains(out, "us-west-2") {
 		t.Fatalf("satellite list: %v %s", err, out)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	if err := testkit.PollEvery(30*time.Second, 100*time.Millisecond, func() error {
 		out, _, err = e.orbitAs(opKey, "controller", "list", "-o", "json")
 		var cs []api.Controller
 		if err != nil || json.Unmarshal([]byte(out), &cs) != nil || len(cs) != 3 {
 			t.Fatalf("controller list -o json: %v %s", err, out)
 		}
-		caughtUp := true
 		for _, c := range cs {
-			caughtUp = caughtUp && c.Pending == 0 && c.Unacked == 0 && c.Queued == 0
+			if c.Pending != 0 || c.Unacked != 0 || c.Queued != 0 {
+				return errors.New("not caught up")
+			}
 		}
-		if caughtUp {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("controllers never caught up after the apply: %s", out)
-		}
+		return nil
+	}); err != nil {
+		t.Fatalf("controllers never caught up after the apply: %s", out)
 	}
 
 	if _, progress, err = e.orbit("cluster", "delete", "demo", "--wait"); err != nil || !strings.Contains(progress, "demo: deleted") {

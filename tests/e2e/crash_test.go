@@ -19,6 +19,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // buildMothership compiles the mothership binary once per test run.
@@ -86,7 +87,7 @@ func TestMothershipSIGKILLLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUp := func() {
-		checkFor(t, 30*time.Second, func() error { _, err := client.ListClusters(ctx); return err })
+		testkit.CheckFor(t, 30*time.Second, func() error { _, err := client.ListClusters(ctx); return err })
 	}
 
 	proc := start()
@@ -117,19 +118,19 @@ func TestMothershipSIGKILLLosesNothing(t *testing.T) {
 	waitUp()
 	for i := range n {
 		name := fmt.Sprintf("c%d", i)
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			c, err := client.GetCluster(ctx, name)
-			if err == nil && readyWith(3)(c) == nil {
-				if c.Generation != 1 {
-					t.Fatalf("%s: generation %d, want 1", name, c.Generation)
-				}
-				break
+		var c *api.Cluster
+		err := testkit.PollEvery(60*time.Second, 100*time.Millisecond, func() error {
+			var err error
+			if c, err = client.GetCluster(ctx, name); err != nil {
+				return err
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not converge after the crash: %+v %v", name, c, err)
-			}
-			time.Sleep(100 * time.Millisecond)
+			return readyWith(3)(c)
+		})
+		if err != nil {
+			t.Fatalf("%s did not converge after the crash: %+v %v", name, c, err)
+		}
+		if c.Generation != 1 {
+			t.Fatalf("%s: generation %d, want 1", name, c.Generation)
 		}
 	}
 	// Each physical cluster was derived exactly once: generation 1 everywhere.

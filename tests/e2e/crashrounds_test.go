@@ -26,6 +26,8 @@ import (
 	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
+	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
 
 // crashRounds is how many times the mothership is killed.
@@ -64,7 +66,7 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 	dsn := filepath.Join(dataDir, "orbit.db")
 	if engine == "postgres" {
 		var err error
-		if dsn, err = db.CreateFreshPostgres(ctx, os.Getenv("ORBIT_TEST_POSTGRES"), t.Name()); err != nil {
+		if dsn, err = db.CreateFreshPostgres(ctx, hubtest.PostgresURL(t), t.Name()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +100,7 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 		if err := proc.Start(); err != nil {
 			t.Fatal(err)
 		}
-		checkFor(t, 30*time.Second, func() error { _, err := client.ListClusters(ctx); return err })
+		testkit.CheckFor(t, 30*time.Second, func() error { _, err := client.ListClusters(ctx); return err })
 	}
 	kill := func() {
 		_ = proc.Process.Signal(syscall.SIGKILL)
@@ -142,6 +144,8 @@ func sigkillRounds(t *testing.T, bin, engine string) {
 		op, name, cku := pickOp(rng, m, &next)
 		done := make(chan error, 1)
 		go func() { done <- do(ctx, client, op, name, cku) }()
+		// Not synchronisation: a random 0-2 ms head start, so the kill lands at varying
+		// points of the change.
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
 		kill()
 		if err := <-done; err == nil {
@@ -256,7 +260,7 @@ func converge(t *testing.T, client *api.Client, m *model) {
 	t.Helper()
 	for name, cku := range m.cku {
 		want := int64(1 + m.changes[name])
-		checkFor(t, 60*time.Second, func() error {
+		testkit.CheckFor(t, 60*time.Second, func() error {
 			c, err := client.GetCluster(context.Background(), name)
 			if err != nil {
 				return err

@@ -22,6 +22,8 @@ import (
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/tests/testkit"
+	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
 
 // TestHubClusterLosesANodeMidStream runs the production topology: the mothership's hub is
@@ -83,7 +85,7 @@ func testHubCluster(t *testing.T, bin, engine string) {
 	dsn := filepath.Join(dir, "orbit.db")
 	if engine == "postgres" {
 		var err error
-		if dsn, err = db.CreateFreshPostgres(ctx, os.Getenv("ORBIT_TEST_POSTGRES"), t.Name()); err != nil {
+		if dsn, err = db.CreateFreshPostgres(ctx, hubtest.PostgresURL(t), t.Name()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -171,7 +173,7 @@ func testHubCluster(t *testing.T, bin, engine string) {
 	// The victim: the node the satellite is attached to, made leader of everything the
 	// satellite depends on.
 	var victim, survivor *hubNode
-	checkFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		_, p, _ := net.SplitHostPort(sat.Satellite.HubAddr())
 		for i, n := range nodes {
 			if _, np, _ := net.SplitHostPort(n.leaf); np == p {
@@ -194,7 +196,7 @@ func testHubCluster(t *testing.T, bin, engine string) {
 		}
 		change()
 	}
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		if _, p, _ := net.SplitHostPort(sat.Satellite.HubAddr()); net.JoinHostPort("127.0.0.1", p) != survivor.leaf {
 			return fmt.Errorf("the satellite is attached to %q, want %s", sat.Satellite.HubAddr(), survivor.leaf)
 		}
@@ -206,7 +208,7 @@ func testHubCluster(t *testing.T, bin, engine string) {
 	// The killed node comes back with its files and catches up.
 	victim.start(t, bin)
 	for _, s := range streams {
-		checkFor(t, 60*time.Second, func() error { return streamHealthy(mgr, s) })
+		testkit.CheckFor(t, 60*time.Second, func() error { return streamHealthy(mgr, s) })
 	}
 	for range 5 {
 		change()
@@ -228,7 +230,7 @@ func streamReplicas(t *testing.T, mgr *jsm.Manager, stream string) int {
 // moveStreamLeader has the stream's leader step down until the preferred node leads.
 func moveStreamLeader(t *testing.T, mgr *jsm.Manager, stream, node string) {
 	t.Helper()
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		s, err := mgr.LoadStream(stream)
 		if err != nil {
 			return err
@@ -249,7 +251,7 @@ func moveStreamLeader(t *testing.T, mgr *jsm.Manager, stream, node string) {
 
 func moveConsumerLeader(t *testing.T, mgr *jsm.Manager, stream, consumer, node string) {
 	t.Helper()
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		c, err := mgr.LoadConsumer(stream, consumer)
 		if err != nil {
 			return err

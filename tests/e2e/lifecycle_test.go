@@ -24,6 +24,7 @@ import (
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/tests/kubetest"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // The lifecycle tests drive a satellite on a real Kubernetes the way the mothership does,
@@ -58,7 +59,7 @@ func (e *env) putDesired(p *kv.PSC) {
 func (e *env) waitActual(key kv.Key, generation int64, phase kv.Phase, timeout time.Duration) *kv.Status {
 	e.t.Helper()
 	var st *kv.Status
-	checkFor(e.t, timeout, func() error {
+	testkit.CheckFor(e.t, timeout, func() error {
 		entry, err := e.bucket(kv.BucketActual).Get(context.Background(), key.String())
 		if err != nil {
 			return err
@@ -188,7 +189,7 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	other := kafkaPSC("pkc-other", 1, 3)
 	e.putDesired(other)
 	e.waitActual(other.Key(), 1, kv.PhaseReady, 120*time.Second)
-	checkFor(t, 30*time.Second, func() error { // the cloud's load balancers settle first
+	testkit.CheckFor(t, 30*time.Second, func() error { // the cloud's load balancers settle first
 		svcs, err := kube.Client.CoreV1().Services(satellite.Namespace("pkc-other")).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -214,7 +215,7 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	}
 	t.Log("resize down: 3 brokers; the load balancers of the others go")
 	step(kafkaPSC(id, 0, 3), kv.PhaseReady)
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		if _, err := kube.Client.CoreV1().Services(ns).Get(ctx, "kafka-broker-5", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("broker 5 load balancer still there (%v)", err)
 		}
@@ -234,7 +235,7 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	}
 	// One at a time: in the API server's own order, each pod started terminating only after
 	// the one evicted before it was back and ready.
-	checkFor(t, 10*time.Second, func() error { // the watch may still be delivering the last events
+	testkit.CheckFor(t, 10*time.Second, func() error { // the watch may still be delivering the last events
 		if pw.index(wantOrder[len(wantOrder)-1], false, 0) < 0 {
 			return errorf("the watch has not seen %s terminate yet", wantOrder[len(wantOrder)-1])
 		}
@@ -298,7 +299,7 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	if _, err := kube.Client.AppsV1().StatefulSets(ns).UpdateScale(ctx, "kafka-broker", scale, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		if _, err := kube.Client.CoreV1().Services(ns).Get(ctx, "kafka-broker-1", metav1.GetOptions{}); err != nil {
 			return err
 		}
@@ -309,7 +310,7 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 		return nil
 	})
 	e.startControlPlane()
-	checkFor(t, 60*time.Second, func() error {
+	testkit.CheckFor(t, 60*time.Second, func() error {
 		if st := pscStatus(t, kube, id); !strings.Contains(st, `"phase":"ready"`) {
 			return fmt.Errorf("PSC status %s", st)
 		}
@@ -430,7 +431,7 @@ func uids(pods []corev1.Pod) string {
 func claimsOf(t *testing.T, k *kubetest.Cluster, ns string) map[string]string {
 	t.Helper()
 	var out map[string]string
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		l, err := k.Client.CoreV1().PersistentVolumeClaims(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestMultiTenantPacking: basic and standard clusters of several tenants are packed onto
@@ -52,7 +53,7 @@ func TestMultiTenantPacking(t *testing.T) {
 			for _, n := range []string{"a", "b", "s"} {
 				e.waitFor(n, 30*time.Second, readyWith(map[string]int{"a": 3, "b": 3, "s": 6}[n]))
 			}
-			checkFor(t, 30*time.Second, func() error {
+			testkit.CheckFor(t, 30*time.Second, func() error {
 				got, err := rival.GetCluster(ctx, "c")
 				if err != nil {
 					return err
@@ -130,7 +131,7 @@ func TestMultiTenantPacking(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.waitFor("a", 30*time.Second, phaseIs(api.PhaseDeleted))
-			checkFor(t, 30*time.Second, func() error {
+			testkit.CheckFor(t, 30*time.Second, func() error {
 				if file := quotas()[basic]; strings.Contains(file, a.ID) || !strings.Contains(file, b.ID) {
 					return errorf("quotas after a's deletion:\n%s", file)
 				}
