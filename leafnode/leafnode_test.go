@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // testLog returns a logger for embedded servers when ORBIT_TEST_NATS_LOG is set.
@@ -27,20 +28,6 @@ func testLog() *slog.Logger {
 
 // TLS settings for the next test hub and leaf (set by the TLS tests only).
 var hubTLSForTest, leafTLSForTest *tls.Config
-
-// checkFor polls fn until it returns nil or total elapses.
-func checkFor(t *testing.T, total, sleep time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = fn(); err == nil {
-			return
-		}
-		time.Sleep(sleep)
-	}
-	t.Fatalf("condition not met after %v: %v", total, err)
-}
 
 type testHub struct {
 	hub  *Hub
@@ -129,7 +116,7 @@ func startTestLeaf(t *testing.T, th *testHub, satellite string, kp nkeys.KeyPair
 		t.Fatal(err)
 	}
 	t.Cleanup(leaf.Shutdown)
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		if !leaf.HubConnected() {
 			return errors.New("leaf not connected to hub")
 		}
@@ -179,7 +166,7 @@ func TestLeafMirrorsOnlyItsOwnKeys(t *testing.T) {
 
 	a := startTestLeaf(t, th, "sat-a", th.keys["sat-a"])
 	desired := a.mirror(t, kv.DesiredMirror("sat-a"))
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		if got := keysOf(t, desired); len(got) != 1 || got[0] != "sat-a.kafka.c1" {
 			return fmt.Errorf("keys %v", got)
 		}
@@ -223,7 +210,7 @@ func TestMirrorCarriesManyKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		info, err := s.Info(context.Background())
 		if err != nil {
 			return err

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestSetSatellitesKeepsTheMothershipConnected reloads the hub's users repeatedly; the
@@ -42,19 +44,21 @@ func TestRevokedSatelliteIsCutOff(t *testing.T) {
 	if err := th.hub.SetSatellites([]SatelliteUser{{Name: "sat-a", NKey: pubA}}); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+	testkit.CheckFor(t, 5*time.Second, func() error {
 		if b.leaf.HubConnected() {
 			return errors.New("the revoked satellite is still connected")
 		}
 		return nil
 	})
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		if !a.leaf.HubConnected() {
 			return errors.New("satellite A did not reconnect")
 		}
 		return nil
 	})
-	time.Sleep(2 * time.Second) // several of B's reconnect attempts
+	// Not synchronisation: a quiet window, long enough for several of B's reconnect
+	// attempts (every 100 ms), in which B must stay out.
+	time.Sleep(2 * time.Second)
 	if b.leaf.HubConnected() {
 		t.Fatal("the revoked satellite got back in")
 	}

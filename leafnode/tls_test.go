@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/tests/testkit"
 	"github.com/orbitcp/orbit/tests/tlstest"
 )
 
@@ -52,7 +53,7 @@ func TestLeafTLSRotation(t *testing.T) {
 	}
 	// The established leaf connection is the same one, and it still carries desired state.
 	th.put(t, kv.BucketDesired, "sat-a.kafka.c1", "after-rotation")
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		e, err := desired.Get(context.Background(), "sat-a.kafka.c1")
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	appsv1 "k8s.io/api/apps/v1"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // converge puts psc into the bucket and runs the satellite's sync and operator on it.
@@ -30,7 +32,7 @@ func converge(t *testing.T, p *parts, b jetstream.KeyValue, psc *kv.PSC) *kv.Sta
 	if err := p.sync.reconcile(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
+	testkit.CheckFor(t, 5*time.Second, func() error {
 		o, err := p.kube.getPSC(psc.ID)
 		if err == nil && o.Spec.Generation != psc.Generation {
 			err = fmt.Errorf("PSC %s at generation %d", psc.ID, o.Spec.Generation)
@@ -193,7 +195,7 @@ func TestAdvertisedNamesArePublishedAndReported(t *testing.T) {
 	if _, err := cs.CoreV1().Services(ns).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
+	testkit.CheckFor(t, 5*time.Second, func() error {
 		if err := p.op.reconcile(ctx, "pkc-1"); err != nil {
 			return err
 		}
@@ -472,7 +474,7 @@ func TestKafkaBrokersServedCertificates(t *testing.T) {
 	if _, err := cs.AppsV1().StatefulSets(ns).UpdateStatus(ctx, sts, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
+	testkit.CheckFor(t, 5*time.Second, func() error {
 		if err := p.op.reconcile(ctx, "pkc-1"); err != nil {
 			return err
 		}

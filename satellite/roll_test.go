@@ -15,6 +15,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestRollWaitsForTheWholeCluster: a broker is not evicted while a controller restarted on
@@ -28,7 +29,7 @@ func TestRollWaitsForTheWholeCluster(t *testing.T) {
 	if err := p.sync.reconcile(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error { _, err := p.kube.getPSC("pkc-1"); return err })
+	testkit.CheckFor(t, cacheCatchUp, func() error { _, err := p.kube.getPSC("pkc-1"); return err })
 	if err := p.op.reconcile(ctx, "pkc-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestRollWaitsForTheWholeCluster(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, func() error {
+	testkit.CheckFor(t, cacheCatchUp, func() error {
 		if pods, _ := p.kube.pods.Pods(ns).List(labels.Everything()); len(pods) != 6 {
 			return fmt.Errorf("%d pods in the cache", len(pods))
 		}
@@ -97,7 +98,7 @@ func TestRollWaitsForTheWholeCluster(t *testing.T) {
 	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, c0, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
+	testkit.CheckFor(t, cacheCatchUp, func() error {
 		if c, _ := p.kube.pods.Pods(ns).Get("kafka-controller-0"); !podReady(c) {
 			return fmt.Errorf("the cache does not see kafka-controller-0 ready yet")
 		}

@@ -3,14 +3,11 @@ package satellite
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // These are fast tests on client-go's fakes (through simkube, which serves the PSC
@@ -38,21 +36,7 @@ func TestDeployCRDIsTheSatellitesOwn(t *testing.T) {
 // testBucket is a real JetStream KV bucket named desired on an embedded server.
 func testBucket(t *testing.T) jetstream.KeyValue {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect("", nats.InProcessServer(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	_, js := testkit.StartJetStream(t)
 	b, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: kv.BucketDesired})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +85,7 @@ func newParts(t *testing.T, cs *fake.Clientset, dyn *dynfake.FakeDynamicClient, 
 	if err := k.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
+	log := testkit.Logger()
 	pub := newPublisher(nil, log)
 	rep := newReporter(pub)
 	return &parts{
@@ -111,6 +95,10 @@ func newParts(t *testing.T, cs *fake.Clientset, dyn *dynfake.FakeDynamicClient, 
 			reporter: rep, log: log, after: func(string, time.Duration) {}},
 	}
 }
+
+// cacheCatchUp is how long the tests wait for the informer caches, which catch up
+// asynchronously.
+const cacheCatchUp = 5 * time.Second
 
 // writes lists the mutating requests a fake received.
 func writes(actions []k8stesting.Action) []string {
@@ -125,22 +113,6 @@ func writes(actions []k8stesting.Action) []string {
 	return out
 }
 
-// eventually retries fn until it succeeds (informer caches catch up asynchronously).
-func eventually(t *testing.T, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSyncOperateAndRestartWithoutWrites(t *testing.T) {
 	cs, dyn := fake.NewClientset(), simkube.NewDynamic(CustomResources)
 	b := testBucket(t)
@@ -151,7 +123,7 @@ func TestSyncOperateAndRestartWithoutWrites(t *testing.T) {
 	if err := p.sync.reconcile(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error { _, err := p.kube.getPSC("pkc-1"); return err })
+	testkit.CheckFor(t, cacheCatchUp, func() error { _, err := p.kube.getPSC("pkc-1"); return err })
 	if err := p.op.reconcile(ctx, "pkc-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +139,7 @@ func TestSyncOperateAndRestartWithoutWrites(t *testing.T) {
 	}
 
 	// A second process on the same cluster: nothing to write, anywhere.
-	eventually(t, func() error {
+	testkit.CheckFor(t, cacheCatchUp, func() error {
 		o, err := p.kube.getPSC("pkc-1")
 		if err == nil && o.Status.DesiredGeneration != 1 {
 			err = apierrors.NewConflict(PSCResource.GroupResource(), "pkc-1", nil)
@@ -177,8 +149,8 @@ func TestSyncOperateAndRestartWithoutWrites(t *testing.T) {
 	cs.ClearActions()
 	dyn.ClearActions()
 	p2 := newParts(t, cs, dyn, b)
-	eventually(t, func() error { _, err := p2.kube.sets.StatefulSets(ns).Get("kafka-broker"); return err })
-	eventually(t, func() error { _, err := p2.kube.getPSC("pkc-1"); return err })
+	testkit.CheckFor(t, cacheCatchUp, func() error { _, err := p2.kube.sets.StatefulSets(ns).Get("kafka-broker"); return err })
+	testkit.CheckFor(t, cacheCatchUp, func() error { _, err := p2.kube.getPSC("pkc-1"); return err })
 	if err := p2.sync.reconcile(ctx, key); err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,43 @@ func TestAuthorizationMatrix(t *testing.T) {
 	e := newEnv(t)
 	e.startSatellite("us-west-2")
 	ctx := context.Background()
-	store := e.cp.Store
+	keys := authzCallers(t, e)
+	admin, _ := api.NewClient(e.cp.URL(), testKey, nil)
+	shared, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAuthzMatrix(t, e, keys, shared.ID)
+
+	// The other tenant's clusters are its own: it can have a "shared" of its own.
+	rival, _ := api.NewClient(e.cp.URL(), keys["other"], nil)
+	if _, err := rival.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
+		t.Fatalf("a tenant cannot use a name another tenant uses: %v", err)
+	}
+	mine, _ := admin.GetCluster(ctx, "shared")
+	theirs, _ := rival.GetCluster(ctx, "shared")
+	if mine.ID == theirs.ID {
+		t.Fatal("two tenants' clusters of the same name are one")
+	}
+	// Keys never come back after creation.
+	keysNow, _ := admin.ListAPIKeys(ctx)
+	for _, k := range keysNow {
+		if k.Key != "" {
+			t.Fatalf("a listed key carries its secret: %+v", k)
+		}
+	}
+}
+
+// authzCallers mints a key for each kind of caller, by name: admin (of tenant e2e), viewer
+// (of e2e), other (admin of tenant rival), operator, revoked (an e2e admin key revoked) and
+// none ("": no key).
+func authzCallers(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	ctx := context.Background()
 	keys := map[string]string{"admin": testKey}
 	mint := func(name, tenant, role string) {
 		k := frontend.NewAPIKey()
-		if err := frontend.EnsureAPIKey(ctx, store, tenant, role, k, name); err != nil {
+		if err := frontend.EnsureAPIKey(ctx, e.cp.Store, tenant, role, k, name); err != nil {
 			t.Fatal(err)
 		}
 		keys[name] = k
@@ -46,12 +78,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	keys["none"] = ""
+	return keys
+}
 
-	// Each row: a request, then the status each caller gets.
-	type row struct {
-		method, path, body string
-		want               map[string]int
-	}
+// authzRow is a request and the status each caller gets.
+type authzRow struct {
+	method, path, body string
+	want               map[string]int
+}
+
+// authzMatrix is every endpoint, with the status each caller gets; "%d" in a body is
+// replaced by a number unique to the request.
+func authzMatrix() []authzRow {
 	const (
 		create = `{"name":"m%d","product":"kafka","cku":1,"region":"us-west-2"}`
 		doc    = "apiVersion: orbit.dev/v1\nkind: Cluster\nmetadata: {name: applied}\nspec: {product: kafka, cku: 1, region: us-west-2}\n"
@@ -60,7 +98,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	named := func(ok int) map[string]int {
 		return map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 404, "admin": ok, "operator": 404}
 	}
-	rows := []row{
+	return []authzRow{
 		{"GET", "/v1/clusters", "", readOK},
 		{"GET", "/v1/clusters/shared", "", map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 404, "admin": 200, "operator": 404}},
 		{"POST", "/v1/clusters", create, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 201, "operator": 201}},
@@ -77,13 +115,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/apikeys", `{"role":"operator"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 201}},
 		{"POST", "/v1/apikeys", `{"role":"viewer","tenant":"rival"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 403, "operator": 201}},
 	}
+}
+
+// checkAuthzMatrix sends every request of the matrix as every caller and checks the
+// status; nothing of tenant e2e (its cluster sharedID) may show to the rival tenant.
+func checkAuthzMatrix(t *testing.T, e *env, keys map[string]string, sharedID string) {
+	t.Helper()
 	callers := []string{"none", "revoked", "viewer", "other", "operator", "admin"} // admin last: it changes "shared"
-	shared, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, r := range rows {
+	for _, r := range authzMatrix() {
 		for _, who := range callers {
 			n++
 			body := r.body
@@ -103,27 +143,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if resp.StatusCode != r.want[who] {
 				t.Errorf("%s %s as %s: %d, want %d (%s)", r.method, r.path, who, resp.StatusCode, r.want[who], strings.TrimSpace(string(got)))
 			}
-			// Nothing of tenant e2e may show to the rival tenant.
-			if who == "other" && strings.Contains(string(got), shared.ID) {
+			if who == "other" && strings.Contains(string(got), sharedID) {
 				t.Errorf("%s %s as another tenant revealed %s", r.method, r.path, got)
 			}
-		}
-	}
-	// The other tenant's clusters are its own: it can have a "shared" of its own.
-	rival, _ := api.NewClient(e.cp.URL(), keys["other"], nil)
-	if _, err := rival.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
-		t.Fatalf("a tenant cannot use a name another tenant uses: %v", err)
-	}
-	mine, _ := admin.GetCluster(ctx, "shared")
-	theirs, _ := rival.GetCluster(ctx, "shared")
-	if mine.ID == theirs.ID {
-		t.Fatal("two tenants' clusters of the same name are one")
-	}
-	// Keys never come back after creation.
-	keysNow, _ := admin.ListAPIKeys(ctx)
-	for _, k := range keysNow {
-		if k.Key != "" {
-			t.Fatalf("a listed key carries its secret: %+v", k)
 		}
 	}
 }

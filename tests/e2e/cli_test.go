@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/orbitcp/orbit/cmd/orbit/app"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // orbit runs the CLI in-process against the environment, as a user would from a shell.
@@ -36,7 +38,18 @@ func (e *env) orbitAs(key string, args ...string) (string, string, error) {
 func TestCLI(t *testing.T) {
 	e := newEnv(t)
 	e.startSatellite("us-west-2")
+	cliCreateAndGet(t, e)
+	cliResizeAndList(t, e)
+	cliApplyIsIdempotent(t, e)
+	cliOperatorViews(t, e)
+	if _, progress, err := e.orbit("cluster", "delete", "demo", "--wait"); err != nil || !strings.Contains(progress, "demo: deleted") {
+		t.Fatalf("delete --wait: %v\n%s", err, progress)
+	}
+	cliErrorsNameTheField(t, e)
+}
 
+func cliCreateAndGet(t *testing.T, e *env) {
+	t.Helper()
 	_, progress, err := e.orbit("cluster", "create", "demo", "--product", "kafka", "--cku", "1", "--region", "us-west-2", "--wait")
 	if err != nil {
 		t.Fatalf("create --wait: %v\n%s", err, progress)
@@ -56,16 +69,20 @@ func TestCLI(t *testing.T) {
 		c.Status.Phase != api.PhaseReady || c.Status.ReadyBrokers != 3 || c.Status.ObservedGeneration != c.Generation {
 		t.Fatalf("get -o json: %+v", c)
 	}
+}
 
-	if _, progress, err = e.orbit("cluster", "resize", "demo", "--cku", "2", "--wait"); err != nil {
+func cliResizeAndList(t *testing.T, e *env) {
+	t.Helper()
+	if _, progress, err := e.orbit("cluster", "resize", "demo", "--cku", "2", "--wait"); err != nil {
 		t.Fatalf("resize --wait: %v\n%s", err, progress)
 	}
-	out, _, _ = e.orbit("cluster", "get", "demo", "-o", "json")
+	var c api.Cluster
+	out, _, _ := e.orbit("cluster", "get", "demo", "-o", "json")
 	if err := json.Unmarshal([]byte(out), &c); err != nil || c.Status.ReadyBrokers != 6 || c.Generation != 2 {
 		t.Fatalf("after resize: %v %+v", err, c.Status)
 	}
 
-	out, _, err = e.orbit("cluster", "list", "-o", "json")
+	out, _, err := e.orbit("cluster", "list", "-o", "json")
 	var list []api.Cluster
 	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].Name != "demo" {
 		t.Fatalf("list -o json: %v %s", err, out)
@@ -76,8 +93,11 @@ func TestCLI(t *testing.T) {
 	if out, _, err = e.orbit("cluster", "list"); err != nil || !strings.Contains(out, "NAME") || !strings.Contains(out, "demo") {
 		t.Fatalf("list (table): %v %s", err, out)
 	}
+}
 
-	// apply: the same file twice is idempotent.
+// cliApplyIsIdempotent applies the same file twice.
+func cliApplyIsIdempotent(t *testing.T, e *env) {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "clusters.yaml")
 	doc := `apiVersion: orbit.dev/v1
 kind: Cluster
@@ -100,7 +120,7 @@ spec:
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = e.orbit("apply", "-f", file, "--wait")
+	out, _, err := e.orbit("apply", "-f", file, "--wait")
 	if err != nil || !strings.Contains(out, "cluster/demo") || !strings.Contains(out, "unchanged") || !strings.Contains(out, "cluster/orders") || !strings.Contains(out, "created") {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
@@ -108,41 +128,44 @@ spec:
 	if err != nil || strings.Count(out, "unchanged") != 2 {
 		t.Fatalf("apply again: %v\n%s", err, out)
 	}
+}
 
-	// Operators see the satellites and whether the controllers have caught up.
+// cliOperatorViews: operators see the satellites and whether the controllers have caught
+// up; tenant admins do not.
+func cliOperatorViews(t *testing.T, e *env) {
+	t.Helper()
 	opKey := frontend.NewAPIKey()
 	if err := frontend.EnsureAPIKey(context.Background(), e.cp.Store, "ops", api.RoleOperator, opKey, "ops"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err = e.orbit("controller", "list"); err == nil || !strings.Contains(err.Error(), "403") {
+	if _, _, err := e.orbit("controller", "list"); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("controller list as a tenant admin: %v", err)
 	}
-	if out, _, err = e.orbitAs(opKey, "satellite", "list"); err != nil || !strings.Contains(out, "REGION") || !strings.Contains(out, "us-west-2") {
+	if out, _, err := e.orbitAs(opKey, "satellite", "list"); err != nil || !strings.Contains(out, "REGION") || !strings.Contains(out, "us-west-2") {
 		t.Fatalf("satellite list: %v %s", err, out)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	var out string
+	if err := testkit.PollEvery(30*time.Second, 100*time.Millisecond, func() error {
+		var err error
 		out, _, err = e.orbitAs(opKey, "controller", "list", "-o", "json")
 		var cs []api.Controller
 		if err != nil || json.Unmarshal([]byte(out), &cs) != nil || len(cs) != 3 {
 			t.Fatalf("controller list -o json: %v %s", err, out)
 		}
-		caughtUp := true
 		for _, c := range cs {
-			caughtUp = caughtUp && c.Pending == 0 && c.Unacked == 0 && c.Queued == 0
+			if c.Pending != 0 || c.Unacked != 0 || c.Queued != 0 {
+				return errors.New("not caught up")
+			}
 		}
-		if caughtUp {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("controllers never caught up after the apply: %s", out)
-		}
+		return nil
+	}); err != nil {
+		t.Fatalf("controllers never caught up after the apply: %s", out)
 	}
+}
 
-	if _, progress, err = e.orbit("cluster", "delete", "demo", "--wait"); err != nil || !strings.Contains(progress, "demo: deleted") {
-		t.Fatalf("delete --wait: %v\n%s", err, progress)
-	}
-
-	// Errors name the field and exit non-zero.
+// cliErrorsNameTheField: errors name the field and exit non-zero.
+func cliErrorsNameTheField(t *testing.T, e *env) {
+	t.Helper()
 	if _, _, err := e.orbit("cluster", "create", "Bad.Name", "--region", "us-west-2"); err == nil || !strings.Contains(err.Error(), "name:") {
 		t.Errorf("create with a bad name: %v", err)
 	}

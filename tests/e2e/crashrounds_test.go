@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,14 +15,11 @@ import (
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/dbtest"
-	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership/api"
-	"github.com/orbitcp/orbit/mothership/frontend"
-	"github.com/orbitcp/orbit/mothership/onboarding"
-	"github.com/orbitcp/orbit/satellite"
-	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
+	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
 
 // crashRounds is how many times the mothership is killed.
@@ -57,109 +51,68 @@ func TestMothershipSIGKILLRounds(t *testing.T) {
 func sigkillRounds(t *testing.T, bin, engine string) {
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "mothership")
-	ctx := context.Background()
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	dsn := filepath.Join(dataDir, "orbit.db")
+	dsn := ""
 	if engine == "postgres" {
 		var err error
-		if dsn, err = db.CreateFreshPostgres(ctx, os.Getenv("ORBIT_TEST_POSTGRES"), t.Name()); err != nil {
+		if dsn, err = db.CreateFreshPostgres(context.Background(), hubtest.PostgresURL(t), t.Name()); err != nil {
 			t.Fatal(err)
 		}
+	} else {
+		dsn = filepath.Join(dataDir, "orbit.db")
 	}
-	store, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := frontend.EnsureAPIKey(ctx, store, "crash", api.RoleAdmin, testKey, "crash test"); err != nil {
-		t.Fatal(err)
-	}
-	kp, _ := nkeys.CreateUser()
-	pub, _ := kp.PublicKey()
-	seed, _ := kp.Seed()
-	if err := onboarding.Add(ctx, store, onboarding.SatelliteSpec{Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, NKey: pub}); err != nil {
-		t.Fatal(err)
-	}
-	store.Close()
+	ms := newMothershipProcess(t, bin, dataDir, dsn)
+	ms.start()
+	ms.startSatellite(filepath.Join(dir, "satellite"), 5*time.Millisecond)
 
-	apiAddr, _ := devstack.FreePort("127.0.0.1")
-	leaf, _ := devstack.FreePort("127.0.0.1")
-	client, _ := api.NewClient("http://"+apiAddr, testKey, nil)
-	var proc *exec.Cmd
-	start := func() {
-		proc = exec.Command(bin, "run", "--data-dir", dataDir, "--db", dsn, "--listen", apiAddr, "--leaf-listen", leaf)
-		if os.Getenv("ORBIT_TEST_LOG") != "" {
-			proc.Stderr = os.Stderr
-		}
-		if err := proc.Start(); err != nil {
-			t.Fatal(err)
-		}
-		checkFor(t, 30*time.Second, func() error { _, err := client.ListClusters(ctx); return err })
-	}
-	kill := func() {
-		_ = proc.Process.Signal(syscall.SIGKILL)
-		_, _ = proc.Process.Wait()
-	}
-	t.Cleanup(func() {
-		if proc != nil && proc.ProcessState == nil {
-			kill()
-		}
-	})
-
-	start()
-	sat, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
-		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
-		Dir: filepath.Join(dir, "satellite"), HubURLs: []string{"nats-leaf://" + leaf}, Seed: seed,
-		Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sat.Stop()
-
-	m := &model{cku: map[string]int{}, deleted: map[string]bool{}, changes: map[string]int{}}
+	m := newModel()
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	next := 0
 	for round := range crashRounds {
 		// Whatever the last round left in flight has settled: check it all converged.
-		converge(t, client, m)
-
-		// A stream of changes, killed at a random point.
-		killAt := time.Now().Add(time.Duration(10+rng.IntN(150)) * time.Millisecond)
-		var uncertain func()
-		for time.Now().Before(killAt) {
-			op, name, cku := pickOp(rng, m, &next)
-			if err := do(ctx, client, op, name, cku); err != nil {
-				t.Fatalf("round %d: %s %s: %v", round, op, name, err)
-			}
-			m.apply(op, name, cku)
-		}
-		// One more change, with the kill racing it: it may or may not have been accepted.
-		op, name, cku := pickOp(rng, m, &next)
-		done := make(chan error, 1)
-		go func() { done <- do(ctx, client, op, name, cku) }()
-		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
-		kill()
-		if err := <-done; err == nil {
-			m.apply(op, name, cku)
-		} else {
-			uncertain = func() { m.resolve(t, client, op, name, cku) }
-		}
-
+		converge(t, ms.client, m)
+		uncertain := changeUntilKilled(t, ms, m, rng, &next, round)
 		inspectOffline(t, dataDir, dsn)
-		start()
+		ms.start()
 		if uncertain != nil {
 			uncertain()
 		}
 	}
-	converge(t, client, m)
-	kill()
+	converge(t, ms.client, m)
+	ms.kill()
 	inspectOffline(t, dataDir, dsn)
 	t.Logf("%d rounds, %d clusters, %d changes", crashRounds, len(m.cku), total(m.changes))
+}
+
+func newModel() *model {
+	return &model{cku: map[string]int{}, deleted: map[string]bool{}, changes: map[string]int{}}
+}
+
+// changeUntilKilled makes a stream of changes and kills the mothership at a random point of
+// it. The last change races the kill: if it may or may not have been accepted, the
+// returned func, to call once the mothership is back, settles it in the model.
+func changeUntilKilled(t *testing.T, ms *mothershipProcess, m *model, rng *rand.Rand, next *int, round int) (uncertain func()) {
+	t.Helper()
+	ctx, client := context.Background(), ms.client
+	killAt := time.Now().Add(time.Duration(10+rng.IntN(150)) * time.Millisecond)
+	for time.Now().Before(killAt) {
+		op, name, cku := pickOp(rng, m, next)
+		if err := do(ctx, client, op, name, cku); err != nil {
+			t.Fatalf("round %d: %s %s: %v", round, op, name, err)
+		}
+		m.apply(op, name, cku)
+	}
+	op, name, cku := pickOp(rng, m, next)
+	done := make(chan error, 1)
+	go func() { done <- do(ctx, client, op, name, cku) }()
+	// Not synchronisation: a random 0-2 ms head start, so the kill lands at varying
+	// points of the change.
+	time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+	ms.kill()
+	if err := <-done; err != nil {
+		return func() { m.resolve(t, client, op, name, cku) }
+	}
+	m.apply(op, name, cku)
+	return nil
 }
 
 func total(m map[string]int) int {
@@ -256,7 +209,7 @@ func converge(t *testing.T, client *api.Client, m *model) {
 	t.Helper()
 	for name, cku := range m.cku {
 		want := int64(1 + m.changes[name])
-		checkFor(t, 60*time.Second, func() error {
+		testkit.CheckFor(t, 60*time.Second, func() error {
 			c, err := client.GetCluster(context.Background(), name)
 			if err != nil {
 				return err

@@ -19,15 +19,18 @@ import (
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
+	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
 
 const testKey = "orbit_e2etestkeyabcdefghijklmnop"
 
+// testLog is testkit's logger when ORBIT_TEST_LOG is set, else nil: the parts stay silent.
 func testLog(t *testing.T) *slog.Logger {
 	if os.Getenv("ORBIT_TEST_LOG") == "" {
 		return nil
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return testkit.Logger()
 }
 
 // env is a control plane and its satellites, each of which can be stopped and started.
@@ -54,10 +57,8 @@ type envOption func(*devstack.ControlPlaneConfig)
 func engines(t *testing.T) []string {
 	t.Helper()
 	out := []string{"sqlite"}
-	if os.Getenv("ORBIT_TEST_POSTGRES") != "" {
+	if hubtest.PostgresURL(t) != "" {
 		out = append(out, "postgres")
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("CI must test PostgreSQL too: set ORBIT_TEST_POSTGRES")
 	}
 	return out
 }
@@ -114,7 +115,7 @@ func (e *env) startControlPlane() {
 	}
 	if cfg.DB == "postgres-fresh" {
 		if e.pgDSN == "" {
-			dsn, err := db.CreateFreshPostgres(ctx, os.Getenv("ORBIT_TEST_POSTGRES"), e.t.Name())
+			dsn, err := db.CreateFreshPostgres(ctx, hubtest.PostgresURL(e.t), e.t.Name())
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -210,21 +211,18 @@ func (e *env) stopSatellite(region string) {
 // waitFor polls the cluster until cond holds.
 func (e *env) waitFor(name string, timeout time.Duration, cond func(c *api.Cluster) error) *api.Cluster {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		c, err := e.client.GetCluster(context.Background(), name)
-		if err == nil {
-			if last = cond(c); last == nil {
-				return c
-			}
-		} else {
-			last = err
+	var c *api.Cluster
+	err := testkit.PollEvery(timeout, 50*time.Millisecond, func() error {
+		var err error
+		if c, err = e.client.GetCluster(context.Background(), name); err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		return cond(c)
+	})
+	if err != nil {
+		e.t.Fatalf("cluster %s: condition not met after %v: %v", name, timeout, err)
 	}
-	e.t.Fatalf("cluster %s: condition not met after %v: %v", name, timeout, last)
-	return nil
+	return c
 }
 
 func readyWith(brokers int) func(c *api.Cluster) error {

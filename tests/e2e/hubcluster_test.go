@@ -22,6 +22,9 @@ import (
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/tests/testkit"
+	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
 
 // TestHubClusterLosesANodeMidStream runs the production topology: the mothership's hub is
@@ -78,25 +81,93 @@ func (n *hubNode) kill() {
 }
 
 func testHubCluster(t *testing.T, bin, engine string) {
+	dsn := hubClusterStore(t, engine)
+	nodes, cluster := startHubNodes(t, bin, dsn)
+	e := newEnv(t, func(c *devstack.ControlPlaneConfig) {
+		c.DB, c.ServerName, c.Replicas, c.Cluster = dsn, "n1", 3, cluster
+	})
+	mgr, err := jsm.New(e.cp.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range hubStreams {
+		if replicas := streamReplicas(t, mgr, s); replicas != 3 {
+			t.Fatalf("%s has %d replicas, want 3", s, replicas)
+		}
+	}
+
+	sat := e.startSatelliteAt("us-west-2", "us-west-2", "aws", []string{"public"}, kv.Capacity{}, nodes[0].leaf, nodes[1].leaf)
+	ch := &changer{t: t, client: e.client, m: newModel(), rng: mrand.New(mrand.NewPCG(7, uint64(time.Now().UnixNano())))}
+	ch.changes(6)
+	converge(t, e.client, ch.m)
+
+	// The victim: the node the satellite is attached to, made leader of everything the
+	// satellite depends on.
+	victim, survivor := attachedNode(t, sat, nodes)
+	for _, s := range hubStreams {
+		moveStreamLeader(t, mgr, s, victim.name)
+	}
+	moveConsumerLeader(t, mgr, kv.StreamName(kv.BucketDesired), kv.DesiredConsumerName("us-west-2"), victim.name)
+	t.Logf("killing %s, leader of %v and of the satellite's consumer, the satellite's hub node", victim.name, hubStreams)
+	killAt := 10 + ch.rng.IntN(20)
+	for i := range 40 {
+		if i == killAt {
+			victim.kill()
+		}
+		ch.change()
+	}
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		if _, p, _ := net.SplitHostPort(sat.Satellite.HubAddr()); net.JoinHostPort("127.0.0.1", p) != survivor.leaf {
+			return fmt.Errorf("the satellite is attached to %q, want %s", sat.Satellite.HubAddr(), survivor.leaf)
+		}
+		return nil
+	})
+	converge(t, e.client, ch.m)
+	e.agree(sat.Satellite, ch.m)
+
+	// The killed node comes back with its files and catches up.
+	victim.start(t, bin)
+	for _, s := range hubStreams {
+		testkit.CheckFor(t, 60*time.Second, func() error { return streamHealthy(mgr, s) })
+	}
+	ch.changes(5)
+	converge(t, e.client, ch.m)
+	e.agree(sat.Satellite, ch.m)
+	t.Logf("%d clusters, %d changes; killed %s at change %d", len(ch.m.cku), total(ch.m.changes)+len(ch.m.cku), victim.name, killAt)
+}
+
+// hubStreams are the streams the satellite depends on, replicated on every hub node.
+var hubStreams = []string{kv.StreamName(kv.BucketDesired), kv.StreamName(kv.BucketActual), kv.StreamEvents}
+
+// hubClusterStore is a migrated store of the engine, which the hub nodes read the
+// satellites allowed to connect from.
+func hubClusterStore(t *testing.T, engine string) string {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	dsn := filepath.Join(dir, "orbit.db")
+	dsn := filepath.Join(t.TempDir(), "orbit.db")
 	if engine == "postgres" {
 		var err error
-		if dsn, err = db.CreateFreshPostgres(ctx, os.Getenv("ORBIT_TEST_POSTGRES"), t.Name()); err != nil {
+		if dsn, err = db.CreateFreshPostgres(ctx, hubtest.PostgresURL(t), t.Name()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// The hub nodes read the satellites allowed to connect from the database.
 	store, err := db.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer store.Close()
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_ = store.Close()
+	return dsn
+}
 
+// startHubNodes starts n2 and n3 as `mothership hub` processes, and returns them with the
+// cluster configuration that makes the control plane's hub n1; they are killed with the
+// test, their logs shown if it failed.
+func startHubNodes(t *testing.T, bin, dsn string) ([]*hubNode, *leafnode.ClusterConfig) {
+	t.Helper()
+	dir := t.TempDir()
 	port := func() string {
 		t.Helper()
 		p, err := devstack.FreePort("127.0.0.1")
@@ -135,85 +206,49 @@ func testHubCluster(t *testing.T, bin, engine string) {
 			}
 		}
 	})
+	return nodes, &leafnode.ClusterConfig{Name: clusterName, Listen: n1Route, Routes: routes, Secret: hex.EncodeToString(secret)}
+}
 
-	e := newEnv(t, func(c *devstack.ControlPlaneConfig) {
-		c.DB, c.ServerName, c.Replicas = dsn, "n1", 3
-		c.Cluster = &leafnode.ClusterConfig{Name: clusterName, Listen: n1Route, Routes: routes, Secret: hex.EncodeToString(secret)}
-	})
-	mgr, err := jsm.New(e.cp.Conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams := []string{kv.StreamName(kv.BucketDesired), kv.StreamName(kv.BucketActual), kv.StreamEvents}
-	for _, s := range streams {
-		if replicas := streamReplicas(t, mgr, s); replicas != 3 {
-			t.Fatalf("%s has %d replicas, want 3", s, replicas)
-		}
-	}
-
-	sat := e.startSatelliteAt("us-west-2", "us-west-2", "aws", []string{"public"}, kv.Capacity{}, nodes[0].leaf, nodes[1].leaf)
-	m := &model{cku: map[string]int{}, changes: map[string]int{}, deleted: map[string]bool{}}
-	rng := mrand.New(mrand.NewPCG(7, uint64(time.Now().UnixNano())))
-	next := 0
-	change := func() {
-		t.Helper()
-		op, name, cku := pickOp(rng, m, &next)
-		if err := do(ctx, e.client, op, name, cku); err != nil {
-			t.Fatalf("%s %s: %v", op, name, err)
-		}
-		m.apply(op, name, cku)
-	}
-	for range 6 {
-		change()
-	}
-	converge(t, e.client, m)
-
-	// The victim: the node the satellite is attached to, made leader of everything the
-	// satellite depends on.
-	var victim, survivor *hubNode
-	checkFor(t, 10*time.Second, func() error {
+// attachedNode is the node of nodes the satellite is attached to, and the other one.
+func attachedNode(t *testing.T, sat *devstack.SatelliteNode, nodes []*hubNode) (attached, other *hubNode) {
+	t.Helper()
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		_, p, _ := net.SplitHostPort(sat.Satellite.HubAddr())
 		for i, n := range nodes {
 			if _, np, _ := net.SplitHostPort(n.leaf); np == p {
-				victim, survivor = n, nodes[1-i]
+				attached, other = n, nodes[1-i]
 				return nil
 			}
 		}
 		return fmt.Errorf("the satellite is attached to %q, not to n2 or n3", sat.Satellite.HubAddr())
 	})
-	for _, s := range streams {
-		moveStreamLeader(t, mgr, s, victim.name)
-	}
-	moveConsumerLeader(t, mgr, kv.StreamName(kv.BucketDesired), kv.DesiredConsumerName("us-west-2"), victim.name)
-	t.Logf("killing %s, leader of %v and of the satellite's consumer, the satellite's hub node", victim.name, streams)
+	return attached, other
+}
 
-	killAt := 10 + rng.IntN(20)
-	for i := range 40 {
-		if i == killAt {
-			victim.kill()
-		}
-		change()
-	}
-	checkFor(t, 30*time.Second, func() error {
-		if _, p, _ := net.SplitHostPort(sat.Satellite.HubAddr()); net.JoinHostPort("127.0.0.1", p) != survivor.leaf {
-			return fmt.Errorf("the satellite is attached to %q, want %s", sat.Satellite.HubAddr(), survivor.leaf)
-		}
-		return nil
-	})
-	converge(t, e.client, m)
-	e.agree(sat.Satellite, m)
+// changer makes random creates, resizes and deletes through the API and records what the
+// API accepted in its model.
+type changer struct {
+	t      *testing.T
+	client *api.Client
+	m      *model
+	rng    *mrand.Rand
+	next   int
+}
 
-	// The killed node comes back with its files and catches up.
-	victim.start(t, bin)
-	for _, s := range streams {
-		checkFor(t, 60*time.Second, func() error { return streamHealthy(mgr, s) })
+func (c *changer) change() {
+	c.t.Helper()
+	op, name, cku := pickOp(c.rng, c.m, &c.next)
+	if err := do(context.Background(), c.client, op, name, cku); err != nil {
+		c.t.Fatalf("%s %s: %v", op, name, err)
 	}
-	for range 5 {
-		change()
+	c.m.apply(op, name, cku)
+}
+
+func (c *changer) changes(n int) {
+	c.t.Helper()
+	for range n {
+		c.change()
 	}
-	converge(t, e.client, m)
-	e.agree(sat.Satellite, m)
-	t.Logf("%d clusters, %d changes; killed %s at change %d", len(m.cku), total(m.changes)+len(m.cku), victim.name, killAt)
 }
 
 func streamReplicas(t *testing.T, mgr *jsm.Manager, stream string) int {
@@ -228,7 +263,7 @@ func streamReplicas(t *testing.T, mgr *jsm.Manager, stream string) int {
 // moveStreamLeader has the stream's leader step down until the preferred node leads.
 func moveStreamLeader(t *testing.T, mgr *jsm.Manager, stream, node string) {
 	t.Helper()
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		s, err := mgr.LoadStream(stream)
 		if err != nil {
 			return err
@@ -249,7 +284,7 @@ func moveStreamLeader(t *testing.T, mgr *jsm.Manager, stream, node string) {
 
 func moveConsumerLeader(t *testing.T, mgr *jsm.Manager, stream, consumer, node string) {
 	t.Helper()
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		c, err := mgr.LoadConsumer(stream, consumer)
 		if err != nil {
 			return err

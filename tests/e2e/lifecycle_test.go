@@ -24,6 +24,7 @@ import (
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/tests/kubetest"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // The lifecycle tests drive a satellite on a real Kubernetes the way the mothership does,
@@ -58,7 +59,7 @@ func (e *env) putDesired(p *kv.PSC) {
 func (e *env) waitActual(key kv.Key, generation int64, phase kv.Phase, timeout time.Duration) *kv.Status {
 	e.t.Helper()
 	var st *kv.Status
-	checkFor(e.t, timeout, func() error {
+	testkit.CheckFor(e.t, timeout, func() error {
 		entry, err := e.bucket(kv.BucketActual).Get(context.Background(), key.String())
 		if err != nil {
 			return err
@@ -167,29 +168,78 @@ func templateOf(t *testing.T, k *kubetest.Cluster, ns, sts string) string {
 // template changes), a held scale-down, delete and undelete on the same volumes, drift
 // repair with the control plane down, a restart that writes nothing, and a purge.
 func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
+	l := startLifecycle(t)
+	neighbour := l.startNeighbour()
+
+	l.create()
+	l.resizeUpAndDown()
+	l.upgradeRollsOnePodAtATime()
+	l.rotateCertificateWithoutRestarts()
+	l.holdScaleDownBelowReplicationFactor()
+	l.repairDriftWithoutTheControlPlane()
+	l.restartSatelliteWithoutWrites()
+	l.deleteAndUndeleteOnTheSameVolumes()
+	l.purgeAfterRetention()
+
+	if after := objectVersions(t, l.kube, neighbourNS); !mapsEqual(after, neighbour) {
+		t.Fatalf("the neighbour's objects changed:\nbefore %v\nafter  %v", neighbour, after)
+	}
+}
+
+const (
+	lifecycleID = "pkc-life"
+	neighbourID = "pkc-other"
+)
+
+var neighbourNS = satellite.Namespace(neighbourID)
+
+// lifecycle is the cluster TestKafkaLifecycleOnRealKubernetes walks, and where it is.
+type lifecycle struct {
+	t    *testing.T
+	e    *env
+	kube *kubetest.Cluster
+	ctx  context.Context
+	ns   string
+	key  kv.Key
+	gen  int64 // the generation the next step writes
+}
+
+func startLifecycle(t *testing.T) *lifecycle {
 	kube := kubetest.Start(t)
 	e := newEnv(t)
 	e.startRealSatellite("us-west-2", kube)
-	ctx := context.Background()
-	const id = "pkc-life"
-	ns := satellite.Namespace(id)
-	key := kv.Key{Satellite: "us-west-2", Product: kv.ProductKafka, Cluster: id}
-	gen := int64(1)
-	step := func(p *kv.PSC, phase kv.Phase) *kv.Status {
-		t.Helper()
-		p.Generation = gen
-		e.putDesired(p)
-		st := e.waitActual(key, gen, phase, 120*time.Second)
-		gen++
-		return st
-	}
+	return &lifecycle{t: t, e: e, kube: kube, ctx: context.Background(), ns: satellite.Namespace(lifecycleID),
+		key: kv.Key{Satellite: "us-west-2", Product: kv.ProductKafka, Cluster: lifecycleID}, gen: 1}
+}
 
-	// A neighbour: nothing that happens to pkc-life may touch it.
-	other := kafkaPSC("pkc-other", 1, 3)
-	e.putDesired(other)
-	e.waitActual(other.Key(), 1, kv.PhaseReady, 120*time.Second)
-	checkFor(t, 30*time.Second, func() error { // the cloud's load balancers settle first
-		svcs, err := kube.Client.CoreV1().Services(satellite.Namespace("pkc-other")).List(ctx, metav1.ListOptions{})
+// step writes p as the next generation and waits until the satellite reports it in phase.
+func (l *lifecycle) step(p *kv.PSC, phase kv.Phase) *kv.Status {
+	l.t.Helper()
+	p.Generation = l.gen
+	l.e.putDesired(p)
+	st := l.e.waitActual(l.key, l.gen, phase, 120*time.Second)
+	l.gen++
+	return st
+}
+
+// upgraded is the cluster on 3.9.1 with its certificates rotated once: the spec from the
+// rotation on.
+func upgraded(brokers int32) *kv.PSC {
+	p := kafkaPSC(lifecycleID, 0, brokers)
+	p.Spec.Version, p.Spec.TLSSerial = "3.9.1", 1
+	return p
+}
+
+// startNeighbour runs a second cluster, which nothing that happens to pkc-life may touch,
+// and returns its objects' versions once its load balancers settled.
+func (l *lifecycle) startNeighbour() map[string]string {
+	t := l.t
+	t.Helper()
+	other := kafkaPSC(neighbourID, 1, 3)
+	l.e.putDesired(other)
+	l.e.waitActual(other.Key(), 1, kv.PhaseReady, 120*time.Second)
+	testkit.CheckFor(t, 30*time.Second, func() error { // the cloud's load balancers settle first
+		svcs, err := l.kube.Client.CoreV1().Services(neighbourNS).List(l.ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
 		}
@@ -200,56 +250,68 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 		}
 		return nil
 	})
-	otherBefore := objectVersions(t, kube, satellite.Namespace("pkc-other"))
+	return objectVersions(t, l.kube, neighbourNS)
+}
 
-	st := step(kafkaPSC(id, 0, 3), kv.PhaseReady)
+func (l *lifecycle) create() {
+	l.t.Helper()
+	st := l.step(kafkaPSC(lifecycleID, 0, 3), kv.PhaseReady)
 	if len(st.Roles) != 2 || st.Roles[0].Name != "controller" || st.Roles[0].Ready != 3 || st.Roles[1].Name != "broker" || st.Roles[1].Ready != 3 {
-		t.Fatalf("status: %+v", st)
+		l.t.Fatalf("status: %+v", st)
 	}
 	// The bootstrap is reported, as its DNS name, once the cloud gave its load balancer an
 	// address.
-	checkFor(t, 30*time.Second, func() error {
-		entry, err := e.bucket(kv.BucketActual).Get(ctx, kafkaPSC(id, 0, 3).Key().String())
+	testkit.CheckFor(l.t, 30*time.Second, func() error {
+		entry, err := l.e.bucket(kv.BucketActual).Get(l.ctx, kafkaPSC(lifecycleID, 0, 3).Key().String())
 		if err != nil {
 			return err
 		}
 		if st, err = kv.DecodeStatus(entry.Value()); err != nil {
 			return err
 		}
-		if want := "bootstrap." + id + ".us-west-2.orbit.local:9092"; st.Bootstrap != want {
+		if want := "bootstrap." + lifecycleID + ".us-west-2.orbit.local:9092"; st.Bootstrap != want {
 			return fmt.Errorf("bootstrap %q, want %q", st.Bootstrap, want)
 		}
 		return nil
 	})
+}
 
+func (l *lifecycle) resizeUpAndDown() {
+	t := l.t
+	t.Helper()
+	services := l.kube.Client.CoreV1().Services(l.ns)
 	t.Log("resize up: 6 brokers, 6 broker load balancers")
-	step(kafkaPSC(id, 0, 6), kv.PhaseReady)
-	if _, err := kube.Client.CoreV1().Services(ns).Get(ctx, "kafka-broker-5", metav1.GetOptions{}); err != nil {
+	l.step(kafkaPSC(lifecycleID, 0, 6), kv.PhaseReady)
+	if _, err := services.Get(l.ctx, "kafka-broker-5", metav1.GetOptions{}); err != nil {
 		t.Fatalf("broker 5 load balancer: %v", err)
 	}
 	t.Log("resize down: 3 brokers; the load balancers of the others go")
-	step(kafkaPSC(id, 0, 3), kv.PhaseReady)
-	checkFor(t, 30*time.Second, func() error {
-		if _, err := kube.Client.CoreV1().Services(ns).Get(ctx, "kafka-broker-5", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	l.step(kafkaPSC(lifecycleID, 0, 3), kv.PhaseReady)
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		if _, err := services.Get(l.ctx, "kafka-broker-5", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("broker 5 load balancer still there (%v)", err)
 		}
 		return nil
 	})
+}
 
+func (l *lifecycle) upgradeRollsOnePodAtATime() {
+	t := l.t
+	t.Helper()
 	t.Log("version upgrade: a rolling restart, one pod at a time, controllers then brokers, highest ordinal first")
-	pw := watchPods(t, kube, ns)
-	mark := auditLines(t, kube)
-	upgraded := kafkaPSC(id, 0, 3)
-	upgraded.Spec.Version = "3.9.1"
-	step(upgraded, kv.PhaseReady)
-	order := satelliteEvictions(t, kube, mark, "us-west-2")
+	pw := watchPods(t, l.kube, l.ns)
+	mark := auditLines(t, l.kube)
+	p := kafkaPSC(lifecycleID, 0, 3)
+	p.Spec.Version = "3.9.1"
+	l.step(p, kv.PhaseReady)
+	order := satelliteEvictions(t, l.kube, mark, "us-west-2")
 	wantOrder := []string{"kafka-controller-2", "kafka-controller-1", "kafka-controller-0", "kafka-broker-2", "kafka-broker-1", "kafka-broker-0"}
 	if !slices.Equal(order, wantOrder) {
-		t.Fatalf("the satellite evicted %v, want %v\npod deletions in the audit log:\n%s", order, wantOrder, strings.Join(podDeletions(t, kube), "\n"))
+		t.Fatalf("the satellite evicted %v, want %v\npod deletions in the audit log:\n%s", order, wantOrder, strings.Join(podDeletions(t, l.kube), "\n"))
 	}
 	// One at a time: in the API server's own order, each pod started terminating only after
 	// the one evicted before it was back and ready.
-	checkFor(t, 10*time.Second, func() error { // the watch may still be delivering the last events
+	testkit.CheckFor(t, 10*time.Second, func() error { // the watch may still be delivering the last events
 		if pw.index(wantOrder[len(wantOrder)-1], false, 0) < 0 {
 			return errorf("the watch has not seen %s terminate yet", wantOrder[len(wantOrder)-1])
 		}
@@ -264,87 +326,107 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 			t.Fatalf("%s started terminating (event %d) before %s was back and ready (terminated at event %d, ready at %d)", wantOrder[i], next, wantOrder[i-1], prevGone, prevBack)
 		}
 	}
-	sts, _ := kube.Client.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
+	sts, _ := l.kube.Client.AppsV1().StatefulSets(l.ns).Get(l.ctx, "kafka-broker", metav1.GetOptions{})
 	if img := sts.Spec.Template.Spec.Containers[0].Image; img != "apache/kafka:3.9.1" {
 		t.Fatalf("image %s", img)
 	}
+}
 
+func (l *lifecycle) rotateCertificateWithoutRestarts() {
+	t, kube, ns := l.t, l.kube, l.ns
+	t.Helper()
 	t.Log("certificate rotation: the Secret changes, no pod template does, no pod restarts")
-	before, _ := kube.Client.CoreV1().Secrets(ns).Get(ctx, "kafka-tls", metav1.GetOptions{})
+	before, _ := kube.Client.CoreV1().Secrets(ns).Get(l.ctx, "kafka-tls", metav1.GetOptions{})
 	tmplBroker, tmplController := templateOf(t, kube, ns, "kafka-broker"), templateOf(t, kube, ns, "kafka-controller")
-	podsBefore, _ := kube.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-	rotated := kafkaPSC(id, 0, 3)
-	rotated.Spec.Version, rotated.Spec.TLSSerial = "3.9.1", 1
-	step(rotated, kv.PhaseReady)
-	after, _ := kube.Client.CoreV1().Secrets(ns).Get(ctx, "kafka-tls", metav1.GetOptions{})
+	podsBefore, _ := kube.Client.CoreV1().Pods(ns).List(l.ctx, metav1.ListOptions{})
+	l.step(upgraded(3), kv.PhaseReady)
+	after, _ := kube.Client.CoreV1().Secrets(ns).Get(l.ctx, "kafka-tls", metav1.GetOptions{})
 	if string(before.Data["tls.crt"]) == string(after.Data["tls.crt"]) || after.Annotations["orbit.dev/tls-serial"] != "1" {
 		t.Fatal("the certificate was not reissued")
 	}
 	if templateOf(t, kube, ns, "kafka-broker") != tmplBroker || templateOf(t, kube, ns, "kafka-controller") != tmplController {
 		t.Fatal("a certificate rotation changed a pod template")
 	}
-	podsAfter, _ := kube.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	podsAfter, _ := kube.Client.CoreV1().Pods(ns).List(l.ctx, metav1.ListOptions{})
 	if uids(podsBefore.Items) != uids(podsAfter.Items) {
 		t.Fatal("a certificate rotation restarted pods")
 	}
+}
 
+func (l *lifecycle) holdScaleDownBelowReplicationFactor() {
+	t := l.t
+	t.Helper()
 	t.Log("scale-down below the replication factor is held")
-	tooSmall := kafkaPSC(id, 0, 2)
-	tooSmall.Spec.Version, tooSmall.Spec.TLSSerial = "3.9.1", 1
-	st = step(tooSmall, kv.PhaseDegraded)
+	st := l.step(upgraded(2), kv.PhaseDegraded)
 	if st.Reason != "ScaleDownHeld" || !strings.Contains(st.Message, "replication factor is 3") {
 		t.Fatalf("held scale-down status: %s %s", st.Reason, st.Message)
 	}
-	sts, _ = kube.Client.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
+	sts, _ := l.kube.Client.AppsV1().StatefulSets(l.ns).Get(l.ctx, "kafka-broker", metav1.GetOptions{})
 	if *sts.Spec.Replicas != 3 {
 		t.Fatalf("brokers %d after a held scale-down", *sts.Spec.Replicas)
 	}
-	current := kafkaPSC(id, 0, 3)
-	current.Spec.Version, current.Spec.TLSSerial = "3.9.1", 1
-	step(current, kv.PhaseReady)
+	l.step(upgraded(3), kv.PhaseReady)
+}
 
+func (l *lifecycle) repairDriftWithoutTheControlPlane() {
+	t, ctx, ns := l.t, l.ctx, l.ns
+	t.Helper()
 	t.Log("drift, with the control plane down: a deleted Service and a hand-scaled StatefulSet come back")
-	e.stopControlPlane()
-	if err := kube.Client.CoreV1().Services(ns).Delete(ctx, "kafka-broker-1", metav1.DeleteOptions{}); err != nil {
+	client := l.kube.Client
+	l.e.stopControlPlane()
+	if err := client.CoreV1().Services(ns).Delete(ctx, "kafka-broker-1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	scale, _ := kube.Client.AppsV1().StatefulSets(ns).GetScale(ctx, "kafka-broker", metav1.GetOptions{})
+	scale, _ := client.AppsV1().StatefulSets(ns).GetScale(ctx, "kafka-broker", metav1.GetOptions{})
 	scale.Spec.Replicas = 5
-	if _, err := kube.Client.AppsV1().StatefulSets(ns).UpdateScale(ctx, "kafka-broker", scale, metav1.UpdateOptions{}); err != nil {
+	if _, err := client.AppsV1().StatefulSets(ns).UpdateScale(ctx, "kafka-broker", scale, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 30*time.Second, func() error {
-		if _, err := kube.Client.CoreV1().Services(ns).Get(ctx, "kafka-broker-1", metav1.GetOptions{}); err != nil {
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		if _, err := client.CoreV1().Services(ns).Get(ctx, "kafka-broker-1", metav1.GetOptions{}); err != nil {
 			return err
 		}
-		s, err := kube.Client.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
+		s, err := client.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
 		if err != nil || *s.Spec.Replicas != 3 {
 			return fmt.Errorf("brokers not back to 3: %v", err)
 		}
 		return nil
 	})
-	e.startControlPlane()
-	checkFor(t, 60*time.Second, func() error {
-		if st := pscStatus(t, kube, id); !strings.Contains(st, `"phase":"ready"`) {
+	l.e.startControlPlane()
+	testkit.CheckFor(t, 60*time.Second, func() error {
+		if st := pscStatus(t, l.kube, lifecycleID); !strings.Contains(st, `"phase":"ready"`) {
 			return fmt.Errorf("PSC status %s", st)
 		}
 		return nil
 	})
-	e.waitActual(key, gen-1, kv.PhaseReady, 60*time.Second)
+	l.e.waitActual(l.key, l.gen-1, kv.PhaseReady, 60*time.Second)
+}
 
+func (l *lifecycle) restartSatelliteWithoutWrites() {
+	t := l.t
+	t.Helper()
 	t.Log("a satellite restart with nothing changed writes nothing to Kubernetes")
-	pscBefore := pscStatus(t, kube, id)
-	e.stopSatellite("us-west-2")
-	mark = auditLines(t, kube)
-	e.startRealSatellite("us-west-2", kube)
-	time.Sleep(3 * time.Second) // informers synced, every key reconciled
-	if writes := satelliteWrites(t, kube, mark, "us-west-2"); len(writes) > 0 {
-		t.Fatalf("the restarted satellite wrote to Kubernetes: %v\nPSC status before: %s\nafter: %s", writes, pscBefore, pscStatus(t, kube, id))
+	pscBefore := pscStatus(t, l.kube, lifecycleID)
+	reported := l.e.actualRevisions()
+	l.e.stopSatellite("us-west-2")
+	mark := auditLines(t, l.kube)
+	l.e.startRealSatellite("us-west-2", l.kube)
+	// Its informers synced and every key reconciled: each cluster's status is sent again
+	// (a new satellite process remembers none it sent).
+	l.e.waitReportedSince(reported)
+	// Not synchronisation: a quiet window in which a late write would still show.
+	time.Sleep(time.Second)
+	if writes := satelliteWrites(t, l.kube, mark, "us-west-2"); len(writes) > 0 {
+		t.Fatalf("the restarted satellite wrote to Kubernetes: %v\nPSC status before: %s\nafter: %s", writes, pscBefore, pscStatus(t, l.kube, lifecycleID))
 	}
+}
 
+func (l *lifecycle) deleteAndUndeleteOnTheSameVolumes() {
+	t, kube, ns := l.t, l.kube, l.ns
+	t.Helper()
 	t.Log("delete keeps the volumes; undelete binds the same ones again")
 	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "not-orbits", Namespace: ns}, Data: map[string]string{"a": "b"}}
-	if _, err := kube.Client.CoreV1().ConfigMaps(ns).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+	if _, err := kube.Client.CoreV1().ConfigMaps(ns).Create(l.ctx, foreign, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	claims := claimsOf(t, kube, ns)
@@ -352,39 +434,81 @@ func TestKafkaLifecycleOnRealKubernetes(t *testing.T) {
 	if len(claims) != 9 {
 		t.Fatalf("%d volume claims, want 9: %v", len(claims), claims)
 	}
-	deleted := kafkaPSC(id, 0, 3)
-	deleted.Spec.Version, deleted.Spec.TLSSerial, deleted.Deleted = "3.9.1", 1, true
 	later := time.Now().Add(time.Hour)
-	deleted.PurgeAfter = &later
-	step(deleted, kv.PhaseDeleted)
-	if _, err := kube.Client.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	l.step(deletedPSC(later), kv.PhaseDeleted)
+	if _, err := kube.Client.AppsV1().StatefulSets(ns).Get(l.ctx, "kafka-broker", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("brokers after delete: %v", err)
 	}
 	if got := claimsOf(t, kube, ns); !mapsEqual(got, claims) {
 		t.Fatalf("volumes after delete %v, want %v", got, claims)
 	}
-	step(current, kv.PhaseReady)
+	l.step(upgraded(3), kv.PhaseReady)
 	if got := claimsOf(t, kube, ns); !mapsEqual(got, claims) {
 		t.Fatalf("volumes after undelete %v, want the same %v", got, claims)
 	}
+}
 
+// purgeAfterRetention expects the ConfigMap deleteAndUndeleteOnTheSameVolumes left, which
+// the satellite does not own.
+func (l *lifecycle) purgeAfterRetention() {
+	t, kube, ns := l.t, l.kube, l.ns
+	t.Helper()
 	t.Log("after the retention window, the volumes are purged; what the satellite does not own stays")
-	deleted.Generation = 0
-	soon := time.Now().Add(2 * time.Second)
-	deleted.PurgeAfter = &soon
-	step(deleted, kv.PhasePurged)
+	l.step(deletedPSC(time.Now().Add(2*time.Second)), kv.PhasePurged)
 	if got := claimsOf(t, kube, ns); len(got) != 0 {
 		t.Fatalf("volumes after purge: %v", got)
 	}
-	if _, err := kube.Client.CoreV1().ConfigMaps(ns).Get(ctx, "not-orbits", metav1.GetOptions{}); err != nil {
+	if _, err := kube.Client.CoreV1().ConfigMaps(ns).Get(l.ctx, "not-orbits", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the satellite touched an object it does not own: %v", err)
 	}
-	if _, err := kube.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+	if _, err := kube.Client.CoreV1().Namespaces().Get(l.ctx, ns, metav1.GetOptions{}); err != nil {
 		t.Fatalf("the namespace holding an object the satellite does not own was deleted: %v", err)
 	}
-	if after := objectVersions(t, kube, satellite.Namespace("pkc-other")); !mapsEqual(after, otherBefore) {
-		t.Fatalf("the neighbour's objects changed:\nbefore %v\nafter  %v", otherBefore, after)
+}
+
+// deletedPSC is the cluster deleted, its volumes purged after purgeAfter.
+func deletedPSC(purgeAfter time.Time) *kv.PSC {
+	p := upgraded(3)
+	p.Deleted, p.PurgeAfter = true, &purgeAfter
+	return p
+}
+
+// actualRevisions maps every key of the actual bucket to its revision.
+func (e *env) actualRevisions() map[string]uint64 {
+	e.t.Helper()
+	ctx := context.Background()
+	actual := e.bucket(kv.BucketActual)
+	keys, err := actual.ListKeys(ctx)
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	out := map[string]uint64{}
+	for k := range keys.Keys() {
+		entry, err := actual.Get(ctx, k)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out[k] = entry.Revision()
+	}
+	return out
+}
+
+// waitReportedSince waits until every key of revisions has a newer status.
+func (e *env) waitReportedSince(revisions map[string]uint64) {
+	e.t.Helper()
+	actual := e.bucket(kv.BucketActual)
+	testkit.CheckFor(e.t, 60*time.Second, func() error {
+		for k, rev := range revisions {
+			entry, err := actual.Get(context.Background(), k)
+			if err != nil {
+				return err
+			}
+			if entry.Revision() <= rev {
+				return fmt.Errorf("no status for %s since revision %d", k, rev)
+			}
+		}
+		return nil
+	})
 }
 
 // objectVersions maps every workload, service, configuration, secret, budget and volume
@@ -445,7 +569,7 @@ func uids(pods []corev1.Pod) string {
 func claimsOf(t *testing.T, k *kubetest.Cluster, ns string) map[string]string {
 	t.Helper()
 	var out map[string]string
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		l, err := k.Client.CoreV1().PersistentVolumeClaims(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err

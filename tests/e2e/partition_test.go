@@ -12,6 +12,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/tests/netproxy"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestPartitionedSatelliteCatchesUp puts a TCP proxy between a satellite and the hub and
@@ -48,7 +49,7 @@ func testPartition(t *testing.T, engine string) {
 	converge(t, e.client, m)
 
 	proxy.Cut()
-	checkFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		if sat.Satellite.HubConnected() {
 			return fmt.Errorf("the satellite still reaches the hub")
 		}
@@ -60,7 +61,7 @@ func testPartition(t *testing.T, engine string) {
 	if err := sets.Delete(ctx, "kafka-broker", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 20*time.Second, func() error { _, err := sets.Get(ctx, "kafka-broker", metav1.GetOptions{}); return err })
+	testkit.CheckFor(t, 20*time.Second, func() error { _, err := sets.Get(ctx, "kafka-broker", metav1.GetOptions{}); return err })
 
 	// Meanwhile at the mothership: creates, resizes, a delete.
 	for i := range 3 {
@@ -77,7 +78,8 @@ func testPartition(t *testing.T, engine string) {
 		t.Fatal(err)
 	}
 	m.apply("delete", "before-3", 0)
-	// Nothing of it reaches the satellite while the link is down.
+	// Nothing of it reaches the satellite while the link is down. Not synchronisation: a
+	// quiet window in which the cluster created meanwhile must not become ready.
 	time.Sleep(time.Second)
 	if c, _ := e.client.GetCluster(ctx, "during-0"); c.Status.Phase == api.PhaseReady {
 		t.Fatal("a cluster created during the partition is ready: the link was not cut")

@@ -13,6 +13,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestProfileChangeReachesClusters: an operator sets a new kafka/dedicated profile (a new
@@ -58,7 +59,7 @@ func TestProfileChangeReachesClusters(t *testing.T) {
 		t.Fatalf("set profile: %v %+v", err, p)
 	}
 	ns := satellite.Namespace(physicalID(c))
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		sts, err := sat.Kube.AppsV1().StatefulSets(ns).Get(ctx, "kafka-broker", metav1.GetOptions{})
 		if err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/tests/kubetest"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestSatelliteWithLeastPrivilege runs a satellite with nothing but the ServiceAccount and
@@ -63,7 +64,7 @@ func TestSatelliteWithLeastPrivilege(t *testing.T) {
 	}
 	// Deleted, then purged once the (short) retention passes: volumes and namespace go.
 	c := e.waitFor("least", 60*time.Second, phaseIs(api.PhaseDeleted))
-	checkFor(t, 60*time.Second, func() error {
+	testkit.CheckFor(t, 60*time.Second, func() error {
 		c, err := e.client.GetCluster(ctx, "least")
 		if err != nil {
 			return err
@@ -74,7 +75,7 @@ func TestSatelliteWithLeastPrivilege(t *testing.T) {
 		return nil
 	})
 	ns := "orbit-p" + c.ID[1:]
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		if _, err := kube.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil {
 			return errors.New("namespace still there")
 		}

@@ -28,19 +28,42 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 	e := newEnv(t)
 	e.startRealSatellite("us-west-2", kubeA)
 	e.startRealSatellite("eu-west-1", kubeB)
-	ctx := context.Background()
 
+	events, streams, sink, eu := createInTwoRegions(t, e)
+	checkPSCTables(t, kubeA, kubeB, eu)
+	checkNothingOfAInB(t, kubeB, eu, events, streams, sink)
+	checkKsqlDBAndConnectConfig(t, kubeA, events, streams, sink)
+	checkKafkaDataPlane(t, kubeA, events)
+
+	// A Kafka cluster others work with is not deleted without a cascade.
+	ctx := context.Background()
+	if _, err := e.client.DeleteCluster(ctx, "events"); err == nil || !strings.Contains(err.Error(), "streams") {
+		t.Fatalf("deleting a kafka with dependents: %v", err)
+	}
+	if _, err := e.client.DeleteClusterCascade(ctx, "events"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"events", "streams", "sink"} {
+		e.waitFor(name, 60*time.Second, phaseIs(api.PhaseDeleted))
+	}
+	e.waitFor("eu-events", 10*time.Second, readyWith(3))
+}
+
+// createInTwoRegions creates Kafka, ksqlDB and Connect in us-west-2 and Kafka in eu-west-1,
+// and waits until all are ready where they belong.
+func createInTwoRegions(t *testing.T, e *env) (events, streams, sink, eu *api.Cluster) {
+	t.Helper()
 	for _, spec := range []api.ClusterSpec{
 		{Name: "events", Product: "kafka", CKU: 1, Region: "us-west-2"},
 		{Name: "streams", Product: "ksqldb", CKU: 1, Region: "us-west-2", Kafka: "events"},
 		{Name: "sink", Product: "connect", CKU: 2, Region: "us-west-2", Kafka: "events"},
 		{Name: "eu-events", Product: "kafka", CKU: 1, Region: "eu-west-1"},
 	} {
-		if _, err := e.client.CreateCluster(ctx, spec); err != nil {
+		if _, err := e.client.CreateCluster(context.Background(), spec); err != nil {
 			t.Fatalf("create %s: %v", spec.Name, err)
 		}
 	}
-	events := e.waitFor("events", 120*time.Second, func(c *api.Cluster) error {
+	events = e.waitFor("events", 120*time.Second, func(c *api.Cluster) error {
 		if err := readyWith(3)(c); err != nil {
 			return err
 		}
@@ -49,9 +72,9 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 		}
 		return nil
 	})
-	streams := e.waitFor("streams", 120*time.Second, readyWith(1))
-	sink := e.waitFor("sink", 120*time.Second, readyWith(2))
-	eu := e.waitFor("eu-events", 120*time.Second, readyWith(3))
+	streams = e.waitFor("streams", 120*time.Second, readyWith(1))
+	sink = e.waitFor("sink", 120*time.Second, readyWith(2))
+	eu = e.waitFor("eu-events", 120*time.Second, readyWith(3))
 	if events.Status.Satellite != "us-west-2" || streams.Status.Satellite != "us-west-2" || sink.Status.Satellite != "us-west-2" || eu.Status.Satellite != "eu-west-1" {
 		t.Fatalf("placements: %s %s %s %s", events.Status.Satellite, streams.Status.Satellite, sink.Status.Satellite, eu.Status.Satellite)
 	}
@@ -62,8 +85,12 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 		events.Status.BootstrapHost != bootstrapHost || events.Status.CACertificate == "" {
 		t.Fatalf("streams kafka %q, events bootstrap %q (host %q)", streams.Kafka, events.Status.Bootstrap, events.Status.BootstrapHost)
 	}
+	return events, streams, sink, eu
+}
 
-	// `kubectl get psc`, through the API server's table view.
+// checkPSCTables checks `kubectl get psc`, through each API server's table view.
+func checkPSCTables(t *testing.T, kubeA, kubeB *kubetest.Cluster, eu *api.Cluster) {
+	t.Helper()
 	rowsA := pscTable(t, kubeA)
 	rowsB := pscTable(t, kubeB)
 	if len(rowsA) != 3 || len(rowsB) != 1 {
@@ -77,8 +104,12 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 	if rowsB[0]["Name"] != physicalID(eu) || rowsB[0]["Product"] != "kafka" {
 		t.Errorf("PSC row in B: %v", rowsB[0])
 	}
+}
 
-	// Nothing of region A in region B: no namespace, no PSC, no object of A's clusters.
+// checkNothingOfAInB: no namespace, no PSC, no object of region A's clusters in region B.
+func checkNothingOfAInB(t *testing.T, kubeB *kubetest.Cluster, eu *api.Cluster, ofA ...*api.Cluster) {
+	t.Helper()
+	ctx := context.Background()
 	nsB, err := kubeB.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: satellite.LabelManagedBy + "=" + satellite.FieldManager})
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +117,17 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 	if len(nsB.Items) != 1 || nsB.Items[0].Name != satellite.Namespace(physicalID(eu)) {
 		t.Fatalf("namespaces in B: %v", names(nsB.Items))
 	}
-	for _, c := range []*api.Cluster{events, streams, sink} {
+	for _, c := range ofA {
 		if _, err := kubeB.Client.CoreV1().Namespaces().Get(ctx, satellite.Namespace(physicalID(c)), metav1.GetOptions{}); err == nil {
 			t.Errorf("region B has %s's namespace", c.Name)
 		}
 	}
+}
 
-	// ksqlDB and Connect point at their Kafka's bootstrap; Connect has its group and topics.
+// checkKsqlDBAndConnectConfig: ksqlDB and Connect point at their Kafka's bootstrap;
+// Connect has its group and topics.
+func checkKsqlDBAndConnectConfig(t *testing.T, kubeA *kubetest.Cluster, events, streams, sink *api.Cluster) {
+	t.Helper()
 	bootstrap := fmt.Sprintf("kafka-broker-headless.%s.svc:9094", satellite.Namespace(physicalID(events)))
 	ksql := configOf(t, kubeA, physicalID(streams), "ksqldb-config", "ksql-server.properties")
 	if !strings.Contains(ksql, "bootstrap.servers="+bootstrap) || !strings.Contains(ksql, "ksql.service.id="+physicalID(streams)+"_") {
@@ -105,9 +140,13 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 			t.Errorf("connect configuration lacks %q:\n%s", want, connect)
 		}
 	}
+}
 
-	// The Kafka data plane: controller quorum and brokers, per-broker and bootstrap load
-	// balancers, budgets, zone spread.
+// checkKafkaDataPlane: controller quorum and brokers, per-broker and bootstrap load
+// balancers, budgets, zone spread.
+func checkKafkaDataPlane(t *testing.T, kubeA *kubetest.Cluster, events *api.Cluster) {
+	t.Helper()
+	ctx := context.Background()
 	ns := satellite.Namespace(physicalID(events))
 	svcs, _ := kubeA.Client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
 	var lbs []string
@@ -141,18 +180,6 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 	if !strings.Contains(b1, "advertised.listeners=CLIENT://b1."+physicalID(events)+".us-west-2.orbit.local:9092") {
 		t.Errorf("broker-1 configuration:\n%s", b1)
 	}
-
-	// A Kafka cluster others work with is not deleted without a cascade.
-	if _, err := e.client.DeleteCluster(ctx, "events"); err == nil || !strings.Contains(err.Error(), "streams") {
-		t.Fatalf("deleting a kafka with dependents: %v", err)
-	}
-	if _, err := e.client.DeleteClusterCascade(ctx, "events"); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"events", "streams", "sink"} {
-		e.waitFor(name, 60*time.Second, phaseIs(api.PhaseDeleted))
-	}
-	e.waitFor("eu-events", 10*time.Second, readyWith(3))
 }
 
 func physicalID(c *api.Cluster) string { return "p" + c.ID[1:] }

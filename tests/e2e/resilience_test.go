@@ -10,6 +10,7 @@ import (
 
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestSatelliteRepairsDriftWithoutTheMothership stops the whole control plane (mothership
@@ -33,7 +34,7 @@ func testSatelliteRepairsDrift(t *testing.T, engine string) {
 	sets := sat.Kube.AppsV1().StatefulSets(ns)
 
 	e.stopControlPlane()
-	checkFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		if sat.Satellite.HubConnected() {
 			return fmt.Errorf("satellite still connected to the hub")
 		}
@@ -44,7 +45,7 @@ func testSatelliteRepairsDrift(t *testing.T, engine string) {
 	if err := sets.Delete(ctx, "kafka-broker", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 20*time.Second, func() error {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		sts, err := sets.Get(ctx, "kafka-broker", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -60,7 +61,7 @@ func testSatelliteRepairsDrift(t *testing.T, engine string) {
 	if _, err := sets.Update(ctx, sts, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 20*time.Second, func() error {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		sts, err := sets.Get(ctx, "kafka-broker", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -100,17 +101,4 @@ func TestSatelliteRestartKeepsClusters(t *testing.T) {
 	}
 	e.startSatellite("us-west-2")
 	e.waitFor("demo", 60*time.Second, readyWith(6))
-}
-
-func checkFor(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = fn(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("condition not met after %v: %v", timeout, err)
 }

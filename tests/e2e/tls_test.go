@@ -13,6 +13,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
 	"github.com/orbitcp/orbit/tests/tlstest"
 )
 
@@ -83,7 +84,7 @@ func TestCertificateRotationKeepsConnections(t *testing.T) {
 	ca.Issue(t, certFile, keyFile, 2)
 	e.cp.ReloadCertificates()
 	fresh := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	checkFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		if s := get(fresh); s != 2 {
 			fresh.CloseIdleConnections()
 			return errorf("a new connection was served serial %d", s)

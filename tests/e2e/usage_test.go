@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/orbitcp/orbit/db/dbtest"
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestUsageFromActualState: a ready cluster accrues CKU-hours for as long as its satellite
@@ -23,6 +27,7 @@ func TestUsageFromActualState(t *testing.T) {
 			}
 			e.waitFor("metered", 30*time.Second, readyWith(6))
 			readyAt := time.Now()
+			// Not synchronisation: the span the cluster accrues over, measured below.
 			time.Sleep(2 * time.Second)
 			total := func() float64 {
 				rows, err := e.client.Usage(ctx, start.Add(-time.Hour))
@@ -48,12 +53,34 @@ func TestUsageFromActualState(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.waitFor("metered", 30*time.Second, phaseIs(api.PhaseDeleted))
-			time.Sleep(300 * time.Millisecond)
+			e.waitMeteredAfter(time.Now())
 			stopped := total()
+			// Not synchronisation: ten metering intervals in which nothing may accrue.
 			time.Sleep(time.Second)
 			if after := total(); after != stopped {
 				t.Fatalf("a deleted cluster kept accruing: %.5f → %.5f", stopped, after)
 			}
 		})
 	}
+}
+
+// waitMeteredAfter waits until a usage meter tick that started after t has committed: the
+// ticks run one after the other, so every tick that could have billed for what was running
+// before t is in the usage table.
+func (e *env) waitMeteredAfter(t time.Time) {
+	e.t.Helper()
+	testkit.CheckFor(e.t, 10*time.Second, func() error {
+		v, err := dbtest.Q(e.cp.Store).GetUsageCursor(context.Background())
+		if err != nil {
+			return err
+		}
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		if ms <= t.UnixMilli() {
+			return fmt.Errorf("the usage meter last ticked at %v, before %v", time.UnixMilli(ms), t)
+		}
+		return nil
+	})
 }

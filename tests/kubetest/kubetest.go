@@ -37,6 +37,7 @@ import (
 
 	"github.com/orbitcp/orbit/satellite/simkafka"
 	"github.com/orbitcp/orbit/satellite/simkube"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // Zones are the zones of the fake nodes.
@@ -343,25 +344,25 @@ func (c *Cluster) dumpLogs(t testing.TB) {
 
 func waitHTTP(url, token string, timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: insecureTLS()}}
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
+	err := testkit.PollEvery(timeout, 100*time.Millisecond, func() error {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		if err != nil {
+			return err
 		}
-		last = err
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s not ready after %v: %w", url, timeout, err)
 	}
-	return fmt.Errorf("%s not ready after %v: %v", url, timeout, last)
+	return nil
 }
 
 func writeKubeconfig(path, host, token string) error {

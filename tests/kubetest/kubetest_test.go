@@ -2,6 +2,8 @@ package kubetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestHarnessRunsAStatefulSet proves the harness is a working Kubernetes: a StatefulSet with
@@ -47,21 +51,26 @@ func TestHarnessRunsAStatefulSet(t *testing.T) {
 	if _, err := c.Client.CoreV1().Services("harness").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	err := testkit.PollEvery(90*time.Second, 200*time.Millisecond, func() error {
 		got, err := c.Client.AppsV1().StatefulSets("harness").Get(ctx, "x", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got.Status.ReadyReplicas != 3 {
+			return fmt.Errorf("statefulset has %d ready replicas: %+v", got.Status.ReadyReplicas, got.Status)
+		}
 		s, _ := c.Client.CoreV1().Services("harness").Get(ctx, "lb", metav1.GetOptions{})
-		if err == nil && got.Status.ReadyReplicas == 3 && s != nil && len(s.Status.LoadBalancer.Ingress) == 1 {
-			break
+		if s == nil || len(s.Status.LoadBalancer.Ingress) != 1 {
+			return errors.New("the load balancer has no address")
 		}
-		if time.Now().After(deadline) {
-			pods, _ := c.Client.CoreV1().Pods("harness").List(ctx, metav1.ListOptions{})
-			for _, p := range pods.Items {
-				t.Logf("pod %s: %s %v", p.Name, p.Status.Phase, p.Status.Conditions)
-			}
-			t.Fatalf("statefulset not ready: %v %+v", err, got)
+		return nil
+	})
+	if err != nil {
+		pods, _ := c.Client.CoreV1().Pods("harness").List(ctx, metav1.ListOptions{})
+		for _, p := range pods.Items {
+			t.Logf("pod %s: %s %v", p.Name, p.Status.Phase, p.Status.Conditions)
 		}
-		time.Sleep(200 * time.Millisecond)
+		t.Fatalf("statefulset not ready: %v", err)
 	}
 	pvcs, err := c.Client.CoreV1().PersistentVolumeClaims("harness").List(ctx, metav1.ListOptions{})
 	if err != nil || len(pvcs.Items) != 3 {

@@ -15,27 +15,39 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// pollInterval is how often CheckFor retries.
+// pollInterval is how often CheckFor and Poll retry.
 const pollInterval = 20 * time.Millisecond
 
 // CheckFor calls fn until it returns nil, failing the test with fn's last error if that
 // takes longer than timeout.
 func CheckFor(t testing.TB, timeout time.Duration, fn func() error) {
 	t.Helper()
-	if err := Poll(timeout, fn); err != nil {
+	CheckForEvery(t, timeout, pollInterval, fn)
+}
+
+// CheckForEvery is CheckFor retrying every interval: for conditions that are costly to
+// check (a list from an API server, a command run), where every 20 ms would be load.
+func CheckForEvery(t testing.TB, timeout, interval time.Duration, fn func() error) {
+	t.Helper()
+	if err := PollEvery(timeout, interval, fn); err != nil {
 		t.Fatalf("condition not met after %v: %v", timeout, err)
 	}
 }
 
 // Poll calls fn until it returns nil or timeout elapses, and returns fn's last error.
 func Poll(timeout time.Duration, fn func() error) error {
+	return PollEvery(timeout, pollInterval, fn)
+}
+
+// PollEvery is Poll retrying every interval.
+func PollEvery(timeout, interval time.Duration, fn func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := fn()
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(interval)
 	}
 }
 
