@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orbitcp/orbit/tests/testkit"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -124,22 +125,6 @@ func client(t *testing.T, f *Fleet, ca *testCA, password string, opts ...kgo.Opt
 	return cl
 }
 
-// eventually polls check until it succeeds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func brokerIDs(ctx context.Context, adm *kadm.Client) ([]int32, error) {
 	bs, err := adm.ListBrokers(ctx)
 	if err != nil {
@@ -218,7 +203,7 @@ func TestFleetServesKafkaOverTLSAndSCRAM(t *testing.T) {
 	if _, ok := f.Resolve(brokerHost(2)); ok {
 		t.Fatal("a stopped broker still resolves")
 	}
-	eventually(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		ids, err := brokerIDs(ctx, adm)
 		if err == nil && !slices.Equal(ids, wantBrokers(1000, 1001)) {
 			err = fmt.Errorf("brokers %v after stopping 1002", ids)
@@ -228,7 +213,7 @@ func TestFleetServesKafkaOverTLSAndSCRAM(t *testing.T) {
 	if err := c.StartBroker(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		ids, err := brokerIDs(ctx, adm)
 		if err == nil && !slices.Equal(ids, wantBrokers(1000, 1001, 1003)) {
 			err = fmt.Errorf("brokers %v after starting 1003", ids)

@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orbitcp/orbit/satellite/simkafka"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // keystore makes a CA and a keystore (key, certificate, CA) for names, as the satellite does.
@@ -99,16 +100,8 @@ func TestKafkaBrokersFollowReadyReplicas(t *testing.T) {
 
 	poll := func(check func() error) {
 		t.Helper()
-		for {
-			err := check()
-			if err == nil {
-				return
-			}
-			if ctx.Err() != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		deadline, _ := ctx.Deadline()
+		testkit.CheckFor(t, time.Until(deadline), check)
 	}
 	var c *simkafka.Cluster
 	poll(func() error {
