@@ -69,166 +69,22 @@ func TestHighlyAvailableMothership(t *testing.T) {
 	if pg == "" {
 		t.Skip("several replicas need PostgreSQL (ORBIT_TEST_POSTGRES)")
 	}
-	bin := buildMothership(t)
-	ctx := context.Background()
-	dir := t.TempDir()
-	dsn, err := db.CreateFreshPostgres(ctx, pg, t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := frontend.EnsureAPIKey(ctx, store, "ops", api.RoleOperator, testKey, "ha test"); err != nil {
-		t.Fatal(err)
-	}
-	kp, _ := nkeys.CreateUser()
-	pub, _ := kp.PublicKey()
-	satSeed, _ := kp.Seed()
-	if err := onboarding.Add(ctx, store, onboarding.SatelliteSpec{Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, NKey: pub}); err != nil {
-		t.Fatal(err)
-	}
-	store.Close()
-
-	// The hub node, then three replicas connecting to it with the identity it minted.
-	natsAddr, _ := devstack.FreePort("127.0.0.1")
-	leaf, _ := devstack.FreePort("127.0.0.1")
-	seedFile := filepath.Join(dir, "mothership.nk")
-	hub := &replica{id: "hub", args: []string{"hub", "--data-dir", filepath.Join(dir, "hub"), "--db", dsn, "--nats-listen", natsAddr,
-		"--nats-seed-file", seedFile, "--leaf-listen", leaf, "--access-interval", "500ms"}}
-	hub.proc = exec.Command(bin, hub.args...)
-	if err := hub.proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hub.stop(syscall.SIGKILL) })
-	testkit.CheckFor(t, 30*time.Second, func() error { _, err := os.Stat(seedFile); return err })
-
-	replicas := make([]*replica, 3)
-	for i := range replicas {
-		addr, _ := devstack.FreePort("127.0.0.1")
-		client, _ := api.NewClient("http://"+addr, testKey, nil)
-		r := &replica{id: fmt.Sprintf("r%d", i), api: client, args: []string{"run", "--data-dir", filepath.Join(dir, fmt.Sprintf("r%d", i)),
-			"--db", dsn, "--listen", addr, "--nats-url", "nats://" + natsAddr, "--nats-seed-file", seedFile,
-			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", haLease.String()}}
-		r.start(t, bin)
-		t.Cleanup(func() { r.stop(syscall.SIGKILL) })
-		replicas[i] = r
-	}
-	sat, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
-		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
-		Dir: filepath.Join(dir, "satellite"), HubURLs: []string{"nats-leaf://" + leaf}, Seed: satSeed,
-		Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sat.Stop()
-
-	m := &model{cku: map[string]int{}, deleted: map[string]bool{}, changes: map[string]int{}}
-	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
-	next, failed, sent := 0, 0, 0
+	f := startHAFleet(t, pg)
 	var failovers, handoffs []time.Duration
-	// send makes one change through a replica that is up (not stopped).
-	send := func(up []*replica) {
-		op, name, cku := pickOp(rng, m, &next)
-		for op == "delete" { // creates and resizes only: deleted clusters would wait out their retention
-			op, name, cku = pickOp(rng, m, &next)
-		}
-		r := up[sent%len(up)]
-		sent++
-		if err := do(ctx, r.api, op, name, cku); err != nil {
-			failed++
-			t.Logf("%s %s through %s: %v", op, name, r.id, err)
-			return
-		}
-		m.apply(op, name, cku)
-	}
 	for round, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGKILL, syscall.SIGTERM} {
-		leader := currentLeader(t, replicas)
-		var up []*replica
-		for _, r := range replicas {
-			if r != leader {
-				up = append(up, r)
-			}
-		}
-		for range 10 {
-			send(replicas)
-		}
-		stopped := time.Now()
-		leader.stop(sig)
-		// Changes keep coming through the survivors while they elect a new leader.
-		var next *replica
-		for next == nil {
-			send(up)
-			for _, r := range up {
-				if l, err := r.api.Leader(ctx); err == nil && l.Leading {
-					next = r
-				}
-			}
-			if time.Since(stopped) > 5*haLease {
-				t.Fatalf("round %d: no replica leads %v after the leader got %v", round, time.Since(stopped), sig)
-			}
-		}
-		took := time.Since(stopped)
+		took := f.stopLeader(round, sig)
 		if sig == syscall.SIGKILL {
 			failovers = append(failovers, took)
 		} else {
 			handoffs = append(handoffs, took)
 		}
-		t.Logf("round %d: %v of the leader %s → %s leads after %v", round, sig, leader.id, next.id, took.Round(time.Millisecond))
-		leader.start(t, bin)
-		converge(t, next.api, m)
 	}
-	// A leader frozen past its lease (SIGSTOP), then resumed after another took over: the
-	// fence refuses its writes and it steps down.
-	frozen := currentLeader(t, replicas)
-	var up []*replica
-	for _, r := range replicas {
-		if r != frozen {
-			up = append(up, r)
-		}
+	f.freezeLeader()
+	if f.failed != 0 {
+		t.Errorf("%d of %d API requests to running replicas failed during the rounds (goal 0)", f.failed, f.sent)
 	}
-	if err := frozen.proc.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	stoppedAt := time.Now()
-	var successor *replica
-	for successor == nil {
-		send(up)
-		for _, r := range up {
-			if l, err := r.api.Leader(ctx); err == nil && l.Leading {
-				successor = r
-			}
-		}
-		if time.Since(stoppedAt) > 10*haLease+10*time.Second { // a freeze inside a transaction waits out the idle timeout
-			t.Fatalf("no replica took over from the frozen leader after %v", time.Since(stoppedAt))
-		}
-	}
-	t.Logf("SIGSTOP of the leader %s → %s leads after %v", frozen.id, successor.id, time.Since(stoppedAt).Round(time.Millisecond))
-	if err := frozen.proc.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	testkit.CheckFor(t, 5*haLease, func() error {
-		l, err := frozen.api.Leader(ctx)
-		if err != nil {
-			return err
-		}
-		if l.Leading || l.Holder != successor.id {
-			return fmt.Errorf("the resumed replica %s: leading %v, holder %q (want %s)", frozen.id, l.Leading, l.Holder, successor.id)
-		}
-		return nil
-	})
-	converge(t, successor.api, m)
-
-	if failed != 0 {
-		t.Errorf("%d of %d API requests to running replicas failed during the rounds (goal 0)", failed, sent)
-	}
-	for _, r := range replicas {
-		converge(t, r.api, m)
+	for _, r := range f.replicas {
+		converge(t, r.api, f.m)
 	}
 	report := func(what string, d []time.Duration) {
 		slices.Sort(d)
@@ -240,6 +96,175 @@ func TestHighlyAvailableMothership(t *testing.T) {
 	if slices.Max(failovers) > haLease+10*time.Second || slices.Max(handoffs) > 10*time.Second {
 		t.Errorf("failover %v, hand-off %v: beyond the generous bounds", failovers, handoffs)
 	}
+}
+
+// haFleet is the test's control plane — a hub node, three replicas — with a satellite, and
+// the model of what the API accepted.
+type haFleet struct {
+	t        *testing.T
+	ctx      context.Context
+	bin      string
+	replicas []*replica
+	m        *model
+	rng      *rand.Rand
+	next     int
+	// sent and failed count the API requests to replicas that were up.
+	sent, failed int
+}
+
+func startHAFleet(t *testing.T, pg string) *haFleet {
+	f := &haFleet{t: t, ctx: context.Background(), bin: buildMothership(t),
+		m:   &model{cku: map[string]int{}, deleted: map[string]bool{}, changes: map[string]int{}},
+		rng: rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))}
+	dir := t.TempDir()
+	dsn, satSeed := haDatabase(t, pg)
+
+	// The hub node, then three replicas connecting to it with the identity it minted.
+	natsAddr, _ := devstack.FreePort("127.0.0.1")
+	leaf, _ := devstack.FreePort("127.0.0.1")
+	seedFile := filepath.Join(dir, "mothership.nk")
+	hub := &replica{id: "hub", args: []string{"hub", "--data-dir", filepath.Join(dir, "hub"), "--db", dsn, "--nats-listen", natsAddr,
+		"--nats-seed-file", seedFile, "--leaf-listen", leaf, "--access-interval", "500ms"}}
+	hub.proc = exec.Command(f.bin, hub.args...)
+	if err := hub.proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hub.stop(syscall.SIGKILL) })
+	testkit.CheckFor(t, 30*time.Second, func() error { _, err := os.Stat(seedFile); return err })
+	for i := range 3 {
+		addr, _ := devstack.FreePort("127.0.0.1")
+		client, _ := api.NewClient("http://"+addr, testKey, nil)
+		r := &replica{id: fmt.Sprintf("r%d", i), api: client, args: []string{"run", "--data-dir", filepath.Join(dir, fmt.Sprintf("r%d", i)),
+			"--db", dsn, "--listen", addr, "--nats-url", "nats://" + natsAddr, "--nats-seed-file", seedFile,
+			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", haLease.String()}}
+		r.start(t, f.bin)
+		t.Cleanup(func() { r.stop(syscall.SIGKILL) })
+		f.replicas = append(f.replicas, r)
+	}
+	sat, err := devstack.StartSatellite(f.ctx, devstack.SatelliteConfig{
+		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"},
+		Dir: filepath.Join(dir, "satellite"), HubURLs: []string{"nats-leaf://" + leaf}, Seed: satSeed,
+		Sim: simkube.New(5*time.Millisecond, nil, satellite.CustomResources), Log: testLog(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sat.Stop() })
+	return f
+}
+
+// haDatabase makes the replicas' database, with an operator key and the satellite
+// onboarded, and returns its DSN and the satellite's seed.
+func haDatabase(t *testing.T, pg string) (string, []byte) {
+	ctx := context.Background()
+	dsn, err := db.CreateFreshPostgres(ctx, pg, t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := frontend.EnsureAPIKey(ctx, store, "ops", api.RoleOperator, testKey, "ha test"); err != nil {
+		t.Fatal(err)
+	}
+	kp, _ := nkeys.CreateUser()
+	pub, _ := kp.PublicKey()
+	seed, _ := kp.Seed()
+	if err := onboarding.Add(ctx, store, onboarding.SatelliteSpec{Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, NKey: pub}); err != nil {
+		t.Fatal(err)
+	}
+	return dsn, seed
+}
+
+// send makes one change (a create or a resize) through one of the replicas in up.
+func (f *haFleet) send(up []*replica) {
+	op, name, cku := pickOp(f.rng, f.m, &f.next)
+	for op == "delete" { // creates and resizes only: deleted clusters would wait out their retention
+		op, name, cku = pickOp(f.rng, f.m, &f.next)
+	}
+	r := up[f.sent%len(up)]
+	f.sent++
+	if err := do(f.ctx, r.api, op, name, cku); err != nil {
+		f.failed++
+		f.t.Logf("%s %s through %s: %v", op, name, r.id, err)
+		return
+	}
+	f.m.apply(op, name, cku)
+}
+
+// others are the replicas but r.
+func (f *haFleet) others(r *replica) []*replica {
+	var up []*replica
+	for _, o := range f.replicas {
+		if o != r {
+			up = append(up, o)
+		}
+	}
+	return up
+}
+
+// successor sends changes through up until one of them leads, and returns it.
+func (f *haFleet) successor(up []*replica, since time.Time, limit time.Duration, what string) *replica {
+	for {
+		f.send(up)
+		for _, r := range up {
+			if l, err := r.api.Leader(f.ctx); err == nil && l.Leading {
+				return r
+			}
+		}
+		if time.Since(since) > limit {
+			f.t.Fatalf("%s: no replica leads %v later", what, time.Since(since))
+		}
+	}
+}
+
+// stopLeader stops the leader with sig under a stream of changes, returns how long until
+// another replica led, starts it again and waits for everything to converge.
+func (f *haFleet) stopLeader(round int, sig syscall.Signal) time.Duration {
+	leader := currentLeader(f.t, f.replicas)
+	for range 10 {
+		f.send(f.replicas)
+	}
+	stopped := time.Now()
+	leader.stop(sig)
+	next := f.successor(f.others(leader), stopped, 5*haLease, fmt.Sprintf("round %d (%v)", round, sig))
+	took := time.Since(stopped)
+	f.t.Logf("round %d: %v of the leader %s → %s leads after %v", round, sig, leader.id, next.id, took.Round(time.Millisecond))
+	leader.start(f.t, f.bin)
+	converge(f.t, next.api, f.m)
+	return took
+}
+
+// freezeLeader stops the leader (SIGSTOP) past its lease and resumes it after another took
+// over: fenced, it steps down.
+func (f *haFleet) freezeLeader() {
+	frozen := currentLeader(f.t, f.replicas)
+	if err := frozen.proc.Process.Signal(syscall.SIGSTOP); err != nil {
+		f.t.Fatal(err)
+	}
+	stopped := time.Now()
+	// A freeze inside a transaction also waits out PostgreSQL's idle-in-transaction timeout.
+	successor := f.successor(f.others(frozen), stopped, 10*haLease+10*time.Second, "SIGSTOP")
+	f.t.Logf("SIGSTOP of the leader %s → %s leads after %v", frozen.id, successor.id, time.Since(stopped).Round(time.Millisecond))
+	if err := frozen.proc.Process.Signal(syscall.SIGCONT); err != nil {
+		f.t.Fatal(err)
+	}
+	testkit.CheckFor(f.t, 5*haLease, func() error {
+		l, err := frozen.api.Leader(f.ctx)
+		if err != nil {
+			return err
+		}
+		if l.Leading || l.Holder != successor.id {
+			return fmt.Errorf("the resumed replica %s: leading %v, holder %q (want %s)", frozen.id, l.Leading, l.Holder, successor.id)
+		}
+		return nil
+	})
+	converge(f.t, successor.api, f.m)
 }
 
 // currentLeader is the replica that says it leads.
