@@ -65,6 +65,11 @@ func (r *recorder) GetCurrentProfile(ctx context.Context, arg GetCurrentProfileP
 	return r.q.GetCurrentProfile(ctx, arg)
 }
 
+func (r *recorder) GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error) {
+	r.called["GetKafkaAPIKey"]++
+	return r.q.GetKafkaAPIKey(ctx, id)
+}
+
 func (r *recorder) GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error) {
 	r.called["GetLatestLogicalClusterByName"]++
 	return r.q.GetLatestLogicalClusterByName(ctx, arg)
@@ -125,6 +130,11 @@ func (r *recorder) InsertClusterHistory(ctx context.Context, arg InsertClusterHi
 	return r.q.InsertClusterHistory(ctx, arg)
 }
 
+func (r *recorder) InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error {
+	r.called["InsertKafkaAPIKey"]++
+	return r.q.InsertKafkaAPIKey(ctx, arg)
+}
+
 func (r *recorder) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error {
 	r.called["InsertLogicalCluster"]++
 	return r.q.InsertLogicalCluster(ctx, arg)
@@ -180,9 +190,19 @@ func (r *recorder) ListClusterHistoryByName(ctx context.Context, arg ListCluster
 	return r.q.ListClusterHistoryByName(ctx, arg)
 }
 
+func (r *recorder) ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error) {
+	r.called["ListKafkaAPIKeys"]++
+	return r.q.ListKafkaAPIKeys(ctx, logicalClusterID)
+}
+
 func (r *recorder) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error) {
 	r.called["ListLiveDependents"]++
 	return r.q.ListLiveDependents(ctx, kafkaClusterID)
+}
+
+func (r *recorder) ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error) {
+	r.called["ListLiveKafkaAPIKeysByPhysical"]++
+	return r.q.ListLiveKafkaAPIKeysByPhysical(ctx, physicalClusterID)
 }
 
 func (r *recorder) ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error) {
@@ -253,6 +273,11 @@ func (r *recorder) ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalCl
 func (r *recorder) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error) {
 	r.called["RevokeAPIKey"]++
 	return r.q.RevokeAPIKey(ctx, arg)
+}
+
+func (r *recorder) RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error) {
+	r.called["RevokeKafkaAPIKey"]++
+	return r.q.RevokeKafkaAPIKey(ctx, arg)
 }
 
 func (r *recorder) RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error) {

@@ -42,6 +42,9 @@ type ControlPlaneConfig struct {
 	DataDir string
 	// DB is a database DSN; empty means SQLite in DataDir.
 	DB string
+	// CredentialKeyFile holds the control plane's curve key seed (mothership.LoadCredentialKey);
+	// empty means DataDir/credential-key. Replicas of one control plane must share it.
+	CredentialKeyFile string
 	// Listen is the API address; LeafListen the hub's leaf-node listener; ClientListen its
 	// client listener ("" for none).
 	Listen, LeafListen, ClientListen string
@@ -92,6 +95,15 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 	if err != nil {
 		return nil, err
 	}
+	keyFile := cfg.CredentialKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "credential-key")
+	}
+	credKey, err := mothership.LoadCredentialKey(keyFile)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		store.Close()
@@ -127,7 +139,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()

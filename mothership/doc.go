@@ -18,8 +18,9 @@
 //	                                          (db/physicaldb) + events.physical
 //	status-controller    status               cluster_status (db/statusdb), from KV actual           yes
 //	usage-meter          usage                usage, meta[usage_cursor] (db/usagedb)                 yes
-//	frontend             frontend             tenants, api_keys, logical_clusters, cluster_history,
-//	                                          profiles (db/frontenddb) + events.logical/profile
+//	frontend             frontend             tenants, api_keys, kafka_api_keys, logical_clusters,
+//	                                          cluster_history, profiles (db/frontenddb)
+//	                                          + events.logical/profile/kafkakey
 //	api-listener         (this package)       serves the frontend's handler
 //
 // Shared, writing nothing: events (the EVENTS payloads), api (the REST types and client),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orbitcp/orbit/db"
@@ -56,6 +57,10 @@ type Config struct {
 	DeletedRetention time.Duration
 	// UsageInterval is how often usage is metered (default 1m).
 	UsageInterval time.Duration
+	// CredentialKey is the control plane's curve key pair (nkeys, see LoadCredentialKey):
+	// Kafka API keys' credentials are sealed from it, to it for the database and to each
+	// satellite's curve key for the credentials bucket.
+	CredentialKey nkeys.KeyPair
 	Log           *slog.Logger
 }
 
@@ -68,6 +73,8 @@ func (c *Config) Validate() error {
 		return errors.New("mothership: a NATS connection is required")
 	case c.Listener == nil && c.Listen == "":
 		return errors.New("mothership: an API listen address is required")
+	case c.CredentialKey == nil:
+		return errors.New("mothership: a credential key is required")
 	case c.Replicas < 1 || c.Replicas > 5:
 		return fmt.Errorf("replicas: must be between 1 and 5 (got %d)", c.Replicas)
 	}
@@ -182,7 +189,8 @@ func (m *Mothership) buildLayers() []layer {
 	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
 	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile)
 	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness,
-		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention})
+		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention,
+		CredentialKey: m.cfg.CredentialKey})
 	return []layer{
 		{name: "nats", start: m.ensureHub},
 		{name: "database", start: st.Migrate},

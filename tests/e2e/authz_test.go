@@ -60,12 +60,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 	named := func(ok int) map[string]int {
 		return map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 404, "admin": ok, "operator": 404}
 	}
+	shared, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kafkaKey, err := admin.CreateKafkaAPIKey(ctx, "shared", api.KafkaAPIKeyRequest{Description: "matrix"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rows := []row{
 		{"GET", "/v1/clusters", "", readOK},
 		{"GET", "/v1/clusters/shared", "", map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 404, "admin": 200, "operator": 404}},
 		{"POST", "/v1/clusters", create, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 201, "operator": 201}},
 		{"PATCH", "/v1/clusters/shared", `{"cku":2}`, named(200)},
 		{"POST", "/v1/clusters/shared/rotate-certificates", "", named(200)},
+		{"POST", "/v1/clusters/shared/api-keys", `{"description":"k%d"}`, named(201)},
+		{"GET", "/v1/clusters/shared/api-keys", "", map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 404, "admin": 200, "operator": 404}},
+		{"DELETE", "/v1/clusters/shared/api-keys/" + kafkaKey.ID, "", named(200)},
 		{"POST", "/v1/apply", doc, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 200, "admin": 200, "operator": 200}},
 		{"DELETE", "/v1/clusters/shared", "", named(202)},
 		{"POST", "/v1/clusters/shared/undelete", "", named(200)},
@@ -78,10 +89,6 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/v1/apikeys", `{"role":"viewer","tenant":"rival"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 403, "operator": 201}},
 	}
 	callers := []string{"none", "revoked", "viewer", "other", "operator", "admin"} // admin last: it changes "shared"
-	shared, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "shared", Product: "kafka", CKU: 1, Region: "us-west-2"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
 	for _, r := range rows {
 		for _, who := range callers {
@@ -118,6 +125,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 	theirs, _ := rival.GetCluster(ctx, "shared")
 	if mine.ID == theirs.ID {
 		t.Fatal("two tenants' clusters of the same name are one")
+	}
+	// Only the admin's create made Kafka keys (the one above and one in the matrix); the
+	// rival's cluster of the same name has none, and no listing carries a secret.
+	kafkaKeys, err := admin.ListKafkaAPIKeys(ctx, "shared")
+	if err != nil || len(kafkaKeys) != 2 {
+		t.Fatalf("kafka keys of shared: %+v %v", kafkaKeys, err)
+	}
+	for _, k := range kafkaKeys {
+		if k.Secret != "" {
+			t.Fatalf("a listed kafka key carries its secret: %+v", k)
+		}
+		if (k.ID == kafkaKey.ID) != (k.RevokedAt != nil) {
+			t.Fatalf("only %s should be revoked: %+v", kafkaKey.ID, k)
+		}
+	}
+	if theirKeys, err := rival.ListKafkaAPIKeys(ctx, "shared"); err != nil || len(theirKeys) != 0 {
+		t.Fatalf("the rival's cluster has kafka keys: %+v %v", theirKeys, err)
 	}
 	// Keys never come back after creation.
 	keysNow, _ := admin.ListAPIKeys(ctx)

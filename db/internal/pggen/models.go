@@ -47,6 +47,19 @@ type ClusterStatus struct {
 	BootstrapHost      string
 }
 
+type KafkaApiKey struct {
+	ID               string
+	LogicalClusterID string
+	TenantID         string
+	Description      string
+	Mechanism        string
+	Iterations       int64
+	Sealed           []byte
+	SealedBy         string
+	CreatedAt        int64
+	RevokedAt        sql.NullInt64
+}
+
 type LogicalCluster struct {
 	ID             string
 	TenantID       string

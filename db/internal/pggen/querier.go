@@ -21,6 +21,7 @@ type Querier interface {
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
+	GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error)
 	// The live cluster of that name, or else the one deleted last.
 	GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error)
 	GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error)
@@ -36,6 +37,7 @@ type Querier interface {
 	GetUsageCursor(ctx context.Context) (string, error)
 	InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error
 	InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error
+	InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error
 	InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error
 	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)
 	InsertOutboxEpoch(ctx context.Context, value string) error
@@ -49,8 +51,10 @@ type Querier interface {
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	// The history of every cluster the tenant ever had under that name, oldest first.
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
+	ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
+	ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	// The live logical clusters a physical cluster hosts.
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
@@ -69,6 +73,7 @@ type Querier interface {
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
 	ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error)
 	RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error)
+	RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
 	SetUsageCursor(ctx context.Context, value string) error
