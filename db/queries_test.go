@@ -251,7 +251,10 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 
 	// Satellites.
 	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U1", CreatedAt: 1}))
-	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U2", CreatedAt: 2}))
+	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U2", CurveKey: "X2", CreatedAt: 2}))
+	curveKey, err := q.GetSatelliteCurveKey(ctx, "eu")
+	must(err)
+	want("satellite curve key after a rotation", curveKey, "X2")
 	sats, err := q.ListSatellites(ctx)
 	must(err)
 	want("satellite nkey after a rotation", []string{sats[0].Name, sats[0].Nkey}, []string{"eu", "U2"})
@@ -260,6 +263,9 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	want("revoked satellites", n, int64(1))
 	if sats, _ := q.ListSatellites(ctx); len(sats) != 0 {
 		t.Errorf("a revoked satellite is still listed: %v", sats)
+	}
+	if _, err := q.GetSatelliteCurveKey(ctx, "eu"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a revoked satellite's curve key: %v, want ErrNotFound", err)
 	}
 
 	// Outbox.

@@ -105,6 +105,11 @@ func (r *recorder) GetPlacement(ctx context.Context, physicalClusterID string) (
 	return r.q.GetPlacement(ctx, physicalClusterID)
 }
 
+func (r *recorder) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
+	r.called["GetSatelliteCurveKey"]++
+	return r.q.GetSatelliteCurveKey(ctx, name)
+}
+
 func (r *recorder) GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error) {
 	r.called["GetTenancy"]++
 	return r.q.GetTenancy(ctx, logicalClusterID)

@@ -6,6 +6,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -199,8 +200,42 @@ func (cp *ControlPlane) Onboard(ctx context.Context, name, region, cloud string,
 	if err != nil {
 		return nil, err
 	}
-	err = cp.Mothership.OnboardSatellite(ctx, onboarding.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks, NKey: pub})
+	_, curvePub, err := LoadOrCreateCurveSeed(filepath.Join(dir, CurveSeedFile))
+	if err != nil {
+		return nil, err
+	}
+	err = cp.Mothership.OnboardSatellite(ctx, onboarding.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks,
+		NKey: pub, CurveKey: curvePub})
 	return seed, err
+}
+
+// CurveSeedFile is the file in a satellite's directory that holds its curve key seed, which
+// Onboard writes beside seed.nk and StartSatellite reads.
+const CurveSeedFile = "curve.xk"
+
+// LoadOrCreateCurveSeed keeps a satellite's curve key across restarts.
+func LoadOrCreateCurveSeed(path string) ([]byte, string, error) {
+	if seed, err := os.ReadFile(path); err == nil {
+		kp, err := nkeys.FromCurveSeed(bytes.TrimSpace(seed))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: not an nkeys curve seed", path)
+		}
+		pub, err := kp.PublicKey()
+		return bytes.TrimSpace(seed), pub, err
+	}
+	kp, err := nkeys.CreateCurveKeys()
+	if err != nil {
+		return nil, "", err
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(path, seed, 0o600); err != nil {
+		return nil, "", err
+	}
+	return seed, pub, nil
 }
 
 // loadOrCreateSeed keeps a satellite's identity across restarts.
@@ -238,7 +273,10 @@ type SatelliteConfig struct {
 	// HubURLs are the hub's leaf-node URLs: one, or one per node of a hub cluster.
 	HubURLs []string
 	Seed    []byte
-	Version string
+	// CurveSeed is the satellite's curve key seed; nil reads Dir/curve.xk when Onboard wrote
+	// one there.
+	CurveSeed []byte
+	Version   string
 	// Kubeconfig, if set, is a real cluster; otherwise a simulated one is used, whose
 	// replicas become ready one per SimStep.
 	Kubeconfig string
@@ -320,7 +358,13 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		n.wg.Wait()
 		return nil, err
 	}
-	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS,
+	curveSeed := cfg.CurveSeed
+	if curveSeed == nil {
+		if b, err := os.ReadFile(filepath.Join(cfg.Dir, CurveSeedFile)); err == nil {
+			curveSeed = bytes.TrimSpace(b)
+		}
+	}
+	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS, CurveSeed: curveSeed,
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,

@@ -114,3 +114,108 @@ func ValidateCurvePublicKey(field, k string) error {
 	}
 	return nil
 }
+
+// CredentialKey addresses one Kafka API key's sealed credential in the credentials bucket:
+// <satellite>.kafka.<physical-cluster-id>.<key-id>.
+type CredentialKey struct {
+	Satellite string
+	Cluster   string
+	KeyID     string
+}
+
+// String renders the key as stored in the bucket.
+func (k CredentialKey) String() string {
+	return k.Satellite + "." + string(ProductKafka) + "." + k.Cluster + "." + k.KeyID
+}
+
+// Validate checks every part of the key.
+func (k CredentialKey) Validate() error {
+	if err := ValidateName("satellite", k.Satellite); err != nil {
+		return err
+	}
+	if err := ValidateName("cluster", k.Cluster); err != nil {
+		return err
+	}
+	return ValidateName("keyId", k.KeyID)
+}
+
+// ParseCredentialKey parses and validates a credentials key.
+func ParseCredentialKey(s string) (CredentialKey, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 || parts[1] != string(ProductKafka) {
+		return CredentialKey{}, fieldError("key", fmt.Sprintf("%q must be <satellite>.kafka.<cluster-id>.<key-id>", s))
+	}
+	k := CredentialKey{Satellite: parts[0], Cluster: parts[2], KeyID: parts[3]}
+	if err := k.Validate(); err != nil {
+		return CredentialKey{}, prefixed("key", err)
+	}
+	return k, nil
+}
+
+// CredentialPrefix is the key prefix of one physical cluster's credentials.
+func CredentialPrefix(satellite, cluster string) string {
+	return satellite + "." + string(ProductKafka) + "." + cluster + "."
+}
+
+// SealedCredential is a value of the credentials bucket: one Kafka API key's credential
+// (a KafkaCredential) sealed from the mothership's curve key (Sender) to the target
+// satellite's (Recipient). The satellite opens it with its own curve seed; nobody else can.
+type SealedCredential struct {
+	SchemaVersion int `json:"schemaVersion"`
+	// Satellite, Cluster (physical) and KeyID repeat the key.
+	Satellite string `json:"satellite"`
+	Cluster   string `json:"cluster"`
+	KeyID     string `json:"keyId"`
+	// LogicalCluster is the logical cluster the key belongs to: on a shared cluster, the
+	// tenant whose prefix and quotas it gets.
+	LogicalCluster string `json:"logicalCluster"`
+	Sender         string `json:"sender"`
+	Recipient      string `json:"recipient"`
+	Sealed         []byte `json:"sealed"`
+}
+
+// Key returns the bucket key of the value.
+func (c *SealedCredential) Key() CredentialKey {
+	return CredentialKey{Satellite: c.Satellite, Cluster: c.Cluster, KeyID: c.KeyID}
+}
+
+// Validate checks a sealed credential.
+func (c *SealedCredential) Validate() error {
+	if c.SchemaVersion != SchemaVersion {
+		return versionError(c.SchemaVersion)
+	}
+	if err := c.Key().Validate(); err != nil {
+		return err
+	}
+	if err := ValidateName("logicalCluster", c.LogicalCluster); err != nil {
+		return err
+	}
+	if err := ValidateCurvePublicKey("sender", c.Sender); err != nil {
+		return err
+	}
+	if err := ValidateCurvePublicKey("recipient", c.Recipient); err != nil {
+		return err
+	}
+	if len(c.Sealed) == 0 || len(c.Sealed) > MaxSealedSize {
+		return fieldError("sealed", fmt.Sprintf("must be 1 to %d bytes", MaxSealedSize))
+	}
+	return nil
+}
+
+// Open opens the credential with the satellite's curve key pair and checks that it names
+// the key it is stored under.
+func (c *SealedCredential) Open(own nkeys.KeyPair) (*KafkaCredential, error) {
+	cred, err := OpenKafkaCredential(c.Sealed, own, c.Sender)
+	if err != nil {
+		return nil, err
+	}
+	if cred.User != c.KeyID {
+		return nil, fieldError("sealed", "holds another key's credential")
+	}
+	return cred, nil
+}
+
+// DecodeSealedCredential strictly decodes a credentials value.
+func DecodeSealedCredential(data []byte) (*SealedCredential, error) {
+	return decode[SealedCredential](data)
+}

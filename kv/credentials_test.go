@@ -84,3 +84,54 @@ func TestKafkaCredentialDerivation(t *testing.T) {
 		}
 	}
 }
+
+// TestSealedCredentialValue round-trips the bucket value and opens it only with the
+// recipient satellite's key; the value and its key are validated strictly.
+func TestSealedCredentialValue(t *testing.T) {
+	mother, motherPub := curve(t)
+	sat, satPub := curve(t)
+	other, _ := curve(t)
+	c, _ := NewKafkaCredential("kk-1", "s")
+	sealed, err := c.Seal(mother, satPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &SealedCredential{SchemaVersion: SchemaVersion, Satellite: "eu", Cluster: "pkc-1", KeyID: "kk-1", LogicalCluster: "lkc-1",
+		Sender: motherPub, Recipient: satPub, Sealed: sealed}
+	data, err := Encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeSealedCredential(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.Open(sat); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.Open(other); !errors.Is(err, ErrSealed) {
+		t.Fatalf("another satellite opened it: %v", err)
+	}
+	got.KeyID = "kk-2"
+	if _, err := got.Open(sat); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a credential under another key's name opened: %v", err)
+	}
+	if k, err := ParseCredentialKey(v.Key().String()); err != nil || k != v.Key() {
+		t.Fatalf("key %q: %v %v", v.Key(), k, err)
+	}
+	for _, bad := range []string{"eu.kafka.pkc-1", "eu.ksqldb.pkc-1.kk-1", "eu.kafka.pkc-1.KK", "eu.kafka.pkc-1.kk-1.x"} {
+		if _, err := ParseCredentialKey(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("key %q: %v", bad, err)
+		}
+	}
+	for _, bad := range []string{
+		`{"schemaVersion":1,"satellite":"eu","cluster":"pkc-1","keyId":"kk-1","logicalCluster":"lkc-1","sender":"` + motherPub + `","recipient":"` + satPub + `","sealed":"AA==","secret":"x"}`,
+		`{"schemaVersion":2}`,
+		`{"schemaVersion":1,"satellite":"eu","cluster":"pkc-1","keyId":"kk-1","logicalCluster":"lkc-1","sender":"UABC","recipient":"` + satPub + `","sealed":"AA=="}`,
+		`{"schemaVersion":1,"satellite":"eu","cluster":"pkc-1","keyId":"kk-1","logicalCluster":"lkc-1","sender":"` + motherPub + `","recipient":"` + satPub + `","sealed":""}`,
+	} {
+		if _, err := DecodeSealedCredential([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("decoded %s: %v", bad, err)
+		}
+	}
+}

@@ -12,7 +12,8 @@
 //	database             db                   schema migrations, meta[outbox_epoch]
 //	satellite-access     onboarding           satellites (db/onboardingdb); hub users, desired consumers
 //	outbox-relay         relay                outbox published marks (db/relaydb) → EVENTS          yes
-//	sync                 desiredsync          KV desired, its only writer (reads db/syncdb)          yes
+//	sync                 desiredsync          KV desired and KV credentials, their only writer      yes
+//	                                          (reads db/syncdb)
 //	scheduler            scheduler            placements (db/schedulerdb) + events.placement         yes
 //	physical-controller  physical             physical_clusters, physical_generations, tenancies    yes
 //	                                          (db/physicaldb) + events.physical

@@ -180,11 +180,12 @@ func (m *Mothership) Run(ctx context.Context) error {
 // buildLayers wires the services, in the order they start.
 func (m *Mothership) buildLayers() []layer {
 	st := m.cfg.Store
-	syncer := desiredsync.New(st)
+	syncer := desiredsync.New(st, m.cfg.CredentialKey, m.log.With("service", "sync"))
 	sched := scheduler.New(st, m.registry)
 	phys := physical.New(st, m.cfg.DeletedRetention)
 	status := status.New(st, m.log)
-	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, nil, 4, events.ResourcePhysical, events.ResourcePlacement)
+	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, syncer.MapEvent, 4, events.ResourcePhysical, events.ResourcePlacement,
+		events.ResourceKafkaKey)
 	// One scheduler worker: placements read capacity and must not race each other.
 	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
 	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile)

@@ -10,9 +10,11 @@ SELECT * FROM kafka_api_keys WHERE id = sqlc.arg(id);
 SELECT * FROM kafka_api_keys WHERE logical_cluster_id = sqlc.arg(logical_cluster_id) ORDER BY created_at, id;
 
 -- name: ListLiveKafkaAPIKeysByPhysical :many
+-- The keys a physical cluster must know: not revoked, of its live tenants.
 SELECT k.* FROM kafka_api_keys k
 JOIN tenancies t ON t.logical_cluster_id = k.logical_cluster_id
-WHERE t.physical_cluster_id = sqlc.arg(physical_cluster_id) AND k.revoked_at IS NULL
+JOIN logical_clusters l ON l.id = k.logical_cluster_id
+WHERE t.physical_cluster_id = sqlc.arg(physical_cluster_id) AND k.revoked_at IS NULL AND l.deleted_at IS NULL
 ORDER BY k.id;
 
 -- name: RevokeKafkaAPIKey :execrows

@@ -105,10 +105,12 @@ func (q *Queries) ListKafkaAPIKeys(ctx context.Context, logicalClusterID string)
 const listLiveKafkaAPIKeysByPhysical = `-- name: ListLiveKafkaAPIKeysByPhysical :many
 SELECT k.id, k.logical_cluster_id, k.tenant_id, k.description, k.mechanism, k.iterations, k.sealed, k.sealed_by, k.created_at, k.revoked_at FROM kafka_api_keys k
 JOIN tenancies t ON t.logical_cluster_id = k.logical_cluster_id
-WHERE t.physical_cluster_id = $1 AND k.revoked_at IS NULL
+JOIN logical_clusters l ON l.id = k.logical_cluster_id
+WHERE t.physical_cluster_id = $1 AND k.revoked_at IS NULL AND l.deleted_at IS NULL
 ORDER BY k.id
 `
 
+// The keys a physical cluster must know: not revoked, of its live tenants.
 func (q *Queries) ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error) {
 	rows, err := q.db.QueryContext(ctx, listLiveKafkaAPIKeysByPhysical, physicalClusterID)
 	if err != nil {

@@ -32,6 +32,7 @@ type Querier interface {
 	GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
+	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 	GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
 	GetUsageCursor(ctx context.Context) (string, error)
@@ -54,6 +55,7 @@ type Querier interface {
 	ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
+	// The keys a physical cluster must know: not revoked, of its live tenants.
 	ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	// The live logical clusters a physical cluster hosts.

@@ -397,6 +397,7 @@ type Satellite struct {
 	Nkey      string
 	CreatedAt int64
 	RevokedAt sql.NullInt64
+	CurveKey  string
 }
 
 type Tenancy struct {
@@ -465,6 +466,7 @@ type UpsertSatelliteParams struct {
 	Cloud     string
 	Networks  string
 	Nkey      string
+	CurveKey  string
 	CreatedAt int64
 }
 
@@ -496,6 +498,7 @@ type Queries interface {
 	GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
+	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 	GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
 	GetUsageCursor(ctx context.Context) (string, error)
@@ -637,6 +640,11 @@ func (x sqlitegenQueries) GetPhysicalClusterByLogical(ctx context.Context, logic
 func (x sqlitegenQueries) GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error) {
 	r, err := x.q.GetPlacement(ctx, physicalClusterID)
 	return Placement(r), translate(err)
+}
+
+func (x sqlitegenQueries) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
+	r, err := x.q.GetSatelliteCurveKey(ctx, name)
+	return r, translate(err)
 }
 
 func (x sqlitegenQueries) GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error) {
@@ -1012,6 +1020,11 @@ func (x pggenQueries) GetPhysicalClusterByLogical(ctx context.Context, logicalCl
 func (x pggenQueries) GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error) {
 	r, err := x.q.GetPlacement(ctx, physicalClusterID)
 	return Placement(r), translate(err)
+}
+
+func (x pggenQueries) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
+	r, err := x.q.GetSatelliteCurveKey(ctx, name)
+	return r, translate(err)
 }
 
 func (x pggenQueries) GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error) {

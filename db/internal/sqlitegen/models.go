@@ -146,6 +146,7 @@ type Satellite struct {
 	Nkey      string
 	CreatedAt int64
 	RevokedAt sql.NullInt64
+	CurveKey  string
 }
 
 type Tenancy struct {

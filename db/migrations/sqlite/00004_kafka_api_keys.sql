@@ -17,6 +17,10 @@ CREATE TABLE kafka_api_keys (
     revoked_at         BIGINT
 );
 CREATE INDEX kafka_api_keys_cluster ON kafka_api_keys (logical_cluster_id, created_at);
+-- A satellite's public curve key (nkeys, X…), minted at onboarding beside its nkey: Kafka
+-- credentials are sealed to it ('' for a satellite onboarded before; it gets none).
+ALTER TABLE satellites ADD COLUMN curve_key TEXT NOT NULL DEFAULT '';
 
 -- +goose Down
+ALTER TABLE satellites DROP COLUMN curve_key;
 DROP TABLE kafka_api_keys;
