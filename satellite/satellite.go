@@ -226,6 +226,14 @@ func (s *Satellite) Run(ctx context.Context) error {
 	g.Go(func() error { return link.pub.Run(ctx) })
 	g.Go(func() error { return s.heartbeat(ctx, link.js) })
 	g.Go(func() error { return s.followDesired(ctx, watcher, l.syncQueue) })
+	if l.op.credentials != nil {
+		credWatcher, err := link.credentials.WatchAll(ctx)
+		if err != nil {
+			return fmt.Errorf("satellite: watching credentials: %w", err)
+		}
+		defer credWatcher.Stop()
+		g.Go(func() error { return followCredentials(ctx, credWatcher, l.opQueue.Add) })
+	}
 	for range s.cfg.Workers {
 		g.Go(func() error { work(ctx, l.syncQueue, l.sync.reconcile, s.log); return nil })
 		g.Go(func() error { work(ctx, l.opQueue, l.op.reconcile, s.log); return nil })
@@ -319,6 +327,13 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 		reporter: rep, log: s.log, after: l.opQueue.AddAfter, reportAddresses: cfg.Simulated}
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+		if len(cfg.CurveSeed) > 0 {
+			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
+			if err != nil {
+				return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
+			}
+			l.op.credentials, l.op.curve = link.credentials, curve
+		}
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)
