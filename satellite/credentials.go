@@ -147,6 +147,11 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 			return fmt.Errorf("deleting ACLs of %s: %w", name, err)
 		}
 	}
+	if shared {
+		if err := applyQuotas(ctx, adm, o.Spec.Tenants, want, removed); err != nil {
+			return err
+		}
+	}
 	if len(added) > 0 || len(removed) > 0 {
 		slices.Sort(added)
 		slices.Sort(removed)
@@ -187,4 +192,56 @@ func followCredentials(ctx context.Context, watcher jetstream.KeyWatcher, enqueu
 			}
 		}
 	}
+}
+
+// quotaKeys are the Kafka client quota types a tenant's quota sets.
+var quotaKeys = []string{"producer_byte_rate", "consumer_byte_rate"}
+
+// applyQuotas sets each tenant's byte-rate quotas on its keys' principals through the Admin
+// API. Kafka enforces a user quota per principal, so a tenant with n keys gets its quota
+// divided among them (each key 1/n of it, at least 1 byte/s): together they never exceed the
+// tenant's share. Removed keys lose their quotas.
+func applyQuotas(ctx context.Context, adm *kadm.Client, tenants []kv.TenantQuota, keys map[string]*keyCredential, removed []string) error {
+	byTenant := map[string][]string{}
+	for name, k := range keys {
+		byTenant[k.logical] = append(byTenant[k.logical], name)
+	}
+	var entries []kadm.AlterClientQuotaEntry
+	entity := func(name string) kadm.ClientQuotaEntity {
+		return kadm.ClientQuotaEntity{{Type: "user", Name: &name}}
+	}
+	for _, t := range tenants {
+		names := byTenant[t.ID]
+		for _, name := range names {
+			var ops []kadm.AlterClientQuotaOp
+			for i, total := range []int64{t.ProducerByteRate, t.ConsumerByteRate} {
+				if total <= 0 {
+					ops = append(ops, kadm.AlterClientQuotaOp{Key: quotaKeys[i], Remove: true})
+					continue
+				}
+				ops = append(ops, kadm.AlterClientQuotaOp{Key: quotaKeys[i], Value: float64(max(total/int64(len(names)), 1))})
+			}
+			entries = append(entries, kadm.AlterClientQuotaEntry{Entity: entity(name), Ops: ops})
+		}
+	}
+	for _, name := range removed {
+		var ops []kadm.AlterClientQuotaOp
+		for _, k := range quotaKeys {
+			ops = append(ops, kadm.AlterClientQuotaOp{Key: k, Remove: true})
+		}
+		entries = append(entries, kadm.AlterClientQuotaEntry{Entity: entity(name), Ops: ops})
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	res, err := adm.AlterClientQuotas(ctx, entries)
+	if err != nil {
+		return fmt.Errorf("altering client quotas: %w", err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return fmt.Errorf("client quotas of %v: %w", r.Entity, r.Err)
+		}
+	}
+	return nil
 }
