@@ -54,7 +54,9 @@ var clusterAPIKeyCommand = &cli.Command{
 				if err != nil {
 					return err
 				}
-				return show(c, func(ctx context.Context, cl *api.Client) ([]api.KafkaAPIKey, error) { return cl.ListKafkaAPIKeys(ctx, name) },
+				return show(c, func(ctx context.Context, cl *api.Client) ([]api.KafkaAPIKey, error) {
+					return cl.ListKafkaAPIKeys(ctx, name)
+				},
 					func(keys []api.KafkaAPIKey) func(*tabwriter.Writer) { return kafkaKeyTable(false, keys...) })
 			},
 		},
@@ -67,7 +69,9 @@ var clusterAPIKeyCommand = &cli.Command{
 					return fmt.Errorf("api-key revoke needs CLUSTER and ID")
 				}
 				name, id := c.Args().Get(0), c.Args().Get(1)
-				return show(c, func(ctx context.Context, cl *api.Client) (*api.KafkaAPIKey, error) { return cl.RevokeKafkaAPIKey(ctx, name, id) },
+				return show(c, func(ctx context.Context, cl *api.Client) (*api.KafkaAPIKey, error) {
+					return cl.RevokeKafkaAPIKey(ctx, name, id)
+				},
 					func(k *api.KafkaAPIKey) func(*tabwriter.Writer) { return kafkaKeyTable(false, *k) })
 			},
 		},
