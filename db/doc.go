@@ -26,6 +26,7 @@
 //	meta[usage_cursor]     usage meter (usagedb)
 //	tenants, api_keys      frontend (frontenddb: API and dev bootstrap)
 //	logical_clusters       frontend (frontenddb)
+//	kafka_api_keys         frontend (frontenddb: Kafka API keys, the SCRAM credential sealed)
 //	cluster_history        frontend (frontenddb, in the transaction of the change it records)
 //	profiles               frontend (frontenddb: operators set them)
 //	satellites             onboarding (onboardingdb: mothership satellite add, dev bootstrap)

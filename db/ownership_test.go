@@ -30,6 +30,7 @@ const module = "github.com/orbitcp/orbit/"
 var owners = map[string]string{
 	"tenants":              "db/frontenddb",
 	"api_keys":             "db/frontenddb",
+	"kafka_api_keys":       "db/frontenddb",
 	"logical_clusters":     "db/frontenddb",
 	"cluster_history":      "db/frontenddb",
 	"profiles":             "db/frontenddb",

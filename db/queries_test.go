@@ -164,6 +164,33 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	tenants, err := q.ListLiveTenants(ctx, "pkc-1")
 	must(err)
 	want("tenants", tenants, []string{"lkc-1"})
+
+	// Kafka API keys: listed per logical cluster; the live ones of a physical cluster
+	// through its tenancies; revoked once.
+	for i, id := range []string{"kk-b", "kk-a"} {
+		must(q.InsertKafkaAPIKey(ctx, InsertKafkaAPIKeyParams{ID: id, LogicalClusterID: "lkc-1", TenantID: "t1", Description: "d",
+			Mechanism: "SCRAM-SHA-512", Iterations: 4096, Sealed: []byte{1, 2, byte(i)}, SealedBy: "X", CreatedAt: int64(20 + i)}))
+	}
+	kk, err := q.GetKafkaAPIKey(ctx, "kk-a")
+	must(err)
+	want("kafka key", kk.Sealed, []byte{1, 2, 1})
+	if _, err := q.GetKafkaAPIKey(ctx, "kk-none"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing kafka key: %v", err)
+	}
+	kks, err := q.ListKafkaAPIKeys(ctx, "lkc-1")
+	must(err)
+	want("kafka keys", len(kks), 2)
+	want("kafka keys order", kks[0].ID, "kk-b")
+	n, err = q.RevokeKafkaAPIKey(ctx, RevokeKafkaAPIKeyParams{ID: "kk-b", Now: 30})
+	must(err)
+	want("revoked kafka keys", n, int64(1))
+	n, err = q.RevokeKafkaAPIKey(ctx, RevokeKafkaAPIKeyParams{ID: "kk-b", Now: 31})
+	must(err)
+	want("revoked again", n, int64(0))
+	liveKeys, err := q.ListLiveKafkaAPIKeysByPhysical(ctx, "pkc-1")
+	must(err)
+	want("live kafka keys", len(liveKeys), 1)
+	want("live kafka key", liveKeys[0].ID, "kk-a")
 	shared, err := q.FindSharedPhysicalCluster(ctx, FindSharedPhysicalClusterParams{Product: "kafka", Sku: "dedicated", Region: "r", Cloud: "aws", Network: "public", MaxTenants: 2})
 	must(err)
 	want("room on", shared, "pkc-1")
@@ -224,7 +251,10 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 
 	// Satellites.
 	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U1", CreatedAt: 1}))
-	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U2", CreatedAt: 2}))
+	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U2", CurveKey: "X2", CreatedAt: 2}))
+	curveKey, err := q.GetSatelliteCurveKey(ctx, "eu")
+	must(err)
+	want("satellite curve key after a rotation", curveKey, "X2")
 	sats, err := q.ListSatellites(ctx)
 	must(err)
 	want("satellite nkey after a rotation", []string{sats[0].Name, sats[0].Nkey}, []string{"eu", "U2"})
@@ -233,6 +263,9 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	want("revoked satellites", n, int64(1))
 	if sats, _ := q.ListSatellites(ctx); len(sats) != 0 {
 		t.Errorf("a revoked satellite is still listed: %v", sats)
+	}
+	if _, err := q.GetSatelliteCurveKey(ctx, "eu"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a revoked satellite's curve key: %v, want ErrNotFound", err)
 	}
 
 	// Leader lease: taken when expired or by its holder, always with the next token;

@@ -65,6 +65,11 @@ func (r *recorder) GetCurrentProfile(ctx context.Context, arg GetCurrentProfileP
 	return r.q.GetCurrentProfile(ctx, arg)
 }
 
+func (r *recorder) GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error) {
+	r.called["GetKafkaAPIKey"]++
+	return r.q.GetKafkaAPIKey(ctx, id)
+}
+
 func (r *recorder) GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error) {
 	r.called["GetLatestLogicalClusterByName"]++
 	return r.q.GetLatestLogicalClusterByName(ctx, arg)
@@ -105,6 +110,11 @@ func (r *recorder) GetPlacement(ctx context.Context, physicalClusterID string) (
 	return r.q.GetPlacement(ctx, physicalClusterID)
 }
 
+func (r *recorder) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
+	r.called["GetSatelliteCurveKey"]++
+	return r.q.GetSatelliteCurveKey(ctx, name)
+}
+
 func (r *recorder) GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error) {
 	r.called["GetTenancy"]++
 	return r.q.GetTenancy(ctx, logicalClusterID)
@@ -128,6 +138,11 @@ func (r *recorder) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) err
 func (r *recorder) InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error {
 	r.called["InsertClusterHistory"]++
 	return r.q.InsertClusterHistory(ctx, arg)
+}
+
+func (r *recorder) InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error {
+	r.called["InsertKafkaAPIKey"]++
+	return r.q.InsertKafkaAPIKey(ctx, arg)
 }
 
 func (r *recorder) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error {
@@ -185,9 +200,19 @@ func (r *recorder) ListClusterHistoryByName(ctx context.Context, arg ListCluster
 	return r.q.ListClusterHistoryByName(ctx, arg)
 }
 
+func (r *recorder) ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error) {
+	r.called["ListKafkaAPIKeys"]++
+	return r.q.ListKafkaAPIKeys(ctx, logicalClusterID)
+}
+
 func (r *recorder) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error) {
 	r.called["ListLiveDependents"]++
 	return r.q.ListLiveDependents(ctx, kafkaClusterID)
+}
+
+func (r *recorder) ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error) {
+	r.called["ListLiveKafkaAPIKeysByPhysical"]++
+	return r.q.ListLiveKafkaAPIKeysByPhysical(ctx, physicalClusterID)
 }
 
 func (r *recorder) ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error) {
@@ -268,6 +293,11 @@ func (r *recorder) ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalCl
 func (r *recorder) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error) {
 	r.called["RevokeAPIKey"]++
 	return r.q.RevokeAPIKey(ctx, arg)
+}
+
+func (r *recorder) RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error) {
+	r.called["RevokeKafkaAPIKey"]++
+	return r.q.RevokeKafkaAPIKey(ctx, arg)
 }
 
 func (r *recorder) RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error) {

@@ -21,6 +21,7 @@ type (
 	GetLiveLogicalClusterByNameParams      = queries.GetLiveLogicalClusterByNameParams
 	InsertAPIKeyParams                     = queries.InsertAPIKeyParams
 	InsertClusterHistoryParams             = queries.InsertClusterHistoryParams
+	InsertKafkaAPIKeyParams                = queries.InsertKafkaAPIKeyParams
 	InsertLogicalClusterParams             = queries.InsertLogicalClusterParams
 	InsertOutboxParams                     = queries.InsertOutboxParams
 	InsertPhysicalClusterParams            = queries.InsertPhysicalClusterParams
@@ -28,6 +29,7 @@ type (
 	InsertProfileParams                    = queries.InsertProfileParams
 	InsertTenancyParams                    = queries.InsertTenancyParams
 	InsertTenantParams                     = queries.InsertTenantParams
+	KafkaApiKey                            = queries.KafkaApiKey
 	LeaderLease                            = queries.LeaderLease
 	ListAPIKeysRow                         = queries.ListAPIKeysRow
 	ListClusterHistoryByNameParams         = queries.ListClusterHistoryByNameParams
@@ -48,6 +50,7 @@ type (
 	RenewLeaseParams                       = queries.RenewLeaseParams
 	ResizeLogicalClusterParams             = queries.ResizeLogicalClusterParams
 	RevokeAPIKeyParams                     = queries.RevokeAPIKeyParams
+	RevokeKafkaAPIKeyParams                = queries.RevokeKafkaAPIKeyParams
 	RevokeSatelliteParams                  = queries.RevokeSatelliteParams
 	RotateLogicalClusterCertificatesParams = queries.RotateLogicalClusterCertificatesParams
 	Satellite                              = queries.Satellite

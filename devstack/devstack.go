@@ -6,6 +6,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -45,6 +46,9 @@ type ControlPlaneConfig struct {
 	DataDir string
 	// DB is a database DSN; empty means SQLite in DataDir.
 	DB string
+	// CredentialKeyFile holds the control plane's curve key seed (mothership.LoadCredentialKey);
+	// empty means DataDir/credential-key. Replicas of one control plane must share it.
+	CredentialKeyFile string
 	// Listen is the API address; LeafListen the hub's leaf-node listener; ClientListen its
 	// client listener ("" for none).
 	Listen, LeafListen, ClientListen string
@@ -105,8 +109,17 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 	if err != nil {
 		return nil, err
 	}
+	keyFile := cfg.CredentialKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "credential-key")
+	}
+	credKey, err := mothership.LoadCredentialKey(keyFile)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	if cfg.NATSURL != "" {
-		return startClientControlPlane(ctx, cfg, store, log)
+		return startClientControlPlane(ctx, cfg, store, credKey, log)
 	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
@@ -143,7 +156,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()
@@ -154,7 +167,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 }
 
 // startClientControlPlane runs a mothership replica as a client of an existing hub.
-func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store *db.Store, log *slog.Logger) (*ControlPlane, error) {
+func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store *db.Store, credKey nkeys.KeyPair, log *slog.Logger) (*ControlPlane, error) {
 	kp, err := nkeys.FromSeed(cfg.NATSSeed)
 	if err != nil {
 		store.Close()
@@ -166,7 +179,7 @@ func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store 
 		return nil, fmt.Errorf("connecting to the hub at %s: %w", cfg.NATSURL, err)
 	}
 	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Listen: cfg.Listen, Replicas: max(cfg.Replicas, 1),
-		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, Log: log})
+		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		store.Close()
@@ -233,8 +246,42 @@ func (cp *ControlPlane) Onboard(ctx context.Context, name, region, cloud string,
 	if err != nil {
 		return nil, err
 	}
-	err = cp.Mothership.OnboardSatellite(ctx, onboarding.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks, NKey: pub})
+	_, curvePub, err := LoadOrCreateCurveSeed(filepath.Join(dir, CurveSeedFile))
+	if err != nil {
+		return nil, err
+	}
+	err = cp.Mothership.OnboardSatellite(ctx, onboarding.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks,
+		NKey: pub, CurveKey: curvePub})
 	return seed, err
+}
+
+// CurveSeedFile is the file in a satellite's directory that holds its curve key seed, which
+// Onboard writes beside seed.nk and StartSatellite reads.
+const CurveSeedFile = "curve.xk"
+
+// LoadOrCreateCurveSeed keeps a satellite's curve key across restarts.
+func LoadOrCreateCurveSeed(path string) ([]byte, string, error) {
+	if seed, err := os.ReadFile(path); err == nil {
+		kp, err := nkeys.FromCurveSeed(bytes.TrimSpace(seed))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: not an nkeys curve seed", path)
+		}
+		pub, err := kp.PublicKey()
+		return bytes.TrimSpace(seed), pub, err
+	}
+	kp, err := nkeys.CreateCurveKeys()
+	if err != nil {
+		return nil, "", err
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(path, seed, 0o600); err != nil {
+		return nil, "", err
+	}
+	return seed, pub, nil
 }
 
 // loadOrCreateSeed keeps a satellite's identity across restarts.
@@ -272,7 +319,10 @@ type SatelliteConfig struct {
 	// HubURLs are the hub's leaf-node URLs: one, or one per node of a hub cluster.
 	HubURLs []string
 	Seed    []byte
-	Version string
+	// CurveSeed is the satellite's curve key seed; nil reads Dir/curve.xk when Onboard wrote
+	// one there.
+	CurveSeed []byte
+	Version   string
 	// Kubeconfig, if set, is a real cluster; otherwise a simulated one is used, whose
 	// replicas become ready one per SimStep.
 	Kubeconfig string
@@ -354,7 +404,13 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		n.wg.Wait()
 		return nil, err
 	}
-	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS,
+	curveSeed := cfg.CurveSeed
+	if curveSeed == nil {
+		if b, err := os.ReadFile(filepath.Join(cfg.Dir, CurveSeedFile)); err == nil {
+			curveSeed = bytes.TrimSpace(b)
+		}
+	}
+	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS, CurveSeed: curveSeed,
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,

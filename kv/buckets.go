@@ -23,6 +23,7 @@ func HubBuckets(replicas int) []jetstream.KeyValueConfig {
 		{Bucket: BucketDesired, Description: "desired state of every physical cluster; written by the mothership sync service", History: 1, Storage: jetstream.FileStorage, Replicas: replicas},
 		{Bucket: BucketActual, Description: "actual state of every physical cluster; each key written by its satellite", History: 1, Storage: jetstream.FileStorage, Replicas: replicas},
 		{Bucket: BucketSatellites, Description: "satellite registrations and heartbeats; each key written by its satellite", History: 1, Storage: jetstream.FileStorage, Replicas: replicas},
+		{Bucket: BucketCredentials, Description: "Kafka credentials sealed to each satellite's curve key; written by the mothership sync service", History: 1, Storage: jetstream.FileStorage, Replicas: replicas},
 	}
 }
 
@@ -53,18 +54,40 @@ func EnsureHub(ctx context.Context, js jetstream.JetStream, replicas int) error 
 	return nil
 }
 
+// MirroredBuckets are the hub buckets each satellite mirrors, filtered to its own keys.
+var MirroredBuckets = []string{BucketDesired, BucketCredentials}
+
+// MirrorConsumerName is the durable consumer on the hub's KV_<bucket> that feeds one
+// satellite's mirror of bucket (desired-<satellite>, credentials-<satellite>).
+func MirrorConsumerName(bucket, satellite string) string { return bucket + "-" + satellite }
+
+// MirrorConsumerResetSubject is the hub's JetStream API subject that resets (rewinds) one
+// satellite's consumer of bucket: the only consumer operation a satellite may perform.
+func MirrorConsumerResetSubject(bucket, satellite string) string {
+	return "$JS." + HubDomain + ".API.CONSUMER.RESET." + StreamName(bucket) + "." + MirrorConsumerName(bucket, satellite)
+}
+
+// MirrorDeliverSubject is where the hub delivers one satellite's keys of bucket.
+func MirrorDeliverSubject(bucket, satellite string) string {
+	return "orbit." + bucket + "." + satellite
+}
+
 // DesiredConsumerName is the durable consumer on the hub's KV_desired that feeds one
 // satellite's mirror.
-func DesiredConsumerName(satellite string) string { return "desired-" + satellite }
+func DesiredConsumerName(satellite string) string {
+	return MirrorConsumerName(BucketDesired, satellite)
+}
 
 // DesiredConsumerResetSubject is the hub's JetStream API subject that resets (rewinds) one
-// satellite's desired consumer: the only consumer operation a satellite may perform.
+// satellite's desired consumer.
 func DesiredConsumerResetSubject(satellite string) string {
-	return "$JS." + HubDomain + ".API.CONSUMER.RESET." + StreamName(BucketDesired) + "." + DesiredConsumerName(satellite)
+	return MirrorConsumerResetSubject(BucketDesired, satellite)
 }
 
 // DesiredDeliverSubject is where the hub delivers one satellite's desired keys.
-func DesiredDeliverSubject(satellite string) string { return "orbit.desired." + satellite }
+func DesiredDeliverSubject(satellite string) string {
+	return MirrorDeliverSubject(BucketDesired, satellite)
+}
 
 // DesiredConsumerMaxAckPending bounds how far the hub runs ahead of a satellite's mirror.
 const DesiredConsumerMaxAckPending = 10_000
@@ -75,14 +98,20 @@ const DesiredConsumerMaxAckPending = 10_000
 // satellite's mirror binds to it by name and may only reset it, so the filter is the
 // mothership's decision, never the satellite's.
 func DesiredConsumer(satellite string) jetstream.ConsumerConfig {
-	name := DesiredConsumerName(satellite)
+	return MirrorConsumer(BucketDesired, satellite)
+}
+
+// MirrorConsumer returns the durable push consumer on the hub's KV_<bucket> that feeds one
+// satellite's mirror of bucket (see DesiredConsumer).
+func MirrorConsumer(bucket, satellite string) jetstream.ConsumerConfig {
+	name := MirrorConsumerName(bucket, satellite)
 	return jetstream.ConsumerConfig{
 		Name:           name,
 		Durable:        name,
-		Description:    "desired keys of satellite " + satellite,
-		DeliverSubject: DesiredDeliverSubject(satellite),
+		Description:    bucket + " keys of satellite " + satellite,
+		DeliverSubject: MirrorDeliverSubject(bucket, satellite),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		FilterSubject:  DesiredSubjectFilter(satellite),
+		FilterSubject:  MirrorSubjectFilter(bucket, satellite),
 		AckPolicy:      jetstream.AckFlowControlPolicy,
 		FlowControl:    true,
 		IdleHeartbeat:  time.Second,
@@ -94,10 +123,14 @@ func DesiredConsumer(satellite string) jetstream.ConsumerConfig {
 // mirror of the hub's KV_desired in domain hub, fed by that satellite's durable consumer
 // (DesiredConsumer). It keeps the KV stream shape, so the satellite reads it with the
 // ordinary KeyValue API, and it keeps serving reads while the hub is unreachable.
-func DesiredMirror(satellite string) jetstream.StreamConfig {
+func DesiredMirror(satellite string) jetstream.StreamConfig { return Mirror(BucketDesired, satellite) }
+
+// Mirror returns the stream configuration of a satellite's local copy of bucket (see
+// DesiredMirror).
+func Mirror(bucket, satellite string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:              StreamName(BucketDesired),
-		Description:       "this satellite's desired keys, mirrored from the hub",
+		Name:              StreamName(bucket),
+		Description:       "this satellite's " + bucket + " keys, mirrored from the hub",
 		MaxMsgsPerSubject: 1,
 		Discard:           jetstream.DiscardNew,
 		Storage:           jetstream.FileStorage,
@@ -106,11 +139,11 @@ func DesiredMirror(satellite string) jetstream.StreamConfig {
 		AllowDirect:       true,
 		Replicas:          1,
 		Mirror: &jetstream.StreamSource{
-			Name:   StreamName(BucketDesired),
+			Name:   StreamName(bucket),
 			Domain: HubDomain,
 			Consumer: &jetstream.StreamConsumerSource{
-				Name:           DesiredConsumerName(satellite),
-				DeliverSubject: DesiredDeliverSubject(satellite),
+				Name:           MirrorConsumerName(bucket, satellite),
+				DeliverSubject: MirrorDeliverSubject(bucket, satellite),
 			},
 		},
 	}

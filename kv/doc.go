@@ -9,7 +9,13 @@
 //	KV desired        <satellite>.<product>.<cluster-id>    mothership sync service   that satellite (filtered mirror)
 //	KV actual         <satellite>.<product>.<cluster-id>    that satellite            mothership status controller
 //	KV satellites     <satellite>                           that satellite            mothership scheduler, API
+//	KV credentials    <satellite>.kafka.<cluster-id>.<key>  mothership sync service   that satellite (filtered mirror)
 //	stream EVENTS     events.<resource>.<id>                mothership outbox relay   mothership controllers
+//
+// A credentials value (SealedCredential) is a Kafka API key's SCRAM credential sealed (NaCl
+// box, nkeys curve keys) from the control plane's curve key to the target satellite's: only
+// that satellite's curve seed opens it; the hub, other satellites and readers of the bucket
+// see ciphertext.
 //
 // Values are JSON with a schemaVersion field. Decoding is strict: an unknown field, a
 // schema version other than the one this package speaks, trailing data or an invalid value

@@ -10,6 +10,9 @@ const (
 	BucketDesired    = "desired"
 	BucketActual     = "actual"
 	BucketSatellites = "satellites"
+	// BucketCredentials holds Kafka credentials, each sealed to its satellite's curve key:
+	// <satellite>.kafka.<physical-cluster-id>.<key-id>.
+	BucketCredentials = "credentials"
 
 	// StreamEvents carries the mothership's outbox, one subject per resource:
 	// events.<resource>.<id>.
@@ -83,7 +86,13 @@ func ParseKey(s string) (Key, error) {
 // DesiredSubjectFilter is the subject filter of one satellite's keys in the hub's desired
 // bucket: what its mirror asks for and all its NATS credentials allow it to read.
 func DesiredSubjectFilter(satellite string) string {
-	return "$KV." + BucketDesired + "." + satellite + ".>"
+	return MirrorSubjectFilter(BucketDesired, satellite)
+}
+
+// MirrorSubjectFilter is the subject filter of one satellite's keys in a hub bucket it
+// mirrors (desired, credentials).
+func MirrorSubjectFilter(bucket, satellite string) string {
+	return "$KV." + bucket + "." + satellite + ".>"
 }
 
 // SubjectPrefix returns the subject prefix under which a bucket stores its keys.

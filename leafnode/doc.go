@@ -21,8 +21,8 @@
 //   - Leaf connections authenticate as regular nkey users of the hub. nats-server ignores
 //     permissions on users listed under the leafnode authorization block, so none are.
 //   - A satellite never creates consumers. The mothership creates one durable push
-//     consumer per satellite (DesiredConsumer) whose filter is that satellite's keys and
-//     whose deliver subject is that satellite's own; the satellite's mirror only resets it
+//     consumer per satellite and mirrored bucket (desired and credentials: kv.MirrorConsumer)
+//     whose filter is that satellite's keys and whose deliver subject is that satellite's own; the satellite's mirror only resets it
 //     (nats-server durable sourcing) and may not create, update or delete any consumer.
 //   - The satellite's leaf server uses the scoped JetStream API reply format, so even the
 //     reply subjects it may receive name its own consumer.

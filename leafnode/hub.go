@@ -362,8 +362,10 @@ func (h *Hub) Shutdown() {
 
 // SatellitePermissions is everything one satellite may do on the hub:
 //
-//   - reset its own durable desired consumer and answer that consumer's flow control;
-//   - receive its own desired deliveries and the (scoped) replies to its reset requests;
+//   - reset its own durable desired and credentials consumers and answer their flow
+//     control;
+//   - receive its own desired and credentials deliveries and the (scoped) replies to its
+//     reset requests;
 //   - write its own actual keys and its own registration;
 //   - receive replies on its own inbox prefix.
 //
@@ -373,17 +375,22 @@ func (h *Hub) Shutdown() {
 // direction a list governs, a satellite can only ever reach what is its own. The isolation
 // tests try every forbidden action with real servers.
 func SatellitePermissions(satellite string) *server.Permissions {
-	consumer := kv.DesiredConsumerName(satellite)
-	desired := kv.StreamName(kv.BucketDesired)
-	subjects := []string{
-		kv.DesiredConsumerResetSubject(satellite),
-		"$JS.FC." + desired + "." + consumer + ".*",
-		kv.DesiredDeliverSubject(satellite),
-		"$JSC.R." + kv.HubDomain + ".*." + desired + "." + consumer + ".*",
-		kv.HubPutSubject(kv.BucketActual, satellite) + ".>",
-		kv.HubPutSubject(kv.BucketSatellites, satellite),
-		InboxPrefix(satellite) + ".>",
+	var subjects []string
+	for _, bucket := range kv.MirroredBuckets {
+		consumer := kv.MirrorConsumerName(bucket, satellite)
+		stream := kv.StreamName(bucket)
+		subjects = append(subjects,
+			kv.MirrorConsumerResetSubject(bucket, satellite),
+			"$JS.FC."+stream+"."+consumer+".*",
+			kv.MirrorDeliverSubject(bucket, satellite),
+			"$JSC.R."+kv.HubDomain+".*."+stream+"."+consumer+".*",
+		)
 	}
+	subjects = append(subjects,
+		kv.HubPutSubject(kv.BucketActual, satellite)+".>",
+		kv.HubPutSubject(kv.BucketSatellites, satellite),
+		InboxPrefix(satellite)+".>",
+	)
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: subjects},
 		Subscribe: &server.SubjectPermission{Allow: append([]string(nil), subjects...)},

@@ -18,19 +18,23 @@ import (
 )
 
 // TestSatelliteCannotReachAnotherSatellitesKeys runs satellite A normally and then tries,
-// with satellite B's credentials, every way to read A's desired keys or to write where only
-// A or the mothership may write. A positive control (B's own actual key) proves that the
+// with satellite B's credentials, every way to read A's desired and credentials keys or to
+// write where only A or the mothership may write. A positive control (B's own actual key) proves that the
 // test can see a write that gets through.
 func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 	const secret = "secret-of-sat-a"
 	th := startTestHub(t, "sat-a", "sat-b")
 	th.put(t, kv.BucketDesired, "sat-a.kafka.c1", secret+"-1")
 	th.put(t, kv.BucketDesired, "sat-b.kafka.c2", "b")
+	th.put(t, kv.BucketCredentials, "sat-a.kafka.c1.kk-1", secret+"-credential")
+	th.put(t, kv.BucketCredentials, "sat-b.kafka.c2.kk-2", "b-credential")
 
 	a := startTestLeaf(t, th, "sat-a", th.keys["sat-a"])
 	aDesired := a.mirror(t, kv.DesiredMirror("sat-a"))
+	aCredentials := a.mirror(t, kv.Mirror(kv.BucketCredentials, "sat-a"))
 	b := startTestLeaf(t, th, "sat-b", th.keys["sat-b"])
 	b.mirror(t, kv.DesiredMirror("sat-b"))
+	bCredentials := b.mirror(t, kv.Mirror(kv.BucketCredentials, "sat-b"))
 
 	// B's client listens to everything its leaf sees, for the whole test.
 	var mu sync.Mutex
@@ -38,7 +42,8 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 	sub, err := b.nc.Subscribe(">", func(m *nats.Msg) {
 		// B's own requests name sat-a in their subjects; what must never arrive is A's data
 		// or anything on A's delivery subject.
-		if bytes.Contains(m.Data, []byte(secret)) || m.Subject == kv.DesiredDeliverSubject("sat-a") {
+		if bytes.Contains(m.Data, []byte(secret)) || m.Subject == kv.DesiredDeliverSubject("sat-a") ||
+			m.Subject == kv.MirrorDeliverSubject(kv.BucketCredentials, "sat-a") {
 			mu.Lock()
 			leaked = append(leaked, m.Subject)
 			mu.Unlock()
@@ -60,6 +65,12 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 		"unfiltered":   {Name: "KV_desired", Domain: kv.HubDomain},
 		"filtered_a":   {Name: "KV_desired", Domain: kv.HubDomain, FilterSubject: kv.DesiredSubjectFilter("sat-a")},
 		"own_delivery": {Name: "KV_desired", External: &jetstream.ExternalStream{APIPrefix: "$JS.hub.API", DeliverPrefix: "orbit.desired.sat-b"}, FilterSubject: kv.DesiredSubjectFilter("sat-a")},
+		"bind_a_credentials": {Name: "KV_credentials", Domain: kv.HubDomain, Consumer: &jetstream.StreamConsumerSource{
+			Name: kv.MirrorConsumerName(kv.BucketCredentials, "sat-a"), DeliverSubject: kv.MirrorDeliverSubject(kv.BucketCredentials, "sat-a")}},
+		"credentials_unfiltered": {Name: "KV_credentials", Domain: kv.HubDomain},
+		"credentials_filtered_a": {Name: "KV_credentials", Domain: kv.HubDomain, FilterSubject: kv.MirrorSubjectFilter(kv.BucketCredentials, "sat-a")},
+		"credentials_own_delivery": {Name: "KV_credentials", External: &jetstream.ExternalStream{APIPrefix: "$JS.hub.API",
+			DeliverPrefix: kv.MirrorDeliverSubject(kv.BucketCredentials, "sat-b")}, FilterSubject: kv.MirrorSubjectFilter(kv.BucketCredentials, "sat-a")},
 	}
 	for name, src := range attempts {
 		if _, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "STEAL_" + strings.ToUpper(name), Mirror: src}); err != nil {
@@ -95,6 +106,21 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 	c4, done := short()
 	if _, err := b.nc.RequestWithContext(c4, "$JS.hub.API.DIRECT.GET.KV_desired.$KV.desired.sat-a.kafka.c1", nil); err == nil {
 		t.Error("B got an answer to a direct get of A's key")
+	}
+	done()
+	c10, done := short()
+	if _, err := hubAPI.KeyValue(c10, kv.BucketCredentials); err == nil {
+		t.Error("B opened the hub's credentials bucket")
+	}
+	done()
+	c11, done := short()
+	if _, err := b.nc.RequestWithContext(c11, "$JS.hub.API.DIRECT.GET.KV_credentials.$KV.credentials.sat-a.kafka.c1.kk-1", nil); err == nil {
+		t.Error("B got an answer to a direct get of A's credential")
+	}
+	done()
+	c12, done := short()
+	if _, err := b.nc.RequestWithContext(c12, kv.MirrorConsumerResetSubject(kv.BucketCredentials, "sat-a"), []byte(`{"seq":1}`)); err == nil {
+		t.Error("B reset A's credentials consumer")
 	}
 	done()
 	// EVENTS is the mothership's: no consumer, no stream or bucket creation, no reads.
@@ -136,6 +162,7 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 		"$KV.desired.sat-a.kafka.c1", "$KV.desired.sat-b.kafka.c2", "$KV.actual.sat-a.kafka.c1", "$KV.satellites.sat-a",
 		kv.HubPutSubject(kv.BucketDesired, "sat-a.kafka.c1"), kv.HubPutSubject(kv.BucketDesired, "sat-b.kafka.c2"),
 		kv.HubPutSubject(kv.BucketActual, "sat-a.kafka.c1"), kv.HubPutSubject(kv.BucketSatellites, "sat-a"),
+		kv.HubPutSubject(kv.BucketCredentials, "sat-a.kafka.c1.kk-1"), kv.HubPutSubject(kv.BucketCredentials, "sat-b.kafka.c2.kk-2"),
 	} {
 		if err := b.nc.Publish(subj, []byte("forged")); err != nil {
 			t.Fatal(err)
@@ -159,6 +186,27 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 		}
 		return nil
 	})
+	// A's credentials mirror holds exactly its key; B's exactly its own.
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		e, err := aCredentials.Get(ctx, "sat-a.kafka.c1.kk-1")
+		if err != nil {
+			return err
+		}
+		if string(e.Value()) != secret+"-credential" {
+			return fmt.Errorf("A's credential is %q", e.Value())
+		}
+		e, err = bCredentials.Get(ctx, "sat-b.kafka.c2.kk-2")
+		if err != nil {
+			return err
+		}
+		if string(e.Value()) != "b-credential" {
+			return fmt.Errorf("B's credential is %q", e.Value())
+		}
+		return nil
+	})
+	if _, err := bCredentials.Get(ctx, "sat-a.kafka.c1.kk-1"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("B's credentials mirror has A's key (err %v)", err)
+	}
 	// Not synchronisation: a quiet window of several of B's mirror retry rounds, in which
 	// B must get nothing; what it got is checked below.
 	time.Sleep(3 * time.Second)
@@ -197,6 +245,12 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 	if _, err := hubGet(kv.BucketSatellites, "sat-a"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Errorf("B wrote A's registration (err %v)", err)
 	}
+	if v, _ := hubGet(kv.BucketCredentials, "sat-a.kafka.c1.kk-1"); v != secret+"-credential" {
+		t.Errorf("A's credential on the hub is %q", v)
+	}
+	if v, _ := hubGet(kv.BucketCredentials, "sat-b.kafka.c2.kk-2"); v != "b-credential" {
+		t.Errorf("B rewrote its own credential: %q", v)
+	}
 	if v, err := hubGet(kv.BucketActual, "sat-b.kafka.c2"); err != nil || v != "own status" {
 		t.Errorf("B's own actual key on the hub: %q, %v", v, err)
 	}
@@ -215,7 +269,10 @@ func TestSatelliteCannotReachAnotherSatellitesKeys(t *testing.T) {
 	for n := range names.Name() {
 		streams = append(streams, n)
 	}
-	if len(streams) != 4 { // KV_desired, KV_actual, KV_satellites, EVENTS
+	if cred, err := th.js.Stream(ctx, "KV_credentials"); err != nil || cred.CachedInfo().State.Consumers != 2 {
+		t.Errorf("hub's credentials stream: want the 2 consumers the mothership made (err %v)", err)
+	}
+	if len(streams) != 5 { // KV_desired, KV_actual, KV_satellites, KV_credentials, EVENTS
 		t.Errorf("hub streams %v", streams)
 	}
 	if ev, err := th.js.Stream(ctx, kv.StreamEvents); err != nil || ev.CachedInfo().State.Consumers != 0 {

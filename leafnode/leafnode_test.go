@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,8 +81,10 @@ func startTestHub(t *testing.T, satellites ...string) *testHub {
 		t.Fatal(err)
 	}
 	for _, s := range satellites {
-		if _, err := js.CreateOrUpdatePushConsumer(ctx, kv.StreamName(kv.BucketDesired), kv.DesiredConsumer(s)); err != nil {
-			t.Fatal(err)
+		for _, bucket := range kv.MirroredBuckets {
+			if _, err := js.CreateOrUpdatePushConsumer(ctx, kv.StreamName(bucket), kv.MirrorConsumer(bucket, s)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	th.hub, th.js, th.nc = hub, js, nc
@@ -140,7 +143,7 @@ func (tl *testLeaf) mirror(t *testing.T, cfg jetstream.StreamConfig) jetstream.K
 	if _, err := tl.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	b, err := tl.js.KeyValue(ctx, kv.BucketDesired)
+	b, err := tl.js.KeyValue(ctx, strings.TrimPrefix(cfg.Name, "KV_"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,16 @@
 //	database             db                   schema migrations, meta[outbox_epoch]
 //	satellite-access     onboarding           satellites (db/onboardingdb); hub users, desired consumers
 //	outbox-relay         relay                outbox published marks (db/relaydb) → EVENTS          yes
-//	sync                 desiredsync          KV desired, its only writer (reads db/syncdb)          yes
+//	sync                 desiredsync          KV desired and KV credentials, their only writer      yes
+//	                                          (reads db/syncdb)
 //	scheduler            scheduler            placements (db/schedulerdb) + events.placement         yes
 //	physical-controller  physical             physical_clusters, physical_generations, tenancies    yes
 //	                                          (db/physicaldb) + events.physical
 //	status-controller    status               cluster_status (db/statusdb), from KV actual           yes
 //	usage-meter          usage                usage, meta[usage_cursor] (db/usagedb)                 yes
-//	frontend             frontend             tenants, api_keys, logical_clusters, cluster_history,
-//	                                          profiles (db/frontenddb) + events.logical/profile
+//	frontend             frontend             tenants, api_keys, kafka_api_keys, logical_clusters,
+//	                                          cluster_history, profiles (db/frontenddb)
+//	                                          + events.logical/profile/kafkakey
 //	api-listener         (this package)       serves the frontend's handler
 //
 // Shared, writing nothing: events (the EVENTS payloads), api (the REST types and client),

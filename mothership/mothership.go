@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orbitcp/orbit/db"
@@ -64,7 +65,11 @@ type Config struct {
 	// LeaseTTL is how long the leader's lease lasts unless renewed: how long a crashed
 	// leader goes unreplaced (default leader.DefaultTTL).
 	LeaseTTL time.Duration
-	Log      *slog.Logger
+	// CredentialKey is the control plane's curve key pair (nkeys, see LoadCredentialKey):
+	// Kafka API keys' credentials are sealed from it, to it for the database and to each
+	// satellite's curve key for the credentials bucket.
+	CredentialKey nkeys.KeyPair
+	Log           *slog.Logger
 }
 
 // Validate checks the configuration.
@@ -76,6 +81,8 @@ func (c *Config) Validate() error {
 		return errors.New("mothership: a NATS connection is required")
 	case c.Listener == nil && c.Listen == "":
 		return errors.New("mothership: an API listen address is required")
+	case c.CredentialKey == nil:
+		return errors.New("mothership: a credential key is required")
 	case c.Replicas < 1 || c.Replicas > 5:
 		return fmt.Errorf("replicas: must be between 1 and 5 (got %d)", c.Replicas)
 	}
@@ -266,16 +273,18 @@ func (m *Mothership) whileLeading(ctx context.Context, changed <-chan struct{}, 
 // buildLayers wires the services, in the order they start.
 func (m *Mothership) buildLayers() []layer {
 	st := m.cfg.Store
-	syncer := desiredsync.New(st)
+	syncer := desiredsync.New(st, m.cfg.CredentialKey, m.log.With("service", "sync"))
 	sched := scheduler.New(st, m.registry)
 	phys := physical.New(st, m.cfg.DeletedRetention)
 	status := status.New(st, m.log)
-	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, nil, 4, events.ResourcePhysical, events.ResourcePlacement)
+	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, syncer.MapEvent, 4, events.ResourcePhysical, events.ResourcePlacement,
+		events.ResourceKafkaKey)
 	// One scheduler worker: placements read capacity and must not race each other.
 	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
 	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile)
 	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness, Leader: m.leader,
-		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention})
+		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention,
+		CredentialKey: m.cfg.CredentialKey})
 	return []layer{
 		{name: "nats", start: m.ensureHub},
 		{name: "database", start: st.Migrate},

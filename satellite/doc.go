@@ -9,10 +9,16 @@
 //	where                          what
 //	hub KV actual                  <this satellite>.<product>.<id> (status of each cluster)
 //	hub KV satellites              <this satellite> (registration and heartbeat)
-//	local JetStream (own domain)   the KV_desired mirror
+//	local JetStream (own domain)   the KV_desired and KV_credentials mirrors
 //	Kubernetes                     objects labelled app.kubernetes.io/managed-by=orbit-satellite
 //	                               and orbit.dev/satellite=<this satellite>, applied with the
 //	                               field manager "orbit-satellite"
+//	Kafka (Admin API, super user)  SCRAM-SHA-512 users of the Kafka API keys (kk-…) opened from
+//	                               the credentials mirror with this satellite's curve seed,
+//	                               their ACLs (whole cluster when dedicated, the logical
+//	                               cluster's prefix when shared) and, on shared clusters, their
+//	                               client quotas (the tenant's byte rates divided among its
+//	                               keys); Orbit-issued users no longer mirrored are deleted
 //
 // It never imports the mothership or its database: the kv package is the whole contract.
 package satellite

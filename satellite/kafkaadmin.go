@@ -251,6 +251,11 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 			return
 		}
 	}
+	if err := op.reconcileCredentials(ctx, o, out); err != nil {
+		reachable(false, "CredentialsFailed", err.Error())
+		op.after(o.Name, kafkaUnreachableRecheck)
+		return
+	}
 	switch {
 	case unreachable > 0:
 		reachable(true, "SomeBrokersUnreachable", firstErr.Error())

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +34,10 @@ type operator struct {
 	after func(name string, d time.Duration)
 	// kafka speaks the Kafka protocol to the clusters; nil when the satellite does not.
 	kafka *kafkaAdmins
+	// credentials is the mirror of this satellite's sealed Kafka API keys and curve the key
+	// pair that opens them (nil: no keys are applied).
+	credentials jetstream.KeyValue
+	curve       nkeys.KeyPair
 	// reportAddresses reports load balancers by address rather than by DNS name (a
 	// simulated cluster: nothing resolves the satellite's domain on a developer's machine).
 	reportAddresses bool

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -35,6 +36,10 @@ type Config struct {
 	HubURLs []string
 	// Seed is the satellite's user nkey seed.
 	Seed []byte
+	// CurveSeed is the satellite's curve key seed (nkeys, SX…), minted at onboarding beside
+	// Seed: the Kafka credentials the mothership publishes for this satellite are sealed to
+	// its public half. Without it the satellite cannot open them.
+	CurveSeed []byte
 	// HubTLS, if set, is how the hub's certificate is verified (and the client certificate
 	// presented): the hub URLs then speak TLS.
 	HubTLS *tls.Config
@@ -83,6 +88,11 @@ func (c *Config) Validate() error {
 	if c.Kube == nil || c.Dynamic == nil {
 		return errors.New("satellite: Kubernetes clients are required")
 	}
+	if len(c.CurveSeed) > 0 {
+		if _, err := nkeys.FromCurveSeed(c.CurveSeed); err != nil {
+			return errors.New("satellite: the curve seed is not an nkeys curve seed")
+		}
+	}
 	return nil
 }
 
@@ -96,10 +106,11 @@ type Satellite struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu      sync.Mutex
-	leaf    *leafnode.Leaf
-	pub     *publisher
-	desired jetstream.KeyValue
+	mu          sync.Mutex
+	leaf        *leafnode.Leaf
+	pub         *publisher
+	desired     jetstream.KeyValue
+	credentials jetstream.KeyValue
 }
 
 // New returns a satellite; Run starts it.
@@ -158,6 +169,18 @@ func (s *Satellite) DesiredKeys(ctx context.Context) ([]string, error) {
 	s.mu.Lock()
 	b := s.desired
 	s.mu.Unlock()
+	return mirrorKeys(ctx, b)
+}
+
+// CredentialKeys lists the keys of the satellite's local credentials mirror.
+func (s *Satellite) CredentialKeys(ctx context.Context) ([]string, error) {
+	s.mu.Lock()
+	b := s.credentials
+	s.mu.Unlock()
+	return mirrorKeys(ctx, b)
+}
+
+func mirrorKeys(ctx context.Context, b jetstream.KeyValue) ([]string, error) {
 	if b == nil {
 		return nil, errors.New("satellite: not running")
 	}
@@ -203,6 +226,14 @@ func (s *Satellite) Run(ctx context.Context) error {
 	g.Go(func() error { return link.pub.Run(ctx) })
 	g.Go(func() error { return s.heartbeat(ctx, link.js) })
 	g.Go(func() error { return s.followDesired(ctx, watcher, l.syncQueue) })
+	if l.op.credentials != nil {
+		credWatcher, err := link.credentials.WatchAll(ctx)
+		if err != nil {
+			return fmt.Errorf("satellite: watching credentials: %w", err)
+		}
+		defer credWatcher.Stop()
+		g.Go(func() error { return followCredentials(ctx, credWatcher, l.opQueue.Add) })
+	}
 	for range s.cfg.Workers {
 		g.Go(func() error { work(ctx, l.syncQueue, l.sync.reconcile, s.log); return nil })
 		g.Go(func() error { work(ctx, l.opQueue, l.op.reconcile, s.log); return nil })
@@ -218,11 +249,12 @@ func (s *Satellite) Run(ctx context.Context) error {
 // hubLink is the satellite's side of NATS: its leaf node, a connection to it, and the
 // desired mirror and the actual-state publisher over it.
 type hubLink struct {
-	leaf    *leafnode.Leaf
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	desired jetstream.KeyValue
-	pub     *publisher
+	leaf        *leafnode.Leaf
+	nc          *nats.Conn
+	js          jetstream.JetStream
+	desired     jetstream.KeyValue
+	credentials jetstream.KeyValue
+	pub         *publisher
 }
 
 func (l *hubLink) close() {
@@ -246,7 +278,10 @@ func (s *Satellite) connect(ctx context.Context) (*hubLink, error) {
 		return nil, fmt.Errorf("satellite: connecting to the leaf node: %w", err)
 	}
 	if link.js, err = jetstream.New(link.nc); err == nil {
-		link.desired, err = s.openMirror(ctx, link.nc, link.js)
+		link.desired, err = s.openMirror(ctx, link.nc, link.js, kv.BucketDesired)
+	}
+	if err == nil {
+		link.credentials, err = s.openMirror(ctx, link.nc, link.js, kv.BucketCredentials)
 	}
 	if err != nil {
 		link.close()
@@ -254,7 +289,7 @@ func (s *Satellite) connect(ctx context.Context) (*hubLink, error) {
 	}
 	link.pub = newPublisher(link.js, s.log)
 	s.mu.Lock()
-	s.leaf, s.pub, s.desired = leaf, link.pub, link.desired
+	s.leaf, s.pub, s.desired, s.credentials = leaf, link.pub, link.desired, link.credentials
 	s.mu.Unlock()
 	return link, nil
 }
@@ -292,6 +327,13 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 		reporter: rep, log: s.log, after: l.opQueue.AddAfter, reportAddresses: cfg.Simulated}
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+		if len(cfg.CurveSeed) > 0 {
+			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
+			if err != nil {
+				return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
+			}
+			l.op.credentials, l.op.curve = link.credentials, curve
+		}
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)
@@ -350,40 +392,40 @@ func work(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], r
 	}
 }
 
-// openMirror makes sure the local desired bucket exists as a mirror of this satellite's
-// keys. On a fresh store it first rewinds the satellite's durable consumer on the hub to
-// the beginning, so a satellite that lost its disk gets every key again; that needs the
-// hub, and there is nothing to converge without it anyway.
-func (s *Satellite) openMirror(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) (jetstream.KeyValue, error) {
-	cfg := kv.DesiredMirror(s.cfg.Name)
+// openMirror makes sure the local bucket (desired, credentials) exists as a mirror of this
+// satellite's keys. On a fresh store it first rewinds the satellite's durable consumer on
+// the hub to the beginning, so a satellite that lost its disk gets every key again; that
+// needs the hub, and there is nothing to converge without it anyway.
+func (s *Satellite) openMirror(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, bucket string) (jetstream.KeyValue, error) {
+	cfg := kv.Mirror(bucket, s.cfg.Name)
 	_, err := js.Stream(ctx, cfg.Name)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		if err := s.rewindConsumer(ctx, nc); err != nil {
+		if err := rewindConsumer(ctx, nc, bucket, s.cfg.Name, s.log); err != nil {
 			return nil, err
 		}
 		if _, err := js.CreateStream(ctx, cfg); err != nil {
-			return nil, fmt.Errorf("satellite: creating the desired mirror: %w", err)
+			return nil, fmt.Errorf("satellite: creating the %s mirror: %w", bucket, err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("satellite: desired mirror: %w", err)
+		return nil, fmt.Errorf("satellite: %s mirror: %w", bucket, err)
 	default:
 		if _, err := js.UpdateStream(ctx, cfg); err != nil {
-			return nil, fmt.Errorf("satellite: updating the desired mirror: %w", err)
+			return nil, fmt.Errorf("satellite: updating the %s mirror: %w", bucket, err)
 		}
 	}
-	return js.KeyValue(ctx, kv.BucketDesired)
-}
-
-func (s *Satellite) rewindConsumer(ctx context.Context, nc *nats.Conn) error {
-	return RewindDesiredConsumer(ctx, nc, s.cfg.Name, s.log)
+	return js.KeyValue(ctx, bucket)
 }
 
 // RewindDesiredConsumer asks the hub to deliver a satellite's desired keys again from the
 // start, retrying until the hub answers: what a satellite with an empty store does before it
 // creates its mirror.
 func RewindDesiredConsumer(ctx context.Context, nc *nats.Conn, satellite string, log *slog.Logger) error {
-	subject := kv.DesiredConsumerResetSubject(satellite)
+	return rewindConsumer(ctx, nc, kv.BucketDesired, satellite, log)
+}
+
+func rewindConsumer(ctx context.Context, nc *nats.Conn, bucket, satellite string, log *slog.Logger) error {
+	subject := kv.MirrorConsumerResetSubject(bucket, satellite)
 	body, _ := json.Marshal(map[string]uint64{"seq": 1})
 	for attempt := 0; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)

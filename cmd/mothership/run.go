@@ -21,6 +21,7 @@ import (
 
 var dbFlags = []cli.Flag{
 	&cli.StringFlag{Name: "data-dir", Usage: "Where state lives (NATS data; SQLite unless --db is set)", Value: "/var/lib/orbit", EnvVars: []string{"ORBIT_DATA_DIR"}},
+	&cli.StringFlag{Name: "credential-key", Usage: "File with the control plane's curve key seed, which seals Kafka credentials; every replica needs the same (default <data-dir>/credential-key, created if missing)", EnvVars: []string{"ORBIT_CREDENTIAL_KEY"}},
 	&cli.StringFlag{Name: "db", Usage: "Database: postgres://... or a SQLite file (default <data-dir>/orbit.db)", EnvVars: []string{"ORBIT_DB"}},
 }
 
@@ -91,7 +92,7 @@ var runCommand = &cli.Command{
 		}
 		cp, err := devstack.StartControlPlane(c.Context, devstack.ControlPlaneConfig{
 			ServerName: c.String("server-name"), Cluster: cluster, Replicas: c.Int("replicas"),
-			DataDir: c.String("data-dir"), DB: dbDSN(c), Listen: c.String("listen"),
+			DataDir: c.String("data-dir"), DB: dbDSN(c), CredentialKeyFile: c.String("credential-key"), Listen: c.String("listen"),
 			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), NATSReaders: c.StringSlice("nats-reader"), DeletedRetention: c.Duration("deleted-retention"),
 			TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), TLSCA: c.String("tls-ca"), Log: log,
 			ReplicaID: c.String("replica-id"), LeaseTTL: c.Duration("lease-ttl"), NATSURL: c.String("nats-url"), NATSSeed: natsSeed,

@@ -42,6 +42,7 @@ var satelliteCommand = &cli.Command{
 			&cli.StringFlag{Name: "cloud", Usage: "Cloud the satellite runs on", Value: "aws", EnvVars: []string{"ORBIT_SATELLITE_CLOUD"}},
 			&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public"), EnvVars: []string{"ORBIT_SATELLITE_NETWORKS"}},
 			&cli.StringFlag{Name: "seed-file", Usage: "Where to write the satellite's nkey seed (default NAME.nk)", EnvVars: []string{"ORBIT_SATELLITE_SEED_FILE"}},
+			&cli.StringFlag{Name: "curve-seed-file", Usage: "Where to write the satellite's curve key seed, which opens its Kafka credentials (default NAME.xk)", EnvVars: []string{"ORBIT_SATELLITE_CURVE_SEED_FILE"}},
 		}, dbFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -54,7 +55,14 @@ var satelliteCommand = &cli.Command{
 			}
 			pub, _ := kp.PublicKey()
 			seed, _ := kp.Seed()
-			spec := onboarding.SatelliteSpec{Name: name, Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"), NKey: pub}
+			ckp, err := nkeys.CreateCurveKeys()
+			if err != nil {
+				return err
+			}
+			curvePub, _ := ckp.PublicKey()
+			curveSeed, _ := ckp.Seed()
+			spec := onboarding.SatelliteSpec{Name: name, Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"),
+				NKey: pub, CurveKey: curvePub}
 			if err := spec.Validate(); err != nil {
 				return err
 			}
@@ -67,14 +75,24 @@ var satelliteCommand = &cli.Command{
 			if path == "" {
 				path = name + ".nk"
 			}
+			curvePath := c.String("curve-seed-file")
+			if curvePath == "" {
+				curvePath = name + ".xk"
+			}
 			if err := os.WriteFile(path, seed, 0o600); err != nil {
+				return err
+			}
+			if err := os.WriteFile(curvePath, curveSeed, 0o600); err != nil {
 				return err
 			}
 			if err := onboarding.Add(c.Context, store, spec); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "satellite %s added; its nkey seed is in %s (keep it secret).\nA running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s\n",
-				name, path, name, spec.Region, spec.Cloud, path)
+			fmt.Fprintf(c.App.Writer, "satellite %s added; its nkey seed is in %s and its curve key seed in %s (keep both secret).\n"+
+				"Onboarding a satellite again mints a new curve key: the Kafka API keys of its clusters are sealed again to it\n"+
+				"(the old seed no longer opens them), so start it with the new files.\n"+
+				"A running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s --curve-seed-file %s\n",
+				name, path, curvePath, name, spec.Region, spec.Cloud, path, curvePath)
 			return nil
 		},
 	}},

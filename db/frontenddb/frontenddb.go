@@ -1,7 +1,7 @@
 // Package frontenddb is the query set of the API (the frontend): it writes tenants, api_keys,
-// logical_clusters, cluster_history and profiles, appending each change's event to the outbox,
-// and reads what the other services recorded for the API's views. Every replica serves the API,
-// so its transactions pass no leader fence.
+// kafka_api_keys, logical_clusters, cluster_history and profiles, appending each change's
+// event to the outbox, and reads what the other services recorded for the API's views. Every
+// replica serves the API, so its transactions pass no leader fence.
 package frontenddb
 
 import (
@@ -21,6 +21,10 @@ type Queries interface {
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (db.GetAPIKeyByHashRow, error)
 	ListAPIKeys(ctx context.Context, tenantID string) ([]db.ListAPIKeysRow, error)
 	RevokeAPIKey(ctx context.Context, arg db.RevokeAPIKeyParams) (int64, error)
+	InsertKafkaAPIKey(ctx context.Context, arg db.InsertKafkaAPIKeyParams) error
+	GetKafkaAPIKey(ctx context.Context, id string) (db.KafkaApiKey, error)
+	ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]db.KafkaApiKey, error)
+	RevokeKafkaAPIKey(ctx context.Context, arg db.RevokeKafkaAPIKeyParams) (int64, error)
 	InsertLogicalCluster(ctx context.Context, arg db.InsertLogicalClusterParams) error
 	GetLogicalCluster(ctx context.Context, id string) (db.LogicalCluster, error)
 	GetLiveLogicalClusterByName(ctx context.Context, arg db.GetLiveLogicalClusterByNameParams) (db.LogicalCluster, error)

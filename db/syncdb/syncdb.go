@@ -1,5 +1,6 @@
 // Package syncdb is the query set of the sync service: it writes no table (it is the desired
-// bucket's writer) and reads physical clusters and their placements. Leader-only.
+// and credentials buckets' writer) and reads physical clusters, their placements and
+// tenancies, the sealed Kafka API keys and the satellites' curve keys. Leader-only.
 package syncdb
 
 import (
@@ -14,6 +15,9 @@ type Queries interface {
 	GetPhysicalCluster(ctx context.Context, id string) (db.PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (db.Placement, error)
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
+	GetTenancy(ctx context.Context, logicalClusterID string) (db.Tenancy, error)
+	ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]db.KafkaApiKey, error)
+	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 }
 
 // Store is the service's view of the store.

@@ -194,6 +194,25 @@ type APIKeyRequest struct {
 	Tenant      string `json:"tenant,omitempty"`
 }
 
+// KafkaAPIKey is a Kafka API key of one Kafka cluster: a SCRAM-SHA-512 user named ID.
+// Secret is set only in the answer that creates it: the mothership keeps only the SCRAM
+// credential derived from it, sealed.
+type KafkaAPIKey struct {
+	ID          string     `json:"id"`
+	Cluster     string     `json:"cluster"`
+	ClusterID   string     `json:"clusterId"`
+	Mechanism   string     `json:"mechanism"`
+	Description string     `json:"description,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+	Secret      string     `json:"secret,omitempty"`
+}
+
+// KafkaAPIKeyRequest is the body of POST /v1/clusters/{name}/api-keys.
+type KafkaAPIKeyRequest struct {
+	Description string `json:"description,omitempty"`
+}
+
 // HistoryEntry is one change to a cluster: who (the API key id), when, what, and the
 // cluster's full state before and after.
 type HistoryEntry struct {

@@ -211,6 +211,29 @@ func (c *Client) RevokeAPIKey(ctx context.Context, id string) (*APIKey, error) {
 }
 
 // ListAllClusters lists every tenant's live clusters (operators only).
+// CreateKafkaAPIKey creates a Kafka API key on a Kafka cluster; the answer carries its
+// secret, which no later answer does.
+func (c *Client) CreateKafkaAPIKey(ctx context.Context, cluster string, req KafkaAPIKeyRequest) (*KafkaAPIKey, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out KafkaAPIKey
+	return &out, c.do(ctx, http.MethodPost, "/v1/clusters/"+url.PathEscape(cluster)+"/api-keys", "application/json", body, &out)
+}
+
+// ListKafkaAPIKeys lists a Kafka cluster's API keys, revoked ones included, without secrets.
+func (c *Client) ListKafkaAPIKeys(ctx context.Context, cluster string) ([]KafkaAPIKey, error) {
+	var out []KafkaAPIKey
+	return out, c.do(ctx, http.MethodGet, "/v1/clusters/"+url.PathEscape(cluster)+"/api-keys", "", nil, &out)
+}
+
+// RevokeKafkaAPIKey revokes a Kafka API key; its satellite deletes the SCRAM user.
+func (c *Client) RevokeKafkaAPIKey(ctx context.Context, cluster, id string) (*KafkaAPIKey, error) {
+	var out KafkaAPIKey
+	return &out, c.do(ctx, http.MethodDelete, "/v1/clusters/"+url.PathEscape(cluster)+"/api-keys/"+url.PathEscape(id), "", nil, &out)
+}
+
 func (c *Client) ListAllClusters(ctx context.Context) ([]Cluster, error) {
 	var out []Cluster
 	return out, c.do(ctx, http.MethodGet, "/v1/clusters?all=true", "", nil, &out)

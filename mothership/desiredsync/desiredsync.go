@@ -1,6 +1,8 @@
 // Package desiredsync is the sync service: it renders each placed physical cluster into a
-// PSC and puts it into the desired bucket under <satellite>.<product>.<id>. It is the
-// bucket's only writer and writes no table (it reads through db/syncdb). Leader-only.
+// PSC and puts it into the desired bucket under <satellite>.<product>.<id>, and puts each
+// Kafka cluster's live API keys, sealed to its satellite's curve key, into the credentials
+// bucket under <satellite>.kafka.<id>.<key-id>. It is both buckets' only writer and writes
+// no table (it reads through db/syncdb). Leader-only.
 package desiredsync
 
 import (
@@ -9,9 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/syncdb"
@@ -24,20 +28,33 @@ import (
 // compare-and-set on the key's revision and skips a put that would not change the value, so
 // a resync writes nothing.
 type Service struct {
-	store   syncdb.Store
-	desired jetstream.KeyValue
+	store         syncdb.Store
+	credentialKey nkeys.KeyPair
+	log           *slog.Logger
+	desired       jetstream.KeyValue
+	credentials   jetstream.KeyValue
 }
 
-// New returns the service; Start binds it to the desired bucket.
-func New(s *db.Store) *Service { return &Service{store: syncdb.New(s)} }
+// New returns the service; Start binds it to its buckets. credentialKey is the control
+// plane's curve key pair (nil: no credentials are published).
+func New(s *db.Store, credentialKey nkeys.KeyPair, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: syncdb.New(s), credentialKey: credentialKey, log: log}
+}
 
-// Start binds the service to the desired bucket.
+// Start binds the service to the desired and credentials buckets.
 func (s *Service) Start(ctx context.Context, js jetstream.JetStream) error {
 	b, err := js.KeyValue(ctx, kv.BucketDesired)
 	if err != nil {
 		return err
 	}
-	s.desired = b
+	c, err := js.KeyValue(ctx, kv.BucketCredentials)
+	if err != nil {
+		return err
+	}
+	s.desired, s.credentials = b, c
 	return nil
 }
 
@@ -62,6 +79,9 @@ func (s *Service) Reconcile(ctx context.Context, physicalID string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if err := s.syncCredentials(ctx, p, pl.Satellite.String); err != nil {
+		return fmt.Errorf("credentials of %s: %w", p.ID, err)
 	}
 	psc, err := RenderPSC(p, pl.Satellite.String)
 	if err != nil {

@@ -23,7 +23,7 @@ func TestReconcilePutsThePSCOnce(t *testing.T) {
 	if err := kv.EnsureHub(ctx, js, 1); err != nil {
 		t.Fatal(err)
 	}
-	s := New(store)
+	s := New(store, nil, nil)
 	if err := s.Start(ctx, js); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@
 //	resource   writer (appends in its own transaction)   payload
 //	logical    frontend                                  Logical
 //	profile    frontend                                  Profile
+//	kafkakey   frontend                                  KafkaKey
 //	physical   physical controller                       Physical
 //	placement  scheduler                                 Placement
 package events
@@ -35,6 +36,7 @@ const (
 	ResourcePhysical  = "physical"
 	ResourcePlacement = "placement"
 	ResourceProfile   = "profile"
+	ResourceKafkaKey  = "kafkakey"
 )
 
 // Event is a payload that knows its subject.
@@ -54,6 +56,21 @@ func (e *Logical) stamp()   { e.V = Version }
 func (e *Physical) stamp()  { e.V = Version }
 func (e *Placement) stamp() { e.V = Version }
 func (e *Profile) stamp()   { e.V = Version }
+func (e *KafkaKey) stamp()  { e.V = Version }
+
+// KafkaKey says that a Kafka API key of a logical cluster was created or revoked.
+type KafkaKey struct {
+	V              int    `json:"v"`
+	ID             string `json:"id"`
+	LogicalCluster string `json:"logicalCluster"`
+	TenantID       string `json:"tenantId"`
+	Action         string `json:"action"`
+	Actor          string `json:"actor,omitempty"`
+}
+
+// Subject implements Event: a key's events are subjects of its logical cluster, so that
+// one consumer of the cluster sees them in order.
+func (e *KafkaKey) Subject() string { return kv.EventSubject(ResourceKafkaKey, e.LogicalCluster) }
 
 // Logical is the full state of a logical cluster after a user's action.
 type Logical struct {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nkeys"
+
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/frontenddb"
 	"github.com/orbitcp/orbit/kv"
@@ -36,6 +38,8 @@ type Frontend struct {
 	controllers []*controller.Controller
 	// retention is how long a deleted cluster can be undeleted (its volumes are kept).
 	retention time.Duration
+	// credentialKey is the mothership's curve key: Kafka credentials are sealed to it.
+	credentialKey nkeys.KeyPair
 }
 
 // Config is what the frontend reads and reports on.
@@ -51,18 +55,30 @@ type Config struct {
 	Controllers []*controller.Controller
 	// Retention is how long a deleted cluster can be undeleted.
 	Retention time.Duration
+	// CredentialKey is the mothership's curve key pair (nkeys): Kafka API keys' credentials
+	// are stored sealed to it. Without one, creating Kafka API keys fails.
+	CredentialKey nkeys.KeyPair
 }
 
 // New returns the API.
 func New(cfg Config) *Frontend {
 	return &Frontend{store: frontenddb.New(cfg.Store), registry: cfg.Registry, log: cfg.Log, ready: cfg.Ready, leader: cfg.Leader,
-		controllers: cfg.Controllers, retention: cfg.Retention}
+		controllers: cfg.Controllers, retention: cfg.Retention, credentialKey: cfg.CredentialKey}
 }
 
 var (
 	errNotFound = errors.New("not found")
 	errConflict = errors.New("conflict")
 )
+
+// notFoundErr is a 404 that names the field that named what is missing.
+type notFoundErr struct {
+	field string
+	err   error
+}
+
+func (e *notFoundErr) Error() string { return e.field + ": " + e.err.Error() }
+func (e *notFoundErr) Unwrap() error { return e.err }
 
 // conflictErr is a 409 that names the field.
 type conflictErr struct{ field, msg string }
@@ -84,6 +100,9 @@ func (f *Frontend) Handler() http.Handler {
 	mux.Handle("POST /v1/clusters/{name}/undelete", f.authed(api.RoleAdmin, f.undeleteCluster))
 	mux.Handle("GET /v1/clusters/{name}/history", f.authed(api.RoleViewer, f.clusterHistory))
 	mux.Handle("POST /v1/clusters/{name}/rotate-certificates", f.authed(api.RoleAdmin, f.rotateCertificates))
+	mux.Handle("POST /v1/clusters/{name}/api-keys", f.authed(api.RoleAdmin, f.createKafkaKey))
+	mux.Handle("GET /v1/clusters/{name}/api-keys", f.authed(api.RoleViewer, f.listKafkaKeys))
+	mux.Handle("DELETE /v1/clusters/{name}/api-keys/{id}", f.authed(api.RoleAdmin, f.revokeKafkaKey))
 	mux.Handle("POST /v1/apply", f.authed(api.RoleAdmin, f.apply))
 	mux.Handle("GET /v1/satellites", f.authed(api.RoleOperator, f.listSatellites))
 	mux.Handle("GET /v1/controllers", f.authed(api.RoleOperator, f.listControllers))
@@ -664,6 +683,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		fe  *fieldErr
 		ce  *conflictErr
 		mbe *maxBytesErr
+		nfe *notFoundErr
 	)
 	e := api.Error{Message: err.Error()}
 	code := http.StatusInternalServerError
@@ -676,6 +696,8 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		code, e.Code, e.Field = http.StatusConflict, api.CodeConflict, ce.field
 	case errors.Is(err, errConflict):
 		code, e.Code = http.StatusConflict, api.CodeConflict
+	case errors.As(err, &nfe) && errors.Is(err, errNotFound):
+		code, e.Code, e.Field = http.StatusNotFound, api.CodeNotFound, nfe.field
 	case errors.Is(err, errNotFound):
 		code, e.Code = http.StatusNotFound, api.CodeNotFound
 	case errors.Is(err, errUnauthenticated):

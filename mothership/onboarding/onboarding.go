@@ -1,7 +1,7 @@
 // Package onboarding owns the satellites table: adding a satellite (its name, region,
-// cloud, networks and nkey), revoking it, and granting what the table says on the hub —
-// one durable desired consumer per satellite and, on an embedded hub, its user and
-// permissions. It writes through db/onboardingdb; any replica (and `mothership satellite`)
+// cloud, networks, nkey and public curve key), revoking it, and granting what the table says
+// on the hub — one durable desired and one durable credentials consumer per satellite and,
+// on an embedded hub, its user and permissions. It writes through db/onboardingdb; any replica (and `mothership satellite`)
 // may write.
 package onboarding
 
@@ -30,6 +30,10 @@ type SatelliteSpec struct {
 	Networks []string
 	// NKey is the satellite's public user nkey: its identity on the hub.
 	NKey string
+	// CurveKey is the satellite's public curve key (nkeys, X…), minted beside its nkey:
+	// Kafka credentials are sealed to it. A new one makes the credentials sealed to the old
+	// one unusable; the sync service seals every live key again to the new one.
+	CurveKey string
 }
 
 // Validate checks the spec.
@@ -57,6 +61,9 @@ func (s *SatelliteSpec) Validate() error {
 	if !nkeys.IsValidPublicUserKey(s.NKey) {
 		return fmt.Errorf("nkey: must be a public user nkey (starts with U)")
 	}
+	if s.CurveKey != "" && !nkeys.IsValidPublicCurveKey(s.CurveKey) {
+		return fmt.Errorf("curve key: must be a public curve key (starts with X)")
+	}
 	return nil
 }
 
@@ -69,7 +76,7 @@ func Add(ctx context.Context, store *db.Store, s SatelliteSpec) error {
 	err := onboardingdb.New(store).InTx(ctx, func(q onboardingdb.Queries) error {
 		return q.UpsertSatellite(ctx, db.UpsertSatelliteParams{
 			Name: s.Name, Region: s.Region, Cloud: s.Cloud, Networks: strings.Join(s.Networks, ","),
-			Nkey: s.NKey, CreatedAt: db.Now(),
+			Nkey: s.NKey, CurveKey: s.CurveKey, CreatedAt: db.Now(),
 		})
 	})
 	if err != nil {
@@ -121,8 +128,10 @@ func (a *Access) Sync(ctx context.Context) error {
 func (a *Access) grant(ctx context.Context, users []leafnode.SatelliteUser) error {
 	if a.js != nil {
 		for _, u := range users {
-			if _, err := a.js.CreateOrUpdatePushConsumer(ctx, kv.StreamName(kv.BucketDesired), kv.DesiredConsumer(u.Name)); err != nil {
-				return fmt.Errorf("desired consumer of %s: %w", u.Name, err)
+			for _, bucket := range kv.MirroredBuckets {
+				if _, err := a.js.CreateOrUpdatePushConsumer(ctx, kv.StreamName(bucket), kv.MirrorConsumer(bucket, u.Name)); err != nil {
+					return fmt.Errorf("%s consumer of %s: %w", bucket, u.Name, err)
+				}
 			}
 		}
 	}

@@ -26,7 +26,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkAuthzMatrix(t, e, keys, shared.ID)
+	kafkaKey, err := admin.CreateKafkaAPIKey(ctx, "shared", api.KafkaAPIKeyRequest{Description: "matrix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAuthzMatrix(t, e, keys, shared.ID, kafkaKey.ID)
 
 	// The other tenant's clusters are its own: it can have a "shared" of its own.
 	rival, _ := api.NewClient(e.cp.URL(), keys["other"], nil)
@@ -37,6 +41,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 	theirs, _ := rival.GetCluster(ctx, "shared")
 	if mine.ID == theirs.ID {
 		t.Fatal("two tenants' clusters of the same name are one")
+	}
+	// Only the admin's create made Kafka keys (the one above and one in the matrix); the
+	// rival's cluster of the same name has none, and no listing carries a secret.
+	kafkaKeys, err := admin.ListKafkaAPIKeys(ctx, "shared")
+	if err != nil || len(kafkaKeys) != 2 {
+		t.Fatalf("kafka keys of shared: %+v %v", kafkaKeys, err)
+	}
+	for _, k := range kafkaKeys {
+		if k.Secret != "" {
+			t.Fatalf("a listed kafka key carries its secret: %+v", k)
+		}
+		if (k.ID == kafkaKey.ID) != (k.RevokedAt != nil) {
+			t.Fatalf("only %s should be revoked: %+v", kafkaKey.ID, k)
+		}
+	}
+	if theirKeys, err := rival.ListKafkaAPIKeys(ctx, "shared"); err != nil || len(theirKeys) != 0 {
+		t.Fatalf("the rival's cluster has kafka keys: %+v %v", theirKeys, err)
 	}
 	// Keys never come back after creation.
 	keysNow, _ := admin.ListAPIKeys(ctx)
@@ -89,7 +110,7 @@ type authzRow struct {
 
 // authzMatrix is every endpoint, with the status each caller gets; "%d" in a body is
 // replaced by a number unique to the request.
-func authzMatrix() []authzRow {
+func authzMatrix(kafkaKeyID string) []authzRow {
 	const (
 		create = `{"name":"m%d","product":"kafka","cku":1,"region":"us-west-2"}`
 		doc    = "apiVersion: orbit.dev/v1\nkind: Cluster\nmetadata: {name: applied}\nspec: {product: kafka, cku: 1, region: us-west-2}\n"
@@ -104,6 +125,9 @@ func authzMatrix() []authzRow {
 		{"POST", "/v1/clusters", create, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 201, "operator": 201}},
 		{"PATCH", "/v1/clusters/shared", `{"cku":2}`, named(200)},
 		{"POST", "/v1/clusters/shared/rotate-certificates", "", named(200)},
+		{"POST", "/v1/clusters/shared/api-keys", `{"description":"k%d"}`, named(201)},
+		{"GET", "/v1/clusters/shared/api-keys", "", map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 404, "admin": 200, "operator": 404}},
+		{"DELETE", "/v1/clusters/shared/api-keys/" + kafkaKeyID, "", named(200)},
 		{"POST", "/v1/apply", doc, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 200, "admin": 200, "operator": 200}},
 		{"DELETE", "/v1/clusters/shared", "", named(202)},
 		{"POST", "/v1/clusters/shared/undelete", "", named(200)},
@@ -119,11 +143,11 @@ func authzMatrix() []authzRow {
 
 // checkAuthzMatrix sends every request of the matrix as every caller and checks the
 // status; nothing of tenant e2e (its cluster sharedID) may show to the rival tenant.
-func checkAuthzMatrix(t *testing.T, e *env, keys map[string]string, sharedID string) {
+func checkAuthzMatrix(t *testing.T, e *env, keys map[string]string, sharedID, kafkaKeyID string) {
 	t.Helper()
 	callers := []string{"none", "revoked", "viewer", "other", "operator", "admin"} // admin last: it changes "shared"
 	n := 0
-	for _, r := range authzMatrix() {
+	for _, r := range authzMatrix(kafkaKeyID) {
 		for _, who := range callers {
 			n++
 			body := r.body

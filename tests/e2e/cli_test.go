@@ -176,3 +176,31 @@ func cliErrorsNameTheField(t *testing.T, e *env) {
 		t.Errorf("bad output format: %v", err)
 	}
 }
+
+// TestCLIKafkaAPIKeys creates, lists and revokes a Kafka API key with the CLI: the secret is
+// in the create answer only.
+func TestCLIKafkaAPIKeys(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.client.CreateCluster(context.Background(), api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := e.orbit("cluster", "api-key", "create", "demo", "--description", "app", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k api.KafkaAPIKey
+	if err := json.Unmarshal([]byte(out), &k); err != nil || k.Secret == "" || k.ID == "" {
+		t.Fatalf("create answered %q: %v", out, err)
+	}
+	list, _, err := e.orbit("cluster", "api-key", "list", "demo")
+	if err != nil || !strings.Contains(list, k.ID) || strings.Contains(list, k.Secret) {
+		t.Fatalf("list: %q %v", list, err)
+	}
+	revoked, _, err := e.orbit("cluster", "api-key", "revoke", "demo", k.ID, "-o", "json")
+	if err != nil || !strings.Contains(revoked, "revokedAt") || strings.Contains(revoked, k.Secret) {
+		t.Fatalf("revoke: %q %v", revoked, err)
+	}
+	if _, _, err := e.orbit("cluster", "api-key", "create", "nope"); err == nil {
+		t.Fatal("a key was created on an unknown cluster")
+	}
+}

@@ -52,6 +52,14 @@ func TestInvalidRequestsChangeNothing(t *testing.T) {
 		{"YAML second document bad", "POST", "/v1/apply", "application/yaml", goodDoc + "---\napiVersion: orbit.dev/v1\nkind: Cluster\nmetadata: {name: b}\nspec: {product: kafka, cku: 99, region: us-west-2}\n", 400, "documents[1].spec.cku"},
 		{"YAML same name twice", "POST", "/v1/apply", "application/yaml", goodDoc + "---\n" + goodDoc, 400, "documents[1].metadata.name"},
 		{"YAML empty", "POST", "/v1/apply", "application/yaml", "# nothing\n", 400, "documents"},
+		{"kafka key unknown cluster", "POST", "/v1/clusters/nope/api-keys", "application/json", `{}`, 404, "name"},
+		{"kafka key bad cluster name", "POST", "/v1/clusters/UPPER/api-keys", "application/json", `{}`, 400, "name"},
+		{"kafka key unknown field", "POST", "/v1/clusters/nope/api-keys", "application/json", `{"secret":"mine"}`, 400, "secret"},
+		{"kafka key malformed JSON", "POST", "/v1/clusters/nope/api-keys", "application/json", `{"description":`, 400, "body"},
+		{"kafka key multi-line description", "POST", "/v1/clusters/nope/api-keys", "application/json", `{"description":"a\nb"}`, 400, "description"},
+		{"kafka key list unknown cluster", "GET", "/v1/clusters/nope/api-keys", "", "", 404, "name"},
+		{"kafka key revoke unknown cluster", "DELETE", "/v1/clusters/nope/api-keys/kk-abc", "", "", 404, "name"},
+		{"kafka key revoke bad id", "DELETE", "/v1/clusters/nope/api-keys/KK.1", "", "", 400, "id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +93,10 @@ func TestInvalidRequestsChangeNothing(t *testing.T) {
 	}
 	if rows, err := dbtest.Q(e.cp.Store).ListPendingOutbox(ctx, 100); err != nil || len(rows) != 0 {
 		t.Fatalf("outbox after bad requests: %v %v", rows, err)
+	}
+	var kafkaKeys int
+	if err := e.cp.Store.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM kafka_api_keys").Scan(&kafkaKeys); err != nil || kafkaKeys != 0 {
+		t.Fatalf("kafka api keys after bad requests: %d %v", kafkaKeys, err)
 	}
 	if n, err := e.cp.Store.DB().QueryContext(ctx, "SELECT id FROM outbox"); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ var clusterCommand = &cli.Command{
 	Name:  "cluster",
 	Usage: "Create, inspect, resize and delete clusters",
 	Subcommands: []*cli.Command{
+		clusterAPIKeyCommand,
 		{
 			Name:      "create",
 			Usage:     "Create a cluster",

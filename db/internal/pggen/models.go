@@ -47,6 +47,19 @@ type ClusterStatus struct {
 	BootstrapHost      string
 }
 
+type KafkaApiKey struct {
+	ID               string
+	LogicalClusterID string
+	TenantID         string
+	Description      string
+	Mechanism        string
+	Iterations       int64
+	Sealed           []byte
+	SealedBy         string
+	CreatedAt        int64
+	RevokedAt        sql.NullInt64
+}
+
 type LeaderLease struct {
 	Name      string
 	Holder    string
@@ -140,6 +153,7 @@ type Satellite struct {
 	Nkey      string
 	CreatedAt int64
 	RevokedAt sql.NullInt64
+	CurveKey  string
 }
 
 type Tenancy struct {

@@ -21,6 +21,7 @@ type Querier interface {
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
+	GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error)
 	// The live cluster of that name, or else the one deleted last.
 	GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error)
 	GetLease(ctx context.Context, name string) (LeaderLease, error)
@@ -32,11 +33,13 @@ type Querier interface {
 	GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
+	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 	GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
 	GetUsageCursor(ctx context.Context) (string, error)
 	InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error
 	InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error
+	InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error
 	InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error
 	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)
 	InsertOutboxEpoch(ctx context.Context, value string) error
@@ -50,8 +53,11 @@ type Querier interface {
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	// The history of every cluster the tenant ever had under that name, oldest first.
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
+	ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
+	// The keys a physical cluster must know: not revoked, of its live tenants.
+	ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	// The live logical clusters a physical cluster hosts.
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
@@ -73,6 +79,7 @@ type Querier interface {
 	RenewLease(ctx context.Context, arg RenewLeaseParams) (int64, error)
 	ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error)
 	RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error)
+	RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
 	SetUsageCursor(ctx context.Context, value string) error

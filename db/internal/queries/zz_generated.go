@@ -134,6 +134,18 @@ type InsertClusterHistoryParams struct {
 	AfterState       string
 }
 
+type InsertKafkaAPIKeyParams struct {
+	ID               string
+	LogicalClusterID string
+	TenantID         string
+	Description      string
+	Mechanism        string
+	Iterations       int64
+	Sealed           []byte
+	SealedBy         string
+	CreatedAt        int64
+}
+
 type InsertLogicalClusterParams struct {
 	ID             string
 	TenantID       string
@@ -203,6 +215,19 @@ type InsertTenantParams struct {
 	ID        string
 	Name      string
 	CreatedAt int64
+}
+
+type KafkaApiKey struct {
+	ID               string
+	LogicalClusterID string
+	TenantID         string
+	Description      string
+	Mechanism        string
+	Iterations       int64
+	Sealed           []byte
+	SealedBy         string
+	CreatedAt        int64
+	RevokedAt        sql.NullInt64
 }
 
 type LeaderLease struct {
@@ -369,6 +394,11 @@ type RevokeAPIKeyParams struct {
 	ID  string
 }
 
+type RevokeKafkaAPIKeyParams struct {
+	Now int64
+	ID  string
+}
+
 type RevokeSatelliteParams struct {
 	Now  int64
 	Name string
@@ -387,6 +417,7 @@ type Satellite struct {
 	Nkey      string
 	CreatedAt int64
 	RevokedAt sql.NullInt64
+	CurveKey  string
 }
 
 type TakeLeaseParams struct {
@@ -462,6 +493,7 @@ type UpsertSatelliteParams struct {
 	Cloud     string
 	Networks  string
 	Nkey      string
+	CurveKey  string
 	CreatedAt int64
 }
 
@@ -485,6 +517,7 @@ type Queries interface {
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
+	GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error)
 	GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error)
 	GetLease(ctx context.Context, name string) (LeaderLease, error)
 	GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLogicalClusterByNameParams) (LogicalCluster, error)
@@ -493,11 +526,13 @@ type Queries interface {
 	GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
+	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 	GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
 	GetUsageCursor(ctx context.Context) (string, error)
 	InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error
 	InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error
+	InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error
 	InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error
 	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)
 	InsertOutboxEpoch(ctx context.Context, value string) error
@@ -509,7 +544,9 @@ type Queries interface {
 	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
+	ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error)
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
+	ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error)
 	ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error)
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
@@ -526,6 +563,7 @@ type Queries interface {
 	RenewLease(ctx context.Context, arg RenewLeaseParams) (int64, error)
 	ResizeLogicalCluster(ctx context.Context, arg ResizeLogicalClusterParams) (int64, error)
 	RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error)
+	RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
 	SetUsageCursor(ctx context.Context, value string) error
@@ -595,6 +633,11 @@ func (x sqlitegenQueries) GetCurrentProfile(ctx context.Context, arg GetCurrentP
 	return Profile(r), translate(err)
 }
 
+func (x sqlitegenQueries) GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error) {
+	r, err := x.q.GetKafkaAPIKey(ctx, id)
+	return KafkaApiKey(r), translate(err)
+}
+
 func (x sqlitegenQueries) GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error) {
 	r, err := x.q.GetLatestLogicalClusterByName(ctx, sqlitegen.GetLatestLogicalClusterByNameParams(arg))
 	return LogicalCluster(r), translate(err)
@@ -635,6 +678,11 @@ func (x sqlitegenQueries) GetPlacement(ctx context.Context, physicalClusterID st
 	return Placement(r), translate(err)
 }
 
+func (x sqlitegenQueries) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
+	r, err := x.q.GetSatelliteCurveKey(ctx, name)
+	return r, translate(err)
+}
+
 func (x sqlitegenQueries) GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error) {
 	r, err := x.q.GetTenancy(ctx, logicalClusterID)
 	return Tenancy(r), translate(err)
@@ -656,6 +704,10 @@ func (x sqlitegenQueries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyPara
 
 func (x sqlitegenQueries) InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error {
 	return translate(x.q.InsertClusterHistory(ctx, sqlitegen.InsertClusterHistoryParams(arg)))
+}
+
+func (x sqlitegenQueries) InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error {
+	return translate(x.q.InsertKafkaAPIKey(ctx, sqlitegen.InsertKafkaAPIKeyParams(arg)))
 }
 
 func (x sqlitegenQueries) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error {
@@ -727,6 +779,18 @@ func (x sqlitegenQueries) ListClusterHistoryByName(ctx context.Context, arg List
 	return out, translate(err)
 }
 
+func (x sqlitegenQueries) ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error) {
+	r, err := x.q.ListKafkaAPIKeys(ctx, logicalClusterID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]KafkaApiKey, len(r))
+	for i := range r {
+		out[i] = KafkaApiKey(r[i])
+	}
+	return out, translate(err)
+}
+
 func (x sqlitegenQueries) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error) {
 	r, err := x.q.ListLiveDependents(ctx, kafkaClusterID)
 	if r == nil {
@@ -735,6 +799,18 @@ func (x sqlitegenQueries) ListLiveDependents(ctx context.Context, kafkaClusterID
 	out := make([]LogicalCluster, len(r))
 	for i := range r {
 		out[i] = LogicalCluster(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error) {
+	r, err := x.q.ListLiveKafkaAPIKeysByPhysical(ctx, physicalClusterID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]KafkaApiKey, len(r))
+	for i := range r {
+		out[i] = KafkaApiKey(r[i])
 	}
 	return out, translate(err)
 }
@@ -853,6 +929,11 @@ func (x sqlitegenQueries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyPara
 	return r, translate(err)
 }
 
+func (x sqlitegenQueries) RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error) {
+	r, err := x.q.RevokeKafkaAPIKey(ctx, sqlitegen.RevokeKafkaAPIKeyParams(arg))
+	return r, translate(err)
+}
+
 func (x sqlitegenQueries) RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error) {
 	r, err := x.q.RevokeSatellite(ctx, sqlitegen.RevokeSatelliteParams(arg))
 	return r, translate(err)
@@ -952,6 +1033,11 @@ func (x pggenQueries) GetCurrentProfile(ctx context.Context, arg GetCurrentProfi
 	return Profile(r), translate(err)
 }
 
+func (x pggenQueries) GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error) {
+	r, err := x.q.GetKafkaAPIKey(ctx, id)
+	return KafkaApiKey(r), translate(err)
+}
+
 func (x pggenQueries) GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error) {
 	r, err := x.q.GetLatestLogicalClusterByName(ctx, pggen.GetLatestLogicalClusterByNameParams(arg))
 	return LogicalCluster(r), translate(err)
@@ -992,6 +1078,11 @@ func (x pggenQueries) GetPlacement(ctx context.Context, physicalClusterID string
 	return Placement(r), translate(err)
 }
 
+func (x pggenQueries) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
+	r, err := x.q.GetSatelliteCurveKey(ctx, name)
+	return r, translate(err)
+}
+
 func (x pggenQueries) GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error) {
 	r, err := x.q.GetTenancy(ctx, logicalClusterID)
 	return Tenancy(r), translate(err)
@@ -1013,6 +1104,10 @@ func (x pggenQueries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) 
 
 func (x pggenQueries) InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error {
 	return translate(x.q.InsertClusterHistory(ctx, pggen.InsertClusterHistoryParams(arg)))
+}
+
+func (x pggenQueries) InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error {
+	return translate(x.q.InsertKafkaAPIKey(ctx, pggen.InsertKafkaAPIKeyParams(arg)))
 }
 
 func (x pggenQueries) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error {
@@ -1084,6 +1179,18 @@ func (x pggenQueries) ListClusterHistoryByName(ctx context.Context, arg ListClus
 	return out, translate(err)
 }
 
+func (x pggenQueries) ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error) {
+	r, err := x.q.ListKafkaAPIKeys(ctx, logicalClusterID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]KafkaApiKey, len(r))
+	for i := range r {
+		out[i] = KafkaApiKey(r[i])
+	}
+	return out, translate(err)
+}
+
 func (x pggenQueries) ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error) {
 	r, err := x.q.ListLiveDependents(ctx, kafkaClusterID)
 	if r == nil {
@@ -1092,6 +1199,18 @@ func (x pggenQueries) ListLiveDependents(ctx context.Context, kafkaClusterID str
 	out := make([]LogicalCluster, len(r))
 	for i := range r {
 		out[i] = LogicalCluster(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error) {
+	r, err := x.q.ListLiveKafkaAPIKeysByPhysical(ctx, physicalClusterID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]KafkaApiKey, len(r))
+	for i := range r {
+		out[i] = KafkaApiKey(r[i])
 	}
 	return out, translate(err)
 }
@@ -1207,6 +1326,11 @@ func (x pggenQueries) ResizeLogicalCluster(ctx context.Context, arg ResizeLogica
 
 func (x pggenQueries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int64, error) {
 	r, err := x.q.RevokeAPIKey(ctx, pggen.RevokeAPIKeyParams(arg))
+	return r, translate(err)
+}
+
+func (x pggenQueries) RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error) {
+	r, err := x.q.RevokeKafkaAPIKey(ctx, pggen.RevokeKafkaAPIKeyParams(arg))
 	return r, translate(err)
 }
 

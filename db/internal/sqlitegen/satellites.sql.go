@@ -9,8 +9,19 @@ import (
 	"context"
 )
 
+const getSatelliteCurveKey = `-- name: GetSatelliteCurveKey :one
+SELECT curve_key FROM satellites WHERE name = ?1 AND revoked_at IS NULL
+`
+
+func (q *Queries) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
+	row := q.db.QueryRowContext(ctx, getSatelliteCurveKey, name)
+	var curve_key string
+	err := row.Scan(&curve_key)
+	return curve_key, err
+}
+
 const listSatellites = `-- name: ListSatellites :many
-SELECT name, region, cloud, networks, nkey, created_at, revoked_at FROM satellites WHERE revoked_at IS NULL ORDER BY name
+SELECT name, region, cloud, networks, nkey, created_at, revoked_at, curve_key FROM satellites WHERE revoked_at IS NULL ORDER BY name
 `
 
 func (q *Queries) ListSatellites(ctx context.Context) ([]Satellite, error) {
@@ -30,6 +41,7 @@ func (q *Queries) ListSatellites(ctx context.Context) ([]Satellite, error) {
 			&i.Nkey,
 			&i.CreatedAt,
 			&i.RevokedAt,
+			&i.CurveKey,
 		); err != nil {
 			return nil, err
 		}
@@ -62,10 +74,10 @@ func (q *Queries) RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams
 }
 
 const upsertSatellite = `-- name: UpsertSatellite :exec
-INSERT INTO satellites (name, region, cloud, networks, nkey, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+INSERT INTO satellites (name, region, cloud, networks, nkey, curve_key, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (name) DO UPDATE SET region = excluded.region, cloud = excluded.cloud,
-    networks = excluded.networks, nkey = excluded.nkey, revoked_at = NULL
+    networks = excluded.networks, nkey = excluded.nkey, curve_key = excluded.curve_key, revoked_at = NULL
 `
 
 type UpsertSatelliteParams struct {
@@ -74,6 +86,7 @@ type UpsertSatelliteParams struct {
 	Cloud     string
 	Networks  string
 	Nkey      string
+	CurveKey  string
 	CreatedAt int64
 }
 
@@ -84,6 +97,7 @@ func (q *Queries) UpsertSatellite(ctx context.Context, arg UpsertSatelliteParams
 		arg.Cloud,
 		arg.Networks,
 		arg.Nkey,
+		arg.CurveKey,
 		arg.CreatedAt,
 	)
 	return err

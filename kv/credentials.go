@@ -1,0 +1,221 @@
+package kv
+
+import (
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nkeys"
+)
+
+// Kafka credentials travel sealed: the mothership derives a key's SCRAM salted password
+// once, seals it (NaCl box through nkeys' curve keys) to its own curve key for the database,
+// and again to the target satellite's curve key for the credentials bucket. Only the
+// satellite holding that curve key's seed can open what it mirrors.
+
+// MechanismSCRAMSHA512 is the only SASL mechanism Orbit issues.
+const MechanismSCRAMSHA512 = "SCRAM-SHA-512"
+
+// SCRAMIterations is the iteration count of every credential Orbit derives. 4,096 is the
+// minimum RFC 7677 allows and what kfake authenticates (8,192 fails against it).
+const SCRAMIterations = 4096
+
+// Limits on a credential's parts.
+const (
+	MinSaltSize    = 16
+	MaxSaltSize    = 64
+	MaxSealedSize  = 4096
+	MaxKeyIDLength = 63
+)
+
+// ErrSealed is returned when a sealed credential does not open with the given keys.
+var ErrSealed = errors.New("sealed credential does not open with this key")
+
+// KafkaCredential is what a sealed credential holds once opened: a SCRAM user and the salted
+// password Kafka's AlterUserSCRAMs takes. It is never stored or published in the clear.
+type KafkaCredential struct {
+	SchemaVersion  int    `json:"schemaVersion"`
+	User           string `json:"user"`
+	Mechanism      string `json:"mechanism"`
+	Iterations     int    `json:"iterations"`
+	Salt           []byte `json:"salt"`
+	SaltedPassword []byte `json:"saltedPassword"`
+}
+
+// NewKafkaCredential derives the SCRAM-SHA-512 credential of user and secret with a random
+// salt and SCRAMIterations iterations.
+func NewKafkaCredential(user, secret string) (*KafkaCredential, error) {
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	salted, err := pbkdf2.Key(sha512.New, secret, salt, SCRAMIterations, sha512.Size)
+	if err != nil {
+		return nil, err
+	}
+	c := &KafkaCredential{SchemaVersion: SchemaVersion, User: user, Mechanism: MechanismSCRAMSHA512,
+		Iterations: SCRAMIterations, Salt: salt, SaltedPassword: salted}
+	return c, c.Validate()
+}
+
+// Validate checks a credential.
+func (c *KafkaCredential) Validate() error {
+	switch {
+	case c.SchemaVersion != SchemaVersion:
+		return versionError(c.SchemaVersion)
+	case c.User == "" || len(c.User) > MaxKeyIDLength || strings.ContainsAny(c.User, ".*> \t\r\n"):
+		return fieldError("user", "must be a key id (at most 63 characters, no dots or wildcards)")
+	case c.Mechanism != MechanismSCRAMSHA512:
+		return fieldError("mechanism", fmt.Sprintf("must be %s", MechanismSCRAMSHA512))
+	case c.Iterations != SCRAMIterations:
+		return fieldError("iterations", fmt.Sprintf("must be %d", SCRAMIterations))
+	case len(c.Salt) < MinSaltSize || len(c.Salt) > MaxSaltSize:
+		return fieldError("salt", fmt.Sprintf("must be %d to %d bytes", MinSaltSize, MaxSaltSize))
+	case len(c.SaltedPassword) != sha512.Size:
+		return fieldError("saltedPassword", fmt.Sprintf("must be %d bytes", sha512.Size))
+	}
+	return nil
+}
+
+// String keeps the salted password out of logs and errors.
+func (c *KafkaCredential) String() string {
+	return fmt.Sprintf("KafkaCredential{user: %s, %s}", c.User, c.Mechanism)
+}
+
+// Seal encodes c and seals it from the curve key pair from to the public curve key to.
+func (c *KafkaCredential) Seal(from nkeys.KeyPair, to string) ([]byte, error) {
+	data, err := Encode(c)
+	if err != nil {
+		return nil, err
+	}
+	return from.Seal(data, to)
+}
+
+// OpenKafkaCredential opens a credential sealed by the public curve key from to the key
+// pair own, and decodes it strictly.
+func OpenKafkaCredential(sealed []byte, own nkeys.KeyPair, from string) (*KafkaCredential, error) {
+	if len(sealed) > MaxSealedSize {
+		return nil, fmt.Errorf("%w: sealed credential is %d bytes, limit %d", ErrInvalid, len(sealed), MaxSealedSize)
+	}
+	data, err := own.Open(sealed, from)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
+	}
+	return decode[KafkaCredential](data)
+}
+
+// ValidateCurvePublicKey checks that k is an nkeys public curve key (X…).
+func ValidateCurvePublicKey(field, k string) error {
+	if !nkeys.IsValidPublicCurveKey(k) {
+		return fieldError(field, "must be a public curve key (nkeys, X…)")
+	}
+	return nil
+}
+
+// CredentialKey addresses one Kafka API key's sealed credential in the credentials bucket:
+// <satellite>.kafka.<physical-cluster-id>.<key-id>.
+type CredentialKey struct {
+	Satellite string
+	Cluster   string
+	KeyID     string
+}
+
+// String renders the key as stored in the bucket.
+func (k CredentialKey) String() string {
+	return k.Satellite + "." + string(ProductKafka) + "." + k.Cluster + "." + k.KeyID
+}
+
+// Validate checks every part of the key.
+func (k CredentialKey) Validate() error {
+	if err := ValidateName("satellite", k.Satellite); err != nil {
+		return err
+	}
+	if err := ValidateName("cluster", k.Cluster); err != nil {
+		return err
+	}
+	return ValidateName("keyId", k.KeyID)
+}
+
+// ParseCredentialKey parses and validates a credentials key.
+func ParseCredentialKey(s string) (CredentialKey, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 || parts[1] != string(ProductKafka) {
+		return CredentialKey{}, fieldError("key", fmt.Sprintf("%q must be <satellite>.kafka.<cluster-id>.<key-id>", s))
+	}
+	k := CredentialKey{Satellite: parts[0], Cluster: parts[2], KeyID: parts[3]}
+	if err := k.Validate(); err != nil {
+		return CredentialKey{}, prefixed("key", err)
+	}
+	return k, nil
+}
+
+// CredentialPrefix is the key prefix of one physical cluster's credentials.
+func CredentialPrefix(satellite, cluster string) string {
+	return satellite + "." + string(ProductKafka) + "." + cluster + "."
+}
+
+// SealedCredential is a value of the credentials bucket: one Kafka API key's credential
+// (a KafkaCredential) sealed from the mothership's curve key (Sender) to the target
+// satellite's (Recipient). The satellite opens it with its own curve seed; nobody else can.
+type SealedCredential struct {
+	SchemaVersion int `json:"schemaVersion"`
+	// Satellite, Cluster (physical) and KeyID repeat the key.
+	Satellite string `json:"satellite"`
+	Cluster   string `json:"cluster"`
+	KeyID     string `json:"keyId"`
+	// LogicalCluster is the logical cluster the key belongs to: on a shared cluster, the
+	// tenant whose prefix and quotas it gets.
+	LogicalCluster string `json:"logicalCluster"`
+	Sender         string `json:"sender"`
+	Recipient      string `json:"recipient"`
+	Sealed         []byte `json:"sealed"`
+}
+
+// Key returns the bucket key of the value.
+func (c *SealedCredential) Key() CredentialKey {
+	return CredentialKey{Satellite: c.Satellite, Cluster: c.Cluster, KeyID: c.KeyID}
+}
+
+// Validate checks a sealed credential.
+func (c *SealedCredential) Validate() error {
+	if c.SchemaVersion != SchemaVersion {
+		return versionError(c.SchemaVersion)
+	}
+	if err := c.Key().Validate(); err != nil {
+		return err
+	}
+	if err := ValidateName("logicalCluster", c.LogicalCluster); err != nil {
+		return err
+	}
+	if err := ValidateCurvePublicKey("sender", c.Sender); err != nil {
+		return err
+	}
+	if err := ValidateCurvePublicKey("recipient", c.Recipient); err != nil {
+		return err
+	}
+	if len(c.Sealed) == 0 || len(c.Sealed) > MaxSealedSize {
+		return fieldError("sealed", fmt.Sprintf("must be 1 to %d bytes", MaxSealedSize))
+	}
+	return nil
+}
+
+// Open opens the credential with the satellite's curve key pair and checks that it names
+// the key it is stored under.
+func (c *SealedCredential) Open(own nkeys.KeyPair) (*KafkaCredential, error) {
+	cred, err := OpenKafkaCredential(c.Sealed, own, c.Sender)
+	if err != nil {
+		return nil, err
+	}
+	if cred.User != c.KeyID {
+		return nil, fieldError("sealed", "holds another key's credential")
+	}
+	return cred, nil
+}
+
+// DecodeSealedCredential strictly decodes a credentials value.
+func DecodeSealedCredential(data []byte) (*SealedCredential, error) {
+	return decode[SealedCredential](data)
+}

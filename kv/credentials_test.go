@@ -1,0 +1,137 @@
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nkeys"
+)
+
+func curve(t *testing.T) (nkeys.KeyPair, string) {
+	t.Helper()
+	kp, err := nkeys.CreateCurveKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := kp.PublicKey()
+	return kp, pub
+}
+
+// TestSealedCredentialOpensOnlyForItsSatellite seals a credential from the mothership's
+// curve key to one satellite's: that satellite opens it; another satellite, the mothership
+// posing as the recipient, and a tampered box do not.
+func TestSealedCredentialOpensOnlyForItsSatellite(t *testing.T) {
+	mother, motherPub := curve(t)
+	sat, satPub := curve(t)
+	other, _ := curve(t)
+	c, err := NewKafkaCredential("kk-abc", "the-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := c.Seal(mother, satPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, c.SaltedPassword) || bytes.Contains(sealed, []byte("the-secret")) {
+		t.Fatal("the sealed form carries the credential in the clear")
+	}
+	got, err := OpenKafkaCredential(sealed, sat, motherPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.User != "kk-abc" || !bytes.Equal(got.SaltedPassword, c.SaltedPassword) || !bytes.Equal(got.Salt, c.Salt) {
+		t.Fatalf("opened %v, want %v", got, c)
+	}
+	if _, err := OpenKafkaCredential(sealed, other, motherPub); !errors.Is(err, ErrSealed) {
+		t.Fatalf("another satellite's key opened it: %v", err)
+	}
+	otherPub, _ := other.PublicKey()
+	if _, err := OpenKafkaCredential(sealed, sat, otherPub); !errors.Is(err, ErrSealed) {
+		t.Fatalf("opened with the wrong sender: %v", err)
+	}
+	tampered := bytes.Clone(sealed)
+	tampered[len(tampered)-1] ^= 1
+	if _, err := OpenKafkaCredential(tampered, sat, motherPub); !errors.Is(err, ErrSealed) {
+		t.Fatalf("a tampered box opened: %v", err)
+	}
+	if s := c.String(); strings.Contains(s, string(c.SaltedPassword)) {
+		t.Fatal("String leaks the salted password")
+	}
+}
+
+// TestKafkaCredentialDerivation checks the SCRAM-SHA-512 derivation: a fresh salt each time,
+// 4096 iterations, a 64-byte salted password that depends on the secret.
+func TestKafkaCredentialDerivation(t *testing.T) {
+	a, _ := NewKafkaCredential("kk-a", "s")
+	b, _ := NewKafkaCredential("kk-a", "s")
+	if bytes.Equal(a.Salt, b.Salt) || bytes.Equal(a.SaltedPassword, b.SaltedPassword) {
+		t.Fatal("two derivations share a salt")
+	}
+	if a.Iterations != 4096 || len(a.SaltedPassword) != 64 {
+		t.Fatalf("derived %d iterations, %d bytes", a.Iterations, len(a.SaltedPassword))
+	}
+	for _, bad := range []KafkaCredential{
+		{SchemaVersion: 1, User: "a.b", Mechanism: MechanismSCRAMSHA512, Iterations: 4096, Salt: a.Salt, SaltedPassword: a.SaltedPassword},
+		{SchemaVersion: 1, User: "a", Mechanism: "PLAIN", Iterations: 4096, Salt: a.Salt, SaltedPassword: a.SaltedPassword},
+		{SchemaVersion: 1, User: "a", Mechanism: MechanismSCRAMSHA512, Iterations: 8192, Salt: a.Salt, SaltedPassword: a.SaltedPassword},
+		{SchemaVersion: 1, User: "a", Mechanism: MechanismSCRAMSHA512, Iterations: 4096, Salt: []byte("x"), SaltedPassword: a.SaltedPassword},
+		{SchemaVersion: 1, User: "a", Mechanism: MechanismSCRAMSHA512, Iterations: 4096, Salt: a.Salt, SaltedPassword: []byte("x")},
+	} {
+		if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v: %v", &bad, err)
+		}
+	}
+}
+
+// TestSealedCredentialValue round-trips the bucket value and opens it only with the
+// recipient satellite's key; the value and its key are validated strictly.
+func TestSealedCredentialValue(t *testing.T) {
+	mother, motherPub := curve(t)
+	sat, satPub := curve(t)
+	other, _ := curve(t)
+	c, _ := NewKafkaCredential("kk-1", "s")
+	sealed, err := c.Seal(mother, satPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &SealedCredential{SchemaVersion: SchemaVersion, Satellite: "eu", Cluster: "pkc-1", KeyID: "kk-1", LogicalCluster: "lkc-1",
+		Sender: motherPub, Recipient: satPub, Sealed: sealed}
+	data, err := Encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeSealedCredential(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.Open(sat); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.Open(other); !errors.Is(err, ErrSealed) {
+		t.Fatalf("another satellite opened it: %v", err)
+	}
+	got.KeyID = "kk-2"
+	if _, err := got.Open(sat); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a credential under another key's name opened: %v", err)
+	}
+	if k, err := ParseCredentialKey(v.Key().String()); err != nil || k != v.Key() {
+		t.Fatalf("key %q: %v %v", v.Key(), k, err)
+	}
+	for _, bad := range []string{"eu.kafka.pkc-1", "eu.ksqldb.pkc-1.kk-1", "eu.kafka.pkc-1.KK", "eu.kafka.pkc-1.kk-1.x"} {
+		if _, err := ParseCredentialKey(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("key %q: %v", bad, err)
+		}
+	}
+	for _, bad := range []string{
+		`{"schemaVersion":1,"satellite":"eu","cluster":"pkc-1","keyId":"kk-1","logicalCluster":"lkc-1","sender":"` + motherPub + `","recipient":"` + satPub + `","sealed":"AA==","secret":"x"}`,
+		`{"schemaVersion":2}`,
+		`{"schemaVersion":1,"satellite":"eu","cluster":"pkc-1","keyId":"kk-1","logicalCluster":"lkc-1","sender":"UABC","recipient":"` + satPub + `","sealed":"AA=="}`,
+		`{"schemaVersion":1,"satellite":"eu","cluster":"pkc-1","keyId":"kk-1","logicalCluster":"lkc-1","sender":"` + motherPub + `","recipient":"` + satPub + `","sealed":""}`,
+	} {
+		if _, err := DecodeSealedCredential([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("decoded %s: %v", bad, err)
+		}
+	}
+}
