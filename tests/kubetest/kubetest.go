@@ -241,6 +241,10 @@ func start(dir string, hubOnly bool) (*Cluster, error) {
 	}
 	if err := c.run("kwok", filepath.Join(bin, "kwok"), "--kubeconfig", c.Kubeconfig,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
+		// Node leases: without them kwok's only heartbeat is a status update about every 50
+		// s, as long as the controller manager's grace period, and the node lifecycle
+		// controller marks every pod not ready when it sees one late.
+		"--node-lease-duration-seconds", "40",
 		"--cidr", "10.244.0.1/16", "--node-ip", "10.0.0.1", "--server-address", "127.0.0.1:"+strconv.Itoa(kwokPort)); err != nil {
 		return nil, err
 	}
