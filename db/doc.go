@@ -29,6 +29,7 @@
 //	kafka_api_keys         frontend (frontenddb: Kafka API keys, the SCRAM credential sealed)
 //	cluster_history        frontend (frontenddb, in the transaction of the change it records)
 //	profiles               frontend (frontenddb: operators set them)
+//	console_sessions       frontend (frontenddb: the console's logins; only ids' hashes)
 //	satellites             onboarding (onboardingdb: mothership satellite add, dev bootstrap)
 //	physical_clusters      physical controller (physicaldb)
 //	physical_generations   physical controller (physicaldb)

@@ -34,6 +34,7 @@ var owners = map[string]string{
 	"logical_clusters":     "db/frontenddb",
 	"cluster_history":      "db/frontenddb",
 	"profiles":             "db/frontenddb",
+	"console_sessions":     "db/frontenddb",
 	"satellites":           "db/onboardingdb",
 	"physical_clusters":    "db/physicaldb",
 	"physical_generations": "db/physicaldb",

@@ -30,6 +30,16 @@ func (r *recorder) CountPlacedOnSatellite(ctx context.Context, satellite sql.Nul
 	return r.q.CountPlacedOnSatellite(ctx, satellite)
 }
 
+func (r *recorder) DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error) {
+	r.called["DeleteConsoleSession"]++
+	return r.q.DeleteConsoleSession(ctx, idHash)
+}
+
+func (r *recorder) DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error) {
+	r.called["DeleteExpiredConsoleSessions"]++
+	return r.q.DeleteExpiredConsoleSessions(ctx, now)
+}
+
 func (r *recorder) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error) {
 	r.called["DeleteLogicalCluster"]++
 	return r.q.DeleteLogicalCluster(ctx, arg)
@@ -58,6 +68,11 @@ func (r *recorder) GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetA
 func (r *recorder) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
 	r.called["GetClusterStatus"]++
 	return r.q.GetClusterStatus(ctx, physicalClusterID)
+}
+
+func (r *recorder) GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error) {
+	r.called["GetConsoleSession"]++
+	return r.q.GetConsoleSession(ctx, arg)
 }
 
 func (r *recorder) GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error) {
@@ -138,6 +153,11 @@ func (r *recorder) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) err
 func (r *recorder) InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error {
 	r.called["InsertClusterHistory"]++
 	return r.q.InsertClusterHistory(ctx, arg)
+}
+
+func (r *recorder) InsertConsoleSession(ctx context.Context, arg InsertConsoleSessionParams) error {
+	r.called["InsertConsoleSession"]++
+	return r.q.InsertConsoleSession(ctx, arg)
 }
 
 func (r *recorder) InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error {

@@ -20,8 +20,9 @@
 //	status-controller    status               cluster_status (db/statusdb), from KV actual           yes
 //	usage-meter          usage                usage, meta[usage_cursor] (db/usagedb)                 yes
 //	frontend             frontend             tenants, api_keys, kafka_api_keys, logical_clusters,
-//	                                          cluster_history, profiles (db/frontenddb)
-//	                                          + events.logical/profile/kafkakey
+//	                                          cluster_history, profiles, console_sessions
+//	                                          (db/frontenddb) + events.logical/profile/kafkakey;
+//	                                          serves the console (mothership/console) too
 //	api-listener         (this package)       serves the frontend's handler
 //
 // Shared, writing nothing: events (the EVENTS payloads), api (the REST types and client),

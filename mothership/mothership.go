@@ -302,7 +302,7 @@ func (m *Mothership) buildLayers() []layer {
 		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run, leaderOnly: true},
 		{name: "usage-meter", run: usage.New(st, m.cfg.UsageInterval, m.log).Run, leaderOnly: true},
 		{name: "frontend"},
-		m.apiLayer(front.Handler()),
+		m.apiLayer(front.Handler(), front.CloseStreams),
 	}
 }
 
@@ -356,7 +356,7 @@ func (m *Mothership) ensureHub(ctx context.Context) error {
 
 // apiLayer is the API listener: it listens when it starts (so the address is known and
 // readiness is true only once it is), and serves until ctx ends.
-func (m *Mothership) apiLayer(h http.Handler) layer {
+func (m *Mothership) apiLayer(h http.Handler, onShutdown func()) layer {
 	var ln net.Listener
 	return layer{name: "api-listener", start: func(context.Context) error {
 		ln = m.cfg.Listener
@@ -373,10 +373,10 @@ func (m *Mothership) apiLayer(h http.Handler) layer {
 			ln = tls.NewListener(ln, m.cfg.APITLS)
 		}
 		return nil
-	}, run: func(ctx context.Context) error { return m.serve(ctx, ln, h) }}
+	}, run: func(ctx context.Context) error { return m.serve(ctx, ln, h, onShutdown) }}
 }
 
-func (m *Mothership) serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+func (m *Mothership) serve(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func()) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -386,6 +386,8 @@ func (m *Mothership) serve(ctx context.Context, ln net.Listener, h http.Handler)
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
+	// Long-lived responses (the console's event streams) end when shutdown begins.
+	srv.RegisterOnShutdown(onShutdown)
 	stopped := make(chan error, 1)
 	go func() {
 		<-ctx.Done()

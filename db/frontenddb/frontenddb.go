@@ -1,6 +1,6 @@
 // Package frontenddb is the query set of the API (the frontend): it writes tenants, api_keys,
-// kafka_api_keys, logical_clusters, cluster_history and profiles, appending each change's
-// event to the outbox, and reads what the other services recorded for the API's views. Every
+// kafka_api_keys, logical_clusters, cluster_history, profiles and console_sessions (the
+// console's browser sessions), appending each change's event to the outbox, and reads what the other services recorded for the API's views. Every
 // replica serves the API, so its transactions pass no leader fence.
 package frontenddb
 
@@ -46,6 +46,10 @@ type Queries interface {
 	GetPlacement(ctx context.Context, physicalClusterID string) (db.Placement, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (db.ClusterStatus, error)
 	ObservedLogicalGeneration(ctx context.Context, arg db.ObservedLogicalGenerationParams) (int64, error)
+	InsertConsoleSession(ctx context.Context, arg db.InsertConsoleSessionParams) error
+	GetConsoleSession(ctx context.Context, arg db.GetConsoleSessionParams) (db.GetConsoleSessionRow, error)
+	DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error)
+	DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error)
 }
 
 // Store is the service's view of the store.

@@ -45,14 +45,23 @@ var (
 	errForbidden       = errors.New("this API key may not do that")
 )
 
-// authenticate resolves the request's API key.
+// authenticate resolves the request's API key, or takes the principal of a console
+// session's in-process call.
 func (f *Frontend) authenticate(r *http.Request) (*principal, error) {
+	if p, ok := r.Context().Value(principalKey{}).(*principal); ok {
+		return p, nil
+	}
 	auth := r.Header.Get("Authorization")
 	key, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || key == "" {
 		return nil, errUnauthenticated
 	}
-	row, err := f.store.Read().GetAPIKeyByHash(r.Context(), hashKey(key))
+	return f.keyPrincipal(r.Context(), key)
+}
+
+// keyPrincipal resolves an API key.
+func (f *Frontend) keyPrincipal(ctx context.Context, key string) (*principal, error) {
+	row, err := f.store.Read().GetAPIKeyByHash(ctx, hashKey(key))
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, errUnauthenticated
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/orbitcp/orbit/db/frontenddb"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/console"
 	"github.com/orbitcp/orbit/mothership/events"
 	"github.com/orbitcp/orbit/mothership/internal/controller"
 	"github.com/orbitcp/orbit/mothership/internal/ids"
@@ -25,8 +26,8 @@ import (
 	"github.com/orbitcp/orbit/mothership/status"
 )
 
-// Frontend is the REST API. It validates every request and writes the tables it owns
-// (logical_clusters, cluster_history, tenants, api_keys, profiles) together with the
+// Frontend is the REST API and the console's backend. It validates every request and writes the tables it owns
+// (logical_clusters, cluster_history, tenants, api_keys, profiles, console_sessions) together with the
 // change's event, in one transaction. It never writes what another service owns.
 type Frontend struct {
 	store    frontenddb.Store
@@ -40,6 +41,8 @@ type Frontend struct {
 	retention time.Duration
 	// credentialKey is the mothership's curve key: Kafka credentials are sealed to it.
 	credentialKey nkeys.KeyPair
+	// console is the browser console Handler mounts under /console.
+	console *console.Console
 }
 
 // Config is what the frontend reads and reports on.
@@ -85,8 +88,33 @@ type conflictErr struct{ field, msg string }
 
 func (e *conflictErr) Error() string { return e.field + ": " + e.msg }
 
-// Handler serves the API.
+// Handler serves the API and, under /console, the console.
 func (f *Frontend) Handler() http.Handler {
+	apiH := f.apiHandler()
+	mux := http.NewServeMux()
+	mux.Handle("/", apiH)
+	c, err := console.New(console.Config{Backend: consoleBackend{f: f, api: apiH}, Log: f.log.With("service", "console"),
+		SessionTTL: ConsoleSessionTTL})
+	if err != nil {
+		// The templates are embedded and tested: this does not happen in a build that passed.
+		f.log.Error("console disabled", "error", err)
+		return mux
+	}
+	f.console = c
+	mux.Handle(console.Prefix+"/", c.Handler())
+	mux.Handle(console.Prefix, c.Handler())
+	return mux
+}
+
+// CloseStreams ends the console's live streams: the API server calls it when it shuts down.
+func (f *Frontend) CloseStreams() {
+	if f.console != nil {
+		f.console.CloseStreams()
+	}
+}
+
+// apiHandler serves the API.
+func (f *Frontend) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

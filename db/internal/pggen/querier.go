@@ -13,6 +13,8 @@ type Querier interface {
 	AddUsage(ctx context.Context, arg AddUsageParams) error
 	CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySatelliteRow, error)
 	CountPlacedOnSatellite(ctx context.Context, satellite sql.NullString) (CountPlacedOnSatelliteRow, error)
+	DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error)
+	DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error)
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
 	// A shared cluster of that shape with room for one more tenant.
@@ -20,6 +22,8 @@ type Querier interface {
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
+	// A live session with its key's tenant and role; a revoked key ends its sessions.
+	GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
 	GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error)
 	// The live cluster of that name, or else the one deleted last.
@@ -39,6 +43,7 @@ type Querier interface {
 	GetUsageCursor(ctx context.Context) (string, error)
 	InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error
 	InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error
+	InsertConsoleSession(ctx context.Context, arg InsertConsoleSessionParams) error
 	InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error
 	InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error
 	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)

@@ -57,6 +57,13 @@ type ClusterStatus struct {
 	BootstrapHost      string
 }
 
+type ConsoleSession struct {
+	IDHash    []byte
+	ApiKeyID  string
+	CreatedAt int64
+	ExpiresAt int64
+}
+
 type CountPlacedBySatelliteRow struct {
 	Satellite sql.NullString
 	Clusters  int64
@@ -100,6 +107,19 @@ type GetAPIKeyRow struct {
 	TenantName  string
 }
 
+type GetConsoleSessionParams struct {
+	IDHash []byte
+	Now    int64
+}
+
+type GetConsoleSessionRow struct {
+	ApiKeyID   string
+	TenantID   string
+	Role       string
+	TenantName string
+	ExpiresAt  int64
+}
+
 type GetCurrentProfileParams struct {
 	Product string
 	Sku     string
@@ -132,6 +152,13 @@ type InsertClusterHistoryParams struct {
 	Action           string
 	BeforeState      string
 	AfterState       string
+}
+
+type InsertConsoleSessionParams struct {
+	IDHash    []byte
+	ApiKeyID  string
+	CreatedAt int64
+	ExpiresAt int64
 }
 
 type InsertKafkaAPIKeyParams struct {
@@ -510,12 +537,15 @@ type Queries interface {
 	AddUsage(ctx context.Context, arg AddUsageParams) error
 	CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySatelliteRow, error)
 	CountPlacedOnSatellite(ctx context.Context, satellite sql.NullString) (CountPlacedOnSatelliteRow, error)
+	DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error)
+	DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error)
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
 	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
+	GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
 	GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error)
 	GetLatestLogicalClusterByName(ctx context.Context, arg GetLatestLogicalClusterByNameParams) (LogicalCluster, error)
@@ -532,6 +562,7 @@ type Queries interface {
 	GetUsageCursor(ctx context.Context) (string, error)
 	InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) error
 	InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error
+	InsertConsoleSession(ctx context.Context, arg InsertConsoleSessionParams) error
 	InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error
 	InsertLogicalCluster(ctx context.Context, arg InsertLogicalClusterParams) error
 	InsertOutbox(ctx context.Context, arg InsertOutboxParams) (int64, error)
@@ -598,6 +629,16 @@ func (x sqlitegenQueries) CountPlacedOnSatellite(ctx context.Context, satellite 
 	return CountPlacedOnSatelliteRow(r), translate(err)
 }
 
+func (x sqlitegenQueries) DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error) {
+	r, err := x.q.DeleteConsoleSession(ctx, idHash)
+	return r, translate(err)
+}
+
+func (x sqlitegenQueries) DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error) {
+	r, err := x.q.DeleteExpiredConsoleSessions(ctx, now)
+	return r, translate(err)
+}
+
 func (x sqlitegenQueries) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error) {
 	r, err := x.q.DeleteLogicalCluster(ctx, sqlitegen.DeleteLogicalClusterParams(arg))
 	return r, translate(err)
@@ -626,6 +667,11 @@ func (x sqlitegenQueries) GetAPIKeyByHash(ctx context.Context, secretHash []byte
 func (x sqlitegenQueries) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
 	r, err := x.q.GetClusterStatus(ctx, physicalClusterID)
 	return ClusterStatus(r), translate(err)
+}
+
+func (x sqlitegenQueries) GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error) {
+	r, err := x.q.GetConsoleSession(ctx, sqlitegen.GetConsoleSessionParams(arg))
+	return GetConsoleSessionRow(r), translate(err)
 }
 
 func (x sqlitegenQueries) GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error) {
@@ -704,6 +750,10 @@ func (x sqlitegenQueries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyPara
 
 func (x sqlitegenQueries) InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error {
 	return translate(x.q.InsertClusterHistory(ctx, sqlitegen.InsertClusterHistoryParams(arg)))
+}
+
+func (x sqlitegenQueries) InsertConsoleSession(ctx context.Context, arg InsertConsoleSessionParams) error {
+	return translate(x.q.InsertConsoleSession(ctx, sqlitegen.InsertConsoleSessionParams(arg)))
 }
 
 func (x sqlitegenQueries) InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error {
@@ -998,6 +1048,16 @@ func (x pggenQueries) CountPlacedOnSatellite(ctx context.Context, satellite sql.
 	return CountPlacedOnSatelliteRow(r), translate(err)
 }
 
+func (x pggenQueries) DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error) {
+	r, err := x.q.DeleteConsoleSession(ctx, idHash)
+	return r, translate(err)
+}
+
+func (x pggenQueries) DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error) {
+	r, err := x.q.DeleteExpiredConsoleSessions(ctx, now)
+	return r, translate(err)
+}
+
 func (x pggenQueries) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error) {
 	r, err := x.q.DeleteLogicalCluster(ctx, pggen.DeleteLogicalClusterParams(arg))
 	return r, translate(err)
@@ -1026,6 +1086,11 @@ func (x pggenQueries) GetAPIKeyByHash(ctx context.Context, secretHash []byte) (G
 func (x pggenQueries) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
 	r, err := x.q.GetClusterStatus(ctx, physicalClusterID)
 	return ClusterStatus(r), translate(err)
+}
+
+func (x pggenQueries) GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error) {
+	r, err := x.q.GetConsoleSession(ctx, pggen.GetConsoleSessionParams(arg))
+	return GetConsoleSessionRow(r), translate(err)
 }
 
 func (x pggenQueries) GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error) {
@@ -1104,6 +1169,10 @@ func (x pggenQueries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) 
 
 func (x pggenQueries) InsertClusterHistory(ctx context.Context, arg InsertClusterHistoryParams) error {
 	return translate(x.q.InsertClusterHistory(ctx, pggen.InsertClusterHistoryParams(arg)))
+}
+
+func (x pggenQueries) InsertConsoleSession(ctx context.Context, arg InsertConsoleSessionParams) error {
+	return translate(x.q.InsertConsoleSession(ctx, pggen.InsertConsoleSessionParams(arg)))
 }
 
 func (x pggenQueries) InsertKafkaAPIKey(ctx context.Context, arg InsertKafkaAPIKeyParams) error {

@@ -47,6 +47,13 @@ type ClusterStatus struct {
 	BootstrapHost      string
 }
 
+type ConsoleSession struct {
+	IDHash    []byte
+	ApiKeyID  string
+	CreatedAt int64
+	ExpiresAt int64
+}
+
 type KafkaApiKey struct {
 	ID               string
 	LogicalClusterID string
