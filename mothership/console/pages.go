@@ -169,8 +169,13 @@ func (c *Console) loadFleet(ctx context.Context, _ *http.Request, s Session) (an
 		return nil, err
 	}
 	d := fleetData{Operator: s.Role == api.RoleOperator}
+	mine := map[string]bool{}
+	for _, cl := range own {
+		mine[cl.ID] = true
+	}
 	all := own
 	if d.Operator {
+		all = nil
 		if err := c.get(ctx, s, "/v1/clusters?all=true", &all); err != nil {
 			return nil, err
 		}
@@ -178,10 +183,6 @@ func (c *Console) loadFleet(ctx context.Context, _ *http.Request, s Session) (an
 			return nil, err
 		}
 		sort.Slice(d.Satellites, func(i, j int) bool { return d.Satellites[i].Name < d.Satellites[j].Name })
-	}
-	mine := map[string]bool{}
-	for _, cl := range own {
-		mine[cl.ID] = true
 	}
 	phases, products, regions := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, cl := range all {

@@ -17,7 +17,10 @@
   es.onopen = () => setState("on", "live");
   es.onerror = () => setState("off", "reconnecting…");
   es.addEventListener("update", (e) => {
+    // Keep what the reader opened (the CA, say) open across the swap.
+    const open = [...live.querySelectorAll("details[id][open]")].map((d) => d.id);
     live.innerHTML = e.data;
+    open.forEach((id) => document.getElementById(id)?.setAttribute("open", ""));
     live.dataset.updates = String(Number(live.dataset.updates || "0") + 1);
     setState("on", "live");
   });
