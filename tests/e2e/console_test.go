@@ -3,9 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -318,4 +322,113 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestConsoleSessionsOnBothEngines checks the sessions the frontend keeps, on SQLite and
+// PostgreSQL: a login makes a session whose cookie holds no key, the session sees what its
+// key may, a revoked key ends its sessions, a logout ends the session, and a stream of a
+// page is refused once the session is gone.
+func TestConsoleSessionsOnBothEngines(t *testing.T) {
+	for _, engine := range engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, onEngine(engine))
+			bg := context.Background()
+			key, err := e.client.CreateAPIKey(bg, api.APIKeyRequest{Role: api.RoleViewer, Description: "console"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := e.cp.URL() + console.Prefix
+			jar := &sessionClient{t: t}
+			if code := jar.login(base, key.Key); code != http.StatusSeeOther {
+				t.Fatalf("login: %d", code)
+			}
+			if strings.Contains(jar.session, key.Key) || len(jar.session) < 40 {
+				t.Fatalf("session cookie value %q", jar.session)
+			}
+			if code, body := jar.get(base + "/"); code != http.StatusOK || !strings.Contains(body, "viewer") {
+				t.Fatalf("fleet: %d\n%s", code, body)
+			}
+			if _, err := e.client.RevokeAPIKey(bg, key.ID); err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := jar.get(base + "/"); code != http.StatusSeeOther {
+				t.Fatalf("a revoked key's session still works: %d", code)
+			}
+			if code := jar.login(base, key.Key); code != http.StatusUnauthorized {
+				t.Fatalf("login with a revoked key: %d", code)
+			}
+			if code := jar.login(base, testKey); code != http.StatusSeeOther {
+				t.Fatalf("login: %d", code)
+			}
+			_, page := jar.get(base + "/")
+			m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("no CSRF token on the page:\n%s", page)
+			}
+			if code, _ := jar.post(base+"/logout", url.Values{"csrf": {m[1]}}); code != http.StatusSeeOther {
+				t.Fatalf("logout: %d", code)
+			}
+			if code, _ := jar.get(base + "/"); code != http.StatusSeeOther {
+				t.Fatalf("the session outlived its logout: %d", code)
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+			req.Header.Set("Accept", "text/event-stream")
+			if code, _ := jar.do(req); code != http.StatusUnauthorized {
+				t.Fatalf("stream after logout: %d", code)
+			}
+		})
+	}
+}
+
+// sessionClient is a browser reduced to what these checks need: it keeps the console's
+// cookies by hand (Go's cookie jar does not send Secure cookies over plain HTTP).
+type sessionClient struct {
+	t                   *testing.T
+	session, loginToken string
+}
+
+func (c *sessionClient) do(req *http.Request) (int, string) {
+	c.t.Helper()
+	for name, v := range map[string]string{"__Host-orbit-session": c.session, "__Host-orbit-login": c.loginToken} {
+		if v != "" {
+			req.AddCookie(&http.Cookie{Name: name, Value: v})
+		}
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		switch ck.Name {
+		case "__Host-orbit-session":
+			c.session = ck.Value
+		case "__Host-orbit-login":
+			c.loginToken = ck.Value
+		}
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (c *sessionClient) get(u string) (int, string) {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return c.do(req)
+}
+
+func (c *sessionClient) post(u string, form url.Values) (int, string) {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+func (c *sessionClient) login(base, key string) int {
+	_, page := c.get(base + "/login")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		c.t.Fatalf("no CSRF token on the login page:\n%s", page)
+	}
+	code, _ := c.post(base+"/login", url.Values{"csrf": {m[1]}, "api_key": {key}})
+	return code
 }
