@@ -73,9 +73,27 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	byHash, err := q.GetAPIKeyByHash(ctx, []byte{1, 2})
 	must(err)
 	want("key by hash", byHash, GetAPIKeyByHashRow{ID: "k1", TenantID: "t1", Role: "admin", TenantName: "acme"})
-	n, err := q.RevokeAPIKey(ctx, RevokeAPIKeyParams{ID: "k1", Now: 9})
+	// Console sessions: live until they expire or their key is revoked.
+	must(q.InsertConsoleSession(ctx, InsertConsoleSessionParams{IDHash: []byte{7}, ApiKeyID: "k1", CreatedAt: 5, ExpiresAt: 100}))
+	must(q.InsertConsoleSession(ctx, InsertConsoleSessionParams{IDHash: []byte{8}, ApiKeyID: "k1", CreatedAt: 5, ExpiresAt: 8}))
+	sess, err := q.GetConsoleSession(ctx, GetConsoleSessionParams{IDHash: []byte{7}, Now: 6})
+	must(err)
+	want("console session", sess, GetConsoleSessionRow{ApiKeyID: "k1", TenantID: "t1", Role: "admin", TenantName: "acme", ExpiresAt: 100})
+	if _, err := q.GetConsoleSession(ctx, GetConsoleSessionParams{IDHash: []byte{8}, Now: 8}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("expired console session: %v, want ErrNotFound", err)
+	}
+	n, err := q.DeleteExpiredConsoleSessions(ctx, 8)
+	must(err)
+	want("expired console sessions deleted", n, int64(1))
+	n, err = q.RevokeAPIKey(ctx, RevokeAPIKeyParams{ID: "k1", Now: 9})
 	must(err)
 	want("keys revoked", n, int64(1))
+	if _, err := q.GetConsoleSession(ctx, GetConsoleSessionParams{IDHash: []byte{7}, Now: 10}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("console session of a revoked key: %v, want ErrNotFound", err)
+	}
+	n, err = q.DeleteConsoleSession(ctx, []byte{7})
+	must(err)
+	want("console sessions deleted", n, int64(1))
 	key, err := q.GetAPIKey(ctx, "k1")
 	must(err)
 	want("revoked key", key.RevokedAt, sql.NullInt64{Int64: 9, Valid: true})

@@ -2,8 +2,9 @@
 # Installs and starts what the test suite needs, idempotently: PostgreSQL (the store's
 # tests run against it as well as SQLite), etcd and the pinned Kubernetes control plane with
 # kwok (the satellite's end-to-end tests run against real API servers; the binaries are
-# built once into a cache outside the repository). Safe to run again; fast when nothing is
-# missing. Prints the PostgreSQL URL for the tests.
+# built once into a cache outside the repository), and Debian's chromium (the console's
+# browser test). Safe to run again; fast when nothing is missing. Prints the PostgreSQL URL
+# for the tests.
 set -euo pipefail
 
 log() { echo "deps: $*" >&2; }
@@ -17,6 +18,7 @@ as_root() {
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the console's browser test
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   as_root apt-get update -qq

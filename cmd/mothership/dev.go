@@ -121,6 +121,7 @@ func (d *devFleet) announce(c *cli.Context, key string) error {
 	fmt.Fprintf(c.App.Writer, `
 Orbit is running in dev mode (state in %s).
   API:         %s
+  Console:     %s/console/ (log in with the API key)
   API key:     %s
   Satellites:  %s, each on a %s
   NATS leaf:   %s
@@ -130,7 +131,7 @@ In another shell:
   orbit cluster create demo --product kafka --cku 1 --region %s --wait
 
 Ctrl-C stops Orbit; starting it again on the same data dir resumes where it was.
-`, dataDir, d.cp.URL(), key, strings.Join(regions, ", "), d.kubeKind, d.cp.Hub.LeafURL(), envFile, strings.TrimSpace(envLine), regions[0])
+`, dataDir, d.cp.URL(), d.cp.URL(), key, strings.Join(regions, ", "), d.kubeKind, d.cp.Hub.LeafURL(), envFile, strings.TrimSpace(envLine), regions[0])
 	return nil
 }
 
