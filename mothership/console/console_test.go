@@ -124,7 +124,10 @@ func newTestConsole(t *testing.T) (*fakeBackend, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(c.Handler())
+	srv := httptest.NewUnstartedServer(c.Handler())
+	// The mothership's server has read and write timeouts; streams must outlive them.
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	srv.Start()
 	t.Cleanup(func() { c.CloseStreams(); srv.Close() })
 	return b, srv
 }
@@ -353,6 +356,8 @@ func TestStreamSendsChangesAndEndsWithTheSession(t *testing.T) {
 	if e := readEvent(t, r); e.name != "update" || !strings.Contains(e.data, "phase-pending") || strings.Contains(e.data, "<html") {
 		t.Fatalf("first event: %+v", e)
 	}
+	// Past the server's read and write timeouts, the stream still carries changes.
+	time.Sleep(500 * time.Millisecond)
 	b.mu.Lock()
 	c := b.clusters["demo"]
 	c.Status.Phase, c.Status.ReadyBrokers = api.PhaseReady, 3

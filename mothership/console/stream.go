@@ -32,6 +32,9 @@ const (
 // it sends the error's text as "failure".
 func (c *Console) stream(w http.ResponseWriter, r *http.Request, s Session, p page) {
 	rc := http.NewResponseController(w)
+	// The server's read timeout would otherwise end the stream (net/http cancels a
+	// request whose connection's read deadline passes); writes get their own deadline.
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
