@@ -25,8 +25,8 @@ const (
 	writeTimeout   = 30 * time.Second
 )
 
-// stream serves a page's live updates as server-sent events: every Poll it checks that the
-// session still lives, loads the page through the API as the session's principal, and
+// stream serves a page's live updates as server-sent events: every Poll (or five times as
+// long as the last round took, if that is longer) it checks that the session still lives, loads the page through the API as the session's principal, and
 // sends the page's live part when it changed ("update"). When the session ends it sends
 // "end" and stops; when the page fails (the cluster was deleted, the key lost the right),
 // it sends the error's text as "failure".
@@ -44,6 +44,8 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, s Session, p pa
 		var b strings.Builder
 		if event != "" {
 			fmt.Fprintf(&b, "event: %s\n", event)
+			// A carriage return ends an event-stream line too: normalise before splitting.
+			data = strings.ReplaceAll(strings.ReplaceAll(data, "\r\n", "\n"), "\r", "\n")
 			for _, line := range strings.Split(data, "\n") {
 				fmt.Fprintf(&b, "data: %s\n", line)
 			}
@@ -62,12 +64,13 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, s Session, p pa
 		return
 	}
 	ctx := r.Context()
-	tick := time.NewTicker(c.cfg.Poll)
-	defer tick.Stop()
+	next := time.NewTimer(c.cfg.Poll)
+	defer next.Stop()
 	end := time.After(streamLifetime)
 	var last string
 	lastSent := time.Now()
 	for {
+		started := time.Now()
 		if _, err := c.cfg.Backend.Resume(ctx, s.ID); errors.Is(err, ErrNoSession) {
 			send("end", "session ended")
 			return
@@ -105,6 +108,9 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, s Session, p pa
 			}
 			lastSent = time.Now()
 		}
+		// A page that is slow to load (a large fleet) is re-read less often: at most a fifth
+		// of the time goes to any one stream.
+		next.Reset(max(c.cfg.Poll, 5*time.Since(started)))
 		select {
 		case <-ctx.Done():
 			return
@@ -112,7 +118,7 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, s Session, p pa
 			return
 		case <-end:
 			return
-		case <-tick.C:
+		case <-next.C:
 		}
 	}
 }
