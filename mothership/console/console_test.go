@@ -392,3 +392,22 @@ func TestScreenshotsAreOfTheCurrentAssets(t *testing.T) {
 			strings.TrimSpace(string(want)), got)
 	}
 }
+
+// TestEveryPageHasALivePart: a page's stream renders its template name+"-live"; a new page
+// (rollouts, say) that forgets it would stream nothing.
+func TestEveryPageHasALivePart(t *testing.T) {
+	c, err := New(Config{Backend: newFake()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.pages) < 2 {
+		t.Fatalf("pages: %d", len(c.pages))
+	}
+	for _, p := range c.pages {
+		for _, name := range []string{p.name, p.name + "-live"} {
+			if c.tmpl.Lookup(name) == nil {
+				t.Errorf("page %s has no template %q", p.route, name)
+			}
+		}
+	}
+}
