@@ -30,9 +30,10 @@ images:
 		$(IMAGES_DIR)/build/imagebuild -binary $(IMAGES_DIR)/build/$$b -name $$b -repository $(IMAGE_REGISTRY)/$$b \
 			-version $(VERSION) -revision "$(REVISION)" -out $(IMAGES_DIR); done
 
-## test: install what the tests need (PostgreSQL), vet, check formatting, run every test with -race
-test: lint
-	ORBIT_TEST_POSTGRES="$$(tests/deps.sh)" go test -race -timeout 40m ./...
+## test: install what the tests need (PostgreSQL, the Kubernetes binaries, helm), build the
+## images, vet, check formatting, run every test with -race
+test: lint images
+	ORBIT_TEST_POSTGRES="$$(tests/deps.sh)" ORBIT_IMAGES="$(CURDIR)/$(IMAGES_DIR)" go test -race -timeout 40m ./...
 
 lint:
 	go vet ./...

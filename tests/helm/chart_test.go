@@ -124,8 +124,11 @@ func TestChartSchemaRefusesBadValues(t *testing.T) {
 			t.Errorf("--set %s: rendered (%d bytes) or error does not name %s: %v", set, len(out), field, err)
 		}
 	}
-	if _, err := tryHelm("", "template", "sat", satChart); err == nil || !strings.Contains(err.Error(), "satellite.name") {
+	if _, err := tryHelm("", "template", "sat", satChart, "--set", "hub.urls[0]=nats-leaf://hub:7422", "--set", "satellite.region=r"); err == nil || !strings.Contains(err.Error(), "satellite.name") {
 		t.Errorf("satellite chart without a name: %v", err)
+	}
+	if _, err := tryHelm("", "template", "sat", satChart, "--set", "satellite.name=s", "--set", "satellite.region=r"); err == nil || !strings.Contains(err.Error(), "hub.urls") {
+		t.Errorf("satellite chart without hub URLs: %v", err)
 	}
 }
 
