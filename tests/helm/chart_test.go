@@ -3,6 +3,8 @@ package helm
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -35,6 +37,7 @@ import (
 	"github.com/orbitcp/orbit/tests/kubetest"
 	"github.com/orbitcp/orbit/tests/testkit"
 	"github.com/orbitcp/orbit/tests/testkit/hubtest"
+	"github.com/orbitcp/orbit/tests/tlstest"
 )
 
 const (
@@ -47,7 +50,7 @@ const (
 
 // satelliteValues are what the satellite chart needs besides its defaults.
 var satelliteValues = []string{"--set", "satellite.name=" + satName, "--set", "satellite.region=us-west-2",
-	"--set", "hub.urls[0]=nats-leaf://orbit-leaf." + namespace + ".svc:7422"}
+	"--set", "hub.urls[0]=nats-leaf://orbit-leaf." + namespace + ".svc:7422", "--set", "hub.tls.caSecretName=orbit-leaf-tls"}
 
 // TestVersionsAgree: the charts' appVersion, the kustomize manifest's image and the
 // repository's VERSION (the images' tag) are one version.
@@ -169,7 +172,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	createSecret(t, kube, "orbit-postgres", map[string][]byte{"url": []byte(dsn)})
+	createSecret(t, kube, "orbit-postgres", corev1.SecretTypeOpaque, map[string][]byte{"url": []byte(dsn)})
 
 	// 2. Every rendered manifest passes a server-side dry run (apply, all admission).
 	dryRun(t, kube, runHelm(t, "", "template", release, chart, "-n", namespace))
@@ -185,9 +188,20 @@ func TestChartOnKubernetes(t *testing.T) {
 	}
 	keys := secretData(t, kube, "orbit-keys")
 
-	// 4. An upgrade with changed values keeps the generated keys and rolls out the change.
+	// 4. An upgrade with changed values keeps the generated keys and rolls out the change:
+	// TLS on the API and the leaf-node listener, from Secrets shaped like cert-manager's.
+	ca := tlstest.NewCA(t, dir)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	ca.Issue(t, certFile, keyFile, 2)
+	caPEM, _ := os.ReadFile(ca.File)
+	certPEM, _ := os.ReadFile(certFile)
+	keyPEM, _ := os.ReadFile(keyFile)
+	for _, name := range []string{"orbit-api-tls", "orbit-leaf-tls"} {
+		createSecret(t, kube, name, corev1.SecretTypeTLS, map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM, "ca.crt": caPEM})
+	}
 	runHelm(t, kube.Kubeconfig, "upgrade", release, chart, "-n", namespace, "--wait", "--timeout", "3m",
-		"--set", "mothership.leaseTTL=5s", "--set", "hub.accessInterval=1s")
+		"--set", "mothership.leaseTTL=5s", "--set", "hub.accessInterval=1s",
+		"--set", "tls.api.secretName=orbit-api-tls", "--set", "tls.leaf.secretName=orbit-leaf-tls")
 	if got := secretData(t, kube, "orbit-keys"); !reflect.DeepEqual(got, keys) {
 		t.Error("helm upgrade changed the generated keys")
 	}
@@ -210,7 +224,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	}
 	seed, _ := os.ReadFile(filepath.Join(onboard, satName+".nk"))
 	curve, _ := os.ReadFile(filepath.Join(onboard, satName+".xk"))
-	createSecret(t, kube, "orbit-satellite-onboarding", map[string][]byte{"seed": seed, "curve": curve})
+	createSecret(t, kube, "orbit-satellite-onboarding", corev1.SecretTypeOpaque, map[string][]byte{"seed": seed, "curve": curve})
 	dryRun(t, kube, runHelm(t, "", append([]string{"template", "orbit-satellite", satChart, "-n", namespace, "--include-crds"}, satelliteValues...)...))
 	runHelm(t, kube.Kubeconfig, append([]string{"install", "orbit-satellite", satChart, "-n", namespace, "--wait", "--timeout", "3m"}, satelliteValues...)...)
 	satSet := waitStatefulSet(t, kube, "orbit-satellite", 1)
@@ -264,11 +278,14 @@ func TestChartOnKubernetes(t *testing.T) {
 		runner.start(p, spec, spec.Containers[0], bins["mothership"])
 	}
 	operatorKey := string(keys["operator-api-key"])
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	clients := map[string]*api.Client{}
 	for _, p := range msPods {
-		url := "http://" + podPorts[p]["8080"]
-		testkit.CheckForEvery(t, 90*time.Second, 250*time.Millisecond, func() error { return readyz(url) })
-		c, err := api.NewClient(url, operatorKey, nil)
+		url := "https://" + podPorts[p]["8080"]
+		testkit.CheckForEvery(t, 90*time.Second, 250*time.Millisecond, func() error { return readyz(hc, url) })
+		c, err := api.NewClient(url, operatorKey, hc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +318,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	// The hub's buckets are replicated on all three nodes: the cluster formed.
 	checkHubCluster(t, keys["nats-seed"], podPorts[hubPods[0]]["4222"])
 
-	// A satellite with its onboarding Secret connects.
+	// A satellite with its onboarding Secret connects, over TLS (the hub's CA from a Secret).
 	runner.start("orbit-satellite-0", satSet.Spec.Template.Spec, satSet.Spec.Template.Spec.Containers[0], bins["satellite"])
 	testkit.CheckForEvery(t, 60*time.Second, 250*time.Millisecond, func() error {
 		sats, err := clients[msPods[0]].ListSatellites(ctx)
@@ -357,8 +374,8 @@ func checkHubCluster(t *testing.T, secret []byte, addr string) {
 	})
 }
 
-func readyz(url string) error {
-	resp, err := http.Get(url + "/readyz")
+func readyz(hc *http.Client, url string) error {
+	resp, err := hc.Get(url + "/readyz")
 	if err != nil {
 		return err
 	}
@@ -451,10 +468,10 @@ func waitStatefulSet(t *testing.T, kube *kubetest.Cluster, name string, replicas
 	return s
 }
 
-func createSecret(t *testing.T, kube *kubetest.Cluster, name string, data map[string][]byte) {
+func createSecret(t *testing.T, kube *kubetest.Cluster, name string, typ corev1.SecretType, data map[string][]byte) {
 	t.Helper()
 	_, err := kube.Client.CoreV1().Secrets(namespace).Create(context.Background(),
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}, metav1.CreateOptions{})
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Type: typ, Data: data}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
