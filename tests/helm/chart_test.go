@@ -397,7 +397,7 @@ func dryRun(t *testing.T, kube *kubetest.Cluster, manifests string) {
 	n := 0
 	for _, doc := range splitYAML(manifests) {
 		obj := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+		if err := yaml.UnmarshalStrict([]byte(doc), &obj.Object); err != nil { // duplicate keys too
 			t.Fatalf("%v in\n%s", err, doc)
 		}
 		if len(obj.Object) == 0 {
