@@ -121,6 +121,7 @@ func TestChartSchemaRefusesBadValues(t *testing.T) {
 		"service.api.type=Public":          "/service/api/type",
 		"postgres.secretName=Not_A_Secret": "/postgres/secretName",
 		"mothership.replica=3":             "replica",
+		"hub.replicas=1":                   "mothership.bucketReplicas",
 	} {
 		out, err := tryHelm("", "template", release, chart, "--set", set)
 		if err == nil || !strings.Contains(err.Error(), field) {
