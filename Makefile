@@ -5,7 +5,7 @@ SQLC_VERSION := v1.31.1
 TOOLS := $(or $(ORBIT_TOOLS),$(HOME)/.cache/orbit/tools)
 SQLC := $(TOOLS)/sqlc-$(SQLC_VERSION)/sqlc
 
-.PHONY: dev build test lint deps generate check-generated fuzz
+.PHONY: dev build test lint deps generate check-generated fuzz images
 
 ## dev: build the binaries and run `mothership dev` (NATS hub, SQLite, API, one simulated satellite)
 dev: build
@@ -15,9 +15,25 @@ dev: build
 build:
 	go build -o bin/ ./cmd/mothership ./cmd/satellite ./cmd/orbit
 
-## test: install what the tests need (PostgreSQL), vet, check formatting, run every test with -race
-test: lint
-	ORBIT_TEST_POSTGRES="$$(tests/deps.sh)" go test -race -timeout 40m ./...
+VERSION := $(shell cat VERSION)
+IMAGE_REGISTRY ?= ghcr.io/orbitcp
+IMAGES_DIR ?= bin/images
+REVISION := $(shell git rev-parse HEAD 2>/dev/null)
+
+## images: build the mothership and satellite images (static, non-root, reproducible) into
+## $(IMAGES_DIR)/<name>.tar and the OCI layout $(IMAGES_DIR)/<name>/, without a container daemon
+images:
+	mkdir -p $(IMAGES_DIR)/build
+	go build -o $(IMAGES_DIR)/build/imagebuild ./deploy/imagebuild
+	@set -e; for b in mothership satellite; do \
+		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -buildid= -X main.version=$(VERSION)" -o $(IMAGES_DIR)/build/$$b ./cmd/$$b; \
+		$(IMAGES_DIR)/build/imagebuild -binary $(IMAGES_DIR)/build/$$b -name $$b -repository $(IMAGE_REGISTRY)/$$b \
+			-version $(VERSION) -revision "$(REVISION)" -out $(IMAGES_DIR); done
+
+## test: install what the tests need (PostgreSQL, the Kubernetes binaries, helm), build the
+## images, vet, check formatting, run every test with -race
+test: lint images
+	ORBIT_TEST_POSTGRES="$$(tests/deps.sh)" ORBIT_IMAGES="$(CURDIR)/$(IMAGES_DIR)" go test -race -timeout 40m ./...
 
 lint:
 	go vet ./...

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
 	"github.com/orbitcp/orbit/db/internal/queries"
@@ -187,7 +188,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(dialect, s.db, fsys)
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		// Replicas migrating at once (init containers of one Deployment) take turns on an
+		// advisory lock instead of racing on the version table.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300)) // probe every second, up to 5 min
+		if err != nil {
+			return fmt.Errorf("db: migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, s.db, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("db: migrations: %w", err)
 	}

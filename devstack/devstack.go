@@ -173,19 +173,32 @@ func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store 
 		store.Close()
 		return nil, fmt.Errorf("the mothership's NATS seed: %w", err)
 	}
+	// The API's certificate, reloaded like the embedded hub's (the hub nodes serve the
+	// leaf-node listener and its TLS).
+	var (
+		certs  *leafnode.CertReloader
+		apiTLS *tls.Config
+	)
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if certs, err = leafnode.NewCertReloader(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+			store.Close()
+			return nil, err
+		}
+		apiTLS, _ = certs.ServerConfig("")
+	}
 	nc, err := nats.Connect(cfg.NATSURL, leafnode.NKeyAuth(kp), nats.Name("orbit-mothership"), nats.MaxReconnects(-1))
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("connecting to the hub at %s: %w", cfg.NATSURL, err)
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Listen: cfg.Listen, Replicas: max(cfg.Replicas, 1),
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1),
 		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		store.Close()
 		return nil, err
 	}
-	return run(ctx, &ControlPlane{Store: store, Mothership: m, Conn: nc})
+	return run(ctx, &ControlPlane{Store: store, Mothership: m, Conn: nc, certs: certs})
 }
 
 // run runs cp's mothership and waits until every layer is up.

@@ -2,6 +2,7 @@ package mothership
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,8 +12,31 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// LoadCredentialKey reads the mothership's curve key pair (an nkeys curve seed, SX…) from
-// path, creating it (mode 0600) when the file does not exist. Kafka credentials are sealed
+// MinSecretLen is the shortest secret KeySeed derives a key from.
+const MinSecretLen = 32
+
+// KeySeed returns the nkeys seed of the given kind (nkeys.PrefixByteUser, PrefixByteCurve)
+// that content holds: an nkeys seed of that kind as is, or else a random secret of at least
+// MinSecretLen characters, from which it derives the seed (SHA-256 of the kind and the
+// secret). The derivation lets a Helm chart generate the mothership's keys as plain random
+// Secrets: templates can make random strings but not nkeys seeds.
+func KeySeed(content []byte, kind nkeys.PrefixByte) ([]byte, error) {
+	content = bytes.TrimSpace(content)
+	if pb, _, err := nkeys.DecodeSeed(content); err == nil {
+		if pb != kind {
+			return nil, fmt.Errorf("an nkeys seed of kind %s, want %s", pb, kind)
+		}
+		return content, nil
+	}
+	if len(content) < MinSecretLen {
+		return nil, fmt.Errorf("neither an nkeys %s seed nor a secret of at least %d characters", kind, MinSecretLen)
+	}
+	raw := sha256.Sum256(append([]byte("orbit nkey "+kind.String()+"\x00"), content...))
+	return nkeys.EncodeSeed(kind, raw[:])
+}
+
+// LoadCredentialKey reads the mothership's curve key pair (an nkeys curve seed, SX…, or a
+// secret it is derived from: KeySeed) from path, creating it (mode 0600) when the file does not exist. Kafka credentials are sealed
 // from and to this key: every replica of a control plane must load the same one, and losing
 // it makes every stored Kafka API key unusable (they would have to be re-issued).
 func LoadCredentialKey(path string) (nkeys.KeyPair, error) {
@@ -45,9 +69,8 @@ func LoadCredentialKey(path string) (nkeys.KeyPair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credential key: %w", err)
 	}
-	kp, err := nkeys.FromCurveSeed(bytes.TrimSpace(seed))
-	if err != nil {
-		return nil, fmt.Errorf("credential key %s: not an nkeys curve seed", path)
+	if seed, err = KeySeed(seed, nkeys.PrefixByteCurve); err != nil {
+		return nil, fmt.Errorf("credential key %s: %w", path, err)
 	}
-	return kp, nil
+	return nkeys.FromCurveSeed(seed)
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs, idempotently: PostgreSQL (the store's
 # tests run against it as well as SQLite), etcd and the pinned Kubernetes control plane with
-# kwok (the satellite's end-to-end tests run against real API servers; the binaries are
-# built once into a cache outside the repository), and Debian's chromium (the console's
-# browser test). Safe to run again; fast when nothing is missing. Prints the PostgreSQL URL
-# for the tests.
+# kwok (the satellite's end-to-end tests run against real API servers) and helm (the
+# charts' tests); the binaries are built once into a cache outside the repository; and
+# Debian's chromium (the console's browser test). Safe to run again; fast when nothing is
+# missing. Prints the PostgreSQL URL for the tests.
 set -euo pipefail
 
 log() { echo "deps: $*" >&2; }
@@ -29,6 +29,8 @@ fi
 
 # Kubernetes control plane and kwok, from the Go module proxy (minutes the first time).
 "$(dirname "$0")/kubetest/install.sh" >/dev/null
+# helm, pinned, from the Go module proxy (the charts' tests in tests/helm).
+"$(dirname "$0")/helm/install.sh" >/dev/null
 
 # PostgreSQL: start the first cluster and let the tests log in over TCP.
 read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters -h | head -n 1)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/onboarding"
 )
 
@@ -54,7 +55,7 @@ var hubCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by", EnvVars: []string{"ORBIT_TLS_CA"}},
 		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address the mothership replicas connect to (\"mothership run --nats-url\")", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
-		&cli.StringFlag{Name: "nats-seed-file", Usage: "The motherships' user nkey seed: created if missing; the replicas read the same file", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
+		&cli.StringFlag{Name: "nats-seed-file", Usage: "The motherships' user nkey seed (or a secret of 32 or more characters it is derived from): created if missing; the replicas read the same file", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
 		&cli.StringSliceFlag{Name: "nats-reader", Usage: "Public nkey of a read-only hub user, as written by \"mothership nats-reader\" (repeatable)", EnvVars: []string{"ORBIT_NATS_READERS"}},
 		&cli.DurationFlag{Name: "access-interval", Usage: "How often the satellites allowed to connect are re-read from the database", Value: 5 * time.Second, EnvVars: []string{"ORBIT_ACCESS_INTERVAL"}},
 	}, clusterFlags...), dbFlags...),
@@ -148,6 +149,9 @@ func mothershipIdentity(path string) (string, error) {
 		}
 	} else if err != nil {
 		return "", fmt.Errorf("--nats-seed-file: %w", err)
+	}
+	if seed, err = mothership.KeySeed(seed, nkeys.PrefixByteUser); err != nil {
+		return "", fmt.Errorf("--nats-seed-file %s: %w", path, err)
 	}
 	kp, err := nkeys.FromSeed(seed)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
 
 	"github.com/orbitcp/orbit/db"
@@ -21,7 +22,7 @@ import (
 
 var dbFlags = []cli.Flag{
 	&cli.StringFlag{Name: "data-dir", Usage: "Where state lives (NATS data; SQLite unless --db is set)", Value: "/var/lib/orbit", EnvVars: []string{"ORBIT_DATA_DIR"}},
-	&cli.StringFlag{Name: "credential-key", Usage: "File with the control plane's curve key seed, which seals Kafka credentials; every replica needs the same (default <data-dir>/credential-key, created if missing)", EnvVars: []string{"ORBIT_CREDENTIAL_KEY"}},
+	&cli.StringFlag{Name: "credential-key", Usage: "File with the control plane's curve key seed (or a secret of 32 or more characters it is derived from), which seals Kafka credentials; every replica needs the same (default <data-dir>/credential-key, created if missing)", EnvVars: []string{"ORBIT_CREDENTIAL_KEY"}},
 	&cli.StringFlag{Name: "db", Usage: "Database: postgres://... or a SQLite file (default <data-dir>/orbit.db)", EnvVars: []string{"ORBIT_DB"}},
 }
 
@@ -60,7 +61,7 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "debug-listen", Usage: "Serve Go's profiler (/debug/pprof) here, e.g. 127.0.0.1:6060 (empty: off; never expose it)", EnvVars: []string{"ORBIT_DEBUG_LISTEN"}},
 		&cli.IntFlag{Name: "replicas", Usage: "Copies the hub keeps of each bucket: 1 on a single server, 3 on a hub cluster of three nodes", Value: 1, EnvVars: []string{"ORBIT_REPLICAS"}},
 		&cli.StringFlag{Name: "nats-url", Usage: "Hub to connect to as a client (\"mothership hub\" nodes) instead of embedding a hub node: how several replicas share one hub", EnvVars: []string{"ORBIT_NATS_URL"}},
-		&cli.StringFlag{Name: "nats-seed-file", Usage: "The mothership's user nkey seed on the hub (with --nats-url; the hub nodes read the same file)", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
+		&cli.StringFlag{Name: "nats-seed-file", Usage: "The mothership's user nkey seed on the hub, or a secret of 32 or more characters it is derived from (with --nats-url; the hub nodes read the same file)", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
 		&cli.StringFlag{Name: "replica-id", Usage: "This replica's name in the leader election: unique among the motherships on one database, stable across restarts (default: the host name)", EnvVars: []string{"ORBIT_REPLICA_ID"}},
 		&cli.DurationFlag{Name: "lease-ttl", Usage: "How long the leader's lease lasts unless renewed: how long a crashed leader goes unreplaced", Value: leader.DefaultTTL, EnvVars: []string{"ORBIT_LEASE_TTL"}},
 	}, append(clusterFlags, dbFlags...)...),
@@ -88,6 +89,9 @@ var runCommand = &cli.Command{
 			}
 			if natsSeed, err = os.ReadFile(c.String("nats-seed-file")); err != nil {
 				return fmt.Errorf("--nats-seed-file: %w", err)
+			}
+			if natsSeed, err = mothership.KeySeed(natsSeed, nkeys.PrefixByteUser); err != nil {
+				return fmt.Errorf("--nats-seed-file %s: %w", c.String("nats-seed-file"), err)
 			}
 		}
 		cp, err := devstack.StartControlPlane(c.Context, devstack.ControlPlaneConfig{
