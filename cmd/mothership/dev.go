@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/orbitcp/orbit/cmd/metricslisten"
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/satellite"
 )
 
 const devTenant = "dev"
@@ -34,6 +37,7 @@ var devCommand = &cli.Command{
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubernetes for the satellites (empty: a simulated one each)", EnvVars: []string{"ORBIT_KUBECONFIG"}},
 		&cli.StringFlag{Name: "dev-api-key", Usage: "API key of the dev tenant (default: generated once and kept in the data dir)", EnvVars: []string{"ORBIT_DEV_API_KEY"}},
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothershipDefaultRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
+		metricslisten.Flag,
 		&cli.DurationFlag{Name: "sim-step", Usage: "How long a simulated replica takes to become ready", Value: 250 * time.Millisecond, EnvVars: []string{"ORBIT_SIM_STEP"}},
 	},
 	Action: runDev,
@@ -45,6 +49,13 @@ func runDev(c *cli.Context) error {
 		return err
 	}
 	ctx, dataDir := c.Context, c.String("data-dir")
+	// One listener: the mothership's metrics at /metrics, the in-process satellites' (each
+	// series labelled with its satellite) at /satellites/metrics.
+	metricsAddr, err := metricslisten.Serve(ctx, c.String("metrics-listen"), map[string]http.Handler{
+		"/metrics": mothership.MetricsHandler(), "/satellites/metrics": satellite.MetricsHandler()}, log)
+	if err != nil {
+		return err
+	}
 	cp, err := devstack.StartControlPlane(ctx, devstack.ControlPlaneConfig{
 		DataDir: dataDir, Listen: c.String("listen"), LeafListen: c.String("leaf-listen"),
 		ClientListen: c.String("nats-listen"), NATSReaders: c.StringSlice("nats-reader"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
@@ -52,7 +63,7 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	d := &devFleet{cp: cp}
+	d := &devFleet{cp: cp, metricsAddr: metricsAddr}
 	key, err := devAPIKey(c.String("dev-api-key"), filepath.Join(dataDir, "dev-api-key"))
 	if err == nil {
 		err = cp.Mothership.EnsureAPIKey(ctx, devTenant, api.RoleOperator, key, "mothership dev")
@@ -77,9 +88,10 @@ func runDev(c *cli.Context) error {
 
 // devFleet is what `mothership dev` runs: the control plane and a satellite per region.
 type devFleet struct {
-	cp       *devstack.ControlPlane
-	sats     []*devstack.SatelliteNode
-	kubeKind string
+	cp          *devstack.ControlPlane
+	metricsAddr string
+	sats        []*devstack.SatelliteNode
+	kubeKind    string
 }
 
 var devNetworks = []string{"public", "vpc-peering", "private-link"}
@@ -118,19 +130,23 @@ func (d *devFleet) announce(c *cli.Context, key string) error {
 	if err := os.WriteFile(envFile, []byte(envLine), 0o600); err != nil {
 		return err
 	}
+	metricsLine := ""
+	if d.metricsAddr != "" {
+		metricsLine = fmt.Sprintf("\n  Metrics:     http://%[1]s/metrics (mothership), http://%[1]s/satellites/metrics (satellites)", d.metricsAddr)
+	}
 	fmt.Fprintf(c.App.Writer, `
 Orbit is running in dev mode (state in %s).
   API:         %s
   API key:     %s
   Satellites:  %s, each on a %s
-  NATS leaf:   %s
+  NATS leaf:   %s%s
 
 In another shell:
   source %s        # or: %s
   orbit cluster create demo --product kafka --cku 1 --region %s --wait
 
 Ctrl-C stops Orbit; starting it again on the same data dir resumes where it was.
-`, dataDir, d.cp.URL(), key, strings.Join(regions, ", "), d.kubeKind, d.cp.Hub.LeafURL(), envFile, strings.TrimSpace(envLine), regions[0])
+`, dataDir, d.cp.URL(), key, strings.Join(regions, ", "), d.kubeKind, d.cp.Hub.LeafURL(), metricsLine, envFile, strings.TrimSpace(envLine), regions[0])
 	return nil
 }
 
