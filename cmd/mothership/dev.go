@@ -32,6 +32,7 @@ var devCommand = &cli.Command{
 		&cli.StringFlag{Name: "listen", Usage: "API address", Value: "127.0.0.1:8080", EnvVars: []string{"ORBIT_LISTEN"}},
 		&cli.StringFlag{Name: "leaf-listen", Usage: "NATS leaf-node address satellites connect to", Value: "127.0.0.1:7422", EnvVars: []string{"ORBIT_LEAF_LISTEN"}},
 		&cli.StringSliceFlag{Name: "nats-reader", Usage: "Public nkey of a read-only hub user, as written by \"mothership nats-reader\" (repeatable)", EnvVars: []string{"ORBIT_NATS_READERS"}},
+		&cli.StringFlag{Name: "satellite-hub", Usage: "Address the in-process satellites dial to reach the hub's leaf listener (default --leaf-listen): a proxy in front of it, to rehearse a partition", EnvVars: []string{"ORBIT_SATELLITE_HUB"}},
 		&cli.StringFlag{Name: "nats-listen", Usage: "NATS client address (empty: none, the mothership connects in-process)", EnvVars: []string{"ORBIT_NATS_LISTEN"}},
 		&cli.StringSliceFlag{Name: "region", Usage: "Region to run a satellite for (repeatable)", Value: cli.NewStringSlice("us-west-2"), EnvVars: []string{"ORBIT_REGIONS"}},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubernetes for the satellites (empty: a simulated one each)", EnvVars: []string{"ORBIT_KUBECONFIG"}},
@@ -102,6 +103,10 @@ func (d *devFleet) startSatellites(c *cli.Context, log *slog.Logger) error {
 	if kubeconfig != "" {
 		d.kubeKind = "Kubernetes from " + kubeconfig
 	}
+	hubURL := d.cp.Hub.LeafURL()
+	if addr := c.String("satellite-hub"); addr != "" {
+		hubURL = "nats-leaf://" + addr
+	}
 	for _, region := range c.StringSlice("region") {
 		dir := filepath.Join(c.String("data-dir"), "satellites", region)
 		seed, err := d.cp.Onboard(c.Context, region, region, "aws", devNetworks, dir)
@@ -111,7 +116,7 @@ func (d *devFleet) startSatellites(c *cli.Context, log *slog.Logger) error {
 		log.Info("starting satellite", "satellite", region, "kubernetes", d.kubeKind)
 		n, err := devstack.StartSatellite(c.Context, devstack.SatelliteConfig{
 			Name: region, Region: region, Cloud: "aws", Networks: devNetworks,
-			Dir: dir, HubURLs: []string{d.cp.Hub.LeafURL()}, Seed: seed, Version: "dev", Kubeconfig: kubeconfig,
+			Dir: dir, HubURLs: []string{hubURL}, Seed: seed, Version: "dev", Kubeconfig: kubeconfig,
 			SimStep: c.Duration("sim-step"), Log: log,
 		})
 		if err != nil {

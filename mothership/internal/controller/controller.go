@@ -249,8 +249,9 @@ func (c *Controller) observe(err error, took time.Duration) {
 		result = "error"
 	}
 	metrics.ReconcileTotal.WithLabelValues(c.Name, result).Inc()
+	errs := metrics.ReconcileErrors.WithLabelValues(c.Name) // exists, at 0, before the first error
 	if err != nil {
-		metrics.ReconcileErrors.WithLabelValues(c.Name).Inc()
+		errs.Inc()
 	}
 	metrics.ReconcileTime.WithLabelValues(c.Name).Observe(took.Seconds())
 }

@@ -150,9 +150,10 @@ func (p *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 // ObserveReconcile records one reconcile of a loop.
 func ObserveReconcile(satellite, loop string, took time.Duration, err error) {
 	result := "success"
+	errs := ReconcileErrors.WithLabelValues(satellite, loop) // exists, at 0, before the first error
 	if err != nil {
 		result = "error"
-		ReconcileErrors.WithLabelValues(satellite, loop).Inc()
+		errs.Inc()
 	}
 	ReconcileTotal.WithLabelValues(satellite, loop, result).Inc()
 	ReconcileTime.WithLabelValues(satellite, loop).Observe(took.Seconds())
