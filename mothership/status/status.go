@@ -51,6 +51,11 @@ func (c *Controller) Start(ctx context.Context, js jetstream.JetStream) error {
 // Run records every report until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.watcher.Stop()
+	// The watch replays every current key first: start the metrics' view afresh (a
+	// replica that leads again must not keep clusters purged meanwhile).
+	c.mu.Lock()
+	c.seen = map[string]metrics.ClusterSeen{}
+	c.mu.Unlock()
 	metrics.SetClusters(c.clusters)
 	defer metrics.SetClusters(nil)
 	for {
