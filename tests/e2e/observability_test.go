@@ -270,7 +270,7 @@ func dashboardQueries(t *testing.T) map[string]string {
 // rules. The named series exist and move as a cluster is created, resized and deleted; the
 // scraped output passes `promtool check metrics`; every dashboard query returns data; and
 // with the satellite's hub link cut, OrbitSatelliteDisconnected fires within its `for`
-// window and clears after the heal.
+// window and clears after the heal, and the mirror lag and heartbeat age grow meanwhile.
 func TestPrometheusScrapesDevMode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binaries and runs Prometheus")
@@ -485,7 +485,12 @@ func TestPrometheusScrapesDevMode(t *testing.T) {
 	if took < 10*time.Second {
 		t.Errorf("fired after %s, before its for window (10s) could pass", took)
 	}
+	// Cut off, the satellite's mirror is not known to be caught up, and its heartbeats stop.
+	p.eventually(t, 20*time.Second, `max(orbit_satellite_desired_mirror_lag_seconds{satellite="r1"})`, func(v float64) bool { return v >= 10 })
+	p.eventually(t, 20*time.Second, `max(orbit_satellite_heartbeat_age_seconds{satellite="r1"})`, func(v float64) bool { return v >= 10 })
 	proxy.Heal()
 	p.eventually(t, 60*time.Second, firing, ready(0))
 	p.eventually(t, 30*time.Second, `sum(orbit_satellite_hub_connected{satellite="r1"})`, ready(1))
+	p.eventually(t, 30*time.Second, `max(orbit_satellite_desired_mirror_lag_seconds{satellite="r1"})`, func(v float64) bool { return v < 5 })
+	p.eventually(t, 30*time.Second, `max(orbit_satellite_heartbeat_age_seconds{satellite="r1"})`, func(v float64) bool { return v < 15 })
 }
