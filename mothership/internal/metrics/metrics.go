@@ -80,10 +80,24 @@ var Leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Name: "orbit_leader", Help: "1 while this mothership replica holds the leader lease, else 0.",
 }, []string{"replica"})
 
+// Hooks for rollouts, which do not exist yet: the rollout service sets them for each
+// rollout in progress and deletes a rollout's series when it ends (so that the rollout
+// label stays bounded). deploy/observability's OrbitRolloutPaused reads orbit_rollout_paused.
+var (
+	// RolloutPaused is 1 while a rollout is paused by its failure budget, else 0.
+	RolloutPaused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "orbit_rollout_paused", Help: "1 while a rollout is paused by its failure budget, else 0.",
+	}, []string{"rollout"})
+	// RolloutWave is the wave a rollout is in (1-based).
+	RolloutWave = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "orbit_rollout_wave", Help: "The wave a rollout is in (1-based).",
+	}, []string{"rollout"})
+)
+
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		ReconcileTotal, ReconcileErrors, ReconcileTime, WorkqueueDepth, apiRequests, apiDuration,
-		OutboxPending, OutboxLag, OutboxPublished, OutboxLastPass, Leader)
+		OutboxPending, OutboxLag, OutboxPublished, OutboxLastPass, Leader, RolloutPaused, RolloutWave)
 }
 
 // Handler serves the registry in Prometheus' exposition formats.
