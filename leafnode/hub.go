@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -245,8 +246,12 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 
 func hubUsers(mothership string, readers []string, sats []SatelliteUser) []*server.NkeyUser {
 	users := []*server.NkeyUser{{Nkey: mothership}}
+	names := make([]string, len(sats))
+	for i, s := range sats {
+		names[i] = s.Name
+	}
 	for _, r := range readers {
-		users = append(users, &server.NkeyUser{Nkey: r, Permissions: ReaderPermissions()})
+		users = append(users, &server.NkeyUser{Nkey: r, Permissions: ReaderPermissions(names...)})
 	}
 	for _, s := range sats {
 		users = append(users, &server.NkeyUser{Nkey: s.NKey, Permissions: SatellitePermissions(s.Name)})
@@ -290,7 +295,9 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 		// options unlocked on the direct-get path while a reload swaps them.
 		return nil
 	}
-	removed := !subsetUsers(h.opts.Nkeys, want)
+	// Only the satellites' users matter here: readers' permissions change with the
+	// satellite list, and reloading them needs no leaf connection closed.
+	removed := !subsetUsers(h.leafUsers(h.opts.Nkeys), want)
 	next := h.opts.Clone()
 	next.Nkeys = want
 	if err := h.srv.ReloadOptions(next); err != nil {
@@ -301,6 +308,17 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 		return h.disconnectLeafs()
 	}
 	return nil
+}
+
+// leafUsers are the satellites' users among users (not the mothership's, not readers').
+func (h *Hub) leafUsers(users []*server.NkeyUser) []*server.NkeyUser {
+	var out []*server.NkeyUser
+	for _, u := range users {
+		if u.Nkey != h.mothership && !slices.Contains(h.readers, u.Nkey) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // subsetUsers reports whether every user of a is in b unchanged.
@@ -423,10 +441,13 @@ func NKeyAuth(kp nkeys.KeyPair) nats.Option {
 // ordered consumers a watch uses) and answering their flow control, all on the buckets' streams only,
 // and receiving on inboxes. Nothing that writes a message or changes a stream is allowed:
 // no $KV publish, no STREAM.CREATE/UPDATE/DELETE/PURGE/MSG.DELETE, no CONSUMER.DELETE, no
-// legacy CONSUMER.DURABLE.CREATE. One limit of subject permissions: the CONSUMER.CREATE
-// subject names the consumer, not whether it is durable, so a named durable consumer on
-// a bucket cannot be refused by subject alone (it changes no data nor configuration).
-func ReaderPermissions() *server.Permissions {
+// legacy CONSUMER.DURABLE.CREATE. The consumers that feed the satellites' mirrors (one per
+// satellite listed, kv.DesiredConsumerName) are refused by name, so that a reader cannot
+// update one's configuration through CONSUMER.CREATE. One limit of subject permissions:
+// the CONSUMER.CREATE subject names the consumer, not whether it is durable, so a reader
+// can create a durable consumer of another name on a bucket's stream (it changes no data
+// and no configuration in use, but it stays until an operator deletes it).
+func ReaderPermissions(satellites ...string) *server.Permissions {
 	allow := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST"}
 	for _, b := range []string{kv.BucketDesired, kv.BucketActual, kv.BucketSatellites} {
 		st := kv.StreamName(b)
@@ -441,8 +462,13 @@ func ReaderPermissions() *server.Permissions {
 			"$JS.FC."+st+".>",
 		)
 	}
+	var deny []string
+	for _, sat := range satellites {
+		prefix := "$JS.API.CONSUMER.CREATE." + kv.StreamName(kv.BucketDesired) + "." + kv.DesiredConsumerName(sat)
+		deny = append(deny, prefix, prefix+".>")
+	}
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: allow},
+		Publish:   &server.SubjectPermission{Allow: allow, Deny: deny},
 		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
 	}
 }

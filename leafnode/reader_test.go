@@ -148,3 +148,83 @@ func jsFor(t *testing.T, hub *Hub, kp nkeys.KeyPair) jetstream.JetStream {
 	}
 	return js
 }
+
+// TestReaderCannotChangeASatellitesMirrorConsumer: the consumer that feeds a satellite's
+// mirror is created through the same CONSUMER.CREATE subject as a watch's, by name; a
+// reader's attempt to update one (here, to another satellite's keys) is refused and leaves
+// it as it was, for satellites listed at start and for one added later. A watch still works.
+func TestReaderCannotChangeASatellitesMirrorConsumer(t *testing.T) {
+	mkp, mpub := newUserKey(t)
+	rkp, rpub := newUserKey(t)
+	_, s1 := newUserKey(t)
+	_, s2 := newUserKey(t)
+	hub, err := StartHub(HubConfig{StoreDir: t.TempDir(), LeafListen: "127.0.0.1:-1", MothershipNKey: mpub, Readers: []string{rpub},
+		Satellites: []SatelliteUser{{Name: "s1", NKey: s1}}, Log: testLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hub.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mjs := jsFor(t, hub, mkp)
+	if err := kv.EnsureHub(ctx, mjs, 1); err != nil {
+		t.Fatal(err)
+	}
+	rjs := jsFor(t, hub, rkp)
+	check := func(sat string) {
+		t.Helper()
+		stream := kv.StreamName(kv.BucketDesired)
+		if _, err := mjs.CreateOrUpdateConsumer(ctx, stream, kv.MirrorConsumer(kv.BucketDesired, sat)); err != nil {
+			t.Fatalf("mothership creates %s's consumer: %v", sat, err)
+		}
+		hijack := kv.MirrorConsumer(kv.BucketDesired, sat)
+		hijack.FilterSubject = kv.MirrorSubjectFilter(kv.BucketDesired, "other")
+		sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := rjs.CreateOrUpdateConsumer(sctx, stream, hijack)
+		scancel()
+		if err == nil {
+			t.Errorf("reader updated %s's mirror consumer", sat)
+		}
+		st, err := mjs.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		list := st.ListConsumers(ctx)
+		for info := range list.Info() {
+			if info.Name == kv.DesiredConsumerName(sat) {
+				found = true
+				if got := info.Config.FilterSubject; got != kv.MirrorSubjectFilter(kv.BucketDesired, sat) {
+					t.Errorf("%s's mirror consumer filters %s now", sat, got)
+				}
+			}
+		}
+		if list.Err() != nil || !found {
+			t.Fatalf("%s's mirror consumer: found %v, %v", sat, found, list.Err())
+		}
+	}
+	check("s1")
+	if err := hub.SetSatellites([]SatelliteUser{{Name: "s1", NKey: s1}, {Name: "s2", NKey: s2}}); err != nil {
+		t.Fatal(err)
+	}
+	check("s2")
+
+	// The reader's watches, on ordered consumers of its own, still work.
+	bkt, err := rjs.KeyValue(ctx, kv.BucketDesired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := bkt.WatchAll(ctx)
+	if err != nil {
+		t.Fatalf("reader watches desired: %v", err)
+	}
+	defer w.Stop()
+	select {
+	case e := <-w.Updates():
+		if e != nil {
+			t.Fatalf("empty bucket, got %s", e.Key())
+		}
+	case <-ctx.Done():
+		t.Fatal("the reader's watch never said it was caught up")
+	}
+}

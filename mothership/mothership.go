@@ -25,6 +25,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/events"
 	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/mothership/internal/controller"
+	"github.com/orbitcp/orbit/mothership/internal/metrics"
 	"github.com/orbitcp/orbit/mothership/internal/registry"
 	"github.com/orbitcp/orbit/mothership/leader"
 	"github.com/orbitcp/orbit/mothership/onboarding"
@@ -291,7 +292,10 @@ func (m *Mothership) buildLayers() []layer {
 		{name: "satellite-access", start: m.access.Sync, run: func(ctx context.Context) error {
 			return m.access.Run(ctx, onboarding.AccessSyncInterval)
 		}},
-		{name: "registry", start: func(ctx context.Context) error { return m.registry.Start(ctx, m.js) }, run: m.registry.Run},
+		{name: "registry", start: func(ctx context.Context) error {
+			metrics.SetSatellites(m.satellitesSeen)
+			return m.registry.Start(ctx, m.js)
+		}, run: m.registry.Run},
 		{name: "outbox-relay", run: relay.New(st, m.js, m.log).Run, leaderOnly: true},
 		{name: "sync", start: func(ctx context.Context) error {
 			return errors.Join(syncer.Start(ctx, m.js), syncCtl.Start(ctx, m.js))
@@ -302,7 +306,7 @@ func (m *Mothership) buildLayers() []layer {
 		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run, leaderOnly: true},
 		{name: "usage-meter", run: usage.New(st, m.cfg.UsageInterval, m.log).Run, leaderOnly: true},
 		{name: "frontend"},
-		m.apiLayer(front.Handler(), front.CloseStreams),
+		m.apiLayer(metrics.Instrument(front.Handler()), front.CloseStreams),
 	}
 }
 
@@ -441,3 +445,16 @@ func (m *Mothership) leader(ctx context.Context) (api.Leader, error) {
 func (m *Mothership) EnsureAPIKey(ctx context.Context, tenant, role, key, description string) error {
 	return frontend.EnsureAPIKey(ctx, m.cfg.Store, tenant, role, key, description)
 }
+
+// satellitesSeen lists the registered satellites for the metrics.
+func (m *Mothership) satellitesSeen() []metrics.SatelliteSeen {
+	var out []metrics.SatelliteSeen
+	for _, s := range m.registry.List() {
+		out = append(out, metrics.SatelliteSeen{Name: s.Name, HeartbeatAt: s.HeartbeatAt})
+	}
+	return out
+}
+
+// MetricsHandler serves the mothership's Prometheus metrics (/metrics). The registry is
+// the process's: replicas in one process (tests) share it, each labelled where it matters.
+func MetricsHandler() http.Handler { return metrics.Handler() }

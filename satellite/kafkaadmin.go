@@ -56,6 +56,8 @@ var keystoreConfigs = []string{
 type kafkaAdmins struct {
 	dial DialFunc
 	log  *slog.Logger
+	// satellite labels the Kafka Admin API metrics.
+	satellite string
 
 	mu      sync.Mutex
 	clients map[string]*kafkaAdmin
@@ -137,6 +139,7 @@ func (a *kafkaAdmins) client(cluster string, seeds []string, user, password stri
 		}),
 		kgo.SASL(scram.Auth{User: user, Pass: password}.AsSha512Mechanism()),
 		kgo.ClientID("orbit-satellite"),
+		kgo.WithHooks(kafkaMetrics{satellite: a.satellite, cluster: cluster}),
 		kgo.RetryTimeout(kafkaTimeout),
 	)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,16 +22,18 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/satellite/internal/metrics"
 )
 
 // kube is the satellite's view of its Kubernetes: informers on exactly what it owns
 // (selected by its labels: managed-by orbit-satellite and its own satellite name) and the
 // clients to change it.
 type kube struct {
-	client  kubernetes.Interface
-	dynamic dynamic.Interface
-	factory informers.SharedInformerFactory
-	dynf    dynamicinformer.DynamicSharedInformerFactory
+	satellite string
+	client    kubernetes.Interface
+	dynamic   dynamic.Interface
+	factory   informers.SharedInformerFactory
+	dynf      dynamicinformer.DynamicSharedInformerFactory
 
 	namespaces corelisters.NamespaceLister
 	configs    corelisters.ConfigMapLister
@@ -58,7 +61,7 @@ func newKube(client kubernetes.Interface, dyn dynamic.Interface, satellite strin
 	df := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll,
 		func(o *metav1.ListOptions) { o.LabelSelector = sel })
 	return &kube{
-		client: client, dynamic: dyn, factory: f, dynf: df,
+		satellite: satellite, client: client, dynamic: dyn, factory: f, dynf: df,
 		namespaces: f.Core().V1().Namespaces().Lister(),
 		configs:    f.Core().V1().ConfigMaps().Lister(),
 		secrets:    f.Core().V1().Secrets().Lister(),
@@ -160,7 +163,7 @@ func (k *kube) getPSC(name string) (*PSCObject, error) {
 // ensure applies desired unless the fields this satellite manages on the live object
 // already equal it. That makes a reconcile with nothing to change free of writes, and it
 // repairs any field someone else took over or changed.
-func ensure[L any, AC any](ctx context.Context, desired AC, get func() (L, error), extract func(L, string) (AC, error), apply func(context.Context, AC, metav1.ApplyOptions) (L, error)) (bool, error) {
+func ensure[L any, AC any](ctx context.Context, k *kube, kind string, desired AC, get func() (L, error), extract func(L, string) (AC, error), apply func(context.Context, AC, metav1.ApplyOptions) (L, error)) (bool, error) {
 	live, err := get()
 	switch {
 	case err == nil:
@@ -172,10 +175,18 @@ func ensure[L any, AC any](ctx context.Context, desired AC, get func() (L, error
 	case !apierrors.IsNotFound(err):
 		return false, err
 	}
-	if _, err := apply(ctx, desired, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+	start := time.Now()
+	_, err = apply(ctx, desired, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	k.observeApply(kind, start, err)
+	if err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// observeApply records how long a server-side apply took.
+func (k *kube) observeApply(kind string, start time.Time, err error) {
+	metrics.ObserveApply(k.satellite, kind, time.Since(start), err)
 }
 
 // sameJSON compares two apply configurations by their JSON form, where an empty object

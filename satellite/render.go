@@ -303,28 +303,28 @@ func hashString(s ...string) string {
 
 func nsObject(ac *corev1ac.NamespaceApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*corev1.Namespace, error) { return k.namespaces.Get(*ac.Name) },
+		return ensure(ctx, k, "Namespace", ac, func() (*corev1.Namespace, error) { return k.namespaces.Get(*ac.Name) },
 			corev1ac.ExtractNamespace, k.client.CoreV1().Namespaces().Apply)
 	}
 }
 
 func cmObject(ac *corev1ac.ConfigMapApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*corev1.ConfigMap, error) { return k.configs.ConfigMaps(*ac.Namespace).Get(*ac.Name) },
+		return ensure(ctx, k, "ConfigMap", ac, func() (*corev1.ConfigMap, error) { return k.configs.ConfigMaps(*ac.Namespace).Get(*ac.Name) },
 			corev1ac.ExtractConfigMap, k.client.CoreV1().ConfigMaps(*ac.Namespace).Apply)
 	}
 }
 
 func svcObject(ac *corev1ac.ServiceApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*corev1.Service, error) { return k.services.Services(*ac.Namespace).Get(*ac.Name) },
+		return ensure(ctx, k, "Service", ac, func() (*corev1.Service, error) { return k.services.Services(*ac.Namespace).Get(*ac.Name) },
 			corev1ac.ExtractService, k.client.CoreV1().Services(*ac.Namespace).Apply)
 	}
 }
 
 func stsObject(ac *appsv1ac.StatefulSetApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*appsv1.StatefulSet, error) { return k.sets.StatefulSets(*ac.Namespace).Get(*ac.Name) },
+		return ensure(ctx, k, "StatefulSet", ac, func() (*appsv1.StatefulSet, error) { return k.sets.StatefulSets(*ac.Namespace).Get(*ac.Name) },
 			extractStatefulSet, k.client.AppsV1().StatefulSets(*ac.Namespace).Apply)
 	}
 }
@@ -344,7 +344,7 @@ func extractStatefulSet(sts *appsv1.StatefulSet, manager string) (*appsv1ac.Stat
 
 func pdbObject(ac *policyv1ac.PodDisruptionBudgetApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*policyv1.PodDisruptionBudget, error) {
+		return ensure(ctx, k, "PodDisruptionBudget", ac, func() (*policyv1.PodDisruptionBudget, error) {
 			return k.budgets.PodDisruptionBudgets(*ac.Namespace).Get(*ac.Name)
 		}, policyv1ac.ExtractPodDisruptionBudget, k.client.PolicyV1().PodDisruptionBudgets(*ac.Namespace).Apply)
 	}
@@ -352,21 +352,21 @@ func pdbObject(ac *policyv1ac.PodDisruptionBudgetApplyConfiguration) func(contex
 
 func saObject(ac *corev1ac.ServiceAccountApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*corev1.ServiceAccount, error) { return k.accounts.ServiceAccounts(*ac.Namespace).Get(*ac.Name) },
+		return ensure(ctx, k, "ServiceAccount", ac, func() (*corev1.ServiceAccount, error) { return k.accounts.ServiceAccounts(*ac.Namespace).Get(*ac.Name) },
 			corev1ac.ExtractServiceAccount, k.client.CoreV1().ServiceAccounts(*ac.Namespace).Apply)
 	}
 }
 
 func clusterRoleObject(ac *rbacv1ac.ClusterRoleApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*rbacv1.ClusterRole, error) { return k.roles.Get(*ac.Name) },
+		return ensure(ctx, k, "ClusterRole", ac, func() (*rbacv1.ClusterRole, error) { return k.roles.Get(*ac.Name) },
 			rbacv1ac.ExtractClusterRole, k.client.RbacV1().ClusterRoles().Apply)
 	}
 }
 
 func clusterRoleBindingObject(ac *rbacv1ac.ClusterRoleBindingApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		return ensure(ctx, ac, func() (*rbacv1.ClusterRoleBinding, error) { return k.bindings.Get(*ac.Name) },
+		return ensure(ctx, k, "ClusterRoleBinding", ac, func() (*rbacv1.ClusterRoleBinding, error) { return k.bindings.Get(*ac.Name) },
 			rbacv1ac.ExtractClusterRoleBinding, k.client.RbacV1().ClusterRoleBindings().Apply)
 	}
 }

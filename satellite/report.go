@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/satellite/internal/metrics"
 )
 
 // reporter turns what the operator observed (and what the syncer refused) into the status
@@ -80,6 +81,11 @@ func (r *reporter) report(key kv.Key, generation int64, st *PSCObjectStatus) {
 	}
 	if out.Phase == "" {
 		return // nothing observed yet
+	}
+	if out.Phase == kv.PhasePurged {
+		metrics.Forget(key.Satellite, key.Cluster)
+	} else {
+		metrics.SetPhase(key.Satellite, key.Cluster, string(out.Phase))
 	}
 	r.pub.Set(out)
 }

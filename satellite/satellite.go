@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
+	"github.com/orbitcp/orbit/satellite/internal/metrics"
 )
 
 // Config configures a satellite.
@@ -224,6 +226,7 @@ func (s *Satellite) Run(ctx context.Context) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return link.pub.Run(ctx) })
+	g.Go(func() error { s.reportLink(ctx, link); return nil })
 	g.Go(func() error { return s.heartbeat(ctx, link.js) })
 	g.Go(func() error { return s.followDesired(ctx, watcher, l.syncQueue) })
 	if l.op.credentials != nil {
@@ -235,8 +238,8 @@ func (s *Satellite) Run(ctx context.Context) error {
 		g.Go(func() error { return followCredentials(ctx, credWatcher, l.opQueue.Add) })
 	}
 	for range s.cfg.Workers {
-		g.Go(func() error { work(ctx, l.syncQueue, l.sync.reconcile, s.log); return nil })
-		g.Go(func() error { work(ctx, l.opQueue, l.op.reconcile, s.log); return nil })
+		g.Go(func() error { work(ctx, s.cfg.Name, "sync", l.syncQueue, l.sync.reconcile, s.log); return nil })
+		g.Go(func() error { work(ctx, s.cfg.Name, "operator", l.opQueue, l.op.reconcile, s.log); return nil })
 	}
 	g.Go(func() error {
 		<-ctx.Done()
@@ -319,7 +322,7 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 	newQueue := func(name string) workqueue.TypedRateLimitingInterface[string] {
 		return workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Minute),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: name, MetricsProvider: metrics.Workqueue(cfg.Name)})
 	}
 	l := &loops{syncQueue: newQueue("sync"), opQueue: newQueue("operator")}
 	l.sync = &syncer{satellite: cfg.Name, desired: link.desired, kube: k, reporter: rep, log: s.log, operate: l.opQueue.Add}
@@ -327,6 +330,7 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 		reporter: rep, log: s.log, after: l.opQueue.AddAfter, reportAddresses: cfg.Simulated}
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+		l.op.kafka.satellite = cfg.Name
 		if len(cfg.CurveSeed) > 0 {
 			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
 			if err != nil {
@@ -376,13 +380,16 @@ func (s *Satellite) followDesired(ctx context.Context, watcher jetstream.KeyWatc
 
 // work runs reconcile on queued keys until the queue shuts down; failures retry with
 // backoff.
-func work(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], reconcile func(context.Context, string) error, log *slog.Logger) {
+func work(ctx context.Context, satellite, loop string, q workqueue.TypedRateLimitingInterface[string], reconcile func(context.Context, string) error, log *slog.Logger) {
 	for {
 		key, shutdown := q.Get()
 		if shutdown {
 			return
 		}
-		if err := reconcile(ctx, key); err != nil && ctx.Err() == nil {
+		start := time.Now()
+		err := reconcile(ctx, key)
+		metrics.ObserveReconcile(satellite, loop, time.Since(start), err)
+		if err != nil && ctx.Err() == nil {
 			log.Warn("reconcile failed, will retry", "key", key, "error", err)
 			q.AddRateLimited(key)
 		} else {
@@ -483,3 +490,54 @@ func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream) error
 		}
 	}
 }
+
+// reportLink keeps the hub link and desired mirror gauges current until ctx ends.
+func (s *Satellite) reportLink(ctx context.Context, link *hubLink) {
+	connected := metrics.HubConnected.WithLabelValues(s.cfg.Name)
+	lagRevisions := metrics.MirrorLagRevisions.WithLabelValues(s.cfg.Name)
+	lagSeconds := metrics.MirrorLagSeconds.WithLabelValues(s.cfg.Name)
+	caughtUp := time.Now()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if link.leaf.HubConnected() {
+			connected.Set(1)
+		} else {
+			connected.Set(0)
+		}
+		ictx, cancel := context.WithTimeout(ctx, time.Second)
+		info, err := link.desired.Status(ictx)
+		cancel()
+		if err == nil {
+			if m := mirrorInfo(info); m != nil {
+				lagRevisions.Set(float64(m.Lag))
+				// Caught up: nothing left to copy, and the hub was heard from recently.
+				if m.Lag == 0 && m.Active >= 0 && m.Active < mirrorFresh && link.leaf.HubConnected() {
+					caughtUp = time.Now()
+				}
+			}
+		}
+		lagSeconds.Set(time.Since(caughtUp).Seconds())
+		select {
+		case <-ctx.Done():
+			metrics.HubConnected.DeleteLabelValues(s.cfg.Name)
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// mirrorFresh is how recently a mirror must have heard from the hub to count as caught up.
+const mirrorFresh = 10 * time.Second
+
+// mirrorInfo is the mirror's state in a bucket's status.
+func mirrorInfo(st jetstream.KeyValueStatus) *jetstream.StreamSourceInfo {
+	if kvs, ok := st.(*jetstream.KeyValueBucketStatus); ok && kvs.StreamInfo() != nil {
+		return kvs.StreamInfo().Mirror
+	}
+	return nil
+}
+
+// MetricsHandler serves the satellite's Prometheus metrics (/metrics): those of every
+// satellite running in this process.
+func MetricsHandler() http.Handler { return metrics.Handler() }

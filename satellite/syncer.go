@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -72,7 +73,9 @@ func (s *syncer) reconcile(ctx context.Context, keyStr string) error {
 		return err
 	}
 	delete(u.Object, "status")
+	start := time.Now()
 	_, err = s.kube.dynamic.Resource(PSCResource).Apply(ctx, want.Name, u, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	s.kube.observeApply(pscKind, start, err)
 	if err != nil {
 		return fmt.Errorf("applying PSC %s: %w", want.Name, err)
 	}

@@ -23,6 +23,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/satellite/internal/metrics"
 )
 
 // TLS material.
@@ -206,6 +207,7 @@ func (r *renderer) tlsSecret(o *PSCObject, ns, caNS string, labels map[string]st
 		if err == nil && live.Annotations[annotationTLSSerial] == serial && live.Labels[LabelCluster] == o.Name {
 			if cert, ok := currentCert(live.Data, st.ca, subject, names, time.Now().Add(certRenewBefore)); ok {
 				st.serial = serialHex(cert)
+				metrics.CertificateExpiry.WithLabelValues(r.satellite, o.Name).Set(float64(cert.NotAfter.Unix()))
 				return false, nil
 			}
 		}
@@ -215,10 +217,14 @@ func (r *renderer) tlsSecret(o *PSCObject, ns, caNS string, labels map[string]st
 		}
 		ac := corev1ac.Secret(name, ns).WithLabels(labels).WithAnnotations(map[string]string{annotationTLSSerial: serial}).
 			WithType(corev1.SecretTypeOpaque).WithData(data)
-		if _, err = k.client.CoreV1().Secrets(ns).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+		start := time.Now()
+		_, err = k.client.CoreV1().Secrets(ns).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		k.observeApply("Secret", start, err)
+		if err != nil {
 			return false, err
 		}
 		st.serial = serialHex(cert)
+		metrics.CertificateExpiry.WithLabelValues(r.satellite, o.Name).Set(float64(cert.NotAfter.Unix()))
 		return true, nil
 	}
 }

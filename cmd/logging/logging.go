@@ -34,10 +34,15 @@ func Setup(c *cli.Context, w io.Writer) (*slog.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
+	Use(log)
+	return log, nil
+}
+
+// Use makes log the process's logger: slog's default, klog's and the one Exit reports with.
+func Use(log *slog.Logger) {
 	slog.SetDefault(log)
 	klog.SetSlogLogger(log)
 	current = log
-	return log, nil
 }
 
 // New builds a logger of the given format and level.

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
 
+	"github.com/orbitcp/orbit/cmd/metricslisten"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership"
@@ -58,6 +59,7 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
 		&cli.StringFlag{Name: "tls-ca", Usage: "CA (PEM) that satellites' client certificates must be signed by (mutual TLS on the leaf-node listener)", EnvVars: []string{"ORBIT_TLS_CA"}},
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothership.DefaultDeletedRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
+		metricslisten.Flag,
 		&cli.StringFlag{Name: "debug-listen", Usage: "Serve Go's profiler (/debug/pprof) here, e.g. 127.0.0.1:6060 (empty: off; never expose it)", EnvVars: []string{"ORBIT_DEBUG_LISTEN"}},
 		&cli.IntFlag{Name: "replicas", Usage: "Copies the hub keeps of each bucket: 1 on a single server, 3 on a hub cluster of three nodes", Value: 1, EnvVars: []string{"ORBIT_REPLICAS"}},
 		&cli.StringFlag{Name: "nats-url", Usage: "Hub to connect to as a client (\"mothership hub\" nodes) instead of embedding a hub node: how several replicas share one hub", EnvVars: []string{"ORBIT_NATS_URL"}},
@@ -77,6 +79,9 @@ var runCommand = &cli.Command{
 			}
 			go func() { _ = http.Serve(ln, nil) }() // net/http/pprof registers on the default mux
 			log.Info("profiler listening", "addr", ln.Addr().String())
+		}
+		if _, err := metricslisten.Serve(c.Context, c.String("metrics-listen"), map[string]http.Handler{"/metrics": mothership.MetricsHandler()}, log); err != nil {
+			return err
 		}
 		cluster, err := clusterConfig(c)
 		if err != nil {

@@ -3,11 +3,12 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 
 	"github.com/orbitcp/orbit/cmd/cliargs"
+	"github.com/orbitcp/orbit/cmd/logging"
 	"github.com/orbitcp/orbit/cmd/orbit/app"
 )
 
@@ -16,7 +17,9 @@ func main() {
 	defer stop()
 	a := app.New(os.Stdout, os.Stderr)
 	if err := a.RunContext(ctx, cliargs.Interspersed(a, os.Args)); err != nil {
-		fmt.Fprintln(os.Stderr, "orbit: "+err.Error())
-		os.Exit(app.ExitStatus(err))
+		if log, ok := a.Metadata[app.MetadataLogger].(*slog.Logger); ok {
+			logging.Use(log)
+		}
+		logging.Exit("orbit", err, app.ExitStatus(err))
 	}
 }

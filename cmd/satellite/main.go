@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/orbitcp/orbit/cmd/cliargs"
 	"github.com/orbitcp/orbit/cmd/logging"
+	"github.com/orbitcp/orbit/cmd/metricslisten"
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/satellite"
@@ -65,6 +67,7 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
 		&cli.StringFlag{Name: "image", Usage: "The satellite's own image, run by Kafka pods to learn their zone (default ghcr.io/orbitcp/satellite:<version>)", EnvVars: []string{"ORBIT_SATELLITE_IMAGE"}},
 		&cli.BoolFlag{Name: "kafka-admin", Usage: "Speak the Kafka protocol to the Kafka clusters (certificate reloads)", EnvVars: []string{"ORBIT_KAFKA_ADMIN"}},
+		metricslisten.Flag,
 	},
 	Action: func(c *cli.Context) error {
 		log, err := logging.Setup(c, os.Stderr)
@@ -108,6 +111,9 @@ var runCommand = &cli.Command{
 			Domain: c.String("dns-domain"), Image: c.String("image"), KafkaAdmin: c.Bool("kafka-admin"),
 		})
 		if err != nil {
+			return err
+		}
+		if _, err := metricslisten.Serve(c.Context, c.String("metrics-listen"), map[string]http.Handler{"/metrics": satellite.MetricsHandler()}, log); err != nil {
 			return err
 		}
 		log.Info("satellite starting", "name", c.String("name"), "hub", c.StringSlice("hub"))

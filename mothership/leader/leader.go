@@ -16,6 +16,7 @@ import (
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/leaderdb"
+	"github.com/orbitcp/orbit/mothership/internal/metrics"
 )
 
 // Lease is the name of the mothership's lease.
@@ -53,6 +54,7 @@ func New(s *db.Store, holder string, ttl time.Duration, log *slog.Logger) *Elect
 	e := &Elector{store: leaderdb.New(s), fence: s, holder: holder, ttl: ttl, attempt: min(DefaultAttempt, ttl/5),
 		log: log, now: time.Now, changed: make(chan struct{})}
 	s.SetLeaderFence(e.check)
+	metrics.Leader.WithLabelValues(holder).Set(0)
 	return e
 }
 
@@ -182,6 +184,11 @@ func (e *Elector) set(token int64, renewed time.Time) {
 	changed := (e.token != 0) != (token != 0) || (token != 0 && token != e.token)
 	e.token, e.renewed = token, renewed
 	if changed {
+		leading := 0.0
+		if token != 0 {
+			leading = 1
+		}
+		metrics.Leader.WithLabelValues(e.holder).Set(leading)
 		close(e.changed)
 		e.changed = make(chan struct{})
 	}

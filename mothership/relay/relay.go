@@ -14,6 +14,7 @@ import (
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/relaydb"
+	"github.com/orbitcp/orbit/mothership/internal/metrics"
 )
 
 // Relay publishes the outbox to EVENTS. Each row is published with Nats-Msg-Id
@@ -85,9 +86,16 @@ func (r *Relay) Run(ctx context.Context) error {
 // flush publishes up to batch pending rows and marks the acknowledged ones.
 func (r *Relay) flush(ctx context.Context, batch int) (int, error) {
 	rows, err := r.store.Read().ListPendingOutbox(ctx, int64(batch))
-	if err != nil || len(rows) == 0 {
+	if err != nil {
 		return 0, err
 	}
+	metrics.OutboxLastPass.SetToCurrentTime()
+	metrics.OutboxPending.Set(float64(len(rows)))
+	if len(rows) == 0 {
+		metrics.OutboxLag.Set(0)
+		return 0, nil
+	}
+	metrics.OutboxLag.Set(max(0, time.Since(time.UnixMilli(rows[0].CreatedAt)).Seconds()))
 	futures := make([]jetstream.PubAckFuture, len(rows))
 	for i, row := range rows {
 		f, err := r.js.PublishAsync(row.Subject, row.Payload, jetstream.WithMsgID(r.store.Store().Epoch()+"-"+strconv.FormatInt(row.ID, 10)))
@@ -132,6 +140,7 @@ func (r *Relay) flush(ctx context.Context, batch int) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("mark outbox published: %w", err)
 		}
+		metrics.OutboxPublished.Add(float64(len(acked)))
 	}
 	return len(acked), firstErr
 }

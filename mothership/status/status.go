@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/orbitcp/orbit/db/statusdb"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/internal/metrics"
 )
 
 // Controller records what satellites report in the actual bucket into
@@ -25,11 +27,14 @@ type Controller struct {
 	store   statusdb.Store
 	log     *slog.Logger
 	watcher jetstream.KeyWatcher
+
+	mu   sync.Mutex
+	seen map[string]metrics.ClusterSeen // by actual key: what the metrics report
 }
 
 // New returns the controller.
 func New(s *db.Store, log *slog.Logger) *Controller {
-	return &Controller{store: statusdb.New(s), log: log}
+	return &Controller{store: statusdb.New(s), log: log, seen: map[string]metrics.ClusterSeen{}}
 }
 
 // Start watches the actual bucket.
@@ -46,6 +51,13 @@ func (c *Controller) Start(ctx context.Context, js jetstream.JetStream) error {
 // Run records every report until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.watcher.Stop()
+	// The watch replays every current key first: start the metrics' view afresh (a
+	// replica that leads again must not keep clusters purged meanwhile).
+	c.mu.Lock()
+	c.seen = map[string]metrics.ClusterSeen{}
+	c.mu.Unlock()
+	metrics.SetClusters(c.clusters)
+	defer metrics.SetClusters(nil)
 	for {
 		select {
 		case <-ctx.Done():
@@ -53,6 +65,11 @@ func (c *Controller) Run(ctx context.Context) error {
 		case e, ok := <-c.watcher.Updates():
 			if !ok {
 				return nil
+			}
+			if e != nil && e.Operation() != jetstream.KeyValuePut {
+				c.mu.Lock()
+				delete(c.seen, e.Key())
+				c.mu.Unlock()
 			}
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
@@ -78,6 +95,7 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 	if err != nil {
 		return err
 	}
+	c.see(e.Key(), st)
 	return c.store.InTx(ctx, func(q statusdb.Queries) error { // group-committed with the other writes
 		return q.UpsertClusterStatus(ctx, db.UpsertClusterStatusParams{
 			PhysicalClusterID:  st.ID,
@@ -97,6 +115,28 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 			BootstrapHost:      st.BootstrapHost,
 		})
 	})
+}
+
+// see keeps what the metrics report of a cluster.
+func (c *Controller) see(key string, st *kv.Status) {
+	seen := metrics.ClusterSeen{ID: st.ID, Satellite: st.Satellite, Product: string(st.Product), Phase: string(st.Phase)}
+	for _, cond := range st.Conditions {
+		seen.Conditions = append(seen.Conditions, metrics.ConditionSeen{Type: cond.Type, Status: cond.Status, Since: cond.LastTransitionTime})
+	}
+	c.mu.Lock()
+	c.seen[key] = seen
+	c.mu.Unlock()
+}
+
+// clusters lists what the metrics report.
+func (c *Controller) clusters() []metrics.ClusterSeen {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]metrics.ClusterSeen, 0, len(c.seen))
+	for _, s := range c.seen {
+		out = append(out, s)
+	}
+	return out
 }
 
 // ReasonPurged is the reason of a deleted cluster whose volumes are gone too.

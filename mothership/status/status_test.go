@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +114,25 @@ func TestControllerRecordsReports(t *testing.T) {
 			t.Errorf("recorded a bad report under %s: %+v", id, st)
 		}
 	}
+
+	// The metrics' view: the valid reports only, and a deleted key leaves it.
+	seen := func() map[string]string {
+		out := map[string]string{}
+		for _, c := range c.clusters() {
+			out[c.ID] = c.Satellite + "/" + c.Product + "/" + c.Phase
+		}
+		return out
+	}
+	if got := seen(); len(got) != 2 || got["pkc-1"] != "eu-a/kafka/ready" || got["pkc-4"] != "eu-a/kafka/ready" {
+		t.Fatalf("metrics see %v", got)
+	}
+	if err := actual.Delete(ctx, key("pkc-4")); err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 5*time.Second, func() error {
+		if got := seen(); len(got) != 1 {
+			return fmt.Errorf("metrics see %v after a delete", got)
+		}
+		return nil
+	})
 }

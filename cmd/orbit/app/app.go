@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/orbitcp/orbit/cmd/logging"
 	"github.com/orbitcp/orbit/mothership/api"
 )
 
@@ -29,11 +30,21 @@ func New(out, errOut io.Writer) *cli.App {
 		ErrWriter:            errOut,
 		HideVersion:          true,
 		EnableBashCompletion: true,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "server", Usage: "Mothership API URL", Value: DefaultServer, EnvVars: []string{"ORBIT_SERVER"}},
 			&cli.StringFlag{Name: "api-key", Usage: "API key", EnvVars: []string{"ORBIT_API_KEY"}},
 			&cli.StringFlag{Name: "ca-file", Usage: "CA (PEM) to verify an https server with", EnvVars: []string{"ORBIT_CA_FILE"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "Output format: table, json or yaml", Value: "table", EnvVars: []string{"ORBIT_OUTPUT"}},
+		}, logging.Flags()...),
+		// The logger is built here, and installed by main (not here: tests run the app in
+		// process), which reports the final error with it: in JSON mode as a JSON object.
+		Before: func(c *cli.Context) error {
+			log, err := logging.New(c.String("log-format"), c.String("log-level"), errOut)
+			if err != nil {
+				return usageError{err}
+			}
+			c.App.Metadata = map[string]any{MetadataLogger: log}
+			return nil
 		},
 		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand, controllerCommand, apikeyCommand, profileCommand, usageCommand},
 		// Errors are printed once, by the caller of Run.
@@ -43,6 +54,9 @@ func New(out, errOut io.Writer) *cli.App {
 		},
 	}
 }
+
+// MetadataLogger is the App.Metadata key of the logger the flags ask for.
+const MetadataLogger = "logger"
 
 // usageError is a command-line mistake (exit status 2).
 type usageError struct{ error }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/internal/metrics"
 )
 
 // ErrTerminal marks a reconcile error that retrying cannot fix.
@@ -57,7 +58,7 @@ func (c *Controller) Start(ctx context.Context, js jetstream.JetStream) error {
 	c.lost = make(chan struct{}, 1)
 	queue := workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 30*time.Second),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: c.Name},
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: c.Name, MetricsProvider: metrics.Workqueue},
 	)
 	var filters []string
 	for _, r := range c.Resources {
@@ -113,6 +114,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: consume: %w", c.Name, err)
 	}
+	metrics.SetControllerBacklog(c.Name, c.backlog)
+	defer metrics.SetControllerBacklog(c.Name, nil)
 	var wg sync.WaitGroup
 	for range max(c.Workers, 1) {
 		wg.Add(1)
@@ -166,6 +169,12 @@ func (c *Controller) Lag(ctx context.Context) (api.Controller, error) {
 	return out, nil
 }
 
+// backlog reports the controller's unreconciled events for the metrics.
+func (c *Controller) backlog(ctx context.Context) (metrics.Backlog, error) {
+	lag, err := c.Lag(ctx)
+	return metrics.Backlog{Pending: int(lag.Pending), Unacked: lag.Unacked}, err
+}
+
 func (c *Controller) onEvent(ctx context.Context, msg jetstream.Msg) {
 	resource, id, err := kv.ParseEventSubject(msg.Subject())
 	if err != nil {
@@ -206,7 +215,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	delete(c.pending, id)
 	c.mu.Unlock()
 
+	start := time.Now()
 	err := c.Reconcile(ctx, id)
+	c.observe(err, time.Since(start))
 	switch {
 	case err == nil || errors.Is(err, ErrTerminal):
 		if err != nil {
@@ -226,4 +237,21 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		c.queue.AddRateLimited(id)
 	}
 	return true
+}
+
+// observe records a reconcile's result and duration.
+func (c *Controller) observe(err error, took time.Duration) {
+	result := "success"
+	switch {
+	case errors.Is(err, ErrTerminal):
+		result = "terminal"
+	case err != nil:
+		result = "error"
+	}
+	metrics.ReconcileTotal.WithLabelValues(c.Name, result).Inc()
+	errs := metrics.ReconcileErrors.WithLabelValues(c.Name) // exists, at 0, before the first error
+	if err != nil {
+		errs.Inc()
+	}
+	metrics.ReconcileTime.WithLabelValues(c.Name).Observe(took.Seconds())
 }

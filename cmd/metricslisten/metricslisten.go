@@ -1,0 +1,45 @@
+// Package metricslisten serves a binary's Prometheus metrics on a listener of their own
+// (`--metrics-listen`, ORBIT_METRICS_LISTEN), apart from the API, so that the scrape port
+// can be opened to the monitoring network only. It owns no state.
+package metricslisten
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Flag is the listen address flag; empty serves no metrics.
+var Flag = &cli.StringFlag{Name: "metrics-listen", Usage: "Serve Prometheus metrics (/metrics) here, e.g. 0.0.0.0:9100 (empty: off)", EnvVars: []string{"ORBIT_METRICS_LISTEN"}}
+
+// Serve listens on addr and serves paths (path → handler) until ctx ends; an empty addr
+// serves nothing. It returns once it listens, with the address it listens on.
+func Serve(ctx context.Context, addr string, paths map[string]http.Handler, log *slog.Logger) (string, error) {
+	if addr == "" {
+		return "", nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("--metrics-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	for p, h := range paths {
+		mux.Handle("GET "+p, h)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics listener stopped", "error", err)
+		}
+	}()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return ln.Addr().String(), nil
+}
