@@ -72,7 +72,7 @@ func RestoreSQLite(ctx context.Context, from, to string) (err error) {
 	}()
 	s, err := Open(ctx, to)
 	if err != nil {
-		return err
+		return fmt.Errorf("db: restore: %s: %w", from, err)
 	}
 	defer s.Close()
 	var check string
@@ -83,7 +83,7 @@ func RestoreSQLite(ctx context.Context, from, to string) (err error) {
 		return fmt.Errorf("db: restore: %s is damaged: %s", from, check)
 	}
 	if err := s.Migrate(ctx); err != nil {
-		return err
+		return fmt.Errorf("db: restore: %s: %w", from, err)
 	}
 	return s.NewEpoch(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,7 +24,14 @@ var backupCommand = &cli.Command{
 		if c.NArg() != 0 {
 			return errors.New("backup takes no arguments")
 		}
-		store, err := db.Open(c.Context, dbDSN(c))
+		dsn := dbDSN(c)
+		if !db.IsPostgres(dsn) {
+			// Opening a SQLite file that is not there would create an empty database.
+			if _, err := os.Stat(strings.TrimPrefix(dsn, "sqlite:")); err != nil {
+				return fmt.Errorf("--data-dir/--db: no database to back up: %w", err)
+			}
+		}
+		store, err := db.Open(c.Context, dsn)
 		if err != nil {
 			return err
 		}
