@@ -53,6 +53,10 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	must(q.InsertOutboxEpoch(ctx, "other")) // does nothing: the epoch is set once
 	again, _ := q.GetOutboxEpoch(ctx)
 	want("epoch after a second insert", again, epoch)
+	must(q.SetOutboxEpoch(ctx, "renewed")) // after a restore
+	renewed, _ := q.GetOutboxEpoch(ctx)
+	want("epoch after a renewal", renewed, "renewed")
+	must(q.SetOutboxEpoch(ctx, epoch))
 	if _, err := q.GetUsageCursor(ctx); !errors.Is(err, ErrNotFound) {
 		t.Errorf("usage cursor before any: %v, want ErrNotFound", err)
 	}

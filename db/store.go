@@ -99,7 +99,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s   = &Store{committed: make(chan struct{}, 1)}
 	)
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	case IsPostgres(dsn):
 		s.dialect = Postgres
 		db, err = openPostgres(dsn)
 		s.newQ = queries.NewPostgres
@@ -122,6 +122,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		go s.groupCommit()
 	}
 	return s, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database (else it is a SQLite file).
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 func openSQLite(path string) (*sql.DB, error) {

@@ -8,6 +8,9 @@ SELECT value FROM meta WHERE key = 'outbox_epoch';
 INSERT INTO meta (key, value) VALUES ('outbox_epoch', sqlc.arg(value))
 ON CONFLICT (key) DO NOTHING;
 
+-- name: SetOutboxEpoch :exec
+UPDATE meta SET value = sqlc.arg(value) WHERE key = 'outbox_epoch';
+
 -- name: GetUsageCursor :one
 SELECT value FROM meta WHERE key = 'usage_cursor';
 

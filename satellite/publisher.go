@@ -21,12 +21,13 @@ type publisher struct {
 
 	mu      sync.Mutex
 	pending map[string]*kv.Status
-	sent    map[string]string // fingerprint of the last status the hub acknowledged
+	sent    map[string]string     // fingerprint of the last status the hub acknowledged
+	acked   map[string]*kv.Status // that status, to send again to a hub that lost it
 	wake    chan struct{}
 }
 
 func newPublisher(js jetstream.JetStream, log *slog.Logger) *publisher {
-	return &publisher{js: js, log: log, pending: map[string]*kv.Status{}, sent: map[string]string{}, wake: make(chan struct{}, 1)}
+	return &publisher{js: js, log: log, pending: map[string]*kv.Status{}, sent: map[string]string{}, acked: map[string]*kv.Status{}, wake: make(chan struct{}, 1)}
 }
 
 // fingerprint is a status without its timestamps.
@@ -124,8 +125,27 @@ func (p *publisher) done(st *kv.Status) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.sent[key] = fingerprint(st)
+	p.acked[key] = st
 	if p.pending[key] == st {
 		delete(p.pending, key)
+	}
+}
+
+// resendAll queues every acknowledged status again: the hub lost them (a mothership
+// restored from a backup onto a fresh hub), and statuses that say nothing new are not
+// sent otherwise.
+func (p *publisher) resendAll() {
+	p.mu.Lock()
+	for key, st := range p.acked {
+		if _, ok := p.pending[key]; !ok {
+			p.pending[key] = st
+		}
+	}
+	p.sent = map[string]string{}
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
 	}
 }
 

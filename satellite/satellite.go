@@ -227,7 +227,7 @@ func (s *Satellite) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return link.pub.Run(ctx) })
 	g.Go(func() error { s.reportLink(ctx, link); return nil })
-	g.Go(func() error { return s.heartbeat(ctx, link.js) })
+	g.Go(func() error { return s.heartbeat(ctx, link.js, link.pub) })
 	g.Go(func() error { return s.followDesired(ctx, watcher, l.syncQueue) })
 	if l.op.credentials != nil {
 		credWatcher, err := link.credentials.WatchAll(ctx)
@@ -463,8 +463,12 @@ func rewindConsumer(ctx context.Context, nc *nats.Conn, bucket, satellite string
 	}
 }
 
-// heartbeat keeps the satellite's registration fresh.
-func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream) error {
+// heartbeat keeps the satellite's registration fresh. It also notices a hub whose state is
+// new — the satellites stream acknowledges a heartbeat at a lower sequence than the last
+// one, as after a mothership was restored from a backup onto a fresh hub — and then has
+// every status reported again, since the new hub's actual bucket lacks them.
+func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *publisher) error {
+	var lastSeq uint64
 	started := time.Now().UTC()
 	t := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
@@ -479,8 +483,16 @@ func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream) error
 			return err
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if _, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data); err != nil && ctx.Err() == nil {
+		ack, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data)
+		switch {
+		case err != nil && ctx.Err() == nil:
 			s.log.Debug("heartbeat not delivered", "error", err)
+		case err == nil:
+			if ack.Sequence < lastSeq {
+				s.log.Info("the hub's state is new (restored or rebuilt): reporting every status again", "sequence", ack.Sequence, "before", lastSeq)
+				pub.resendAll()
+			}
+			lastSeq = ack.Sequence
 		}
 		cancel()
 		select {

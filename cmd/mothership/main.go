@@ -1,6 +1,7 @@
 // Command mothership runs Orbit's control plane: `mothership dev` (everything on one
 // machine), `mothership run` (production), `mothership hub` (the other nodes of a hub
-// cluster), `mothership migrate` and `mothership satellite add`.
+// cluster), `mothership migrate`, `mothership satellite add`, `mothership apikey create`, and
+// `mothership backup` and `mothership restore`.
 package main
 
 import (
@@ -24,7 +25,7 @@ func main() {
 		HideVersion:    true,
 		Flags:          logging.Flags(),
 		Before:         func(c *cli.Context) error { _, err := logging.Setup(c, os.Stderr); return err },
-		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand, natsReaderCommand, apikeyCommand},
+		Commands:       []*cli.Command{devCommand, runCommand, hubCommand, migrateCommand, satelliteCommand, natsReaderCommand, apikeyCommand, backupCommand, restoreCommand},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	if err := app.RunContext(ctx, cliargs.Interspersed(app, os.Args)); err != nil {

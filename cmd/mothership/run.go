@@ -50,6 +50,8 @@ func openMigrated(c *cli.Context) (*db.Store, error) {
 var runCommand = &cli.Command{
 	Name:  "run",
 	Usage: "Run the control plane: embedded NATS hub, database, services and API",
+	Description: "On SQLite (the default, a file in --data-dir) the mothership is one process: run exactly one.\n" +
+		"Several replicas (--nats-url, --replica-id) share one PostgreSQL database (--db postgres://...).",
 	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "listen", Usage: "API address", Value: "0.0.0.0:8080", EnvVars: []string{"ORBIT_LISTEN"}},
 		&cli.StringFlag{Name: "leaf-listen", Usage: "NATS leaf-node address satellites connect to", Value: "0.0.0.0:7422", EnvVars: []string{"ORBIT_LEAF_LISTEN"}},

@@ -61,9 +61,9 @@ func (r *replica) stop(sig syscall.Signal) {
 // replicas that are up. Each round stops the leader — SIGKILL (another replica takes over
 // once its lease runs out) or SIGTERM (it hands over at once) — and brings it back; a last
 // round freezes the leader (SIGSTOP) past its lease and resumes it after another took over:
-// fenced, it steps down. API
-// requests to the surviving replicas keep succeeding, and in the end every accepted change
-// is there exactly once and converged. It prints the measured failover and hand-off times.
+// fenced, it steps down. API requests to the surviving replicas keep succeeding, and in the
+// end every accepted change is there exactly once and converged; with every process stopped,
+// the hub's JetStream files agree with SQL as in the SIGKILL rounds. It prints the measured failover and hand-off times.
 func TestHighlyAvailableMothership(t *testing.T) {
 	pg := hubtest.PostgresURL(t)
 	if pg == "" {
@@ -86,6 +86,13 @@ func TestHighlyAvailableMothership(t *testing.T) {
 	for _, r := range f.replicas {
 		converge(t, r.api, f.m)
 	}
+	// With every process stopped, the hub's JetStream files and the database agree: EVENTS
+	// holds each published outbox row once, and desired never runs ahead of SQL.
+	for _, r := range f.replicas {
+		r.stop(syscall.SIGTERM)
+	}
+	f.hub.stop(syscall.SIGTERM)
+	inspectOffline(t, f.hubDir, f.dsn)
 	report := func(what string, d []time.Duration) {
 		slices.Sort(d)
 		t.Logf("%s: median %v, worst %v over %d rounds (lease %v)", what, d[len(d)/2].Round(time.Millisecond), d[len(d)-1].Round(time.Millisecond), len(d), haLease)
@@ -105,6 +112,9 @@ type haFleet struct {
 	ctx      context.Context
 	bin      string
 	replicas []*replica
+	hub      *replica
+	hubDir   string
+	dsn      string
 	m        *model
 	rng      *rand.Rand
 	next     int
@@ -123,13 +133,15 @@ func startHAFleet(t *testing.T, pg string) *haFleet {
 	natsAddr, _ := devstack.FreePort("127.0.0.1")
 	leaf, _ := devstack.FreePort("127.0.0.1")
 	seedFile := filepath.Join(dir, "mothership.nk")
-	hub := &replica{id: "hub", args: []string{"hub", "--data-dir", filepath.Join(dir, "hub"), "--db", dsn, "--nats-listen", natsAddr,
+	f.dsn, f.hubDir = dsn, filepath.Join(dir, "hub")
+	hub := &replica{id: "hub", args: []string{"hub", "--data-dir", f.hubDir, "--db", dsn, "--nats-listen", natsAddr,
 		"--nats-seed-file", seedFile, "--leaf-listen", leaf, "--access-interval", "500ms"}}
 	hub.proc = exec.Command(f.bin, hub.args...)
 	if err := hub.proc.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { hub.stop(syscall.SIGKILL) })
+	f.hub = hub
 	testkit.CheckFor(t, 30*time.Second, func() error { _, err := os.Stat(seedFile); return err })
 	for i := range 3 {
 		addr, _ := devstack.FreePort("127.0.0.1")

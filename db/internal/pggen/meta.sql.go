@@ -44,6 +44,15 @@ func (q *Queries) InsertOutboxEpoch(ctx context.Context, value string) error {
 	return err
 }
 
+const setOutboxEpoch = `-- name: SetOutboxEpoch :exec
+UPDATE meta SET value = $1 WHERE key = 'outbox_epoch'
+`
+
+func (q *Queries) SetOutboxEpoch(ctx context.Context, value string) error {
+	_, err := q.db.ExecContext(ctx, setOutboxEpoch, value)
+	return err
+}
+
 const setUsageCursor = `-- name: SetUsageCursor :exec
 INSERT INTO meta (key, value) VALUES ('usage_cursor', $1)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value

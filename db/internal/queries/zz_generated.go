@@ -597,6 +597,7 @@ type Queries interface {
 	RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
+	SetOutboxEpoch(ctx context.Context, value string) error
 	SetUsageCursor(ctx context.Context, value string) error
 	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
@@ -992,6 +993,10 @@ func (x sqlitegenQueries) RevokeSatellite(ctx context.Context, arg RevokeSatelli
 func (x sqlitegenQueries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
 	r, err := x.q.RotateLogicalClusterCertificates(ctx, sqlitegen.RotateLogicalClusterCertificatesParams(arg))
 	return r, translate(err)
+}
+
+func (x sqlitegenQueries) SetOutboxEpoch(ctx context.Context, value string) error {
+	return translate(x.q.SetOutboxEpoch(ctx, value))
 }
 
 func (x sqlitegenQueries) SetUsageCursor(ctx context.Context, value string) error {
@@ -1411,6 +1416,10 @@ func (x pggenQueries) RevokeSatellite(ctx context.Context, arg RevokeSatellitePa
 func (x pggenQueries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
 	r, err := x.q.RotateLogicalClusterCertificates(ctx, pggen.RotateLogicalClusterCertificatesParams(arg))
 	return r, translate(err)
+}
+
+func (x pggenQueries) SetOutboxEpoch(ctx context.Context, value string) error {
+	return translate(x.q.SetOutboxEpoch(ctx, value))
 }
 
 func (x pggenQueries) SetUsageCursor(ctx context.Context, value string) error {
