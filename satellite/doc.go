@@ -12,7 +12,10 @@
 //	local JetStream (own domain)   the KV_desired and KV_credentials mirrors
 //	Kubernetes                     objects labelled app.kubernetes.io/managed-by=orbit-satellite
 //	                               and orbit.dev/satellite=<this satellite>, applied with the
-//	                               field manager "orbit-satellite"
+//	                               field manager "orbit-satellite"; the claims of those
+//	                               objects' StatefulSets grow (spec.resources.requests) for a
+//	                               bigger disk, and a StatefulSet whose claim templates change
+//	                               is deleted orphaning its pods and applied again (storage.go)
 //	Kafka (Admin API, super user)  SCRAM-SHA-512 users of the Kafka API keys (kk-…) opened from
 //	                               the credentials mirror with this satellite's curve seed,
 //	                               their ACLs (whole cluster when dedicated, the logical
