@@ -265,6 +265,7 @@ func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string,
 		Replicas: o.Status.Replicas, ReadyReplicas: o.Status.ReadyReplicas,
 		// What was issued and observed stays true until observed again.
 		CACertificate: o.Status.CACertificate, CertificateSerial: o.Status.CertificateSerial, Brokers: o.Status.Brokers,
+		Data: o.Status.Data, Mitigations: o.Status.Mitigations,
 	}
 	if applied {
 		st.DesiredGeneration = o.Spec.Generation

@@ -261,13 +261,16 @@ type Profile struct {
 	CreatedBy string      `json:"createdBy,omitempty"`
 }
 
-// Usage is what one cluster ran during one hour, metered from its actual state.
+// Usage is what one cluster ran during one hour, metered from its actual state. On a
+// shared (basic, standard) Kafka cluster, storage and partitions are the cluster's own
+// topics' (logical bytes, one replica), as its satellite read them from Kafka.
 type Usage struct {
 	Hour            time.Time `json:"hour"`
 	ClusterID       string    `json:"clusterId"`
 	Cluster         string    `json:"cluster"`
 	CKUHours        float64   `json:"ckuHours"`
 	StorageGiBHours float64   `json:"storageGiBHours"`
+	PartitionHours  float64   `json:"partitionHours"`
 }
 
 // Roles of an API key.

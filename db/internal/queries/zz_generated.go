@@ -16,6 +16,7 @@ type AddUsageParams struct {
 	LogicalClusterID string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 type ApiKey struct {
@@ -55,6 +56,7 @@ type ClusterStatus struct {
 	CaCertificate      string
 	CertificateSerial  string
 	BootstrapHost      string
+	DataUsage          string
 }
 
 type CountPlacedBySatelliteRow struct {
@@ -261,10 +263,12 @@ type ListMeteredClustersRow struct {
 	ID              string
 	TenantID        string
 	Cku             int64
+	Sku             string
 	Replicas        int64
 	StorageGib      int64
 	Phase           string
 	RunningReplicas int64
+	DataUsage       string
 }
 
 type ListUsageParams struct {
@@ -279,6 +283,7 @@ type ListUsageRow struct {
 	Name             string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 type LogicalCluster struct {
@@ -297,6 +302,7 @@ type LogicalCluster struct {
 	CreatedAt      int64
 	UpdatedAt      int64
 	DeletedAt      sql.NullInt64
+	Mitigation     string
 }
 
 type MarkOutboxPublishedParams struct {
@@ -345,6 +351,7 @@ type PhysicalCluster struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 }
 
 type PhysicalGeneration struct {
@@ -478,6 +485,7 @@ type UpsertClusterStatusParams struct {
 	CaCertificate      string
 	CertificateSerial  string
 	BootstrapHost      string
+	DataUsage          string
 }
 
 type UpsertPlacementParams struct {
@@ -503,6 +511,7 @@ type Usage struct {
 	LogicalClusterID string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 // Queries is every query of queries/*.sql, over the domain types, on either engine.

@@ -44,7 +44,7 @@ func (q *Queries) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedP
 }
 
 const getPhysicalCluster = `-- name: GetPhysicalCluster :one
-SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id FROM physical_clusters WHERE id = ?1
+SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation FROM physical_clusters WHERE id = ?1
 `
 
 func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error) {
@@ -72,12 +72,13 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 		&i.DeletedAt,
 		&i.PurgeAfter,
 		&i.KraftClusterID,
+		&i.Mitigation,
 	)
 	return i, err
 }
 
 const getPhysicalClusterByLogical = `-- name: GetPhysicalClusterByLogical :one
-SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
+SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id, p.mitigation FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
 WHERE t.logical_cluster_id = ?1
 `
 
@@ -106,6 +107,7 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 		&i.DeletedAt,
 		&i.PurgeAfter,
 		&i.KraftClusterID,
+		&i.Mitigation,
 	)
 	return i, err
 }
