@@ -83,17 +83,18 @@ func dataUsage(ctx context.Context, adm *kadm.Client, tenants []kv.TenantQuota) 
 	return u, nil
 }
 
-// observeData records what the cluster holds in st, keeping the last observation when
-// Kafka does not answer.
-func (op *operator) observeData(ctx context.Context, o *PSCObject, out *rendered, st *PSCObjectStatus) {
+// observe reads what the cluster holds into st (keeping the last observation when Kafka
+// does not answer), then runs the mitigation detectors.
+func (op *operator) observeAndMitigate(ctx context.Context, o *PSCObject, out *rendered, st *PSCObjectStatus) {
 	adm, err := op.admin(ctx, o, out)
-	if err == nil {
-		var d *kv.DataUsage
-		if d, err = dataUsage(ctx, adm, o.Spec.Tenants); err == nil {
-			st.Data = d
-		}
-	}
 	if err != nil {
+		op.log.Warn("kafka admin client", "cluster", o.Name, "error", err)
+		return
+	}
+	if d, err := dataUsage(ctx, adm, o.Spec.Tenants); err == nil {
+		st.Data = d
+	} else {
 		op.log.Warn("reading what the cluster holds failed", "cluster", o.Name, "error", err)
 	}
+	op.mitigate(ctx, o, out, adm, st)
 }

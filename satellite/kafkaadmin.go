@@ -187,6 +187,9 @@ func (op *operator) closeKafka(cluster string) {
 	if op.kafka != nil {
 		op.kafka.close(cluster)
 	}
+	if op.mitigation != nil {
+		op.mitigation.forget(cluster)
+	}
 }
 
 // reconcileKafka does, level-based, what the cluster needs through the Kafka protocol,
@@ -259,7 +262,7 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 		op.after(o.Name, kafkaUnreachableRecheck)
 		return
 	}
-	op.observeData(ctx, o, out, st)
+	op.observeAndMitigate(ctx, o, out, st)
 	switch {
 	case unreachable > 0:
 		reachable(true, "SomeBrokersUnreachable", firstErr.Error())

@@ -34,6 +34,8 @@ type operator struct {
 	after func(name string, d time.Duration)
 	// kafka speaks the Kafka protocol to the clusters; nil when the satellite does not.
 	kafka *kafkaAdmins
+	// mitigation runs the automated mitigation detectors (mitigation.go); nil: none.
+	mitigation *mitigator
 	// credentials is the mirror of this satellite's sealed Kafka API keys and curve the key
 	// pair that opens them (nil: no keys are applied).
 	credentials jetstream.KeyValue

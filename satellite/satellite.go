@@ -59,6 +59,10 @@ type Config struct {
 	// KafkaDial, if set, dials Kafka addresses instead of the network (a harness maps the
 	// advertised names to its listeners).
 	KafkaDial DialFunc
+	// Mitigation tunes the automated mitigation detectors (zero: the defaults);
+	// Rebalancer, if set, is what they ask to move replicas.
+	Mitigation MitigationConfig
+	Rebalancer Rebalancer
 	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
 	Simulated bool
 	// Version is announced in the registration.
@@ -327,6 +331,7 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 		reporter: rep, log: s.log, after: l.opQueue.AddAfter, reportAddresses: cfg.Simulated}
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+		l.op.mitigation = newMitigator(cfg.Mitigation, cfg.Rebalancer)
 		if len(cfg.CurveSeed) > 0 {
 			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
 			if err != nil {
