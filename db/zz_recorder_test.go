@@ -310,6 +310,11 @@ func (r *recorder) RotateLogicalClusterCertificates(ctx context.Context, arg Rot
 	return r.q.RotateLogicalClusterCertificates(ctx, arg)
 }
 
+func (r *recorder) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	r.called["SetLogicalClusterMitigation"]++
+	return r.q.SetLogicalClusterMitigation(ctx, arg)
+}
+
 func (r *recorder) SetUsageCursor(ctx context.Context, value string) error {
 	r.called["SetUsageCursor"]++
 	return r.q.SetUsageCursor(ctx, value)

@@ -359,6 +359,25 @@ func (q *Queries) RotateLogicalClusterCertificates(ctx context.Context, arg Rota
 	return result.RowsAffected()
 }
 
+const setLogicalClusterMitigation = `-- name: SetLogicalClusterMitigation :execrows
+UPDATE logical_clusters SET mitigation = $1, generation = generation + 1, updated_at = $2
+WHERE id = $3 AND deleted_at IS NULL
+`
+
+type SetLogicalClusterMitigationParams struct {
+	Mitigation string
+	Now        int64
+	ID         string
+}
+
+func (q *Queries) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, setLogicalClusterMitigation, arg.Mitigation, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const undeleteLogicalCluster = `-- name: UndeleteLogicalCluster :execrows
 UPDATE logical_clusters SET deleted_at = NULL, generation = generation + 1, updated_at = $1
 WHERE id = $2 AND deleted_at IS NOT NULL

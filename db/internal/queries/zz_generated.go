@@ -189,6 +189,7 @@ type InsertPhysicalClusterParams struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 }
 
 type InsertPhysicalGenerationParams struct {
@@ -427,6 +428,12 @@ type Satellite struct {
 	CurveKey  string
 }
 
+type SetLogicalClusterMitigationParams struct {
+	Mitigation string
+	Now        int64
+	ID         string
+}
+
 type TakeLeaseParams struct {
 	Holder    string
 	ExpiresAt int64
@@ -466,6 +473,7 @@ type UpdatePhysicalClusterParams struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 	ID              string
 }
 
@@ -575,6 +583,7 @@ type Queries interface {
 	RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
+	SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error)
 	SetUsageCursor(ctx context.Context, value string) error
 	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
@@ -950,6 +959,11 @@ func (x sqlitegenQueries) RevokeSatellite(ctx context.Context, arg RevokeSatelli
 
 func (x sqlitegenQueries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
 	r, err := x.q.RotateLogicalClusterCertificates(ctx, sqlitegen.RotateLogicalClusterCertificatesParams(arg))
+	return r, translate(err)
+}
+
+func (x sqlitegenQueries) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	r, err := x.q.SetLogicalClusterMitigation(ctx, sqlitegen.SetLogicalClusterMitigationParams(arg))
 	return r, translate(err)
 }
 
@@ -1350,6 +1364,11 @@ func (x pggenQueries) RevokeSatellite(ctx context.Context, arg RevokeSatellitePa
 
 func (x pggenQueries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
 	r, err := x.q.RotateLogicalClusterCertificates(ctx, pggen.RotateLogicalClusterCertificatesParams(arg))
+	return r, translate(err)
+}
+
+func (x pggenQueries) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	r, err := x.q.SetLogicalClusterMitigation(ctx, pggen.SetLogicalClusterMitigationParams(arg))
 	return r, translate(err)
 }
 

@@ -126,11 +126,11 @@ func (q *Queries) GetTenancy(ctx context.Context, logicalClusterID string) (Tena
 const insertPhysicalCluster = `-- name: InsertPhysicalCluster :exec
 INSERT INTO physical_clusters (id, product, sku, region, cloud, network, version, replicas, controllers,
                                storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation,
-                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id)
+                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6,
         ?7, ?8, ?9, ?10, ?11,
         ?12, ?13, ?14, ?15, ?16, ?17, ?17,
-        ?18, ?19, ?20)
+        ?18, ?19, ?20, ?21)
 `
 
 type InsertPhysicalClusterParams struct {
@@ -154,6 +154,7 @@ type InsertPhysicalClusterParams struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 }
 
 func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error {
@@ -178,6 +179,7 @@ func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalC
 		arg.DeletedAt,
 		arg.PurgeAfter,
 		arg.KraftClusterID,
+		arg.Mitigation,
 	)
 	return err
 }
@@ -332,8 +334,8 @@ UPDATE physical_clusters SET version = ?1, replicas = ?2, controllers = ?3,
     storage_class = ?4, storage_gib = ?5, config = ?6,
     kafka_physical_id = ?7, tls_serial = ?8, tenants = ?9,
     generation = ?10, updated_at = ?11, deleted_at = ?12,
-    purge_after = ?13, kraft_cluster_id = ?14
-WHERE id = ?15 AND generation = ?10 - 1
+    purge_after = ?13, kraft_cluster_id = ?14, mitigation = ?15
+WHERE id = ?16 AND generation = ?10 - 1
 `
 
 type UpdatePhysicalClusterParams struct {
@@ -351,6 +353,7 @@ type UpdatePhysicalClusterParams struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 	ID              string
 }
 
@@ -372,6 +375,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.DeletedAt,
 		arg.PurgeAfter,
 		arg.KraftClusterID,
+		arg.Mitigation,
 		arg.ID,
 	)
 	if err != nil {
