@@ -1,6 +1,7 @@
 package satellite
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -276,7 +277,7 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 		op.after(o.Name, kafkaRecheck)
 	} else {
 		// What the cluster holds changes without any Kubernetes event: look again.
-		op.after(o.Name, kafkaObserveEvery)
+		op.after(o.Name, cmp.Or(op.observeEvery, kafkaObserveEvery))
 	}
 }
 

@@ -36,6 +36,8 @@ type operator struct {
 	kafka *kafkaAdmins
 	// mitigation runs the automated mitigation detectors (mitigation.go); nil: none.
 	mitigation *mitigator
+	// observeEvery is how often a healthy cluster is read through Kafka (0: kafkaObserveEvery).
+	observeEvery time.Duration
 	// credentials is the mirror of this satellite's sealed Kafka API keys and curve the key
 	// pair that opens them (nil: no keys are applied).
 	credentials jetstream.KeyValue

@@ -31,6 +31,10 @@ type Meter struct {
 	interval time.Duration
 	log      *slog.Logger
 	now      func() time.Time
+	// carry is, per logical cluster, the byte-milliseconds of storage billed at less than
+	// a whole GiB-millisecond so far: a small tenant's bytes add up over ticks rather than
+	// rounding to nothing each time (lost on a restart: less than one GiB-ms each).
+	carry map[string]int64
 }
 
 // skuDedicated is the SKU of physical clusters that host one logical cluster; the others
@@ -39,7 +43,7 @@ const skuDedicated = "dedicated"
 
 // New returns a meter that bills every interval.
 func New(s *db.Store, interval time.Duration, log *slog.Logger) *Meter {
-	return &Meter{store: usagedb.New(s), interval: interval, log: log, now: time.Now}
+	return &Meter{store: usagedb.New(s), interval: interval, log: log, now: time.Now, carry: map[string]int64{}}
 }
 
 // Run meters until ctx ends.
@@ -121,7 +125,7 @@ func (m *Meter) bill(ctx context.Context, q usagedb.Queries, clusters []db.ListM
 			}
 		} else if t := data.Tenant(c.ID); t != nil {
 			// Not reported yet: nothing billed, rather than the whole cluster.
-			gibMillis = gibTimes(t.Bytes, ms)
+			gibMillis = m.gibTimes(c.ID, t.Bytes, ms)
 			partitionMillis = int64(t.Partitions) * ms
 		}
 		if err := q.AddUsage(ctx, db.AddUsageParams{
@@ -134,8 +138,11 @@ func (m *Meter) bill(ctx context.Context, q usagedb.Queries, clusters []db.ListM
 	return nil
 }
 
-// gibTimes is bytes (in GiB) times ms, without overflowing for any volume a cluster holds.
-func gibTimes(bytes, ms int64) int64 {
+// gibTimes is bytes (in GiB) times ms, plus what was carried for cluster, without
+// overflowing for any volume a cluster holds (ms spans at most an hour).
+func (m *Meter) gibTimes(cluster string, bytes, ms int64) int64 {
 	const gib = 1 << 30
-	return (bytes/gib)*ms + (bytes%gib)*ms/gib
+	frac := (bytes%gib)*ms + m.carry[cluster]
+	m.carry[cluster] = frac % gib
+	return (bytes/gib)*ms + frac/gib
 }

@@ -21,7 +21,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/orbitcp/orbit/mothership/api"
-	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/tests/kubetest"
 	"github.com/orbitcp/orbit/tests/testkit"
 )
@@ -63,11 +62,7 @@ func TestSatelliteWithLeastPrivilege(t *testing.T) {
 	e.waitFor("least", 60*time.Second, readyWith(3))
 	// A bigger disk: claims patched (the class allows expansion), the StatefulSet deleted
 	// orphaning its pods and applied again.
-	opKey := frontend.NewAPIKey()
-	if err := frontend.EnsureAPIKey(ctx, e.cp.Store, "ops", api.RoleOperator, opKey, "ops"); err != nil {
-		t.Fatal(err)
-	}
-	ops, _ := api.NewClient(e.cp.URL(), opKey, nil)
+	ops := e.clientAs("ops", api.RoleOperator)
 	if _, err := ops.SetProfile(ctx, "kafka", "dedicated", api.ProfileSpec{Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 1000,
 		Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}); err != nil {
 		t.Fatal(err)
