@@ -41,6 +41,9 @@ import (
 // AnnotationMitigation turns mitigation off on a PSC object when "off".
 const AnnotationMitigation = "orbit.dev/mitigation"
 
+// conditionMitigation is set (False) while mitigation is turned off.
+const conditionMitigation = "Mitigation"
+
 // Rebalancer moves replicas of a Kafka cluster so that they are spread evenly over its
 // brokers. The satellite's rebalancer fills it; mitigation calls it when under-replicated
 // partitions persist and the assignment is unbalanced. Rebalance starts the moves (Admin
@@ -213,7 +216,13 @@ func mitigationOff(o *PSCObject) string {
 
 // mitigate runs the detectors on a reachable cluster and records what they did in st.
 func (op *operator) mitigate(ctx context.Context, o *PSCObject, out *rendered, adm *kadm.Client, st *PSCObjectStatus) {
-	if op.mitigation == nil || mitigationOff(o) != "" {
+	if op.mitigation == nil {
+		return
+	}
+	if why := mitigationOff(o); why != "" {
+		// Said in status, so that whoever turned it off sees the satellite took it.
+		st.Conditions = setCondition(st.Conditions, o.Status.Conditions, metav1.Condition{Type: conditionMitigation,
+			Status: metav1.ConditionFalse, Reason: "TurnedOff", Message: why, ObservedGeneration: o.Generation})
 		return
 	}
 	view, err := observeKafka(ctx, adm)
