@@ -83,7 +83,7 @@ func (op *operator) reconcile(ctx context.Context, name string) error {
 	if err := op.prune(ctx, o, out); err != nil {
 		return err
 	}
-	storage, err := op.resizeVolumes(ctx, o, out)
+	storage, storageReason, err := op.resizeVolumes(ctx, o, out)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (op *operator) reconcile(ctx context.Context, name string) error {
 		// Growing or held; the cluster keeps serving meanwhile. The resizer's progress
 		// shows on the claims, which the informer watches: the next reconcile sees it.
 		st.Conditions = setCondition(st.Conditions, o.Status.Conditions, metav1.Condition{Type: conditionStorage,
-			Status: metav1.ConditionFalse, Reason: "Resizing", Message: storage, ObservedGeneration: o.Generation})
+			Status: metav1.ConditionFalse, Reason: storageReason, Message: storage, ObservedGeneration: o.Generation})
 	}
 	op.reconcileKafka(ctx, o, out, &st)
 	return op.writeStatus(ctx, o, st)

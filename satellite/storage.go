@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -163,13 +164,28 @@ func roleClaims(k *kube, ns, cluster, component string) ([]*corev1.PersistentVol
 	return l, err
 }
 
+// Reasons of the storage condition, the most pressing first.
+const (
+	reasonExpansionNotAllowed = "ExpansionNotAllowed"
+	reasonShrinkHeld          = "ShrinkHeld"
+	reasonResizing            = "Resizing"
+)
+
 // resizeVolumes grows the claims of every role with storage to its template's size, and
-// says in one line what is still pending or refused ("" when every claim holds its size).
-func (op *operator) resizeVolumes(ctx context.Context, o *PSCObject, out *rendered) (string, error) {
+// says in one line what is still pending or refused, with a reason ("" when every claim
+// holds its size).
+func (op *operator) resizeVolumes(ctx context.Context, o *PSCObject, out *rendered) (string, string, error) {
 	var notes []string
+	reason := ""
+	because := func(r string) {
+		if reason == "" || r == reasonExpansionNotAllowed || (r == reasonShrinkHeld && reason == reasonResizing) {
+			reason = r
+		}
+	}
 	for _, w := range out.workloads {
 		if w.storageHeld != "" {
 			notes = append(notes, w.storageHeld)
+			because(reasonShrinkHeld)
 		}
 		if w.storageGiB == 0 {
 			continue
@@ -177,7 +193,7 @@ func (op *operator) resizeVolumes(ctx context.Context, o *PSCObject, out *render
 		size := resource.MustParse(fmt.Sprintf("%dGi", w.storageGiB))
 		claims, err := roleClaims(op.kube, out.namespace, o.Name, w.name)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		var refused, growing []string
 		var refusedClass string
@@ -187,7 +203,7 @@ func (op *operator) resizeVolumes(ctx context.Context, o *PSCObject, out *render
 			}
 			asked, class, err := growClaim(ctx, op.kube, pvc, size)
 			if err != nil {
-				return "", err
+				return "", "", err
 			}
 			if !asked {
 				refused, refusedClass = append(refused, pvc.Name), class
@@ -200,17 +216,12 @@ func (op *operator) resizeVolumes(ctx context.Context, o *PSCObject, out *render
 		}
 		if len(refused) > 0 {
 			notes = append(notes, fmt.Sprintf("claims %v cannot grow to %s: storage class %q does not allow volume expansion", refused, size.String(), refusedClass))
+			because(reasonExpansionNotAllowed)
 		}
 		if len(growing) > 0 {
 			notes = append(notes, fmt.Sprintf("claims %v growing to %s", growing, size.String()))
+			because(reasonResizing)
 		}
 	}
-	if len(notes) == 0 {
-		return "", nil
-	}
-	msg := notes[0]
-	for _, n := range notes[1:] {
-		msg += "; " + n
-	}
-	return msg, nil
+	return strings.Join(notes, "; "), reason, nil
 }

@@ -70,7 +70,7 @@ func TestBiggerDiskWhereTheClassCannotExpand(t *testing.T) {
 	bigger.Spec.Storage.SizeGiB = 20
 	st := converge(t, p, b, bigger)
 	c := storageCondition(st)
-	if c == nil || c.Status != "False" || !strings.Contains(c.Message, `claims [data-kafka-broker-0 data-kafka-broker-1] cannot grow to 20Gi: storage class "fixed" does not allow volume expansion`) {
+	if c == nil || c.Status != "False" || c.Reason != reasonExpansionNotAllowed || !strings.Contains(c.Message, `claims [data-kafka-broker-0 data-kafka-broker-1] cannot grow to 20Gi: storage class "fixed" does not allow volume expansion`) {
 		t.Fatalf("storage condition: %+v", c)
 	}
 	for i, want := range []string{"10Gi", "10Gi", "20Gi"} {
