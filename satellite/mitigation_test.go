@@ -273,3 +273,16 @@ func TestObserveKafkaReadsBrokersAndDisks(t *testing.T) {
 		t.Fatalf("view %+v", v)
 	}
 }
+
+// TestMitigationWaitsForANewBrokerToRegister: a pod Ready for less than the grace period
+// (its broker may still be registering) is not restarted.
+func TestMitigationWaitsForANewBrokerToRegister(t *testing.T) {
+	m := newMitigationParts(t, testPSC(1, 3), MitigationConfig{RestartGrace: 2 * time.Hour}, nil)
+	if lines := m.run(t, healthy(1000, 1001)); len(lines) != 0 || !m.podExists(t, "kafka-broker-2") {
+		t.Fatalf("restarted within the grace period: %+v", lines)
+	}
+	m.clock = m.clock.Add(time.Hour + time.Second)
+	if lines := m.run(t, healthy(1000, 1001)); len(lines) != 1 || m.podExists(t, "kafka-broker-2") {
+		t.Fatalf("not restarted after the grace period: %+v", lines)
+	}
+}
