@@ -124,9 +124,13 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	n, err = q.RotateLogicalClusterCertificates(ctx, RotateLogicalClusterCertificatesParams{ID: "lkc-1", Now: 12})
 	must(err)
 	want("rotated", n, int64(1))
+	n, err = q.SetLogicalClusterMitigation(ctx, SetLogicalClusterMitigationParams{ID: "lkc-1", Mitigation: "off", Now: 13})
+	must(err)
+	want("mitigation set", n, int64(1))
 	live, err := q.GetLiveLogicalClusterByName(ctx, GetLiveLogicalClusterByNameParams{TenantID: "t1", Name: "orders"})
 	must(err)
-	want("after resize and rotation", []int64{live.Cku, live.TlsSerial, live.Generation}, []int64{2, 1, 3})
+	want("after resize, rotation and mitigation", []int64{live.Cku, live.TlsSerial, live.Generation}, []int64{2, 1, 4})
+	want("mitigation", live.Mitigation, "off")
 	deps, err := q.ListLiveDependents(ctx, "lkc-1")
 	must(err)
 	want("dependents", len(deps), 1)
@@ -254,7 +258,8 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	want("load on eu", on, CountPlacedOnSatelliteRow{Clusters: 1, Replicas: 6})
 
 	// Status, only newer revisions; metering.
-	st := UpsertClusterStatusParams{PhysicalClusterID: "pkc-1", Satellite: "eu", ObservedGeneration: 2, Phase: "ready", Replicas: 6, ReadyReplicas: 6, Conditions: "[]", KvRevision: 5}
+	st := UpsertClusterStatusParams{PhysicalClusterID: "pkc-1", Satellite: "eu", ObservedGeneration: 2, Phase: "ready", Replicas: 6, ReadyReplicas: 6, Conditions: "[]", KvRevision: 5,
+		DataUsage: `{"partitions":3,"bytes":9}`}
 	must(q.UpsertClusterStatus(ctx, st))
 	older := st
 	older.Phase, older.KvRevision = "provisioning", 4
@@ -264,12 +269,13 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	want("status kept the newer revision", status.Phase, "ready")
 	metered, err := q.ListMeteredClusters(ctx)
 	must(err)
-	want("metered", metered, []ListMeteredClustersRow{{ID: "lkc-1", TenantID: "t1", Cku: 2, Replicas: 6, StorageGib: 10, Phase: "ready", RunningReplicas: 6}})
-	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7}))
-	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7}))
+	want("metered", metered, []ListMeteredClustersRow{{ID: "lkc-1", TenantID: "t1", Cku: 2, Sku: "dedicated", Replicas: 6, StorageGib: 10, Phase: "ready", RunningReplicas: 6,
+		DataUsage: `{"partitions":3,"bytes":9}`}})
+	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7, PartitionMs: 3}))
+	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7, PartitionMs: 3}))
 	usage, err := q.ListUsage(ctx, ListUsageParams{TenantID: "t1", FromHour: 0, ToHour: 1})
 	must(err)
-	want("usage adds up", usage, []ListUsageRow{{Hour: 0, LogicalClusterID: "lkc-1", Name: "orders", CkuMs: 10, StorageGibMs: 14}})
+	want("usage adds up", usage, []ListUsageRow{{Hour: 0, LogicalClusterID: "lkc-1", Name: "orders", CkuMs: 10, StorageGibMs: 14, PartitionMs: 6}})
 
 	// Satellites.
 	must(q.UpsertSatellite(ctx, UpsertSatelliteParams{Name: "eu", Region: "r", Cloud: "aws", Networks: "public", Nkey: "U1", CreatedAt: 1}))

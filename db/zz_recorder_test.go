@@ -330,6 +330,11 @@ func (r *recorder) RotateLogicalClusterCertificates(ctx context.Context, arg Rot
 	return r.q.RotateLogicalClusterCertificates(ctx, arg)
 }
 
+func (r *recorder) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	r.called["SetLogicalClusterMitigation"]++
+	return r.q.SetLogicalClusterMitigation(ctx, arg)
+}
+
 func (r *recorder) SetOutboxEpoch(ctx context.Context, value string) error {
 	r.called["SetOutboxEpoch"]++
 	return r.q.SetOutboxEpoch(ctx, value)

@@ -58,6 +58,7 @@ type (
 	RevokeSatelliteParams                  = queries.RevokeSatelliteParams
 	RotateLogicalClusterCertificatesParams = queries.RotateLogicalClusterCertificatesParams
 	Satellite                              = queries.Satellite
+	SetLogicalClusterMitigationParams      = queries.SetLogicalClusterMitigationParams
 	TakeLeaseParams                        = queries.TakeLeaseParams
 	Tenancy                                = queries.Tenancy
 	Tenant                                 = queries.Tenant

@@ -346,6 +346,9 @@ type SatelliteConfig struct {
 	// KafkaDial, if set, is how the satellite reaches Kafka on a real cluster whose brokers
 	// a harness backs (tests/kubetest's RunKafka); the satellite then speaks Kafka.
 	KafkaDial satellite.DialFunc
+	// KafkaObserveEvery and Mitigation are passed to the satellite (tests shorten them).
+	KafkaObserveEvery time.Duration
+	Mitigation        satellite.MitigationConfig
 	// OnDesired is passed to the satellite (measurements).
 	OnDesired func(jetstream.KeyValueEntry)
 	// HubCA, if set, is the CA the hub's certificate must be signed by (the hub speaks TLS);
@@ -428,6 +431,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
 		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil || cfg.KafkaDial != nil, KafkaDial: n.kafkaDial(cfg.KafkaDial),
+		KafkaObserveEvery: cfg.KafkaObserveEvery, Mitigation: cfg.Mitigation,
 	})
 	if err != nil {
 		cancel()

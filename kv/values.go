@@ -73,7 +73,18 @@ type PSCSpec struct {
 	// the brokers' storage is formatted with it, and a broker refuses storage formatted
 	// for another cluster id.
 	KafkaClusterID string `json:"kafkaClusterId,omitempty"`
+	// Mitigation turns the satellite's automated mitigation (restarting a broker Kafka
+	// does not see, growing full disks, rebalancing) on or off for this cluster: "" or
+	// MitigationOn, MitigationOff. An annotation on the satellite's object can turn it off
+	// too, for emergencies while the mothership is away.
+	Mitigation string `json:"mitigation,omitempty"`
 }
+
+// Mitigation settings of a PSC.
+const (
+	MitigationOn  = "on"
+	MitigationOff = "off"
+)
 
 // MaxTenants bounds how many logical clusters one physical cluster hosts.
 const MaxTenants = 1000
@@ -143,6 +154,11 @@ func (s *PSCSpec) validate(product Product) error {
 		if err := ValidateName("class", s.Storage.Class); err != nil {
 			return prefixed("storage", err)
 		}
+	}
+	switch s.Mitigation {
+	case "", MitigationOn, MitigationOff:
+	default:
+		return fieldError("mitigation", fmt.Sprintf("%q must be on or off", s.Mitigation))
 	}
 	if s.Storage.SizeGiB < 1 || s.Storage.SizeGiB > MaxStorageGiB {
 		return fieldError("storage.sizeGiB", fmt.Sprintf("must be between 1 and %d (got %d)", MaxStorageGiB, s.Storage.SizeGiB))
@@ -306,8 +322,62 @@ type Status struct {
 	// CertificateSerial is the serial (hex) of the server certificate currently issued.
 	CertificateSerial string `json:"certificateSerial,omitempty"`
 	// Brokers lists what each Kafka broker serves, as the satellite last observed it.
-	Brokers   []BrokerStatus `json:"brokers,omitempty"`
-	UpdatedAt time.Time      `json:"updatedAt"`
+	Brokers []BrokerStatus `json:"brokers,omitempty"`
+	// Data is what a Kafka cluster holds, as Kafka itself reports it through its Admin API
+	// (the usage meter bills from it); nil until the satellite reached the cluster.
+	Data      *DataUsage `json:"data,omitempty"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+}
+
+// DataUsage is what a Kafka cluster holds, read from Kafka (topic metadata and log
+// directories): its topics' partitions and their logical bytes (the size of one replica:
+// the largest replica of each partition), for the whole cluster and, on a shared cluster,
+// for each logical cluster (its topics are those named "<logical-cluster-id>.…").
+type DataUsage struct {
+	Partitions int32         `json:"partitions"`
+	Bytes      int64         `json:"bytes"`
+	Tenants    []TenantUsage `json:"tenants,omitempty"`
+}
+
+// TenantUsage is one logical cluster's share of a shared Kafka cluster.
+type TenantUsage struct {
+	ID         string `json:"id"`
+	Partitions int32  `json:"partitions"`
+	Bytes      int64  `json:"bytes"`
+}
+
+// Tenant returns the usage of logical cluster id, or nil.
+func (d *DataUsage) Tenant(id string) *TenantUsage {
+	if d == nil {
+		return nil
+	}
+	for i := range d.Tenants {
+		if d.Tenants[i].ID == id {
+			return &d.Tenants[i]
+		}
+	}
+	return nil
+}
+
+func (d *DataUsage) validate() error {
+	if d == nil {
+		return nil
+	}
+	if d.Partitions < 0 || d.Bytes < 0 {
+		return fieldError("data", "partitions and bytes must not be negative")
+	}
+	if len(d.Tenants) > MaxTenants {
+		return fieldError("data.tenants", fmt.Sprintf("at most %d", MaxTenants))
+	}
+	for i, t := range d.Tenants {
+		if err := ValidateName(fmt.Sprintf("data.tenants[%d].id", i), t.ID); err != nil {
+			return err
+		}
+		if t.Partitions < 0 || t.Bytes < 0 {
+			return fieldError(fmt.Sprintf("data.tenants[%d]", i), "partitions and bytes must not be negative")
+		}
+	}
+	return nil
 }
 
 // BrokerStatus is one Kafka broker as its satellite observed it through the Kafka protocol.
@@ -353,6 +423,9 @@ func (s *Status) Validate() error {
 	}
 	if len(s.Brokers) > MaxReplicas {
 		return fieldError("brokers", fmt.Sprintf("at most %d", MaxReplicas))
+	}
+	if err := s.Data.validate(); err != nil {
+		return err
 	}
 	for i, c := range s.Conditions {
 		if c.Type == "" {

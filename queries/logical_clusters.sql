@@ -40,6 +40,10 @@ WHERE id = sqlc.arg(id) AND deleted_at IS NOT NULL;
 UPDATE logical_clusters SET tls_serial = tls_serial + 1, generation = generation + 1, updated_at = sqlc.arg(now)
 WHERE id = sqlc.arg(id) AND deleted_at IS NULL;
 
+-- name: SetLogicalClusterMitigation :execrows
+UPDATE logical_clusters SET mitigation = sqlc.arg(mitigation), generation = generation + 1, updated_at = sqlc.arg(now)
+WHERE id = sqlc.arg(id) AND deleted_at IS NULL;
+
 -- name: ListAllLiveLogicalClusters :many
 -- Every tenant's live clusters (operators).
 SELECT * FROM logical_clusters WHERE deleted_at IS NULL ORDER BY tenant_id, name;

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -89,12 +87,7 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 	if err != nil {
 		return fmt.Errorf("reading credentials: %w", err)
 	}
-	user, password, err := superUser(ctx, op.kube, out.namespace)
-	if err != nil {
-		return err
-	}
-	seeds := []string{net.JoinHostPort(out.bootstrapHost, strconv.Itoa(int(kafkaClientPort)))}
-	adm, err := op.kafka.client(o.Name, seeds, user, password, out.tls.ca.certPEM)
+	adm, err := op.admin(ctx, o, out)
 	if err != nil {
 		return err
 	}
@@ -117,7 +110,7 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 	}
 	var removed []string
 	for name := range described {
-		if strings.HasPrefix(name, kafkaKeyUserPrefix) && name != user && want[name] == nil {
+		if strings.HasPrefix(name, kafkaKeyUserPrefix) && name != superUserName && want[name] == nil {
 			deletes = append(deletes, kadm.DeleteSCRAM{User: name, Mechanism: kadm.ScramSha512})
 			removed = append(removed, name)
 		}

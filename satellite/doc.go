@@ -12,13 +12,23 @@
 //	local JetStream (own domain)   the KV_desired and KV_credentials mirrors
 //	Kubernetes                     objects labelled app.kubernetes.io/managed-by=orbit-satellite
 //	                               and orbit.dev/satellite=<this satellite>, applied with the
-//	                               field manager "orbit-satellite"
+//	                               field manager "orbit-satellite"; the claims of those
+//	                               objects' StatefulSets grow (spec.resources.requests) for a
+//	                               bigger disk, and a StatefulSet whose claim templates change
+//	                               is deleted orphaning its pods and applied again (storage.go)
+//	Kubernetes Events              namespace default, on PSC objects: automated mitigation
+//	                               actions (mitigation.go), which may also delete a broker
+//	                               pod Kafka does not see and grow a full broker's claim
 //	Kafka (Admin API, super user)  SCRAM-SHA-512 users of the Kafka API keys (kk-…) opened from
 //	                               the credentials mirror with this satellite's curve seed,
 //	                               their ACLs (whole cluster when dedicated, the logical
 //	                               cluster's prefix when shared) and, on shared clusters, their
 //	                               client quotas (the tenant's byte rates divided among its
 //	                               keys); Orbit-issued users no longer mirrored are deleted
+//
+// It reads from Kafka, for actual state, what each cluster holds (partitions and logical
+// bytes, per tenant prefix on shared clusters: datausage.go) and what the mitigation
+// detectors need (brokers, in-sync replicas, log directory use).
 //
 // It never imports the mothership or its database: the kv package is the whole contract.
 package satellite

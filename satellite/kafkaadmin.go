@@ -1,6 +1,7 @@
 package satellite
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -34,6 +35,9 @@ const (
 	kafkaRecheck = 15 * time.Second
 	// kafkaUnreachableRecheck is how soon an unreachable cluster is tried again.
 	kafkaUnreachableRecheck = time.Minute
+	// kafkaObserveEvery is how often a healthy cluster is observed through Kafka (what
+	// it holds, for metering; the mitigation detectors).
+	kafkaObserveEvery = time.Minute
 	// conditionKafkaReachable says whether the satellite reaches the cluster's brokers.
 	conditionKafkaReachable = "KafkaReachable"
 )
@@ -187,6 +191,9 @@ func (op *operator) closeKafka(cluster string) {
 	if op.kafka != nil {
 		op.kafka.close(cluster)
 	}
+	if op.mitigation != nil {
+		op.mitigation.forget(cluster)
+	}
 }
 
 // reconcileKafka does, level-based, what the cluster needs through the Kafka protocol,
@@ -259,6 +266,7 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 		op.after(o.Name, kafkaUnreachableRecheck)
 		return
 	}
+	op.observeAndMitigate(ctx, o, out, st)
 	switch {
 	case unreachable > 0:
 		reachable(true, "SomeBrokersUnreachable", firstErr.Error())
@@ -270,17 +278,15 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 	if unreachable > 0 || len(stale) > 0 {
 		// The kubelet refreshes the mounted Secret on its own schedule: look again.
 		op.after(o.Name, kafkaRecheck)
+	} else {
+		// What the cluster holds changes without any Kubernetes event: look again.
+		op.after(o.Name, cmp.Or(op.observeEvery, kafkaObserveEvery))
 	}
 }
 
 // reloadKeystores asks each stale broker to reload its listeners' keystores.
 func (op *operator) reloadKeystores(ctx context.Context, o *PSCObject, out *rendered, stale []int32) error {
-	user, password, err := superUser(ctx, op.kube, out.namespace)
-	if err != nil {
-		return err
-	}
-	seeds := []string{net.JoinHostPort(out.bootstrapHost, strconv.Itoa(int(kafkaClientPort)))}
-	adm, err := op.kafka.client(o.Name, seeds, user, password, out.tls.ca.certPEM)
+	adm, err := op.admin(ctx, o, out)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,10 @@ type operator struct {
 	after func(name string, d time.Duration)
 	// kafka speaks the Kafka protocol to the clusters; nil when the satellite does not.
 	kafka *kafkaAdmins
+	// mitigation runs the automated mitigation detectors (mitigation.go); nil: none.
+	mitigation *mitigator
+	// observeEvery is how often a healthy cluster is read through Kafka (0: kafkaObserveEvery).
+	observeEvery time.Duration
 	// credentials is the mirror of this satellite's sealed Kafka API keys and curve the key
 	// pair that opens them (nil: no keys are applied).
 	credentials jetstream.KeyValue
@@ -79,11 +83,21 @@ func (op *operator) reconcile(ctx context.Context, name string) error {
 	if err := op.prune(ctx, o, out); err != nil {
 		return err
 	}
+	storage, storageReason, err := op.resizeVolumes(ctx, o, out)
+	if err != nil {
+		return err
+	}
 	rolling, err := op.roll(ctx, o, out)
 	if err != nil {
 		return err
 	}
 	st := op.observe(o, out, rolling)
+	if storage != "" {
+		// Growing or held; the cluster keeps serving meanwhile. The resizer's progress
+		// shows on the claims, which the informer watches: the next reconcile sees it.
+		st.Conditions = setCondition(st.Conditions, o.Status.Conditions, metav1.Condition{Type: conditionStorage,
+			Status: metav1.ConditionFalse, Reason: storageReason, Message: storage, ObservedGeneration: o.Generation})
+	}
 	op.reconcileKafka(ctx, o, out, &st)
 	return op.writeStatus(ctx, o, st)
 }
@@ -255,6 +269,7 @@ func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string,
 		Replicas: o.Status.Replicas, ReadyReplicas: o.Status.ReadyReplicas,
 		// What was issued and observed stays true until observed again.
 		CACertificate: o.Status.CACertificate, CertificateSerial: o.Status.CertificateSerial, Brokers: o.Status.Brokers,
+		Data: o.Status.Data, Mitigations: o.Status.Mitigations,
 	}
 	if applied {
 		st.DesiredGeneration = o.Spec.Generation

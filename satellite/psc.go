@@ -62,20 +62,32 @@ type PSCObjectSpec struct {
 type PSCObjectStatus struct {
 	// ObservedGeneration is the object's metadata.generation the status speaks of;
 	// DesiredGeneration the mothership's generation that was fully applied.
-	ObservedGeneration int64              `json:"observedGeneration,omitempty"`
-	DesiredGeneration  int64              `json:"desiredGeneration,omitempty"`
-	Phase              kv.Phase           `json:"phase,omitempty"`
-	Reason             string             `json:"reason,omitempty"`
-	Message            string             `json:"message,omitempty"`
-	Replicas           int32              `json:"replicas,omitempty"`
-	ReadyReplicas      int32              `json:"readyReplicas,omitempty"`
-	Roles              []kv.RoleStatus    `json:"roles,omitempty"`
-	Bootstrap          string             `json:"bootstrap,omitempty"`
-	BootstrapHost      string             `json:"bootstrapHost,omitempty"`
-	CACertificate      string             `json:"caCertificate,omitempty"`
-	CertificateSerial  string             `json:"certificateSerial,omitempty"`
-	Brokers            []kv.BrokerStatus  `json:"brokers,omitempty"`
-	Conditions         []metav1.Condition `json:"conditions,omitempty"`
+	ObservedGeneration int64             `json:"observedGeneration,omitempty"`
+	DesiredGeneration  int64             `json:"desiredGeneration,omitempty"`
+	Phase              kv.Phase          `json:"phase,omitempty"`
+	Reason             string            `json:"reason,omitempty"`
+	Message            string            `json:"message,omitempty"`
+	Replicas           int32             `json:"replicas,omitempty"`
+	ReadyReplicas      int32             `json:"readyReplicas,omitempty"`
+	Roles              []kv.RoleStatus   `json:"roles,omitempty"`
+	Bootstrap          string            `json:"bootstrap,omitempty"`
+	BootstrapHost      string            `json:"bootstrapHost,omitempty"`
+	CACertificate      string            `json:"caCertificate,omitempty"`
+	CertificateSerial  string            `json:"certificateSerial,omitempty"`
+	Brokers            []kv.BrokerStatus `json:"brokers,omitempty"`
+	// Data is what the Kafka cluster holds as Kafka reports it (see dataUsage).
+	Data *kv.DataUsage `json:"data,omitempty"`
+	// Mitigations are the last automated mitigation actions, newest last (mitigation.go).
+	Mitigations []Mitigation       `json:"mitigations,omitempty"`
+	Conditions  []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Mitigation is one action (or report) of an automated mitigation detector.
+type Mitigation struct {
+	Time     metav1.Time `json:"time"`
+	Detector string      `json:"detector"`
+	Action   string      `json:"action"`
+	Message  string      `json:"message"`
 }
 
 // pscFromKV builds the PSC object of a desired value.

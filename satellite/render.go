@@ -14,6 +14,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -64,6 +65,10 @@ type workload struct {
 	held string
 	// restartHash is the pod template's restart hash just rendered.
 	restartHash string
+	// storageGiB is the size of each replica's data volume (0: none); storageHeld is set
+	// when a smaller size was held back (see heldStorage).
+	storageGiB  int32
+	storageHeld string
 }
 
 // rendered is everything one PSC materialises into.
@@ -178,7 +183,9 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 	mounts = append(mounts, ro.mounts...)
 	volumes = append(volumes, ro.volumes...)
 	var claims []*corev1ac.PersistentVolumeClaimApplyConfiguration
+	var storageHeld string
 	if ro.storageGiB > 0 {
+		ro.storageGiB, storageHeld = r.heldStorage(ns, ro.name, ro.storageGiB)
 		mounts = append(mounts, corev1ac.VolumeMount().WithName("data").WithMountPath("/var/lib/orbit/data"))
 		size := resource.MustParse(fmt.Sprintf("%dGi", ro.storageGiB))
 		// Written as the API server stores a template (the list is atomic, so what is read
@@ -237,7 +244,8 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 		headless.WithPorts(corev1ac.ServicePort().WithName(fmt.Sprintf("p%d", i)).WithPort(p).WithTargetPort(intstr.FromInt32(p)))
 	}
 	out.add("Service", ro.name+"-headless", svcObject(corev1ac.Service(ro.name+"-headless", ns).WithLabels(labels).WithSpec(headless)))
-	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, restartHash: ro.restartHash})
+	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, restartHash: ro.restartHash,
+		storageGiB: ro.storageGiB, storageHeld: storageHeld})
 }
 
 // annotationExternalDNS asks external-dns to publish a Service's load balancer address
@@ -322,8 +330,17 @@ func svcObject(ac *corev1ac.ServiceApplyConfiguration) func(context.Context, *ku
 	}
 }
 
+// stsObject applies a StatefulSet; one whose claim templates (immutable) changed is first
+// deleted leaving its pods in place, then applied again (see storage.go).
 func stsObject(ac *appsv1ac.StatefulSetApplyConfiguration) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
+		if live, err := k.sets.StatefulSets(*ac.Namespace).Get(*ac.Name); err == nil && !sameClaimTemplates(live, ac) {
+			if err := recreateStatefulSet(ctx, k, live); err != nil {
+				return false, err
+			}
+			_, err := k.client.AppsV1().StatefulSets(*ac.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+			return err == nil, err
+		}
 		return ensure(ctx, k, "StatefulSet", ac, func() (*appsv1.StatefulSet, error) { return k.sets.StatefulSets(*ac.Namespace).Get(*ac.Name) },
 			extractStatefulSet, k.client.AppsV1().StatefulSets(*ac.Namespace).Apply)
 	}

@@ -61,6 +61,13 @@ type Config struct {
 	// KafkaDial, if set, dials Kafka addresses instead of the network (a harness maps the
 	// advertised names to its listeners).
 	KafkaDial DialFunc
+	// Mitigation tunes the automated mitigation detectors (zero: the defaults);
+	// Rebalancer, if set, is what they ask to move replicas.
+	Mitigation MitigationConfig
+	Rebalancer Rebalancer
+	// KafkaObserveEvery is how often a healthy Kafka cluster is read again through Kafka
+	// (what it holds, for metering; the mitigation detectors); zero: every minute.
+	KafkaObserveEvery time.Duration
 	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
 	Simulated bool
 	// Version is announced in the registration.
@@ -331,6 +338,8 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
 		l.op.kafka.satellite = cfg.Name
+		l.op.mitigation = newMitigator(cfg.Mitigation, cfg.Rebalancer)
+		l.op.observeEvery = cfg.KafkaObserveEvery
 		if len(cfg.CurveSeed) > 0 {
 			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
 			if err != nil {

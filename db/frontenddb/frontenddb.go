@@ -35,6 +35,7 @@ type Queries interface {
 	DeleteLogicalCluster(ctx context.Context, arg db.DeleteLogicalClusterParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg db.UndeleteLogicalClusterParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg db.RotateLogicalClusterCertificatesParams) (int64, error)
+	SetLogicalClusterMitigation(ctx context.Context, arg db.SetLogicalClusterMitigationParams) (int64, error)
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]db.LogicalCluster, error)
 	InsertClusterHistory(ctx context.Context, arg db.InsertClusterHistoryParams) error
 	ListClusterHistoryByName(ctx context.Context, arg db.ListClusterHistoryByNameParams) ([]db.ClusterHistory, error)

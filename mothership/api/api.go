@@ -29,7 +29,9 @@ type Cluster struct {
 	Cloud   string `json:"cloud"`
 	Network string `json:"network"`
 	// Kafka is the name of the Kafka cluster a ksqldb or connect cluster works with.
-	Kafka      string     `json:"kafka,omitempty"`
+	Kafka string `json:"kafka,omitempty"`
+	// Mitigation is "off" when the satellite's automated mitigation is turned off.
+	Mitigation string     `json:"mitigation,omitempty"`
 	Generation int64      `json:"generation"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
@@ -101,6 +103,9 @@ type ClusterSpec struct {
 // ClusterUpdate is the body of PATCH /v1/clusters/{name}.
 type ClusterUpdate struct {
 	CKU *int `json:"cku,omitempty"`
+	// Mitigation turns the satellite's automated mitigation of a dedicated cluster "on"
+	// (the default) or "off".
+	Mitigation *string `json:"mitigation,omitempty"`
 }
 
 // ApplyResult is one document's outcome in POST /v1/apply.
@@ -261,13 +266,16 @@ type Profile struct {
 	CreatedBy string      `json:"createdBy,omitempty"`
 }
 
-// Usage is what one cluster ran during one hour, metered from its actual state.
+// Usage is what one cluster ran during one hour, metered from its actual state. On a
+// shared (basic, standard) Kafka cluster, storage and partitions are the cluster's own
+// topics' (logical bytes, one replica), as its satellite read them from Kafka.
 type Usage struct {
 	Hour            time.Time `json:"hour"`
 	ClusterID       string    `json:"clusterId"`
 	Cluster         string    `json:"cluster"`
 	CKUHours        float64   `json:"ckuHours"`
 	StorageGiBHours float64   `json:"storageGiBHours"`
+	PartitionHours  float64   `json:"partitionHours"`
 }
 
 // Roles of an API key.

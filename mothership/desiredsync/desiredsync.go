@@ -132,6 +132,7 @@ func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
 			Storage:     kv.Storage{Class: p.StorageClass, SizeGiB: int32(p.StorageGib)},
 			Config:      cfg,
 			TLSSerial:   p.TlsSerial,
+			Mitigation:  p.Mitigation,
 			// The KRaft id of a Kafka cluster (the satellite formats its storage with it).
 			KafkaClusterID: p.KraftClusterID,
 		},

@@ -86,6 +86,7 @@ type Logical struct {
 	Network    string `json:"network"`
 	KafkaID    string `json:"kafkaId,omitempty"`
 	TLSSerial  int64  `json:"tlsSerial"`
+	Mitigation string `json:"mitigation,omitempty"`
 	Generation int64  `json:"generation"`
 	UpdatedAt  int64  `json:"updatedAt"`
 	DeletedAt  *int64 `json:"deletedAt,omitempty"`

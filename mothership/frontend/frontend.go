@@ -204,7 +204,7 @@ func (f *Frontend) getLeader(w http.ResponseWriter, r *http.Request, _ *principa
 func logicalState(l db.LogicalCluster) *events.Logical {
 	ev := &events.Logical{V: events.Version, ID: l.ID, TenantID: l.TenantID, Name: l.Name, Product: l.Product, SKU: l.Sku, CKU: l.Cku,
 		Region: l.Region, Cloud: l.Cloud, Network: l.Network, KafkaID: l.KafkaClusterID.String, TLSSerial: l.TlsSerial,
-		Generation: l.Generation, UpdatedAt: l.UpdatedAt}
+		Mitigation: l.Mitigation, Generation: l.Generation, UpdatedAt: l.UpdatedAt}
 	if l.DeletedAt.Valid {
 		ev.DeletedAt = &l.DeletedAt.Int64
 	}
@@ -400,19 +400,49 @@ func (f *Frontend) updateCluster(w http.ResponseWriter, r *http.Request, p *prin
 	if err := decodeBody(r.Body, &upd); err != nil {
 		return err
 	}
-	if upd.CKU == nil {
-		return invalid("cku", "is required (it is the only field that can change)")
+	if upd.CKU == nil && upd.Mitigation == nil {
+		return invalid("cku", "cku or mitigation is required (the fields that can change)")
 	}
-	if err := validateCKU("cku", *upd.CKU); err != nil {
-		return err
+	if upd.CKU != nil {
+		if err := validateCKU("cku", *upd.CKU); err != nil {
+			return err
+		}
+	}
+	if upd.Mitigation != nil && *upd.Mitigation != kv.MitigationOn && *upd.Mitigation != kv.MitigationOff {
+		return invalid("mitigation", "%q must be on or off", *upd.Mitigation)
 	}
 	return f.onCluster(w, r, http.StatusOK, func(ctx context.Context, q frontenddb.Queries, name string) (db.LogicalCluster, error) {
 		l, err := liveCluster(ctx, q, p.TenantID, name)
 		if err != nil {
 			return l, err
 		}
-		l, _, err = resizeLogical(ctx, q, p, l, *upd.CKU)
+		if upd.Mitigation != nil {
+			if l, err = setMitigation(ctx, q, p, l, *upd.Mitigation); err != nil {
+				return l, err
+			}
+		}
+		if upd.CKU != nil {
+			l, _, err = resizeLogical(ctx, q, p, l, *upd.CKU)
+		}
 		return l, err
+	})
+}
+
+// setMitigation turns the satellite's automated mitigation on or off for a dedicated
+// cluster, bumping the generation, if it changes. A shared cluster's is the operators'.
+func setMitigation(ctx context.Context, q frontenddb.Queries, p *principal, l db.LogicalCluster, mode string) (db.LogicalCluster, error) {
+	current := l.Mitigation
+	if current == "" {
+		current = kv.MitigationOn
+	}
+	if mode == current {
+		return l, nil
+	}
+	if profile.MultiTenant(l.Sku) {
+		return l, invalid("mitigation", "a %s cluster shares its brokers: its mitigation is not a tenant's to turn off", l.Sku)
+	}
+	return mutate(ctx, q, p, l, "mitigation "+mode, func() (int64, error) {
+		return q.SetLogicalClusterMitigation(ctx, db.SetLogicalClusterMitigationParams{ID: l.ID, Mitigation: mode, Now: db.Now()})
 	})
 }
 

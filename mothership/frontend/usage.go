@@ -33,7 +33,8 @@ func (f *Frontend) usage(w http.ResponseWriter, r *http.Request, p *principal) e
 	out := make([]api.Usage, 0, len(rows))
 	for _, u := range rows {
 		out = append(out, api.Usage{Hour: db.Time(u.Hour), ClusterID: u.LogicalClusterID, Cluster: u.Name,
-			CKUHours: float64(u.CkuMs) / 3.6e6, StorageGiBHours: float64(u.StorageGibMs) / 3.6e6})
+			CKUHours: float64(u.CkuMs) / 3.6e6, StorageGiBHours: float64(u.StorageGibMs) / 3.6e6,
+			PartitionHours: float64(u.PartitionMs) / 3.6e6})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -17,7 +17,7 @@ import (
 func clusterView(ctx context.Context, q frontenddb.Queries, l db.LogicalCluster) (api.Cluster, error) {
 	c := api.Cluster{
 		ID: l.ID, Name: l.Name, Product: l.Product, SKU: l.Sku, CKU: int(l.Cku),
-		Region: l.Region, Cloud: l.Cloud, Network: l.Network, Generation: l.Generation,
+		Region: l.Region, Cloud: l.Cloud, Network: l.Network, Generation: l.Generation, Mitigation: l.Mitigation,
 		CreatedAt: db.Time(l.CreatedAt), UpdatedAt: db.Time(l.UpdatedAt), DeletedAt: db.NullTime(l.DeletedAt),
 	}
 	p, err := q.GetPhysicalClusterByLogical(ctx, l.ID)

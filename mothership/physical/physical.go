@@ -56,6 +56,7 @@ type physicalSpec struct {
 	Config       string // JSON object, keys sorted
 	KafkaID      string // the physical Kafka cluster of a ksqldb or connect cluster
 	TLSSerial    int64
+	Mitigation   string // "", on or off (kv.PSCSpec.Mitigation)
 	Tenants      string // JSON list of kv.TenantQuota (shared clusters)
 	Deleted      bool
 	PurgeAfter   int64 // ms; 0 unless deleted
@@ -75,7 +76,7 @@ func fromProfile(prof profile.Profile, cku int64) physicalSpec {
 
 func (c *Controller) desired(l db.LogicalCluster, prof profile.Profile) physicalSpec {
 	s := fromProfile(prof, l.Cku)
-	s.TLSSerial, s.Deleted = l.TlsSerial, l.DeletedAt.Valid
+	s.TLSSerial, s.Deleted, s.Mitigation = l.TlsSerial, l.DeletedAt.Valid, l.Mitigation
 	if l.KafkaClusterID.Valid {
 		s.KafkaID = ids.Physical(l.KafkaClusterID.String)
 	}
@@ -89,7 +90,7 @@ func currentPhysical(p db.PhysicalCluster) physicalSpec {
 	return physicalSpec{KRaftID: p.KraftClusterID,
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGiB: p.StorageGib, Config: p.Config,
-		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial, Tenants: p.Tenants,
+		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial, Tenants: p.Tenants, Mitigation: p.Mitigation,
 		Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64,
 	}
 }
@@ -207,7 +208,7 @@ func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, 
 	}
 	b, _ := json.Marshal(list)
 	want.Tenants = string(b)
-	want.TLSSerial = p.TlsSerial
+	want.TLSSerial, want.Mitigation = p.TlsSerial, p.Mitigation
 	return c.converge(ctx, q, p, l, want)
 }
 
@@ -225,7 +226,7 @@ func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers, StorageClass: p.StorageClass,
 		StorageGib: p.StorageGib, Config: p.Config, KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial,
 		Tenants: p.Tenants, Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
-		KraftClusterID: p.KraftClusterID,
+		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation,
 	})
 }
 
@@ -272,7 +273,7 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,
 		Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
-		KraftClusterID: p.KraftClusterID,
+		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation,
 	})
 	if err != nil {
 		return err
@@ -299,7 +300,7 @@ func setPhysicalSpec(p *db.PhysicalCluster, s physicalSpec) {
 	p.Version, p.Replicas, p.Controllers = s.Version, s.Replicas, s.Controllers
 	p.StorageClass, p.StorageGib, p.Config = s.StorageClass, s.StorageGiB, s.Config
 	p.KafkaPhysicalID = sql.NullString{String: s.KafkaID, Valid: s.KafkaID != ""}
-	p.TlsSerial, p.Tenants, p.KraftClusterID = s.TLSSerial, s.Tenants, s.KRaftID
+	p.TlsSerial, p.Tenants, p.KraftClusterID, p.Mitigation = s.TLSSerial, s.Tenants, s.KRaftID, s.Mitigation
 	switch {
 	case !s.Deleted:
 		p.DeletedAt = sql.NullInt64{}

@@ -96,6 +96,12 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 		return err
 	}
 	c.see(e.Key(), st)
+	var data []byte
+	if st.Data != nil {
+		if data, err = json.Marshal(st.Data); err != nil {
+			return err
+		}
+	}
 	return c.store.InTx(ctx, func(q statusdb.Queries) error { // group-committed with the other writes
 		return q.UpsertClusterStatus(ctx, db.UpsertClusterStatusParams{
 			PhysicalClusterID:  st.ID,
@@ -113,6 +119,7 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 			CaCertificate:      st.CACertificate,
 			CertificateSerial:  st.CertificateSerial,
 			BootstrapHost:      st.BootstrapHost,
+			DataUsage:          string(data),
 		})
 	})
 }

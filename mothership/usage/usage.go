@@ -5,6 +5,7 @@ package usage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,8 +19,11 @@ import (
 
 // Meter bills each cluster for what its satellite reports running: every interval it adds
 // the time since the last tick, times the CKUs actually running (the logical CKUs scaled by
-// the share of desired replicas the satellite runs) and the storage they hold, to the
-// tenant's row of the hour. It writes the usage table and its cursor, nothing else. After a
+// the share of desired replicas the satellite runs), the storage and the partitions, to the
+// tenant's row of the hour. Storage and partitions come from the data plane (what the
+// satellite read from Kafka, kv.DataUsage): a dedicated cluster is billed the storage its
+// running brokers provision and all its partitions; a tenant of a shared cluster only the
+// logical bytes (one replica) and the partitions of its own topics, never the cluster's. It writes the usage table and its cursor, nothing else. After a
 // restart it resumes from its cursor: the data plane ran meanwhile, in the state last
 // reported.
 type Meter struct {
@@ -27,11 +31,19 @@ type Meter struct {
 	interval time.Duration
 	log      *slog.Logger
 	now      func() time.Time
+	// carry is, per logical cluster, the byte-milliseconds of storage billed at less than
+	// a whole GiB-millisecond so far: a small tenant's bytes add up over ticks rather than
+	// rounding to nothing each time (lost on a restart: less than one GiB-ms each).
+	carry map[string]int64
 }
+
+// skuDedicated is the SKU of physical clusters that host one logical cluster; the others
+// (basic, standard) are shared.
+const skuDedicated = "dedicated"
 
 // New returns a meter that bills every interval.
 func New(s *db.Store, interval time.Duration, log *slog.Logger) *Meter {
-	return &Meter{store: usagedb.New(s), interval: interval, log: log, now: time.Now}
+	return &Meter{store: usagedb.New(s), interval: interval, log: log, now: time.Now, carry: map[string]int64{}}
 }
 
 // Run meters until ctx ends.
@@ -97,13 +109,40 @@ func (m *Meter) bill(ctx context.Context, q usagedb.Queries, clusters []db.ListM
 		}
 		running := min(c.RunningReplicas, c.Replicas)
 		ckuMillis := c.Cku * ms * running / c.Replicas
-		gibMillis := running * c.StorageGib * ms
+		var data *kv.DataUsage
+		if c.DataUsage != "" {
+			data = &kv.DataUsage{}
+			if err := json.Unmarshal([]byte(c.DataUsage), data); err != nil {
+				m.log.Warn("ignoring an unreadable data usage report", "logical_cluster", c.ID, "error", err)
+				data = nil
+			}
+		}
+		var gibMillis, partitionMillis int64
+		if c.Sku == skuDedicated {
+			gibMillis = running * c.StorageGib * ms
+			if data != nil {
+				partitionMillis = int64(data.Partitions) * ms
+			}
+		} else if t := data.Tenant(c.ID); t != nil {
+			// Not reported yet: nothing billed, rather than the whole cluster.
+			gibMillis = m.gibTimes(c.ID, t.Bytes, ms)
+			partitionMillis = int64(t.Partitions) * ms
+		}
 		if err := q.AddUsage(ctx, db.AddUsageParams{
 			TenantID: c.TenantID, Hour: hour.UnixMilli(), LogicalClusterID: c.ID,
-			CkuMs: ckuMillis, StorageGibMs: gibMillis,
+			CkuMs: ckuMillis, StorageGibMs: gibMillis, PartitionMs: partitionMillis,
 		}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// gibTimes is bytes (in GiB) times ms, plus what was carried for cluster, without
+// overflowing for any volume a cluster holds (ms spans at most an hour).
+func (m *Meter) gibTimes(cluster string, bytes, ms int64) int64 {
+	const gib = 1 << 30
+	frac := (bytes%gib)*ms + m.carry[cluster]
+	m.carry[cluster] = frac % gib
+	return (bytes/gib)*ms + frac/gib
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkube"
 	"github.com/orbitcp/orbit/tests/testkit"
@@ -47,6 +48,8 @@ type env struct {
 	log *slog.Logger
 	// pgDSN is the test's PostgreSQL database, kept across control plane restarts.
 	pgDSN string
+	// satellite, when set, adjusts the configuration of the simulated satellites started.
+	satellite func(*devstack.SatelliteConfig)
 }
 
 // envOption changes how the control plane starts.
@@ -189,10 +192,14 @@ func (e *env) startSatelliteAt(name, region, cloud string, networks []string, ca
 	for i, h := range hubs {
 		urls[i] = "nats-leaf://" + h
 	}
-	n, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
+	cfg := devstack.SatelliteConfig{
 		HubURLs: urls, Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
 		Seed: seed, Sim: sim, Log: e.logger(),
-	})
+	}
+	if e.satellite != nil {
+		e.satellite(&cfg)
+	}
+	n, err := devstack.StartSatellite(ctx, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -206,6 +213,20 @@ func (e *env) stopSatellite(region string) {
 		e.t.Fatalf("stopping satellite %s: %v", region, err)
 	}
 	delete(e.sats, region)
+}
+
+// clientAs is an API client of a new key with role for tenant (created if new).
+func (e *env) clientAs(tenant, role string) *api.Client {
+	e.t.Helper()
+	key := frontend.NewAPIKey()
+	if err := frontend.EnsureAPIKey(context.Background(), e.cp.Store, tenant, role, key, tenant); err != nil {
+		e.t.Fatal(err)
+	}
+	c, err := api.NewClient(e.cp.URL(), key, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
 }
 
 // waitFor polls the cluster until cond holds.

@@ -19,7 +19,6 @@ import (
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
-	"github.com/orbitcp/orbit/mothership/frontend"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/tests/testkit"
 )
@@ -135,11 +134,7 @@ func TestSharedClusterTenantIsolation(t *testing.T) {
 	e := newEnv(t)
 	sat := e.startSatellite("us-west-2")
 	ctx := context.Background()
-	rivalKey := frontend.NewAPIKey()
-	if err := frontend.EnsureAPIKey(ctx, e.cp.Store, "rival", api.RoleAdmin, rivalKey, "rival"); err != nil {
-		t.Fatal(err)
-	}
-	rival, _ := api.NewClient(e.cp.URL(), rivalKey, nil)
+	rival := e.clientAs("rival", api.RoleAdmin)
 	ready := func(c *api.Client, name string) *api.Cluster {
 		if _, err := c.CreateCluster(ctx, api.ClusterSpec{Name: name, Product: "kafka", SKU: "basic", CKU: 1, Region: "us-west-2"}); err != nil {
 			t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math/big"
 	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -40,20 +39,7 @@ func TestKafkaNamesOnRealKubernetes(t *testing.T) {
 	fleet := kube.RunKafka(t)
 	e := newEnv(t)
 	ctx := context.Background()
-	dir := filepath.Join(e.dir, "satellites", "us-west-2")
-	seed, err := e.cp.Onboard(ctx, "us-west-2", "us-west-2", "aws", []string{"public"}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sat, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
-		Name: "us-west-2", Region: "us-west-2", Cloud: "aws", Networks: []string{"public"}, Dir: dir,
-		HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, Kubeconfig: kube.Kubeconfig,
-		KafkaDial: fleet.DialContext, Log: testLog(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sats["us-west-2"] = sat
+	e.startRealSatellite("us-west-2", kube, func(c *devstack.SatelliteConfig) { c.KafkaDial = fleet.DialContext })
 
 	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
 		t.Fatal(err)

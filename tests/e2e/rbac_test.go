@@ -51,13 +51,32 @@ func TestSatelliteWithLeastPrivilege(t *testing.T) {
 
 	e := newEnv(t, withRetention(2*time.Second))
 	e.startRealSatellite("us-west-2", &kubetest.Cluster{Kubeconfig: path})
-	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "least", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
+	c0, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "least", Product: "kafka", CKU: 1, Region: "us-west-2"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	e.waitFor("least", 120*time.Second, readyWith(3))
 	if _, err := e.client.RotateCertificates(ctx, "least"); err != nil {
 		t.Fatal(err)
 	}
+	e.waitFor("least", 60*time.Second, readyWith(3))
+	// A bigger disk: claims patched (the class allows expansion), the StatefulSet deleted
+	// orphaning its pods and applied again.
+	ops := e.clientAs("ops", api.RoleOperator)
+	if _, err := ops.SetProfile(ctx, "kafka", "dedicated", api.ProfileSpec{Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 1000,
+		Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 60*time.Second, func() error {
+		pvc, err := kube.Client.CoreV1().PersistentVolumeClaims("orbit-p"+c0.ID[1:]).Get(ctx, "data-kafka-broker-0", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if q := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; q.String() != "1000Gi" {
+			return errors.New("claim asks for " + q.String())
+		}
+		return nil
+	})
 	e.waitFor("least", 60*time.Second, readyWith(3))
 	if _, err := e.client.DeleteCluster(ctx, "least"); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,9 @@ import (
 	"github.com/orbitcp/orbit/tests/kubetest"
 )
 
-// startRealSatellite onboards and starts a satellite on its own real Kubernetes.
-func (e *env) startRealSatellite(region string, kube *kubetest.Cluster) *devstack.SatelliteNode {
+// startRealSatellite onboards and starts a satellite on its own real Kubernetes; opts
+// adjust its configuration.
+func (e *env) startRealSatellite(region string, kube *kubetest.Cluster, opts ...func(*devstack.SatelliteConfig)) *devstack.SatelliteNode {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -21,10 +22,14 @@ func (e *env) startRealSatellite(region string, kube *kubetest.Cluster) *devstac
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	n, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
+	cfg := devstack.SatelliteConfig{
 		Name: region, Region: region, Cloud: "aws", Networks: []string{"public"}, Dir: dir,
 		HubURLs: []string{"nats-leaf://" + e.leafListen}, Seed: seed, Kubeconfig: kube.Kubeconfig, Log: testLog(e.t),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n, err := devstack.StartSatellite(ctx, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -43,7 +43,9 @@ import (
 // Zones are the zones of the fake nodes.
 var Zones = []string{"zone-a", "zone-b", "zone-c"}
 
-// StorageClass is the default storage class, provisioned from host paths.
+// StorageClass is the default storage class, provisioned from host paths. It allows
+// volume expansion; nothing in the harness resizes volumes, so a test that grows a claim
+// plays the resizer (PlayVolumeResizer).
 const StorageClass = "standard"
 
 // Cluster is a running control plane.
@@ -281,11 +283,13 @@ func (c *Cluster) seed(ctx context.Context) error {
 			return fmt.Errorf("node: %w", err)
 		}
 	}
-	del := corev1.PersistentVolumeReclaimDelete
+	del, expand := corev1.PersistentVolumeReclaimDelete, true
 	sc := &storagev1.StorageClass{
 		ObjectMeta:    metav1.ObjectMeta{Name: StorageClass, Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
 		Provisioner:   "kubernetes.io/host-path",
 		ReclaimPolicy: &del,
+		// Claims of this class may grow (the API server's resize admission checks it).
+		AllowVolumeExpansion: &expand,
 	}
 	if _, err := c.Client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("storage class: %w", err)
@@ -408,4 +412,40 @@ func (c *Cluster) RunKafka(t testing.TB) *simkafka.Fleet {
 		fleet.Close()
 	})
 	return fleet
+}
+
+// PlayVolumeResizer plays the volume resizer of a cloud's CSI driver until the test ends:
+// a claim in ns that asks for more storage than its status holds gets that capacity, as
+// if its volume and file system had grown.
+func (c *Cluster) PlayVolumeResizer(t testing.TB, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			claims, err := c.Client.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				continue
+			}
+			for i := range claims.Items {
+				pvc := &claims.Items[i]
+				want, have := pvc.Spec.Resources.Requests[corev1.ResourceStorage], pvc.Status.Capacity[corev1.ResourceStorage]
+				if pvc.Status.Phase != corev1.ClaimBound || want.Cmp(have) <= 0 {
+					continue
+				}
+				pvc.Status.Capacity = corev1.ResourceList{corev1.ResourceStorage: want}
+				pvc.Status.AllocatedResources = corev1.ResourceList{corev1.ResourceStorage: want}
+				_, _ = c.Client.CoreV1().PersistentVolumeClaims(ns).UpdateStatus(ctx, pvc, metav1.UpdateOptions{})
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }

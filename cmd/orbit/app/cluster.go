@@ -114,6 +114,20 @@ var clusterCommand = &cli.Command{
 			},
 		},
 		{
+			Name:      "mitigation",
+			Usage:     "Turn the satellite's automated mitigation of a dedicated cluster on or off (restarts, disk growth, rebalances)",
+			ArgsUsage: "NAME on|off",
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 2 {
+					return fmt.Errorf("usage: orbit cluster mitigation NAME on|off")
+				}
+				name, mode := c.Args().Get(0), c.Args().Get(1)
+				return run(c, func(ctx context.Context, cl *api.Client) (*api.Cluster, error) {
+					return cl.UpdateCluster(ctx, name, api.ClusterUpdate{Mitigation: &mode})
+				}, nil)
+			},
+		},
+		{
 			Name:      "delete",
 			Usage:     "Delete a cluster: its workloads go; its volumes are kept until it can no longer be undeleted",
 			ArgsUsage: "NAME",

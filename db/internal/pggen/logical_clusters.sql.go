@@ -29,7 +29,7 @@ func (q *Queries) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClu
 }
 
 const getLatestLogicalClusterByName = `-- name: GetLatestLogicalClusterByName :one
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = $1 AND name = $2
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at, mitigation FROM logical_clusters WHERE tenant_id = $1 AND name = $2
 ORDER BY (deleted_at IS NULL) DESC, deleted_at DESC LIMIT 1
 `
 
@@ -58,12 +58,13 @@ func (q *Queries) GetLatestLogicalClusterByName(ctx context.Context, arg GetLate
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Mitigation,
 	)
 	return i, err
 }
 
 const getLiveLogicalClusterByName = `-- name: GetLiveLogicalClusterByName :one
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at, mitigation FROM logical_clusters WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL
 `
 
 type GetLiveLogicalClusterByNameParams struct {
@@ -90,12 +91,13 @@ func (q *Queries) GetLiveLogicalClusterByName(ctx context.Context, arg GetLiveLo
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Mitigation,
 	)
 	return i, err
 }
 
 const getLogicalCluster = `-- name: GetLogicalCluster :one
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE id = $1
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at, mitigation FROM logical_clusters WHERE id = $1
 `
 
 func (q *Queries) GetLogicalCluster(ctx context.Context, id string) (LogicalCluster, error) {
@@ -117,6 +119,7 @@ func (q *Queries) GetLogicalCluster(ctx context.Context, id string) (LogicalClus
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Mitigation,
 	)
 	return i, err
 }
@@ -159,7 +162,7 @@ func (q *Queries) InsertLogicalCluster(ctx context.Context, arg InsertLogicalClu
 }
 
 const listAllLiveLogicalClusters = `-- name: ListAllLiveLogicalClusters :many
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE deleted_at IS NULL ORDER BY tenant_id, name
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at, mitigation FROM logical_clusters WHERE deleted_at IS NULL ORDER BY tenant_id, name
 `
 
 // Every tenant's live clusters (operators).
@@ -188,6 +191,7 @@ func (q *Queries) ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalClus
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.Mitigation,
 		); err != nil {
 			return nil, err
 		}
@@ -203,7 +207,7 @@ func (q *Queries) ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalClus
 }
 
 const listLiveDependents = `-- name: ListLiveDependents :many
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE kafka_cluster_id = CAST($1 AS TEXT) AND deleted_at IS NULL ORDER BY name
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at, mitigation FROM logical_clusters WHERE kafka_cluster_id = CAST($1 AS TEXT) AND deleted_at IS NULL ORDER BY name
 `
 
 // The live clusters that work with a Kafka cluster.
@@ -232,6 +236,7 @@ func (q *Queries) ListLiveDependents(ctx context.Context, kafkaClusterID string)
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.Mitigation,
 		); err != nil {
 			return nil, err
 		}
@@ -247,7 +252,7 @@ func (q *Queries) ListLiveDependents(ctx context.Context, kafkaClusterID string)
 }
 
 const listLiveLogicalClusters = `-- name: ListLiveLogicalClusters :many
-SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at FROM logical_clusters WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY name
+SELECT id, tenant_id, name, product, sku, cku, region, cloud, network, kafka_cluster_id, tls_serial, generation, created_at, updated_at, deleted_at, mitigation FROM logical_clusters WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY name
 `
 
 func (q *Queries) ListLiveLogicalClusters(ctx context.Context, tenantID string) ([]LogicalCluster, error) {
@@ -275,6 +280,7 @@ func (q *Queries) ListLiveLogicalClusters(ctx context.Context, tenantID string) 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.Mitigation,
 		); err != nil {
 			return nil, err
 		}
@@ -347,6 +353,25 @@ type RotateLogicalClusterCertificatesParams struct {
 
 func (q *Queries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, rotateLogicalClusterCertificates, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setLogicalClusterMitigation = `-- name: SetLogicalClusterMitigation :execrows
+UPDATE logical_clusters SET mitigation = $1, generation = generation + 1, updated_at = $2
+WHERE id = $3 AND deleted_at IS NULL
+`
+
+type SetLogicalClusterMitigationParams struct {
+	Mitigation string
+	Now        int64
+	ID         string
+}
+
+func (q *Queries) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, setLogicalClusterMitigation, arg.Mitigation, arg.Now, arg.ID)
 	if err != nil {
 		return 0, err
 	}

@@ -45,6 +45,7 @@ type ClusterStatus struct {
 	CaCertificate      string
 	CertificateSerial  string
 	BootstrapHost      string
+	DataUsage          string
 }
 
 type ConsoleSession struct {
@@ -90,6 +91,7 @@ type LogicalCluster struct {
 	CreatedAt      int64
 	UpdatedAt      int64
 	DeletedAt      sql.NullInt64
+	Mitigation     string
 }
 
 type Meta struct {
@@ -127,6 +129,7 @@ type PhysicalCluster struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 }
 
 type PhysicalGeneration struct {
@@ -181,4 +184,5 @@ type Usage struct {
 	LogicalClusterID string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }

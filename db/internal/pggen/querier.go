@@ -87,6 +87,7 @@ type Querier interface {
 	RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
+	SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error)
 	SetOutboxEpoch(ctx context.Context, value string) error
 	SetUsageCursor(ctx context.Context, value string) error
 	// Take the lease if it expired, or if this holder had it (a restarted replica): always with

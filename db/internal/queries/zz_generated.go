@@ -16,6 +16,7 @@ type AddUsageParams struct {
 	LogicalClusterID string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 type ApiKey struct {
@@ -55,6 +56,7 @@ type ClusterStatus struct {
 	CaCertificate      string
 	CertificateSerial  string
 	BootstrapHost      string
+	DataUsage          string
 }
 
 type ConsoleSession struct {
@@ -214,6 +216,7 @@ type InsertPhysicalClusterParams struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 }
 
 type InsertPhysicalGenerationParams struct {
@@ -288,10 +291,12 @@ type ListMeteredClustersRow struct {
 	ID              string
 	TenantID        string
 	Cku             int64
+	Sku             string
 	Replicas        int64
 	StorageGib      int64
 	Phase           string
 	RunningReplicas int64
+	DataUsage       string
 }
 
 type ListUsageParams struct {
@@ -306,6 +311,7 @@ type ListUsageRow struct {
 	Name             string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 type LogicalCluster struct {
@@ -324,6 +330,7 @@ type LogicalCluster struct {
 	CreatedAt      int64
 	UpdatedAt      int64
 	DeletedAt      sql.NullInt64
+	Mitigation     string
 }
 
 type MarkOutboxPublishedParams struct {
@@ -372,6 +379,7 @@ type PhysicalCluster struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 }
 
 type PhysicalGeneration struct {
@@ -447,6 +455,12 @@ type Satellite struct {
 	CurveKey  string
 }
 
+type SetLogicalClusterMitigationParams struct {
+	Mitigation string
+	Now        int64
+	ID         string
+}
+
 type TakeLeaseParams struct {
 	Holder    string
 	ExpiresAt int64
@@ -486,6 +500,7 @@ type UpdatePhysicalClusterParams struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	Mitigation      string
 	ID              string
 }
 
@@ -505,6 +520,7 @@ type UpsertClusterStatusParams struct {
 	CaCertificate      string
 	CertificateSerial  string
 	BootstrapHost      string
+	DataUsage          string
 }
 
 type UpsertPlacementParams struct {
@@ -530,6 +546,7 @@ type Usage struct {
 	LogicalClusterID string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 // Queries is every query of queries/*.sql, over the domain types, on either engine.
@@ -597,6 +614,7 @@ type Queries interface {
 	RevokeKafkaAPIKey(ctx context.Context, arg RevokeKafkaAPIKeyParams) (int64, error)
 	RevokeSatellite(ctx context.Context, arg RevokeSatelliteParams) (int64, error)
 	RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error)
+	SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error)
 	SetOutboxEpoch(ctx context.Context, value string) error
 	SetUsageCursor(ctx context.Context, value string) error
 	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
@@ -992,6 +1010,11 @@ func (x sqlitegenQueries) RevokeSatellite(ctx context.Context, arg RevokeSatelli
 
 func (x sqlitegenQueries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
 	r, err := x.q.RotateLogicalClusterCertificates(ctx, sqlitegen.RotateLogicalClusterCertificatesParams(arg))
+	return r, translate(err)
+}
+
+func (x sqlitegenQueries) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	r, err := x.q.SetLogicalClusterMitigation(ctx, sqlitegen.SetLogicalClusterMitigationParams(arg))
 	return r, translate(err)
 }
 
@@ -1415,6 +1438,11 @@ func (x pggenQueries) RevokeSatellite(ctx context.Context, arg RevokeSatellitePa
 
 func (x pggenQueries) RotateLogicalClusterCertificates(ctx context.Context, arg RotateLogicalClusterCertificatesParams) (int64, error) {
 	r, err := x.q.RotateLogicalClusterCertificates(ctx, pggen.RotateLogicalClusterCertificatesParams(arg))
+	return r, translate(err)
+}
+
+func (x pggenQueries) SetLogicalClusterMitigation(ctx context.Context, arg SetLogicalClusterMitigationParams) (int64, error) {
+	r, err := x.q.SetLogicalClusterMitigation(ctx, pggen.SetLogicalClusterMitigationParams(arg))
 	return r, translate(err)
 }
 

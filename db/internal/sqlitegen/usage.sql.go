@@ -10,11 +10,12 @@ import (
 )
 
 const addUsage = `-- name: AddUsage :exec
-INSERT INTO usage (tenant_id, hour, logical_cluster_id, cku_ms, storage_gib_ms)
-VALUES (?1, ?2, ?3, ?4, ?5)
+INSERT INTO usage (tenant_id, hour, logical_cluster_id, cku_ms, storage_gib_ms, partition_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
 ON CONFLICT (tenant_id, hour, logical_cluster_id) DO UPDATE
     SET cku_ms = usage.cku_ms + excluded.cku_ms,
-        storage_gib_ms = usage.storage_gib_ms + excluded.storage_gib_ms
+        storage_gib_ms = usage.storage_gib_ms + excluded.storage_gib_ms,
+        partition_ms = usage.partition_ms + excluded.partition_ms
 `
 
 type AddUsageParams struct {
@@ -23,6 +24,7 @@ type AddUsageParams struct {
 	LogicalClusterID string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 func (q *Queries) AddUsage(ctx context.Context, arg AddUsageParams) error {
@@ -32,12 +34,13 @@ func (q *Queries) AddUsage(ctx context.Context, arg AddUsageParams) error {
 		arg.LogicalClusterID,
 		arg.CkuMs,
 		arg.StorageGibMs,
+		arg.PartitionMs,
 	)
 	return err
 }
 
 const listMeteredClusters = `-- name: ListMeteredClusters :many
-SELECT l.id, l.tenant_id, l.cku, p.replicas, p.storage_gib, s.phase, s.replicas AS running_replicas
+SELECT l.id, l.tenant_id, l.cku, p.sku, p.replicas, p.storage_gib, s.phase, s.replicas AS running_replicas, s.data_usage
 FROM logical_clusters l
 JOIN tenancies t ON t.logical_cluster_id = l.id
 JOIN physical_clusters p ON p.id = t.physical_cluster_id
@@ -49,10 +52,12 @@ type ListMeteredClustersRow struct {
 	ID              string
 	TenantID        string
 	Cku             int64
+	Sku             string
 	Replicas        int64
 	StorageGib      int64
 	Phase           string
 	RunningReplicas int64
+	DataUsage       string
 }
 
 // What the meter bills: live clusters with the satellite's last report of them.
@@ -69,10 +74,12 @@ func (q *Queries) ListMeteredClusters(ctx context.Context) ([]ListMeteredCluster
 			&i.ID,
 			&i.TenantID,
 			&i.Cku,
+			&i.Sku,
 			&i.Replicas,
 			&i.StorageGib,
 			&i.Phase,
 			&i.RunningReplicas,
+			&i.DataUsage,
 		); err != nil {
 			return nil, err
 		}
@@ -88,7 +95,7 @@ func (q *Queries) ListMeteredClusters(ctx context.Context) ([]ListMeteredCluster
 }
 
 const listUsage = `-- name: ListUsage :many
-SELECT u.hour, u.logical_cluster_id, l.name, u.cku_ms, u.storage_gib_ms
+SELECT u.hour, u.logical_cluster_id, l.name, u.cku_ms, u.storage_gib_ms, u.partition_ms
 FROM usage u JOIN logical_clusters l ON l.id = u.logical_cluster_id
 WHERE u.tenant_id = ?1 AND u.hour >= ?2 AND u.hour < ?3
 ORDER BY u.hour, l.name
@@ -106,6 +113,7 @@ type ListUsageRow struct {
 	Name             string
 	CkuMs            int64
 	StorageGibMs     int64
+	PartitionMs      int64
 }
 
 func (q *Queries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {
@@ -123,6 +131,7 @@ func (q *Queries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsa
 			&i.Name,
 			&i.CkuMs,
 			&i.StorageGibMs,
+			&i.PartitionMs,
 		); err != nil {
 			return nil, err
 		}
