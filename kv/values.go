@@ -73,6 +73,10 @@ type PSCSpec struct {
 	// the brokers' storage is formatted with it, and a broker refuses storage formatted
 	// for another cluster id.
 	KafkaClusterID string `json:"kafkaClusterId,omitempty"`
+	// ReplicationThrottle is the replication throttle (bytes per second per broker) under
+	// which a Kafka cluster's replicas move when it is resized; 0 means the satellite's
+	// default.
+	ReplicationThrottle int64 `json:"replicationThrottle,omitempty"`
 }
 
 // MaxTenants bounds how many logical clusters one physical cluster hosts.

@@ -146,6 +146,16 @@ func (a *kafkaAdmins) client(cluster string, seeds []string, user, password stri
 	return a.clients[cluster].adm, nil
 }
 
+// raw is the client under cluster's admin client (nil before client made it).
+func (a *kafkaAdmins) raw(cluster string) *kgo.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c := a.clients[cluster]; c != nil {
+		return c.cl
+	}
+	return nil
+}
+
 // close closes and forgets cluster's client.
 func (a *kafkaAdmins) close(cluster string) {
 	a.mu.Lock()
@@ -256,6 +266,13 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 		op.after(o.Name, kafkaUnreachableRecheck)
 		return
 	}
+	if op.rebalance != nil {
+		if err := op.reconcilePlacement(ctx, o, out, st); err != nil {
+			reachable(false, "PlacementFailed", err.Error())
+			op.after(o.Name, kafkaRecheck)
+			return
+		}
+	}
 	switch {
 	case unreachable > 0:
 		reachable(true, "SomeBrokersUnreachable", firstErr.Error())
@@ -272,12 +289,7 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 
 // reloadKeystores asks each stale broker to reload its listeners' keystores.
 func (op *operator) reloadKeystores(ctx context.Context, o *PSCObject, out *rendered, stale []int32) error {
-	user, password, err := superUser(ctx, op.kube, out.namespace)
-	if err != nil {
-		return err
-	}
-	seeds := []string{net.JoinHostPort(out.bootstrapHost, strconv.Itoa(int(kafkaClientPort)))}
-	adm, err := op.kafka.client(o.Name, seeds, user, password, out.tls.ca.certPEM)
+	adm, _, err := op.adminClient(ctx, o, out)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type operator struct {
 	after func(name string, d time.Duration)
 	// kafka speaks the Kafka protocol to the clusters; nil when the satellite does not.
 	kafka *kafkaAdmins
+	// rebalance moves replicas on resizes (rebalance.go); nil: resizes change StatefulSets
+	// only.
+	rebalance *rebalancer
 	// credentials is the mirror of this satellite's sealed Kafka API keys and curve the key
 	// pair that opens them (nil: no keys are applied).
 	credentials jetstream.KeyValue
@@ -185,7 +188,7 @@ func (op *operator) prune(ctx context.Context, o *PSCObject, out *rendered) erro
 func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObjectStatus {
 	var roles []kv.RoleStatus
 	allReady, rolledOut := true, rolling == ""
-	var held string
+	var held, draining string
 	var primary kv.RoleStatus
 	for _, w := range out.workloads {
 		rs := kv.RoleStatus{Name: w.role, Replicas: w.replicas}
@@ -202,6 +205,9 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 		if w.held != "" {
 			held = w.held
 		}
+		if w.draining != "" {
+			draining = w.draining
+		}
 		roles = append(roles, rs)
 		primary = rs // the last workload is the one clients use (kafka: brokers)
 	}
@@ -211,6 +217,8 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 	switch {
 	case held != "":
 		st = op.status(o, kv.PhaseDegraded, "ScaleDownHeld", held, true, roles)
+	case draining != "":
+		st = op.status(o, kv.PhaseProvisioning, "Draining", draining, true, roles)
 	case rolledOut && allReady:
 		st = op.status(o, kv.PhaseReady, "Ready", msg, true, roles)
 	case rolling != "":

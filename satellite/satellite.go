@@ -59,6 +59,12 @@ type Config struct {
 	// KafkaDial, if set, dials Kafka addresses instead of the network (a harness maps the
 	// advertised names to its listeners).
 	KafkaDial DialFunc
+	// KafkaNoReassign turns off moving replicas on resizes (no rebalance after a
+	// scale-up, no drain before a scale-down): a negative control for tests only.
+	KafkaNoReassign bool
+	// DrainDeadline is how long a scale-down's drain may wait on reassignments before it
+	// is held (default 10 minutes).
+	DrainDeadline time.Duration
 	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
 	Simulated bool
 	// Version is announced in the registration.
@@ -327,6 +333,10 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 		reporter: rep, log: s.log, after: l.opQueue.AddAfter, reportAddresses: cfg.Simulated}
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+		if !cfg.KafkaNoReassign {
+			l.op.rebalance = newRebalancer(cfg.DrainDeadline)
+			l.op.render.drain = l.op.rebalance
+		}
 		if len(cfg.CurveSeed) > 0 {
 			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
 			if err != nil {

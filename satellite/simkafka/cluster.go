@@ -282,7 +282,7 @@ func (c *Cluster) StopBroker(ordinal int) error {
 	c.mu.Lock()
 	delete(c.brokers, ordinal)
 	c.mu.Unlock()
-	c.place.setNode(b.node, ordinal, func(n *pnode) { n.running = false })
+	c.place.setNode(b.node, ordinal, func(n *pnode) { n.running = false; n.stops = append(n.stops, time.Now()) })
 	c.log.Debug("simkafka: broker stopped", "node", b.node)
 	return nil
 }

@@ -89,6 +89,7 @@ type ppart struct {
 type pnode struct {
 	registered, running, fenced bool
 	rack                        string
+	stops                       []time.Time
 }
 
 type placement struct {
@@ -455,6 +456,16 @@ func (c *Cluster) Unregistered() []int32 {
 	c.place.mu.Lock()
 	defer c.place.mu.Unlock()
 	return slices.Clone(c.place.unreg)
+}
+
+// Stops returns when broker node id was stopped (its pod went away), oldest first.
+func (c *Cluster) Stops(node int32) []time.Time {
+	c.place.mu.Lock()
+	defer c.place.mu.Unlock()
+	if nd := c.place.nodes[node]; nd != nil {
+		return slices.Clone(nd.stops)
+	}
+	return nil
 }
 
 // Registered is true when broker node id is registered with the controller.

@@ -47,6 +47,8 @@ type env struct {
 	log *slog.Logger
 	// pgDSN is the test's PostgreSQL database, kept across control plane restarts.
 	pgDSN string
+	// satConfig, when set, changes how satellites start.
+	satConfig func(*devstack.SatelliteConfig)
 }
 
 // envOption changes how the control plane starts.
@@ -189,10 +191,14 @@ func (e *env) startSatelliteAt(name, region, cloud string, networks []string, ca
 	for i, h := range hubs {
 		urls[i] = "nats-leaf://" + h
 	}
-	n, err := devstack.StartSatellite(ctx, devstack.SatelliteConfig{
+	cfg := devstack.SatelliteConfig{
 		HubURLs: urls, Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
 		Seed: seed, Sim: sim, Log: e.logger(),
-	})
+	}
+	if e.satConfig != nil {
+		e.satConfig(&cfg)
+	}
+	n, err := devstack.StartSatellite(ctx, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
