@@ -62,6 +62,9 @@ type rebalancer struct {
 
 	mu     sync.Mutex
 	drains map[string]*drainState
+	// throttles is whether the satellite set a cluster's replication throttle; a cluster
+	// it has not seen since it started may have one left: absent counts as set.
+	throttles map[string]bool
 }
 
 type drainState struct {
@@ -76,7 +79,19 @@ func newRebalancer(deadline time.Duration) *rebalancer {
 	if deadline <= 0 {
 		deadline = defaultDrainDeadline
 	}
-	return &rebalancer{deadline: deadline, drains: map[string]*drainState{}}
+	return &rebalancer{deadline: deadline, drains: map[string]*drainState{}, throttles: map[string]bool{}}
+}
+
+// throttled reports whether cluster's throttle is (or may be) set, and records set when
+// given.
+func (rb *rebalancer) throttled(cluster string, set *bool) bool {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if set != nil {
+		rb.throttles[cluster] = *set
+	}
+	on, known := rb.throttles[cluster]
+	return on || !known
 }
 
 // brokers is the renderer's hook: how many brokers cluster may run now when current run and
@@ -339,7 +354,7 @@ func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *r
 		moves = append(moves, req)
 	}
 	inFlight := v.moving() + n
-	if inFlight > 0 {
+	if inFlight > 0 && !rb.throttled(o.Name, nil) {
 		if err := op.throttle(ctx, adm, o, v, true); err != nil {
 			return err
 		}
@@ -354,7 +369,7 @@ func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *r
 		}
 		op.log.Info("reassigning partitions", "cluster", o.Name, "partitions", n, "brokers", keep)
 	}
-	if was := conditionOf(o.Status.Conditions, conditionRebalancing); inFlight == 0 && (was == nil || was.Status == metav1.ConditionTrue) {
+	if inFlight == 0 && rb.throttled(o.Name, nil) {
 		if err := op.throttle(ctx, adm, o, v, false); err != nil {
 			return err
 		}
@@ -512,14 +527,6 @@ func (op *operator) throttle(ctx context.Context, adm *kadm.Client, o *PSCObject
 			return fmt.Errorf("replication throttle on broker %s: %w", r.Name, r.Err)
 		}
 	}
-	return nil
-}
-
-func conditionOf(conds []metav1.Condition, typ string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == typ {
-			return &conds[i]
-		}
-	}
+	op.rebalance.throttled(o.Name, &on)
 	return nil
 }

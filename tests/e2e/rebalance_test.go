@@ -176,10 +176,17 @@ func TestScaleUpRebalances(t *testing.T) {
 		if err := readyWith(6)(c); err != nil {
 			return err
 		}
+		balanced := false
 		for _, cond := range c.Status.Conditions {
-			if cond.Type == "Rebalancing" && cond.Status != "False" {
-				return fmt.Errorf("rebalancing: %s", cond.Message)
+			if cond.Type == "Rebalancing" {
+				if cond.Status != "False" {
+					return fmt.Errorf("rebalancing: %s", cond.Message)
+				}
+				balanced = true
 			}
+		}
+		if !balanced {
+			return fmt.Errorf("no Rebalancing condition: %+v", c.Status.Conditions)
 		}
 		if len(r.kafka.Reassignments()) == 0 {
 			return fmt.Errorf("no reassignment yet")
