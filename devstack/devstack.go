@@ -335,9 +335,11 @@ type SatelliteConfig struct {
 	KafkaDial satellite.DialFunc
 	// OnDesired is passed to the satellite (measurements).
 	OnDesired func(jetstream.KeyValueEntry)
-	// KafkaNoReassign and DrainDeadline are passed to the satellite (see satellite.Config).
-	KafkaNoReassign bool
-	DrainDeadline   time.Duration
+	// KafkaNoReassign, DrainDeadline and KafkaHealthInterval are passed to the satellite
+	// (see satellite.Config).
+	KafkaNoReassign     bool
+	DrainDeadline       time.Duration
+	KafkaHealthInterval time.Duration
 	// HubCA, if set, is the CA the hub's certificate must be signed by (the hub speaks TLS);
 	// TLSCert and TLSKey are the satellite's client certificate, when the hub asks for one.
 	HubCA, TLSCert, TLSKey string
@@ -418,7 +420,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
 		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil || cfg.KafkaDial != nil, KafkaDial: n.kafkaDial(cfg.KafkaDial),
-		KafkaNoReassign: cfg.KafkaNoReassign, DrainDeadline: cfg.DrainDeadline,
+		KafkaNoReassign: cfg.KafkaNoReassign, DrainDeadline: cfg.DrainDeadline, KafkaHealthInterval: cfg.KafkaHealthInterval,
 	})
 	if err != nil {
 		cancel()

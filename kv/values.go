@@ -310,8 +310,30 @@ type Status struct {
 	// CertificateSerial is the serial (hex) of the server certificate currently issued.
 	CertificateSerial string `json:"certificateSerial,omitempty"`
 	// Brokers lists what each Kafka broker serves, as the satellite last observed it.
-	Brokers   []BrokerStatus `json:"brokers,omitempty"`
-	UpdatedAt time.Time      `json:"updatedAt"`
+	Brokers []BrokerStatus `json:"brokers,omitempty"`
+	// Kafka is what a Kafka cluster itself reports, as the satellite last read it.
+	Kafka     *KafkaHealth `json:"kafka,omitempty"`
+	UpdatedAt time.Time    `json:"updatedAt"`
+}
+
+// KafkaHealth is a Kafka cluster's data as Kafka reports it: partitions (one per
+// partition, not per replica), bytes on disk (every replica, on every broker), and the
+// partitions that are under-replicated or offline; per tenant on a shared cluster (the
+// topics under the tenant's prefix, "<id>.").
+type KafkaHealth struct {
+	Partitions      int32          `json:"partitions"`
+	UnderReplicated int32          `json:"underReplicated"`
+	Offline         int32          `json:"offline"`
+	BytesOnDisk     int64          `json:"bytesOnDisk"`
+	Tenants         []TenantHealth `json:"tenants,omitempty"`
+}
+
+// TenantHealth is one shared-cluster tenant's share of KafkaHealth.
+type TenantHealth struct {
+	ID              string `json:"id"`
+	Partitions      int32  `json:"partitions"`
+	UnderReplicated int32  `json:"underReplicated"`
+	BytesOnDisk     int64  `json:"bytesOnDisk"`
 }
 
 // BrokerStatus is one Kafka broker as its satellite observed it through the Kafka protocol.

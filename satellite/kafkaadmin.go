@@ -266,13 +266,6 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 		op.after(o.Name, kafkaUnreachableRecheck)
 		return
 	}
-	if op.rebalance != nil {
-		if err := op.reconcilePlacement(ctx, o, out, st); err != nil {
-			reachable(false, "PlacementFailed", err.Error())
-			op.after(o.Name, kafkaRecheck)
-			return
-		}
-	}
 	switch {
 	case unreachable > 0:
 		reachable(true, "SomeBrokersUnreachable", firstErr.Error())
@@ -284,6 +277,37 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 	if unreachable > 0 || len(stale) > 0 {
 		// The kubelet refreshes the mounted Secret on its own schedule: look again.
 		op.after(o.Name, kafkaRecheck)
+	}
+	if op.rebalance == nil && op.healthInterval <= 0 {
+		return // the satellite neither moves replicas nor reads health (unit tests)
+	}
+	adm, cl, err := op.adminClient(ctx, o, out)
+	var view *clusterView
+	if err == nil {
+		view, err = readView(ctx, cl)
+	}
+	if err != nil {
+		reachable(false, "AdminFailed", err.Error())
+		op.after(o.Name, kafkaRecheck)
+		return
+	}
+	if op.rebalance != nil {
+		if err := op.reconcilePlacement(ctx, o, out, st, adm, cl, view); err != nil {
+			reachable(false, "PlacementFailed", err.Error())
+			op.after(o.Name, kafkaRecheck)
+			return
+		}
+	}
+	problems, err := op.kafkaHealth(ctx, cl, adm, o, out, view, st)
+	if err != nil {
+		reachable(false, "HealthUnknown", err.Error())
+		op.after(o.Name, kafkaRecheck)
+		return
+	}
+	op.applyHealth(o, st, problems)
+	if op.healthInterval > 0 {
+		// Kafka's health changes with no Kubernetes event: read it again.
+		op.after(o.Name, op.healthInterval)
 	}
 }
 

@@ -37,6 +37,8 @@ type operator struct {
 	// rebalance moves replicas on resizes (rebalance.go); nil: resizes change StatefulSets
 	// only.
 	rebalance *rebalancer
+	// healthInterval is how often a Kafka cluster's health is read from Kafka.
+	healthInterval time.Duration
 	// credentials is the mirror of this satellite's sealed Kafka API keys and curve the key
 	// pair that opens them (nil: no keys are applied).
 	credentials jetstream.KeyValue
@@ -263,6 +265,7 @@ func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string,
 		Replicas: o.Status.Replicas, ReadyReplicas: o.Status.ReadyReplicas,
 		// What was issued and observed stays true until observed again.
 		CACertificate: o.Status.CACertificate, CertificateSerial: o.Status.CertificateSerial, Brokers: o.Status.Brokers,
+		Kafka: o.Status.Kafka,
 	}
 	if applied {
 		st.DesiredGeneration = o.Spec.Generation

@@ -75,6 +75,7 @@ type PSCObjectStatus struct {
 	CACertificate      string             `json:"caCertificate,omitempty"`
 	CertificateSerial  string             `json:"certificateSerial,omitempty"`
 	Brokers            []kv.BrokerStatus  `json:"brokers,omitempty"`
+	Kafka              *kv.KafkaHealth    `json:"kafka,omitempty"`
 	Conditions         []metav1.Condition `json:"conditions,omitempty"`
 }
 

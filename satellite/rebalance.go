@@ -265,16 +265,9 @@ func (op *operator) adminClient(ctx context.Context, o *PSCObject, out *rendered
 // reconcilePlacement rebalances after a scale-up, drains before a scale-down, and sets the
 // Rebalancing condition; a drain that cannot finish is recorded for the renderer (which
 // then holds the resize). Errors are returned for the KafkaReachable condition.
-func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *rendered, st *PSCObjectStatus) error {
+func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *rendered, st *PSCObjectStatus, adm *kadm.Client, cl *kgo.Client, v *clusterView) error {
 	rb := op.rebalance
-	adm, cl, err := op.adminClient(ctx, o, out)
-	if err != nil {
-		return err
-	}
-	v, err := readView(ctx, cl)
-	if err != nil {
-		return err
-	}
+	var err error
 	current := int32(len(out.brokers)) // what the StatefulSet runs now (this reconcile's rendering)
 	want := max(o.Spec.Replicas, replicationFactor(o.Spec.Config))
 	keep := make([]int32, 0, want)

@@ -65,6 +65,9 @@ type Config struct {
 	// DrainDeadline is how long a scale-down's drain may wait on reassignments before it
 	// is held (default 10 minutes).
 	DrainDeadline time.Duration
+	// KafkaHealthInterval is how often each Kafka cluster's health is read from Kafka
+	// (default 30s).
+	KafkaHealthInterval time.Duration
 	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
 	Simulated bool
 	// Version is announced in the registration.
@@ -333,6 +336,10 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 		reporter: rep, log: s.log, after: l.opQueue.AddAfter, reportAddresses: cfg.Simulated}
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
+		l.op.healthInterval = cfg.KafkaHealthInterval
+		if l.op.healthInterval <= 0 {
+			l.op.healthInterval = 30 * time.Second
+		}
 		if !cfg.KafkaNoReassign {
 			l.op.rebalance = newRebalancer(cfg.DrainDeadline)
 			l.op.render.drain = l.op.rebalance

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orbitcp/orbit/devstack"
+	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/satellite/simkafka"
@@ -140,7 +141,13 @@ func TestResizeWithoutReassignmentFailsVisibly(t *testing.T) {
 	r.createTopic(t, "spread", 6, 3) // placed across the six brokers
 	r.createTopic(t, "single", 6, 1)
 	r.resize(t, 1)
-	r.e.waitFor(r.name, 60*time.Second, readyWith(3))
+	// Kubernetes has its three brokers; Kafka says the cluster is not healthy.
+	r.e.waitFor(r.name, 60*time.Second, func(c *api.Cluster) error {
+		if c.Status.ReadyBrokers != 3 || c.Status.Brokers != 3 || c.Status.Phase != api.PhaseDegraded {
+			return fmt.Errorf("phase %s, %d/%d brokers (%s)", c.Status.Phase, c.Status.ReadyBrokers, c.Status.Brokers, c.Status.Reason)
+		}
+		return nil
+	})
 	under, offline := 0, 0
 	for topic, ps := range r.partitions(t) {
 		for _, p := range ps {
@@ -363,4 +370,88 @@ func TestHeldDrainKeepsEveryBroker(t *testing.T) {
 		t.Errorf("unregistered %v", u)
 	}
 	r.kafka.HoldReassignments(false)
+}
+
+// kafkaStatus is the status the satellite last reported for the cluster.
+func (r *resizeEnv) kafkaStatus(t *testing.T) *kv.Status {
+	t.Helper()
+	entry, err := r.e.bucket(kv.BucketActual).Get(context.Background(), physicalKeyOf(t, r.e, "us-west-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.DecodeStatus(entry.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestHealthFromKafka: a broker the harness stops answering for (fenced while its pod runs)
+// turns the cluster Degraded with that broker named; an offline partition does the same;
+// both recover to Ready. The status carries what Kafka reports.
+func TestHealthFromKafka(t *testing.T) {
+	r := newResizeEnv(t, 1, func(cfg *devstack.SatelliteConfig) { cfg.KafkaHealthInterval = 300 * time.Millisecond })
+	r.createTopic(t, "orders", 3, 3)
+	r.createTopic(t, "single", 3, 1)
+	producer := kafkaClient(t, r.sat, r.cluster, r.user, r.password, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for p := range int32(3) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := producer.ProduceSync(ctx, &kgo.Record{Topic: "orders", Partition: p, Value: []byte("some bytes on disk")}).FirstErr()
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	degraded := func(words ...string) func(c *api.Cluster) error {
+		return func(c *api.Cluster) error {
+			if c.Status.Phase != api.PhaseDegraded {
+				return fmt.Errorf("phase %s (%s)", c.Status.Phase, c.Status.Reason)
+			}
+			for _, w := range words {
+				if !strings.Contains(c.Status.Reason, w) {
+					return fmt.Errorf("reason %q does not say %q", c.Status.Reason, w)
+				}
+			}
+			return nil
+		}
+	}
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		h := r.kafkaStatus(t).Kafka
+		if h == nil || h.Partitions != 6 || h.BytesOnDisk == 0 || h.UnderReplicated != 0 || h.Offline != 0 {
+			return fmt.Errorf("kafka status %+v", h)
+		}
+		return nil
+	})
+
+	r.kafka.Fence(1, true)
+	c := r.e.waitFor(r.name, 30*time.Second, degraded("1001"))
+	t.Logf("fenced broker: %s", c.Status.Reason)
+	if h := r.kafkaStatus(t).Kafka; h == nil || h.UnderReplicated == 0 {
+		t.Errorf("kafka status with a broker fenced: %+v", h)
+	}
+	r.kafka.Fence(1, false)
+	r.e.waitFor(r.name, 30*time.Second, readyWith(3))
+
+	// An offline partition: its one replica is on a broker that does not exist.
+	var single int32 = -1
+	for _, p := range r.kafka.Partitions() {
+		if p.Topic == "single" && p.Partition == 0 {
+			single = p.Replicas[0]
+		}
+	}
+	if single < 0 {
+		t.Fatal("the harness does not know single/0")
+	}
+	if err := r.kafka.Assign("single", 0, []int32{1099}); err != nil {
+		t.Fatal(err)
+	}
+	c = r.e.waitFor(r.name, 30*time.Second, degraded("offline", "single/0"))
+	t.Logf("offline partition: %s", c.Status.Reason)
+	if h := r.kafkaStatus(t).Kafka; h == nil || h.Offline != 1 {
+		t.Errorf("kafka status with a partition offline: %+v", h)
+	}
+	if err := r.kafka.Assign("single", 0, []int32{single}); err != nil {
+		t.Fatal(err)
+	}
+	r.e.waitFor(r.name, 30*time.Second, readyWith(3))
 }
