@@ -95,7 +95,9 @@ func (op *operator) kafkaHealth(ctx context.Context, cl *kgo.Client, adm *kadm.C
 			case p.Leader < 0:
 				h.Offline++
 				offline = append(offline, fmt.Sprintf("%s/%d", *t.Topic, p.Partition))
-			case len(p.ISR) < len(p.Replicas):
+			case len(p.ISR) < len(p.Replicas) && !v.inFlight[*t.Topic][p.Partition]:
+				// (A partition being reassigned lists the replicas it adds before they
+				// join the ISR; KIP-352 does not count it: the Rebalancing condition does.)
 				h.UnderReplicated++
 				if th != nil {
 					th.UnderReplicated++
