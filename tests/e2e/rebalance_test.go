@@ -454,4 +454,12 @@ func TestHealthFromKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.e.waitFor(r.name, 30*time.Second, readyWith(3))
+
+	// Log directories above the threshold: the disks are made just larger than the data.
+	used := r.kafkaStatus(t).Kafka.BytesOnDisk / 3 // every replica counts: each of three brokers holds a third
+	r.kafka.SetDiskBytes(used + used/20)
+	c = r.e.waitFor(r.name, 30*time.Second, degraded("log directories above the threshold", "1000"))
+	t.Logf("full disks: %s", c.Status.Reason)
+	r.kafka.SetDiskBytes(simkafka.DefaultDiskBytes)
+	r.e.waitFor(r.name, 30*time.Second, readyWith(3))
 }
