@@ -82,16 +82,16 @@ func newRebalancer(deadline time.Duration) *rebalancer {
 	return &rebalancer{deadline: deadline, drains: map[string]*drainState{}, throttles: map[string]bool{}}
 }
 
-// throttled reports whether cluster's throttle is (or may be) set, and records set when
-// given.
-func (rb *rebalancer) throttled(cluster string, set *bool) bool {
+// throttled reports whether the satellite set cluster's throttle (known: whether it
+// knows), and records set when given.
+func (rb *rebalancer) throttled(cluster string, set *bool) (on, known bool) {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
 	if set != nil {
 		rb.throttles[cluster] = *set
 	}
-	on, known := rb.throttles[cluster]
-	return on || !known
+	on, known = rb.throttles[cluster]
+	return on, known
 }
 
 // brokers is the renderer's hook: how many brokers cluster may run now when current run and
@@ -291,7 +291,9 @@ func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *r
 			return err
 		}
 		rb.set(o.Name, nil)
-		op.log.Info("drain cancelled: the desired state keeps the brokers", "cluster", o.Name, "brokers", want)
+		if want > d.target {
+			op.log.Info("drain cancelled: the desired state keeps the brokers", "cluster", o.Name, "brokers", want)
+		}
 		if v, err = readView(ctx, cl); err != nil {
 			return err
 		}
@@ -347,7 +349,8 @@ func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *r
 		moves = append(moves, req)
 	}
 	inFlight := v.moving() + n
-	if inFlight > 0 && !rb.throttled(o.Name, nil) {
+	throttleOn, throttleKnown := rb.throttled(o.Name, nil)
+	if inFlight > 0 && !(throttleOn && throttleKnown) {
 		if err := op.throttle(ctx, adm, o, v, true); err != nil {
 			return err
 		}
@@ -362,7 +365,7 @@ func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *r
 		}
 		op.log.Info("reassigning partitions", "cluster", o.Name, "partitions", n, "brokers", keep)
 	}
-	if inFlight == 0 && rb.throttled(o.Name, nil) {
+	if inFlight == 0 && (throttleOn || !throttleKnown) {
 		if err := op.throttle(ctx, adm, o, v, false); err != nil {
 			return err
 		}
