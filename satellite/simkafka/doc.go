@@ -41,7 +41,8 @@
 // is recorded, Reassignments), ListPartitionReassignments, DescribeLogDirs (the receiving
 // broker's own replicas' bytes, against SetDiskBytes), DescribeCluster (alive brokers with
 // racks; fenced ones on request), UnregisterBroker (recorded, Unregistered) and
-// DescribeQuorum (kfake's controller node leads, unless SetQuorumLeader(false)). Metadata
+// DescribeQuorum (kfake's controller node leads, unless SetQuorumLeader(false)); when each
+// broker stopped is recorded too (Stops), and Partitions and Assign read and set the model. Metadata
 // is kfake's answer (ACLs, topic ids, epochs) with brokers, leaders, replicas, ISR and
 // offline replicas rewritten on the way out of the connection; ApiVersions gains the keys
 // the harness serves. New brokers hold nothing until replicas are reassigned to them; a
