@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -65,6 +66,8 @@ type rebalancer struct {
 	// throttles is whether the satellite set a cluster's replication throttle; a cluster
 	// it has not seen since it started may have one left: absent counts as set.
 	throttles map[string]bool
+	// gone are the brokers a drain removed that are not unregistered yet.
+	gone map[string][]int32
 }
 
 type drainState struct {
@@ -79,7 +82,8 @@ func newRebalancer(deadline time.Duration) *rebalancer {
 	if deadline <= 0 {
 		deadline = defaultDrainDeadline
 	}
-	return &rebalancer{deadline: deadline, drains: map[string]*drainState{}, throttles: map[string]bool{}}
+	return &rebalancer{deadline: deadline, drains: map[string]*drainState{}, throttles: map[string]bool{},
+		gone: map[string][]int32{}}
 }
 
 // throttled reports whether the satellite set cluster's throttle (known: whether it
@@ -113,9 +117,27 @@ func (rb *rebalancer) brokers(cluster string, current, want int32) (n int32, msg
 	}
 	if d.empty[current-1] {
 		delete(d.empty, current-1)
+		rb.gone[cluster] = append(rb.gone[cluster], brokerIDOffset+current-1)
 		return current - 1, fmt.Sprintf("removing broker %d (drained)", current-1), false
 	}
 	return current, fmt.Sprintf("draining brokers %d–%d before they are removed", want, current-1), false
+}
+
+// removed lists the brokers cluster's drains removed that are not unregistered yet.
+func (rb *rebalancer) removed(cluster string) []int32 {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	return slices.Clone(rb.gone[cluster])
+}
+
+// unregistered forgets a removed broker once Kafka no longer has it registered.
+func (rb *rebalancer) unregistered(cluster string, id int32) {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	rb.gone[cluster] = slices.DeleteFunc(rb.gone[cluster], func(n int32) bool { return n == id })
+	if len(rb.gone[cluster]) == 0 {
+		delete(rb.gone, cluster)
+	}
 }
 
 func (rb *rebalancer) state(cluster string) *drainState {
@@ -464,12 +486,23 @@ func cancelMoves(ctx context.Context, cl *kgo.Client, v *clusterView, moved map[
 }
 
 // unregisterRemoved unregisters the brokers of ordinals at or above current (the
-// StatefulSet no longer runs them) whose pods are gone; Kafka lists them fenced.
+// StatefulSet no longer runs them) whose pods are gone: those Kafka lists as fenced
+// (DescribeCluster v2, Kafka 4.0), and those the drain removed (older Kafka does not list
+// fenced brokers); a broker already unregistered counts as done.
 func (op *operator) unregisterRemoved(ctx context.Context, cl *kgo.Client, o *PSCObject, v *clusterView, current int32) error {
+	candidates := map[int32]bool{}
 	for id := range v.registered {
+		if id-brokerIDOffset >= current && v.fenced[id] {
+			candidates[id] = true
+		}
+	}
+	for _, id := range op.rebalance.removed(o.Name) {
+		candidates[id] = true
+	}
+	for _, id := range slices.Sorted(maps.Keys(candidates)) {
 		ord := id - brokerIDOffset
-		if id < brokerIDOffset || ord < current || !v.fenced[id] {
-			continue
+		if id < brokerIDOffset || ord < current || v.registered[id] && !v.fenced[id] {
+			continue // kept, or still registered and heartbeating: its pod still terminates
 		}
 		if _, err := op.kube.pods.Pods(Namespace(o.Name)).Get(fmt.Sprintf("kafka-broker-%d", ord)); err == nil {
 			continue // the pod still terminates
@@ -485,6 +518,7 @@ func (op *operator) unregisterRemoved(ctx context.Context, cl *kgo.Client, o *PS
 		if err != nil {
 			return fmt.Errorf("unregistering broker %d: %w", id, err)
 		}
+		op.rebalance.unregistered(o.Name, id)
 		op.log.Info("unregistered a removed broker", "cluster", o.Name, "broker", id)
 	}
 	return nil
