@@ -351,6 +351,11 @@ type SatelliteConfig struct {
 	Mitigation        satellite.MitigationConfig
 	// OnDesired is passed to the satellite (measurements).
 	OnDesired func(jetstream.KeyValueEntry)
+	// KafkaNoReassign, DrainDeadline and KafkaHealthInterval are passed to the satellite
+	// (see satellite.Config).
+	KafkaNoReassign     bool
+	DrainDeadline       time.Duration
+	KafkaHealthInterval time.Duration
 	// HubCA, if set, is the CA the hub's certificate must be signed by (the hub speaks TLS);
 	// TLSCert and TLSKey are the satellite's client certificate, when the hub asks for one.
 	HubCA, TLSCert, TLSKey string
@@ -432,6 +437,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
 		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil || cfg.KafkaDial != nil, KafkaDial: n.kafkaDial(cfg.KafkaDial),
 		KafkaObserveEvery: cfg.KafkaObserveEvery, Mitigation: cfg.Mitigation,
+		KafkaNoReassign: cfg.KafkaNoReassign, DrainDeadline: cfg.DrainDeadline, KafkaHealthInterval: cfg.KafkaHealthInterval,
 	})
 	if err != nil {
 		cancel()

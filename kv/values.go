@@ -78,6 +78,10 @@ type PSCSpec struct {
 	// MitigationOn, MitigationOff. An annotation on the satellite's object can turn it off
 	// too, for emergencies while the mothership is away.
 	Mitigation string `json:"mitigation,omitempty"`
+	// ReplicationThrottle is the replication throttle (bytes per second per broker) under
+	// which a Kafka cluster's replicas move when it is resized; 0 means the satellite's
+	// default.
+	ReplicationThrottle int64 `json:"replicationThrottle,omitempty"`
 }
 
 // Mitigation settings of a PSC.
@@ -325,8 +329,10 @@ type Status struct {
 	Brokers []BrokerStatus `json:"brokers,omitempty"`
 	// Data is what a Kafka cluster holds, as Kafka itself reports it through its Admin API
 	// (the usage meter bills from it); nil until the satellite reached the cluster.
-	Data      *DataUsage `json:"data,omitempty"`
-	UpdatedAt time.Time  `json:"updatedAt"`
+	Data *DataUsage `json:"data,omitempty"`
+	// Kafka is the cluster's health as Kafka itself reports it, as the satellite last read it.
+	Kafka     *KafkaHealth `json:"kafka,omitempty"`
+	UpdatedAt time.Time    `json:"updatedAt"`
 }
 
 // DataUsage is what a Kafka cluster holds, read from Kafka (topic metadata and log
@@ -378,6 +384,26 @@ func (d *DataUsage) validate() error {
 		}
 	}
 	return nil
+}
+
+// KafkaHealth is a Kafka cluster's data as Kafka reports it: partitions (one per
+// partition, not per replica), bytes on disk (every replica, on every broker), and the
+// partitions that are under-replicated or offline; per tenant on a shared cluster (the
+// topics under the tenant's prefix, "<id>.").
+type KafkaHealth struct {
+	Partitions      int32          `json:"partitions"`
+	UnderReplicated int32          `json:"underReplicated"`
+	Offline         int32          `json:"offline"`
+	BytesOnDisk     int64          `json:"bytesOnDisk"`
+	Tenants         []TenantHealth `json:"tenants,omitempty"`
+}
+
+// TenantHealth is one shared-cluster tenant's share of KafkaHealth.
+type TenantHealth struct {
+	ID              string `json:"id"`
+	Partitions      int32  `json:"partitions"`
+	UnderReplicated int32  `json:"underReplicated"`
+	BytesOnDisk     int64  `json:"bytesOnDisk"`
 }
 
 // BrokerStatus is one Kafka broker as its satellite observed it through the Kafka protocol.

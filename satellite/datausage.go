@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -16,12 +14,8 @@ import (
 
 // admin is the cluster's admin client, authenticated as the satellite's super user.
 func (op *operator) admin(ctx context.Context, o *PSCObject, out *rendered) (*kadm.Client, error) {
-	user, password, err := superUser(ctx, op.kube, out.namespace)
-	if err != nil {
-		return nil, err
-	}
-	seeds := []string{net.JoinHostPort(out.bootstrapHost, strconv.Itoa(int(kafkaClientPort)))}
-	return op.kafka.client(o.Name, seeds, user, password, out.tls.ca.certPEM)
+	adm, _, err := op.adminClient(ctx, o, out)
+	return adm, err
 }
 
 // dataUsage reads what a Kafka cluster holds from Kafka itself: the partitions of its

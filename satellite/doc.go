@@ -24,7 +24,15 @@
 //	                               their ACLs (whole cluster when dedicated, the logical
 //	                               cluster's prefix when shared) and, on shared clusters, their
 //	                               client quotas (the tenant's byte rates divided among its
-//	                               keys); Orbit-issued users no longer mirrored are deleted
+//	                               keys); Orbit-issued users no longer mirrored are deleted;
+//	                               partition reassignments (rebalance after a scale-up, drain
+//	                               before a scale-down), the replication throttle
+//	                               (leader/follower.replication.throttled.rate) while they run,
+//	                               and UnregisterBroker for brokers removed
+//
+// Resizes move data (rebalance.go, balance.go), and a Kafka cluster's health is read from
+// Kafka itself (health.go): Ready needs every broker registered and unfenced, a quorum
+// leader and no offline partition.
 //
 // It reads from Kafka, for actual state, what each cluster holds (partitions and logical
 // bytes, per tenant prefix on shared clusters: datausage.go) and what the mitigation

@@ -94,7 +94,13 @@ func (r *renderer) renderKafka(o *PSCObject, out *rendered) error {
 	if controllers == 0 {
 		controllers = defaultControllers
 	}
-	brokers, held := r.holdScaleDown(o, ns, "kafka-broker", o.Spec.Replicas)
+	brokers, scaleMsg, scaleHeld := r.holdScaleDown(o, ns, "kafka-broker", o.Spec.Replicas)
+	var held, draining string
+	if scaleHeld {
+		held = scaleMsg
+	} else if brokers != o.Spec.Replicas {
+		draining = scaleMsg
+	}
 	image := "apache/kafka:" + o.Spec.Version
 	subject := certSubject(kv.ProductKafka, o.Name)
 	// The nodes' principal, as Kafka's default SSL principal builder names it (the
@@ -194,7 +200,7 @@ func (r *renderer) renderKafka(o *PSCObject, out *rendered) error {
 		initContainers: []*corev1ac.ContainerApplyConfiguration{rackInit}, volumes: rackVolumes,
 		mounts:         []*corev1ac.VolumeMountApplyConfiguration{corev1ac.VolumeMount().WithName("rack").WithMountPath(rackDir).WithReadOnly(true)},
 		serviceAccount: rackSA,
-		restartHash:    hashString(image, data["broker.properties"]), held: held,
+		restartHash:    hashString(image, data["broker.properties"]), held: held, draining: draining,
 	})
 
 	// The data-plane network of the seed: one load balancer per broker, one for bootstrap,

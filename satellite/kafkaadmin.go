@@ -153,6 +153,16 @@ func (a *kafkaAdmins) client(cluster string, seeds []string, user, password stri
 	return a.clients[cluster].adm, nil
 }
 
+// raw is the client under cluster's admin client (nil before client made it).
+func (a *kafkaAdmins) raw(cluster string) *kgo.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c := a.clients[cluster]; c != nil {
+		return c.cl
+	}
+	return nil
+}
+
 // close closes and forgets cluster's client.
 func (a *kafkaAdmins) close(cluster string) {
 	a.mu.Lock()
@@ -281,6 +291,37 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 	} else {
 		// What the cluster holds changes without any Kubernetes event: look again.
 		op.after(o.Name, cmp.Or(op.observeEvery, kafkaObserveEvery))
+	}
+	if op.rebalance == nil && op.healthInterval <= 0 {
+		return // the satellite neither moves replicas nor reads health (unit tests)
+	}
+	adm, cl, err := op.adminClient(ctx, o, out)
+	var view *clusterView
+	if err == nil {
+		view, err = readView(ctx, cl)
+	}
+	if err != nil {
+		reachable(false, "AdminFailed", err.Error())
+		op.after(o.Name, kafkaRecheck)
+		return
+	}
+	if op.rebalance != nil {
+		if err := op.reconcilePlacement(ctx, o, out, st, adm, cl, view); err != nil {
+			reachable(false, "PlacementFailed", err.Error())
+			op.after(o.Name, kafkaRecheck)
+			return
+		}
+	}
+	problems, err := op.kafkaHealth(ctx, cl, adm, o, out, view, st)
+	if err != nil {
+		reachable(false, "HealthUnknown", err.Error())
+		op.after(o.Name, kafkaRecheck)
+		return
+	}
+	op.applyHealth(o, st, problems)
+	if op.healthInterval > 0 {
+		// Kafka's health changes with no Kubernetes event: read it again.
+		op.after(o.Name, op.healthInterval)
 	}
 }
 

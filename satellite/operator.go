@@ -38,6 +38,11 @@ type operator struct {
 	mitigation *mitigator
 	// observeEvery is how often a healthy cluster is read through Kafka (0: kafkaObserveEvery).
 	observeEvery time.Duration
+	// rebalance moves replicas on resizes (rebalance.go); nil: resizes change StatefulSets
+	// only.
+	rebalance *rebalancer
+	// healthInterval is how often a Kafka cluster's health is read from Kafka.
+	healthInterval time.Duration
 	// credentials is the mirror of this satellite's sealed Kafka API keys and curve the key
 	// pair that opens them (nil: no keys are applied).
 	credentials jetstream.KeyValue
@@ -199,7 +204,7 @@ func (op *operator) prune(ctx context.Context, o *PSCObject, out *rendered) erro
 func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObjectStatus {
 	var roles []kv.RoleStatus
 	allReady, rolledOut := true, rolling == ""
-	var held string
+	var held, draining string
 	var primary kv.RoleStatus
 	for _, w := range out.workloads {
 		rs := kv.RoleStatus{Name: w.role, Replicas: w.replicas}
@@ -216,6 +221,9 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 		if w.held != "" {
 			held = w.held
 		}
+		if w.draining != "" {
+			draining = w.draining
+		}
 		roles = append(roles, rs)
 		primary = rs // the last workload is the one clients use (kafka: brokers)
 	}
@@ -225,6 +233,8 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 	switch {
 	case held != "":
 		st = op.status(o, kv.PhaseDegraded, "ScaleDownHeld", held, true, roles)
+	case draining != "":
+		st = op.status(o, kv.PhaseProvisioning, "Draining", draining, true, roles)
 	case rolledOut && allReady:
 		st = op.status(o, kv.PhaseReady, "Ready", msg, true, roles)
 	case rolling != "":
@@ -269,7 +279,7 @@ func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string,
 		Replicas: o.Status.Replicas, ReadyReplicas: o.Status.ReadyReplicas,
 		// What was issued and observed stays true until observed again.
 		CACertificate: o.Status.CACertificate, CertificateSerial: o.Status.CertificateSerial, Brokers: o.Status.Brokers,
-		Data: o.Status.Data, Mitigations: o.Status.Mitigations,
+		Data: o.Status.Data, Mitigations: o.Status.Mitigations, Kafka: o.Status.Kafka,
 	}
 	if applied {
 		st.DesiredGeneration = o.Spec.Generation

@@ -77,6 +77,8 @@ type PSCObjectStatus struct {
 	Brokers            []kv.BrokerStatus `json:"brokers,omitempty"`
 	// Data is what the Kafka cluster holds as Kafka reports it (see dataUsage).
 	Data *kv.DataUsage `json:"data,omitempty"`
+	// Kafka is the cluster's health as Kafka reports it (see kafkaHealth).
+	Kafka *kv.KafkaHealth `json:"kafka,omitempty"`
 	// Mitigations are the last automated mitigation actions, newest last (mitigation.go).
 	Mitigations []Mitigation       `json:"mitigations,omitempty"`
 	Conditions  []metav1.Condition `json:"conditions,omitempty"`

@@ -61,8 +61,9 @@ type desiredObject struct {
 type workload struct {
 	role, name string
 	replicas   int32
-	// held is set when a scale-down was held back (see holdScaleDown).
-	held string
+	// held is set when a scale-down was held back (see holdScaleDown); draining while
+	// brokers are drained before they are removed.
+	held, draining string
 	// restartHash is the pod template's restart hash just rendered.
 	restartHash string
 	// storageGiB is the size of each replica's data volume (0: none); storageHeld is set
@@ -113,6 +114,8 @@ type renderer struct {
 	domain    string
 	image     string
 	kube      *kube
+	// drain, if set, paces Kafka scale-downs by what the drain of the brokers leaving allows.
+	drain *rebalancer
 }
 
 func (r *renderer) render(o *PSCObject) (*rendered, error) {
@@ -149,6 +152,7 @@ type role struct {
 	restartHash string
 	tls         bool
 	held        string // why the replica count is held above what the PSC asks
+	draining    string // what a scale-down waits for while brokers are drained
 	// env, initContainers, volumes and mounts (of the main container) add to the defaults;
 	// serviceAccount is the pods' (its token is never mounted automatically).
 	env            []*corev1ac.EnvVarApplyConfiguration
@@ -244,7 +248,7 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 		headless.WithPorts(corev1ac.ServicePort().WithName(fmt.Sprintf("p%d", i)).WithPort(p).WithTargetPort(intstr.FromInt32(p)))
 	}
 	out.add("Service", ro.name+"-headless", svcObject(corev1ac.Service(ro.name+"-headless", ns).WithLabels(labels).WithSpec(headless)))
-	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, restartHash: ro.restartHash,
+	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, draining: ro.draining, restartHash: ro.restartHash,
 		storageGiB: ro.storageGiB, storageHeld: storageHeld})
 }
 
@@ -276,18 +280,28 @@ func replicationFactor(cfg map[string]string) int32 {
 }
 
 // holdScaleDown keeps a Kafka broker set from shrinking below the replication factor its
-// configuration declares: the larger of the current size and that factor is kept, and the
-// reason reported.
-func (r *renderer) holdScaleDown(o *PSCObject, ns, name string, want int32) (int32, string) {
-	rf := replicationFactor(o.Spec.Config)
-	if want >= rf {
-		return want, ""
-	}
+// configuration declares (the larger of the current size and that factor is kept, and the
+// reason reported), and, when the satellite drains brokers before removing them, from
+// shrinking faster than the drain allows (see rebalance.go): the message says why, held
+// whether the drain cannot finish.
+func (r *renderer) holdScaleDown(o *PSCObject, ns, name string, want int32) (n int32, msg string, held bool) {
 	current := int32(0)
 	if sts, err := r.kube.sets.StatefulSets(ns).Get(name); err == nil && sts.Spec.Replicas != nil {
 		current = *sts.Spec.Replicas
 	}
-	return max(current, rf), fmt.Sprintf("scale-down to %d brokers held: the replication factor is %d", want, rf)
+	n = want
+	if rf := replicationFactor(o.Spec.Config); want < rf {
+		n, msg, held = max(current, rf), fmt.Sprintf("scale-down to %d brokers held: the replication factor is %d", want, rf), true
+	}
+	if r.drain != nil && current > 0 && n < current {
+		var dmsg string
+		var dheld bool
+		n, dmsg, dheld = r.drain.brokers(o.Name, current, n)
+		if !held {
+			msg, held = dmsg, dheld
+		}
+	}
+	return n, msg, held
 }
 
 func properties(cfg map[string]string) string {

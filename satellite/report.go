@@ -66,7 +66,7 @@ func (r *reporter) report(key kv.Key, generation int64, st *PSCObjectStatus) {
 		out.Phase, out.Reason, out.Message = st.Phase, st.Reason, st.Message
 		out.Replicas, out.ReadyReplicas, out.Roles, out.Bootstrap = st.Replicas, st.ReadyReplicas, st.Roles, st.Bootstrap
 		out.CACertificate, out.CertificateSerial, out.Brokers = st.CACertificate, st.CertificateSerial, st.Brokers
-		out.BootstrapHost, out.Data = st.BootstrapHost, st.Data
+		out.BootstrapHost, out.Data, out.Kafka = st.BootstrapHost, st.Data, st.Kafka
 		for _, c := range st.Conditions {
 			out.Conditions = append(out.Conditions, kv.Condition{Type: c.Type, Status: string(c.Status), Reason: c.Reason,
 				Message: c.Message, ObservedGeneration: generation, LastTransitionTime: c.LastTransitionTime.UTC()})

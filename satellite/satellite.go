@@ -68,6 +68,15 @@ type Config struct {
 	// KafkaObserveEvery is how often a healthy Kafka cluster is read again through Kafka
 	// (what it holds, for metering; the mitigation detectors); zero: every minute.
 	KafkaObserveEvery time.Duration
+	// KafkaNoReassign turns off moving replicas on resizes (no rebalance after a
+	// scale-up, no drain before a scale-down): a negative control for tests only.
+	KafkaNoReassign bool
+	// DrainDeadline is how long a scale-down's drain may wait on reassignments before it
+	// is held (default 10 minutes).
+	DrainDeadline time.Duration
+	// KafkaHealthInterval is how often each Kafka cluster's health is read from Kafka
+	// (default 30s).
+	KafkaHealthInterval time.Duration
 	// Simulated is announced in the registration (dev mode's simulated Kubernetes).
 	Simulated bool
 	// Version is announced in the registration.
@@ -340,6 +349,14 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 		l.op.kafka.satellite = cfg.Name
 		l.op.mitigation = newMitigator(cfg.Mitigation, cfg.Rebalancer)
 		l.op.observeEvery = cfg.KafkaObserveEvery
+		l.op.healthInterval = cfg.KafkaHealthInterval
+		if l.op.healthInterval <= 0 {
+			l.op.healthInterval = 30 * time.Second
+		}
+		if !cfg.KafkaNoReassign {
+			l.op.rebalance = newRebalancer(cfg.DrainDeadline)
+			l.op.render.drain = l.op.rebalance
+		}
 		if len(cfg.CurveSeed) > 0 {
 			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
 			if err != nil {

@@ -50,6 +50,8 @@ type Config struct {
 	ControllerHost string
 	// Log receives kfake's warnings and the harness's own events.
 	Log *slog.Logger
+	// Rack names broker ordinal i's rack (broker.rack); nil: DefaultRack.
+	Rack func(ordinal int) string
 }
 
 // Validate reports what is wrong with the configuration.
@@ -101,6 +103,7 @@ type Cluster struct {
 	brokers    map[int]*broker // by ordinal; the controller under ControllerOrdinal
 	advertised map[int]string  // ordinal → the first name registered for it
 	control    *dispatcher
+	place      *placement
 }
 
 type broker struct {
@@ -124,7 +127,9 @@ func newCluster(f *Fleet, cfg Config) *Cluster {
 	}
 	c := &Cluster{fleet: f, cfg: cfg, log: log.With("cluster", cfg.ID),
 		brokers: map[int]*broker{}, advertised: map[int]string{}, control: newDispatcher()}
+	c.place = newPlacement(c)
 	c.interceptKeystoreReloads()
+	c.interceptPlacement()
 	return c
 }
 
@@ -188,6 +193,7 @@ func (c *Cluster) StartBroker(ctx context.Context, ordinal int) error {
 	c.mu.Lock()
 	c.brokers[ordinal] = b
 	c.mu.Unlock()
+	c.place.setNode(b.node, ordinal, func(n *pnode) { n.registered, n.running, n.fenced = true, true, false })
 	c.log.Debug("simkafka: broker started", "node", b.node, "addr", b.ln.ip)
 	return nil
 }
@@ -229,6 +235,8 @@ func (c *Cluster) format(ctx context.Context, keystore []byte) error {
 	c.mu.Lock()
 	c.brokers[ControllerOrdinal] = ctl
 	c.mu.Unlock()
+	c.place.attach(k)
+	c.place.setNode(ControllerNodeID, -1, func(n *pnode) { n.registered, n.running = true, true })
 	c.control.attach(k)
 	return nil
 }
@@ -254,6 +262,7 @@ func (c *Cluster) listenPending(string, string) (net.Listener, error) {
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return b.cert.Load(), nil },
 	})
 	b.ln = newListener(tlsLn, ip, net.JoinHostPort(host, strconv.Itoa(ClientPort)), func() { c.fleet.release(ip) })
+	b.ln.wrap = func(conn net.Conn) net.Conn { return &wireConn{Conn: conn, place: c.place} }
 	return b.ln, nil
 }
 
@@ -273,6 +282,7 @@ func (c *Cluster) StopBroker(ordinal int) error {
 	c.mu.Lock()
 	delete(c.brokers, ordinal)
 	c.mu.Unlock()
+	c.place.setNode(b.node, ordinal, func(n *pnode) { n.running = false; n.stops = append(n.stops, time.Now()) })
 	c.log.Debug("simkafka: broker stopped", "node", b.node)
 	return nil
 }
@@ -302,6 +312,17 @@ func (c *Cluster) Brokers() []Broker {
 		}
 	}
 	slices.SortFunc(out, func(a, b Broker) int { return int(a.NodeID - b.NodeID) })
+	return out
+}
+
+// allBrokers is every running broker and kfake's controller node.
+func (c *Cluster) allBrokers() []Broker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Broker, 0, len(c.brokers))
+	for _, b := range c.brokers {
+		out = append(out, b.snapshot())
+	}
 	return out
 }
 
@@ -388,6 +409,7 @@ func (c *Cluster) close() {
 	c.life.Lock()
 	defer c.life.Unlock()
 	c.closed = true
+	c.place.close()
 	if c.kafka != nil {
 		c.kafka.Close()
 	}

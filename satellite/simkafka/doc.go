@@ -27,9 +27,28 @@
 //
 // Requests are observed and answered through one dispatcher per cluster over kfake's
 // ControlKey (Intercept): interceptors of a key run in order, each may answer; otherwise
-// kfake does. The keystore reload is one; replica placement (Metadata, CreateTopics,
-// AlterPartitionAssignments, ListPartitionReassignments, DescribeLogDirs, DescribeCluster,
-// UnregisterBroker, DescribeQuorum) is meant to be another, owning what kfake fabricates.
+// kfake does. The keystore reload is one; replica placement is another (placement.go,
+// requests.go, wire.go).
+//
+// Replica placement is the harness's, not kfake's: a model of which broker holds which
+// replica, so that a Kafka client sees what a real cluster would and a satellite that does
+// nothing visibly fails. Each broker has a rack (Config.Rack; by default zone-<ordinal mod
+// 3>) and is registered from its first start until UnregisterBroker, running while its pod
+// is ready, fenced while a test says (Fence). Each partition has an explicit replica list,
+// computed rack-aware when CreateTopics reaches the controller. The harness answers
+// AlterPartitionAssignments (a reassignment stays in flight for SetReassignDelay, or while
+// HoldReassignments holds it, or while a replica it adds is not alive; every accepted one
+// is recorded, Reassignments), ListPartitionReassignments, DescribeLogDirs (the receiving
+// broker's own replicas' bytes, against SetDiskBytes), DescribeCluster (alive brokers with
+// racks; fenced ones on request), UnregisterBroker (recorded, Unregistered) and
+// DescribeQuorum (kfake's controller node leads, unless SetQuorumLeader(false)); when each
+// broker stopped is recorded too (Stops), and Partitions and Assign read and set the model. Metadata
+// is kfake's answer (ACLs, topic ids, epochs) with brokers, leaders, replicas, ISR and
+// offline replicas rewritten on the way out of the connection; ApiVersions gains the keys
+// the harness serves. New brokers hold nothing until replicas are reassigned to them; a
+// stopped or fenced broker leaves the ISR of its partitions, whose leaders move to another
+// ISR member, or which go offline when none is left. kfake's own leaders follow the model,
+// so Produce and Fetch go where metadata says.
 //
 // Where kfake is not Kafka (kfake at the version in go.mod; each read in its source):
 //
@@ -44,14 +63,15 @@
 //   - All nodes share one store: a partition's data is not on its leader, a removed broker
 //     loses nothing, and broker configs (AlterConfigs on any broker resource) are one map
 //     for the whole cluster (a broker accepts only its own resource name, as Kafka does).
-//   - Replicas and ISR are fabricated in metadata from the leader's position in the broker
-//     list (as many as the topic's replication factor, capped by the broker count); adding
-//     or removing a node moves every partition's leader at random.
-//   - AlterPartitionAssignments is accepted and does nothing; ListPartitionReassignments
-//     lists none; DescribeLogDirs reports the whole store under one directory
-//     (/mem/kfake) on every broker.
-//   - Every broker has the same rack ("krack"); broker.rack is ignored.
-//   - There is no UnregisterBroker and no DescribeQuorum.
+//   - Replicas hold no data of their own: a replica's size in DescribeLogDirs is its
+//     partition's bytes in the one store; a reassignment copies nothing, it only takes
+//     time. The requests the harness answers itself check no ACLs (in Orbit only the
+//     satellite's super user sends them), and a CreateTopics it refuses (replication
+//     factor above the alive brokers) refuses every topic of the request.
+//   - kfake moves leaders at random when a node is added or removed; the harness moves
+//     them back (a client may see NOT_LEADER_FOR_PARTITION once and retry).
+//   - A running broker that was unregistered stays so until it restarts (Kafka's broker
+//     would register again on its next heartbeat).
 //   - Client quotas are stored and described, not enforced.
 //   - Only SaslHandshake v1 is served (librdkafka's kcat cannot authenticate); SCRAM
 //     credentials are salted with 4096 iterations, and credentials upserted with 8192 do

@@ -15,6 +15,7 @@ type listener struct {
 	ip         string
 	advertised string
 	release    func()
+	wrap       func(net.Conn) net.Conn // what serves an accepted connection; nil: itself
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -43,7 +44,11 @@ func (l *listener) Accept() (net.Conn, error) {
 		return nil, net.ErrClosed
 	}
 	l.conns[conn] = struct{}{}
-	return &trackedConn{Conn: conn, ln: l}, nil
+	var served net.Conn = &trackedConn{Conn: conn, ln: l}
+	if l.wrap != nil {
+		served = l.wrap(served)
+	}
+	return served, nil
 }
 
 func (l *listener) Close() error {

@@ -98,7 +98,7 @@ func startCluster(t *testing.T, n int) (*Fleet, *Cluster, *StaticSecrets, *testC
 		t.Fatal(err)
 	}
 	c.Register(bootstrapHost, BootstrapOrdinal)
-	for i := range 5 {
+	for i := range 6 {
 		c.Register(brokerHost(i), i)
 	}
 	for i := range n {

@@ -25,7 +25,7 @@ func TestSharedTenantsMeteredTheirOwnData(t *testing.T) {
 	for _, engine := range engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, onEngine(engine), func(c *devstack.ControlPlaneConfig) { c.UsageInterval = 200 * time.Millisecond })
-			e.satellite = func(c *devstack.SatelliteConfig) { c.KafkaObserveEvery = 300 * time.Millisecond }
+			e.satConfig = func(c *devstack.SatelliteConfig) { c.KafkaObserveEvery = 300 * time.Millisecond }
 			sat := e.startSatellite("us-west-2")
 			ctx := context.Background()
 			rival := e.clientAs("rival", api.RoleAdmin)

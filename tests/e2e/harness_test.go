@@ -48,8 +48,8 @@ type env struct {
 	log *slog.Logger
 	// pgDSN is the test's PostgreSQL database, kept across control plane restarts.
 	pgDSN string
-	// satellite, when set, adjusts the configuration of the simulated satellites started.
-	satellite func(*devstack.SatelliteConfig)
+	// satConfig, when set, changes how satellites start.
+	satConfig func(*devstack.SatelliteConfig)
 }
 
 // envOption changes how the control plane starts.
@@ -196,8 +196,8 @@ func (e *env) startSatelliteAt(name, region, cloud string, networks []string, ca
 		HubURLs: urls, Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
 		Seed: seed, Sim: sim, Log: e.logger(),
 	}
-	if e.satellite != nil {
-		e.satellite(&cfg)
+	if e.satConfig != nil {
+		e.satConfig(&cfg)
 	}
 	n, err := devstack.StartSatellite(ctx, cfg)
 	if err != nil {

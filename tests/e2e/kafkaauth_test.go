@@ -132,6 +132,7 @@ func isTopicExists(err error) bool { return errors.Is(err, kerr.TopicAlreadyExis
 // client quotas Kafka reports for a key are its tenant's quota from the desired state.
 func TestSharedClusterTenantIsolation(t *testing.T) {
 	e := newEnv(t)
+	e.satConfig = func(cfg *devstack.SatelliteConfig) { cfg.KafkaHealthInterval = 300 * time.Millisecond }
 	sat := e.startSatellite("us-west-2")
 	ctx := context.Background()
 	rival := e.clientAs("rival", api.RoleAdmin)
@@ -217,6 +218,29 @@ func TestSharedClusterTenantIsolation(t *testing.T) {
 	if recs := consumer.PollFetches(cctx).Records(); len(recs) != 0 {
 		t.Errorf("A consumed B's records: %v", recs)
 	}
+
+	// The status counts each tenant's own partitions and bytes, from Kafka.
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		entry, err := e.bucket(kv.BucketActual).Get(ctx, physicalKeyOf(t, e, "us-west-2"))
+		if err != nil {
+			return err
+		}
+		st, err := kv.DecodeStatus(entry.Value())
+		if err != nil {
+			return err
+		}
+		if st.Kafka == nil {
+			return fmt.Errorf("no kafka health in the status")
+		}
+		got := map[string]kv.TenantHealth{}
+		for _, th := range st.Kafka.Tenants {
+			got[th.ID] = th
+		}
+		if ta, tb := got[a.ID], got[b.ID]; ta.Partitions != 1 || tb.Partitions != 1 || ta.BytesOnDisk == 0 || tb.BytesOnDisk != 0 {
+			return fmt.Errorf("tenants %+v", st.Kafka.Tenants)
+		}
+		return nil
+	})
 
 	// Quotas: what Kafka reports for A's key is A's tenant quota in the desired state.
 	pscEntry, err := e.bucket(kv.BucketDesired).Get(ctx, physicalKeyOf(t, e, "us-west-2"))
