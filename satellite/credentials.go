@@ -22,7 +22,8 @@ import (
 // transactional id (not the cluster resource, so not Orbit's principals or ACLs); on a
 // shared cluster only those named <logical-cluster-id>.… (prefixed ACLs). A user Orbit
 // issued that is no longer in the mirror (revoked, tenant deleted) is deleted from Kafka,
-// with its ACLs. The super user is never touched. No credential is logged.
+// with its ACLs. ACLs are compared on every pass (acls.go): drift is repaired. The super
+// user is never touched. No credential is logged.
 
 // kafkaKeyUserPrefix starts every SCRAM user Orbit issues as an API key.
 const kafkaKeyUserPrefix = "kk-"
@@ -69,17 +70,6 @@ type keyCredential struct {
 	logical string
 }
 
-// keyACLs are the ACLs of one key: everything on topics, groups and transactional ids of
-// the whole cluster (dedicated) or of its logical cluster's prefix (shared).
-func keyACLs(user, logical string, shared bool) *kadm.ACLBuilder {
-	b := kadm.NewACLs().Allow("User:" + user).AllowHosts().Operations(kadm.OpAll)
-	if shared {
-		p := logical + "."
-		return b.Topics(p).Groups(p).TransactionalIDs(p).ResourcePatternType(kadm.ACLPatternPrefixed)
-	}
-	return b.Topics("*").Groups("*").TransactionalIDs("*").ResourcePatternType(kadm.ACLPatternLiteral)
-}
-
 // reconcileCredentials makes the cluster's SCRAM users and their ACLs match the mirror.
 func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out *rendered) error {
 	if op.credentials == nil || op.curve == nil {
@@ -123,11 +113,18 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 		}
 	}
 	shared := len(o.Spec.Tenants) > 0
+	var wantACLs []aclEntry
+	for name, k := range want {
+		wantACLs = append(wantACLs, keyACLEntries(name, k.logical, shared)...)
+	}
+	haveACLs, err := describeAllACLs(ctx, adm)
+	if err != nil {
+		return err
+	}
+	missingACLs, extraACLs := aclDiff(wantACLs, haveACLs)
 	// ACLs first for a new key, so that it never authenticates without them.
-	for _, name := range added {
-		if err := createACLs(ctx, adm, keyACLs(name, want[name].logical, shared)); err != nil {
-			return err
-		}
+	if err := createACLEntries(ctx, adm, missingACLs); err != nil {
+		return err
 	}
 	if len(upserts) > 0 || len(deletes) > 0 {
 		res, err := adm.AlterUserSCRAMs(ctx, deletes, upserts)
@@ -140,12 +137,9 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 			}
 		}
 	}
-	for _, name := range removed {
-		del := kadm.NewACLs().Allow("User:" + name).AllowHosts().AnyResource().
-			ResourcePatternType(kadm.ACLPatternAny).Operations(kadm.OpAny)
-		if _, err := adm.DeleteACLs(ctx, del); err != nil {
-			return fmt.Errorf("deleting ACLs of %s: %w", name, err)
-		}
+	// Then the ACLs no key needs: a removed key's, and any added out of band.
+	if err := deleteACLEntries(ctx, adm, extraACLs); err != nil {
+		return err
 	}
 	if shared {
 		if err := applyQuotas(ctx, adm, o.Spec.Tenants, want, removed); err != nil {
@@ -156,6 +150,9 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 		slices.Sort(added)
 		slices.Sort(removed)
 		op.log.Info("kafka api keys applied", "cluster", o.Name, "added", added, "removed", removed)
+	}
+	if len(missingACLs) > 0 || len(extraACLs) > 0 {
+		op.log.Info("kafka acls applied", "cluster", o.Name, "created", aclStrings(missingACLs), "deleted", aclStrings(extraACLs))
 	}
 	return nil
 }

@@ -34,6 +34,10 @@ const (
 	kafkaRecheck = 15 * time.Second
 	// kafkaUnreachableRecheck is how soon an unreachable cluster is tried again.
 	kafkaUnreachableRecheck = time.Minute
+	// kafkaResync is how often a reachable cluster's users and ACLs are compared with the
+	// mirror even when nothing changed here: Kafka tells no one when they change, so drift
+	// made out of band (an ACL deleted or added) is repaired within this time.
+	kafkaResync = 30 * time.Second
 	// conditionKafkaReachable says whether the satellite reaches the cluster's brokers.
 	conditionKafkaReachable = "KafkaReachable"
 )
@@ -267,7 +271,9 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 	if unreachable > 0 || len(stale) > 0 {
 		// The kubelet refreshes the mounted Secret on its own schedule: look again.
 		op.after(o.Name, kafkaRecheck)
+		return
 	}
+	op.after(o.Name, kafkaResync)
 }
 
 // reloadKeystores asks each stale broker to reload its listeners' keystores.

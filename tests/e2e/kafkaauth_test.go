@@ -62,15 +62,7 @@ func TestDevKafkaAPIKey(t *testing.T) {
 	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "tour", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
 		t.Fatal(err)
 	}
-	c := e.waitFor("tour", 60*time.Second, func(c *api.Cluster) error {
-		if err := readyWith(3)(c); err != nil {
-			return err
-		}
-		if c.Status.CACertificate == "" || c.Status.BootstrapHost == "" {
-			return fmt.Errorf("no CA or bootstrap host yet")
-		}
-		return nil
-	})
+	c := e.waitFor("tour", 60*time.Second, readyWithCA(3))
 	k, err := e.client.CreateKafkaAPIKey(ctx, "tour", api.KafkaAPIKeyRequest{Description: "tour"})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +118,19 @@ func TestDevKafkaAPIKey(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// readyWithCA: ready with n brokers, and the CA and bootstrap name a client needs reported.
+func readyWithCA(n int) func(*api.Cluster) error {
+	return func(c *api.Cluster) error {
+		if err := readyWith(n)(c); err != nil {
+			return err
+		}
+		if c.Status.CACertificate == "" || c.Status.BootstrapHost == "" {
+			return fmt.Errorf("no CA or bootstrap host yet")
+		}
+		return nil
+	}
 }
 
 func isTopicExists(err error) bool { return errors.Is(err, kerr.TopicAlreadyExists) }
