@@ -29,7 +29,8 @@ import (
 const kafkaKeyUserPrefix = "kk-"
 
 // openCredentials reads and opens the cluster's credentials from the mirror. A value that
-// does not open (sealed to an older curve key) is skipped and reported by key only.
+// does not open (sealed to an older curve key, or by a key other than the control plane's)
+// is skipped and reported by key only.
 func (op *operator) openCredentials(ctx context.Context, cluster string) (map[string]*keyCredential, error) {
 	prefix := kv.CredentialPrefix(op.satellite, cluster)
 	lister, err := op.credentials.ListKeysFiltered(ctx, prefix+"*")
@@ -54,7 +55,7 @@ func (op *operator) openCredentials(ctx context.Context, cluster string) (map[st
 		}
 		var cred *kv.KafkaCredential
 		if err == nil {
-			cred, err = sc.Open(op.curve)
+			cred, err = sc.Open(op.curve, op.sender)
 		}
 		if err != nil {
 			op.log.Warn("kafka credential cannot be used; re-onboarded satellites need their keys re-issued", "key", key, "error", err)

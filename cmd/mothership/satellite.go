@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
 
+	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/onboarding"
 )
 
@@ -85,14 +87,27 @@ var satelliteCommand = &cli.Command{
 			if err := os.WriteFile(curvePath, curveSeed, 0o600); err != nil {
 				return err
 			}
+			// The satellite opens only Kafka credentials sealed with the control plane's
+			// curve key: it is given the public half.
+			keyFile := c.String("credential-key")
+			if keyFile == "" {
+				keyFile = filepath.Join(c.String("data-dir"), "credential-key")
+			}
+			credKey, err := mothership.LoadCredentialKey(keyFile)
+			if err != nil {
+				return fmt.Errorf("--credential-key: %w", err)
+			}
+			sender, _ := credKey.PublicKey()
 			if err := onboarding.Add(c.Context, store, spec); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "satellite %s added; its nkey seed is in %s and its curve key seed in %s (keep both secret).\n"+
 				"Onboarding a satellite again mints a new curve key: the Kafka API keys of its clusters are sealed again to it\n"+
 				"(the old seed no longer opens them), so start it with the new files.\n"+
-				"A running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s --curve-seed-file %s\n",
-				name, path, curvePath, name, spec.Region, spec.Cloud, path, curvePath)
+				"It accepts Kafka credentials sealed by this control plane's curve key %s only (every mothership replica\n"+
+				"must run with the same --credential-key).\n"+
+				"A running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s --curve-seed-file %s --credential-sender %s\n",
+				name, path, curvePath, sender, name, spec.Region, spec.Cloud, path, curvePath, sender)
 			return nil
 		},
 	}},
