@@ -7,11 +7,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/orbitcp/orbit/kv"
 )
 
 // ACLs, level-based like everything else Kafka holds: the satellite owns every ACL of the
 // clusters it runs (no one else may create ACLs: no key has the cluster resource). Each
-// reconcile pass describes them all and compares them with what the mirrored keys need: an
+// reconcile pass describes them all and compares them with what the mirrored keys and the
+// attached ksqlDB and Connect clusters need: an
 // ACL missing from Kafka (deleted out of band) is created again, one Kafka has that no key
 // needs (added out of band, or left by a revoked key) is deleted.
 
@@ -42,6 +45,53 @@ func keyACLEntries(user, logical string, shared bool) []aclEntry {
 	for _, t := range []kmsg.ACLResourceType{kmsg.ACLResourceTypeTopic, kmsg.ACLResourceTypeGroup, kmsg.ACLResourceTypeTransactionalId} {
 		out = append(out, aclEntry{Principal: "User:" + user, Host: "*", Type: t, Name: name, Pattern: pattern,
 			Operation: kadm.OpAll, Permission: kmsg.ACLPermissionTypeAllow})
+	}
+	return out
+}
+
+// workerACLEntries are the ACLs of a ksqlDB or Connect cluster's own principal on its Kafka
+// cluster: the subject of its certificate (User:CN=<id>,OU=<product>,O=orbit), with which
+// it authenticates on the INTERNAL listener (mutual TLS; see workers.go). It gets only what
+// it runs on, never the cluster resource:
+//
+//   - ksqlDB (ksql.service.id <id>_): every topic and consumer group prefixed
+//     _confluent-ksql-<id>_ (its command topic, internal topics and query groups), its
+//     processing log topic <id>_ksql_processing_log, and transactional ids prefixed <id>_
+//     (exactly-once queries);
+//   - Connect: its config, offset and status topics (_connect-<id>-…) and its group <id>.
+func workerACLEntries(o *PSCObject) []aclEntry {
+	principal := "User:" + certSubject(o.Spec.Product, o.Name).String()
+	entry := func(t kmsg.ACLResourceType, name string, pattern kadm.ACLPattern) aclEntry {
+		return aclEntry{Principal: principal, Host: "*", Type: t, Name: name, Pattern: pattern,
+			Operation: kadm.OpAll, Permission: kmsg.ACLPermissionTypeAllow}
+	}
+	switch o.Spec.Product {
+	case kv.ProductKsqlDB:
+		id := ksqlServiceID(o.Name)
+		return []aclEntry{
+			entry(kmsg.ACLResourceTypeTopic, "_confluent-ksql-"+id, kadm.ACLPatternPrefixed),
+			entry(kmsg.ACLResourceTypeGroup, "_confluent-ksql-"+id, kadm.ACLPatternPrefixed),
+			entry(kmsg.ACLResourceTypeTopic, id+"ksql_processing_log", kadm.ACLPatternLiteral),
+			entry(kmsg.ACLResourceTypeTransactionalId, id, kadm.ACLPatternPrefixed),
+		}
+	case kv.ProductConnect:
+		var out []aclEntry
+		for _, topic := range connectTopics(o.Name) {
+			out = append(out, entry(kmsg.ACLResourceTypeTopic, topic, kadm.ACLPatternLiteral))
+		}
+		return append(out, entry(kmsg.ACLResourceTypeGroup, o.Name, kadm.ACLPatternLiteral))
+	}
+	return nil
+}
+
+// attachedWorkers are the live ksqlDB and Connect clusters that use Kafka cluster id.
+func attachedWorkers(pscs []*PSCObject, id string) []*PSCObject {
+	var out []*PSCObject
+	for _, o := range pscs {
+		if o.Spec.Kafka != nil && o.Spec.Kafka.ID == id && !o.Spec.Deleted &&
+			(o.Spec.Product == kv.ProductKsqlDB || o.Spec.Product == kv.ProductConnect) {
+			out = append(out, o)
+		}
 	}
 	return out
 }

@@ -118,6 +118,13 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 	for name, k := range want {
 		wantACLs = append(wantACLs, keyACLEntries(name, k.logical, shared)...)
 	}
+	pscs, err := op.kube.listPSCs()
+	if err != nil {
+		return err
+	}
+	for _, w := range attachedWorkers(pscs, o.Name) {
+		wantACLs = append(wantACLs, workerACLEntries(w)...)
+	}
 	haveACLs, err := describeAllACLs(ctx, adm)
 	if err != nil {
 		return err

@@ -19,8 +19,10 @@
 //	                               cluster's prefix when shared) and, on shared clusters, their
 //	                               client quotas (the tenant's byte rates divided among its
 //	                               keys); Orbit-issued users no longer mirrored are deleted;
-//	                               every ACL of the cluster is Orbit's: each pass (at least
-//	                               every 30 s) re-creates missing ones and deletes the rest
+//	                               the ACLs of the attached ksqlDB and Connect clusters'
+//	                               own principals (their certificates' subjects); every ACL
+//	                               of the cluster is Orbit's: each pass (at least every
+//	                               30 s) re-creates missing ones and deletes the rest
 //
 // It never imports the mothership or its database: the kv package is the whole contract.
 package satellite

@@ -344,6 +344,9 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)
+		if o.Spec.Kafka != nil {
+			l.opQueue.Add(o.Spec.Kafka.ID) // the Kafka cluster gives a ksqlDB or Connect cluster its ACLs
+		}
 		l.syncQueue.Add(o.key().String()) // a PSC edited by hand is put back
 	})
 	if err == nil {

@@ -23,8 +23,9 @@ const (
 // cluster's CA, which is also the only CA they trust. They serve HTTPS (that certificate,
 // from PEM files) and reach Kafka over TLS on its INTERNAL listener (security.protocol=SSL)
 // with the same certificate as their client certificate: mutual TLS, under a principal of
-// their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. ACLs for it, or
-// SCRAM credentials on the client listener, come with Kafka users.
+// their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. Its Kafka
+// cluster's reconcile gives that principal the ACLs it needs and nothing else
+// (workerACLEntries).
 func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	if o.Spec.Kafka == nil {
 		return invalid("InvalidDesiredState", fmt.Errorf("spec.kafka: a %s cluster needs its kafka cluster", o.Spec.Product))
@@ -58,7 +59,7 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	case kv.ProductKsqlDB:
 		port = ksqlDBPort
 		cfg["listeners"] = fmt.Sprintf("https://0.0.0.0:%d", port)
-		cfg["ksql.service.id"] = o.Name + "_"
+		cfg["ksql.service.id"] = ksqlServiceID(o.Name)
 		cfg["ksql.streams.state.dir"] = "/var/lib/orbit/data/ksqldb"
 		advertise = fmt.Sprintf("ksql.advertised.listener=https://${POD_NAME}.%s:%d", headless, port)
 		file = "ksql-server.properties"
@@ -71,9 +72,8 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 		cfg["rest.advertised.listener"] = "https"
 		cfg["rest.advertised.port"] = fmt.Sprint(port)
 		cfg["group.id"] = o.Name
-		cfg["config.storage.topic"] = "_connect-" + o.Name + "-configs"
-		cfg["offset.storage.topic"] = "_connect-" + o.Name + "-offsets"
-		cfg["status.storage.topic"] = "_connect-" + o.Name + "-status"
+		topics := connectTopics(o.Name)
+		cfg["config.storage.topic"], cfg["offset.storage.topic"], cfg["status.storage.topic"] = topics[0], topics[1], topics[2]
 		cfg["key.converter"] = "org.apache.kafka.connect.json.JsonConverter"
 		cfg["value.converter"] = "org.apache.kafka.connect.json.JsonConverter"
 		// The connectors' own clients take their settings under these prefixes.
@@ -104,6 +104,16 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	out.add("Service", name, loadBalancer(ns, name, o.Name+"."+r.domain, labels, selector, port))
 	out.bootstrapService, out.bootstrapHost, out.port = name, o.Name+"."+r.domain, port
 	return nil
+}
+
+// ksqlServiceID is a ksqlDB cluster's ksql.service.id: the prefix of its internal topics,
+// groups and transactional ids (workerACLEntries).
+func ksqlServiceID(cluster string) string { return cluster + "_" }
+
+// connectTopics are a Connect cluster's config, offset and status topics.
+func connectTopics(cluster string) [3]string {
+	p := "_connect-" + cluster
+	return [3]string{p + "-configs", p + "-offsets", p + "-status"}
 }
 
 // workerStart copies the configuration, adds the pod's advertised name, and starts.
