@@ -63,6 +63,7 @@ func TestJSONLogsOnEveryLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	add := exec.Command(mothership, "satellite", "add", "--data-dir", dataDir, "--region", "r1", "--seed-file", seed, "s1", "--log-format", "json")
+	add.Dir = dir // the files it writes by default (NAME.xk, NAME.sender) land here
 	var addErr bytes.Buffer
 	add.Stderr = &addErr
 	if err := add.Run(); err != nil {
