@@ -56,7 +56,7 @@ func TestKafkaACLDriftRepaired(t *testing.T) {
 	if err := createACLsOK(ctx, super, rogue); err != nil {
 		t.Fatalf("adding an ACL out of band: %v", err)
 	}
-	adm := kadm.NewClient(kafkaClient(t, c, k.ID, k.Secret))
+	adm := kadm.NewClient(kafkaClient(t, sat, c, k.ID, k.Secret))
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if res, err := adm.CreateTopic(rctx, 1, 1, nil, "orders"); err == nil && res.Err == nil {

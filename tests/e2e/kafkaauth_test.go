@@ -25,20 +25,37 @@ import (
 	"github.com/orbitcp/orbit/tests/testkit"
 )
 
-// kafkaClient is a franz-go client of a dev cluster that reaches it the way any program on
-// the machine would: over the network at the addresses the brokers advertise (loopback
-// addresses in dev mode, kfake's controller node included), with no help from the harness,
-// trusting only the cluster's CA from the API (verified against its bootstrap name); it
-// authenticates with a Kafka API key unless key is "".
-func kafkaClient(t *testing.T, c *api.Cluster, key, secret string, opts ...kgo.Opt) *kgo.Client {
+// kafkaClient is a franz-go client of a dev cluster that trusts only the cluster's CA from
+// the API and authenticates with a Kafka API key (none when key is ""). It dials through the
+// satellite's Kafka harness, which resolves the brokers' names also where they advertise
+// names (satellites on a real API server); plainKafkaClient dials over the network only.
+func kafkaClient(t *testing.T, sat *devstack.SatelliteNode, c *api.Cluster, key, secret string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	return newKafkaClient(t, c, func(cfg *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+		return sat.Kafka.TLSDialer(cfg)
+	}, key, secret, opts...)
+}
+
+// plainKafkaClient is a franz-go client of a dev cluster that reaches it the way any program
+// on the machine would: over the network at the addresses the brokers advertise (loopback
+// addresses in dev mode, kfake's controller node included), with no help from the harness.
+func plainKafkaClient(t *testing.T, c *api.Cluster, key, secret string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	return newKafkaClient(t, c, func(cfg *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+		return (&tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cfg}).DialContext
+	}, key, secret, opts...)
+}
+
+// newKafkaClient trusts only the cluster's CA (verified against its bootstrap name) and
+// dials with the dialer made for that TLS configuration.
+func newKafkaClient(t *testing.T, c *api.Cluster, dialer func(*tls.Config) func(context.Context, string, string) (net.Conn, error), key, secret string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(c.Status.CACertificate)) {
 		t.Fatal("the CA Orbit gave is not PEM")
 	}
 	cfg := &tls.Config{RootCAs: pool, ServerName: c.Status.BootstrapHost, MinVersion: tls.VersionTLS12}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cfg}
-	opts = append(opts, kgo.SeedBrokers(c.Status.Bootstrap), kgo.Dialer(dialer.DialContext),
+	opts = append(opts, kgo.SeedBrokers(c.Status.Bootstrap), kgo.Dialer(dialer(cfg)),
 		kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
 	if key != "" {
 		opts = append(opts, kgo.SASL(scram.Auth{User: key, Pass: secret}.AsSha512Mechanism()))
@@ -57,7 +74,7 @@ func kafkaClient(t *testing.T, c *api.Cluster, key, secret string, opts ...kgo.O
 // refused.
 func TestDevKafkaAPIKey(t *testing.T) {
 	e := newEnv(t)
-	e.startSatellite("us-west-2")
+	sat := e.startSatellite("us-west-2")
 	ctx := context.Background()
 	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "tour", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
 		t.Fatal(err)
@@ -68,7 +85,7 @@ func TestDevKafkaAPIKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	const topic = "orders"
-	adm := kadm.NewClient(kafkaClient(t, c, k.ID, k.Secret))
+	adm := kadm.NewClient(kafkaClient(t, sat, c, k.ID, k.Secret))
 	testkit.CheckFor(t, 30*time.Second, func() error {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -81,13 +98,13 @@ func TestDevKafkaAPIKey(t *testing.T) {
 		}
 		return nil
 	})
-	producer := kafkaClient(t, c, k.ID, k.Secret)
+	producer := kafkaClient(t, sat, c, k.ID, k.Secret)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := producer.ProduceSync(pctx, &kgo.Record{Topic: topic, Value: []byte("hello")}).FirstErr(); err != nil {
 		t.Fatalf("producing with the key: %v", err)
 	}
-	consumer := kafkaClient(t, c, k.ID, k.Secret, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	consumer := kafkaClient(t, sat, c, k.ID, k.Secret, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	fetches := consumer.PollFetches(pctx)
 	if err := fetches.Err(); err != nil {
 		t.Fatalf("consuming with the key: %v", err)
@@ -104,8 +121,8 @@ func TestDevKafkaAPIKey(t *testing.T) {
 			t.Errorf("%s: listed topics", who)
 		}
 	}
-	refused("no credentials", kafkaClient(t, c, "", ""))
-	refused("wrong secret", kafkaClient(t, c, k.ID, k.Secret+"x"))
+	refused("no credentials", kafkaClient(t, sat, c, "", ""))
+	refused("wrong secret", kafkaClient(t, sat, c, k.ID, k.Secret+"x"))
 
 	if _, err := e.client.RevokeKafkaAPIKey(ctx, "tour", k.ID); err != nil {
 		t.Fatal(err)
@@ -113,7 +130,7 @@ func TestDevKafkaAPIKey(t *testing.T) {
 	testkit.CheckFor(t, 30*time.Second, func() error {
 		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		if _, err := kadm.NewClient(kafkaClient(t, c, k.ID, k.Secret)).ListTopics(rctx); err == nil {
+		if _, err := kadm.NewClient(kafkaClient(t, sat, c, k.ID, k.Secret)).ListTopics(rctx); err == nil {
 			return fmt.Errorf("the revoked key still authenticates")
 		}
 		return nil
@@ -178,8 +195,8 @@ func TestSharedClusterTenantIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admA := kadm.NewClient(kafkaClient(t, a, ka.ID, ka.Secret))
-	admB := kadm.NewClient(kafkaClient(t, b, kb.ID, kb.Secret))
+	admA := kadm.NewClient(kafkaClient(t, sat, a, ka.ID, ka.Secret))
+	admB := kadm.NewClient(kafkaClient(t, sat, b, kb.ID, kb.Secret))
 	topicA, topicB := a.ID+".orders", b.ID+".orders"
 	create := func(adm *kadm.Client, topic string) error {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -215,7 +232,7 @@ func TestSharedClusterTenantIsolation(t *testing.T) {
 	if res, err := admA.DeleteTopic(rctx, topicB); err == nil && res.Err == nil {
 		t.Errorf("A deleted B's topic")
 	}
-	producer := kafkaClient(t, a, ka.ID, ka.Secret)
+	producer := kafkaClient(t, sat, a, ka.ID, ka.Secret)
 	if err := producer.ProduceSync(rctx, &kgo.Record{Topic: topicA, Value: []byte("a")}).FirstErr(); err != nil {
 		t.Fatalf("A producing to its own topic: %v", err)
 	}
@@ -224,7 +241,7 @@ func TestSharedClusterTenantIsolation(t *testing.T) {
 	if err := producer.ProduceSync(pctx, &kgo.Record{Topic: topicB, Value: []byte("a")}).FirstErr(); err == nil {
 		t.Error("A produced to B's topic")
 	}
-	consumer := kafkaClient(t, a, ka.ID, ka.Secret, kgo.ConsumeTopics(topicB), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	consumer := kafkaClient(t, sat, a, ka.ID, ka.Secret, kgo.ConsumeTopics(topicB), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	cctx, ccancel := context.WithTimeout(ctx, 3*time.Second)
 	defer ccancel()
 	if recs := consumer.PollFetches(cctx).Records(); len(recs) != 0 {
@@ -302,5 +319,5 @@ func superAdmin(t *testing.T, sat *devstack.SatelliteNode, physicalID string, c 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kadm.NewClient(kafkaClient(t, c, string(secret.Data["username"]), string(secret.Data["password"])))
+	return kadm.NewClient(kafkaClient(t, sat, c, string(secret.Data["username"]), string(secret.Data["password"])))
 }

@@ -108,11 +108,11 @@ func TestKafkaTopicCLI(t *testing.T) {
 			t.Errorf("%s: Kafka listed topics", who)
 		}
 	}
-	if _, err := kadm.NewClient(kafkaClient(t, c, key.ID, key.Secret)).ListTopics(context.Background()); err != nil {
+	if _, err := kadm.NewClient(plainKafkaClient(t, c, key.ID, key.Secret)).ListTopics(context.Background()); err != nil {
 		t.Fatalf("a plain client with the key: %v", err)
 	}
-	refused("no credentials", kafkaClient(t, c, "", ""))
-	refused("wrong secret", kafkaClient(t, c, key.ID, key.Secret+"x"))
+	refused("no credentials", plainKafkaClient(t, c, "", ""))
+	refused("wrong secret", plainKafkaClient(t, c, key.ID, key.Secret+"x"))
 	_, _, err = e.orbitIn("", "kafka", "topic", "list", "--cluster", "tour", "--kafka-key", key.ID, "--kafka-secret", key.Secret+"x")
 	if err == nil || !strings.Contains(err.Error(), "wrong secret, or the key was revoked") {
 		t.Errorf("list with a wrong secret: %v", err)
@@ -167,7 +167,7 @@ func TestKafkaTopicCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topics, err := kadm.NewClient(kafkaClient(t, sc, sharedKey.ID, sharedKey.Secret)).ListTopics(context.Background())
+	topics, err := kadm.NewClient(plainKafkaClient(t, sc, sharedKey.ID, sharedKey.Secret)).ListTopics(context.Background())
 	if err != nil || !topics.Has(sc.ID+".orders") || topics.Has("orders") {
 		t.Fatalf("in Kafka the basic cluster's topic is not %s.orders: %v %v", sc.ID, topics.Names(), err)
 	}
