@@ -85,6 +85,9 @@ type ControlPlane struct {
 	Store      *db.Store
 	Mothership *mothership.Mothership
 	Conn       *nats.Conn
+	// CredentialSender is the control plane's public curve key: what its satellites accept
+	// Kafka credentials from.
+	CredentialSender string
 
 	certs  *leafnode.CertReloader
 	reload chan struct{}
@@ -163,7 +166,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	return run(ctx, &ControlPlane{Hub: hub, Store: store, Mothership: m, Conn: nc, certs: certs})
+	return run(ctx, &ControlPlane{Hub: hub, Store: store, Mothership: m, Conn: nc, certs: certs, CredentialSender: publicCurveKey(credKey)})
 }
 
 // startClientControlPlane runs a mothership replica as a client of an existing hub.
@@ -198,7 +201,7 @@ func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store 
 		store.Close()
 		return nil, err
 	}
-	return run(ctx, &ControlPlane{Store: store, Mothership: m, Conn: nc, certs: certs})
+	return run(ctx, &ControlPlane{Store: store, Mothership: m, Conn: nc, certs: certs, CredentialSender: publicCurveKey(credKey)})
 }
 
 // run runs cp's mothership and waits until every layer is up.
@@ -263,9 +266,23 @@ func (cp *ControlPlane) Onboard(ctx context.Context, name, region, cloud string,
 	if err != nil {
 		return nil, err
 	}
+	if err := os.WriteFile(filepath.Join(dir, CredentialSenderFile), []byte(cp.CredentialSender+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	err = cp.Mothership.OnboardSatellite(ctx, onboarding.SatelliteSpec{Name: name, Region: region, Cloud: cloud, Networks: networks,
 		NKey: pub, CurveKey: curvePub})
 	return seed, err
+}
+
+// CredentialSenderFile is the file in a satellite's directory that holds the control
+// plane's public curve key, which Onboard writes and StartSatellite reads: the satellite
+// opens only Kafka credentials sealed by it.
+const CredentialSenderFile = "credential-sender.pub"
+
+// publicCurveKey is kp's public half (an nkeys curve key pair always has one).
+func publicCurveKey(kp nkeys.KeyPair) string {
+	pub, _ := kp.PublicKey()
+	return pub
 }
 
 // CurveSeedFile is the file in a satellite's directory that holds its curve key seed, which
@@ -335,7 +352,10 @@ type SatelliteConfig struct {
 	// CurveSeed is the satellite's curve key seed; nil reads Dir/curve.xk when Onboard wrote
 	// one there.
 	CurveSeed []byte
-	Version   string
+	// CredentialSender is the control plane's public curve key; empty reads
+	// Dir/credential-sender.pub when Onboard wrote it.
+	CredentialSender string
+	Version          string
 	// Kubeconfig, if set, is a real cluster; otherwise a simulated one is used, whose
 	// replicas become ready one per SimStep.
 	Kubeconfig string
@@ -425,13 +445,18 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		n.wg.Wait()
 		return nil, err
 	}
-	curveSeed := cfg.CurveSeed
+	curveSeed, sender := cfg.CurveSeed, cfg.CredentialSender
 	if curveSeed == nil {
 		if b, err := os.ReadFile(filepath.Join(cfg.Dir, CurveSeedFile)); err == nil {
 			curveSeed = bytes.TrimSpace(b)
 		}
 	}
-	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS, CurveSeed: curveSeed,
+	if sender == "" {
+		if b, err := os.ReadFile(filepath.Join(cfg.Dir, CredentialSenderFile)); err == nil {
+			sender = string(bytes.TrimSpace(b))
+		}
+	}
+	sat, err := satellite.New(satellite.Config{HubTLS: hubTLS, CurveSeed: curveSeed, CredentialSender: sender,
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,

@@ -202,10 +202,15 @@ func (c *SealedCredential) Validate() error {
 	return nil
 }
 
-// Open opens the credential with the satellite's curve key pair and checks that it names
-// the key it is stored under.
-func (c *SealedCredential) Open(own nkeys.KeyPair) (*KafkaCredential, error) {
-	cred, err := OpenKafkaCredential(c.Sealed, own, c.Sender)
+// Open opens the credential with the satellite's curve key pair, only if it was sealed by
+// sender (the control plane's public curve key, which the satellite was given at onboarding:
+// never the Sender the value claims, which whoever wrote the value chose), and checks that
+// it names the key it is stored under.
+func (c *SealedCredential) Open(own nkeys.KeyPair, sender string) (*KafkaCredential, error) {
+	if c.Sender != sender {
+		return nil, fmt.Errorf("%w: sealed by %s, not by the control plane's key %s", ErrSealed, c.Sender, sender)
+	}
+	cred, err := OpenKafkaCredential(c.Sealed, own, sender)
 	if err != nil {
 		return nil, err
 	}

@@ -106,14 +106,29 @@ func TestSealedCredentialValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := got.Open(sat); err != nil {
+	if _, err := got.Open(sat, motherPub); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := got.Open(other); !errors.Is(err, ErrSealed) {
+	if _, err := got.Open(other, motherPub); !errors.Is(err, ErrSealed) {
 		t.Fatalf("another satellite opened it: %v", err)
 	}
+	// Whoever can write the bucket but does not hold the control plane's key: a credential
+	// sealed to the satellite with another curve key, naming itself or the mothership as
+	// sender, does not open.
+	forger, forgerPub := curve(t)
+	forged, err := c.Seal(forger, satPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, claimed := range []string{forgerPub, motherPub} {
+		f := *got
+		f.Sender, f.Sealed = claimed, forged
+		if _, err := f.Open(sat, motherPub); !errors.Is(err, ErrSealed) {
+			t.Errorf("a credential sealed by another key (claiming %s) opened: %v", claimed, err)
+		}
+	}
 	got.KeyID = "kk-2"
-	if _, err := got.Open(sat); !errors.Is(err, ErrInvalid) {
+	if _, err := got.Open(sat, motherPub); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a credential under another key's name opened: %v", err)
 	}
 	if k, err := ParseCredentialKey(v.Key().String()); err != nil || k != v.Key() {

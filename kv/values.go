@@ -100,8 +100,6 @@ type TenantQuota struct {
 	ID               string `json:"id"`
 	ProducerByteRate int64  `json:"producerByteRate,omitempty"`
 	ConsumerByteRate int64  `json:"consumerByteRate,omitempty"`
-	MaxPartitions    int32  `json:"maxPartitions,omitempty"`
-	MaxConnections   int32  `json:"maxConnections,omitempty"`
 }
 
 // KafkaRef names a Kafka physical cluster.
@@ -204,7 +202,7 @@ func (s *PSCSpec) validate(product Product) error {
 			return fieldError(field+".id", fmt.Sprintf("%q is listed twice", t.ID))
 		}
 		seen[t.ID] = true
-		if t.ProducerByteRate < 0 || t.ConsumerByteRate < 0 || t.MaxPartitions < 0 || t.MaxConnections < 0 {
+		if t.ProducerByteRate < 0 || t.ConsumerByteRate < 0 {
 			return fieldError(field, "quotas must not be negative")
 		}
 	}

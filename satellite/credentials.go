@@ -20,13 +20,15 @@ import (
 // transactional id (not the cluster resource, so not Orbit's principals or ACLs); on a
 // shared cluster only those named <logical-cluster-id>.… (prefixed ACLs). A user Orbit
 // issued that is no longer in the mirror (revoked, tenant deleted) is deleted from Kafka,
-// with its ACLs. The super user is never touched. No credential is logged.
+// with its ACLs. ACLs are compared on every pass (acls.go): drift is repaired. The super
+// user is never touched. No credential is logged.
 
 // kafkaKeyUserPrefix starts every SCRAM user Orbit issues as an API key.
 const kafkaKeyUserPrefix = "kk-"
 
 // openCredentials reads and opens the cluster's credentials from the mirror. A value that
-// does not open (sealed to an older curve key) is skipped and reported by key only.
+// does not open (sealed to an older curve key, or by a key other than the control plane's)
+// is skipped and reported by key only.
 func (op *operator) openCredentials(ctx context.Context, cluster string) (map[string]*keyCredential, error) {
 	prefix := kv.CredentialPrefix(op.satellite, cluster)
 	lister, err := op.credentials.ListKeysFiltered(ctx, prefix+"*")
@@ -51,7 +53,7 @@ func (op *operator) openCredentials(ctx context.Context, cluster string) (map[st
 		}
 		var cred *kv.KafkaCredential
 		if err == nil {
-			cred, err = sc.Open(op.curve)
+			cred, err = sc.Open(op.curve, op.sender)
 		}
 		if err != nil {
 			op.log.Warn("kafka credential cannot be used; re-onboarded satellites need their keys re-issued", "key", key, "error", err)
@@ -65,17 +67,6 @@ func (op *operator) openCredentials(ctx context.Context, cluster string) (map[st
 type keyCredential struct {
 	cred    *kv.KafkaCredential
 	logical string
-}
-
-// keyACLs are the ACLs of one key: everything on topics, groups and transactional ids of
-// the whole cluster (dedicated) or of its logical cluster's prefix (shared).
-func keyACLs(user, logical string, shared bool) *kadm.ACLBuilder {
-	b := kadm.NewACLs().Allow("User:" + user).AllowHosts().Operations(kadm.OpAll)
-	if shared {
-		p := logical + "."
-		return b.Topics(p).Groups(p).TransactionalIDs(p).ResourcePatternType(kadm.ACLPatternPrefixed)
-	}
-	return b.Topics("*").Groups("*").TransactionalIDs("*").ResourcePatternType(kadm.ACLPatternLiteral)
 }
 
 // reconcileCredentials makes the cluster's SCRAM users and their ACLs match the mirror.
@@ -116,11 +107,25 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 		}
 	}
 	shared := len(o.Spec.Tenants) > 0
+	var wantACLs []aclEntry
+	for name, k := range want {
+		wantACLs = append(wantACLs, keyACLEntries(name, k.logical, shared)...)
+	}
+	pscs, err := op.kube.listPSCs()
+	if err != nil {
+		return err
+	}
+	for _, w := range attachedWorkers(pscs, o.Name) {
+		wantACLs = append(wantACLs, workerACLEntries(w)...)
+	}
+	haveACLs, err := describeAllACLs(ctx, adm)
+	if err != nil {
+		return err
+	}
+	missingACLs, extraACLs := aclDiff(wantACLs, haveACLs)
 	// ACLs first for a new key, so that it never authenticates without them.
-	for _, name := range added {
-		if err := createACLs(ctx, adm, keyACLs(name, want[name].logical, shared)); err != nil {
-			return err
-		}
+	if err := createACLEntries(ctx, adm, missingACLs); err != nil {
+		return err
 	}
 	if len(upserts) > 0 || len(deletes) > 0 {
 		res, err := adm.AlterUserSCRAMs(ctx, deletes, upserts)
@@ -133,12 +138,9 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 			}
 		}
 	}
-	for _, name := range removed {
-		del := kadm.NewACLs().Allow("User:" + name).AllowHosts().AnyResource().
-			ResourcePatternType(kadm.ACLPatternAny).Operations(kadm.OpAny)
-		if _, err := adm.DeleteACLs(ctx, del); err != nil {
-			return fmt.Errorf("deleting ACLs of %s: %w", name, err)
-		}
+	// Then the ACLs no key needs: a removed key's, and any added out of band.
+	if err := deleteACLEntries(ctx, adm, extraACLs); err != nil {
+		return err
 	}
 	if shared {
 		if err := applyQuotas(ctx, adm, o.Spec.Tenants, want, removed); err != nil {
@@ -149,6 +151,9 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 		slices.Sort(added)
 		slices.Sort(removed)
 		op.log.Info("kafka api keys applied", "cluster", o.Name, "added", added, "removed", removed)
+	}
+	if len(missingACLs) > 0 || len(extraACLs) > 0 {
+		op.log.Info("kafka acls applied", "cluster", o.Name, "created", aclStrings(missingACLs), "deleted", aclStrings(extraACLs))
 	}
 	return nil
 }

@@ -25,6 +25,10 @@
 //	                               cluster's prefix when shared) and, on shared clusters, their
 //	                               client quotas (the tenant's byte rates divided among its
 //	                               keys); Orbit-issued users no longer mirrored are deleted;
+//	                               the ACLs of the attached ksqlDB and Connect clusters'
+//	                               own principals (their certificates' subjects); every ACL
+//	                               of the cluster is Orbit's: each pass (at least every
+//	                               30 s) re-creates missing ones and deletes the rest;
 //	                               partition reassignments (rebalance after a scale-up, drain
 //	                               before a scale-down), the replication throttle
 //	                               (leader/follower.replication.throttled.rate) while they run,

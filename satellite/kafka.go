@@ -167,11 +167,8 @@ func (r *renderer) renderKafka(o *PSCObject, out *rendered) error {
 	if err := validateKafkaConfig(version, "broker", merged(broker, r.brokerNode(o.Name, ns, 0))); err != nil {
 		return invalid("InvalidConfiguration", fmt.Errorf("broker configuration: %w", err))
 	}
-	// Per-tenant quotas of a multi-tenant cluster: dynamic client quotas, applied without a
-	// restart, so they are not part of any restart hash.
-	if q := renderQuotas(o.Spec.Tenants); q != "" {
-		data["quotas.properties"] = q
-	}
+	// Per-tenant quotas of a multi-tenant cluster are client quotas set through the Admin API
+	// (credentials.go, applyQuotas): Kafka reads no quota file.
 	out.add("ConfigMap", "kafka-config", cmObject(corev1ac.ConfigMap("kafka-config", ns).WithLabels(labels).WithData(data)))
 	out.tls = &tlsState{}
 	out.add("Secret", caSecretName, ensureCA(ns, o.Name, labels, out.tls))
@@ -288,21 +285,4 @@ func merged(a, b map[string]string) map[string]string {
 	m := maps.Clone(a)
 	maps.Copy(m, b)
 	return m
-}
-
-// renderQuotas renders each tenant's quotas, keyed by its principal, sorted.
-func renderQuotas(tenants []kv.TenantQuota) string {
-	cfg := map[string]string{}
-	for _, t := range tenants {
-		set := func(name string, v int64) {
-			if v > 0 {
-				cfg["user."+t.ID+"."+name] = fmt.Sprint(v)
-			}
-		}
-		set("producer_byte_rate", t.ProducerByteRate)
-		set("consumer_byte_rate", t.ConsumerByteRate)
-		set("max_partitions", int64(t.MaxPartitions))
-		set("max_connections", int64(t.MaxConnections))
-	}
-	return properties(cfg)
 }

@@ -340,10 +340,12 @@ func TestWorkersServeHTTPSAndTrustTheirKafka(t *testing.T) {
 		extra       map[string]string
 		servedNames []string
 	}{
-		{kv.ProductKsqlDB, "ksql-1", "ksql-server.properties", "https://0.0.0.0:8088", nil,
+		{kv.ProductKsqlDB, "ksql-1", "ksql-server.properties", "https://0.0.0.0:8088",
+			map[string]string{"authentication.method": "BASIC", "authentication.realm": "KsqlServer-Props", "authentication.roles": "user"},
 			[]string{"ksql-1.test.local", "ksqldb." + Namespace("ksql-1") + ".svc", "ksqldb-0.ksqldb-headless." + Namespace("ksql-1") + ".svc"}},
 		{kv.ProductConnect, "conn-1", "connect-distributed.properties", "https://0.0.0.0:8083",
-			map[string]string{"rest.advertised.listener": "https", "producer.security.protocol": "SSL", "consumer.ssl.truststore.location": tlsTruststore},
+			map[string]string{"rest.advertised.listener": "https", "producer.security.protocol": "SSL", "consumer.ssl.truststore.location": tlsTruststore,
+				"rest.extension.classes": "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"},
 			[]string{"conn-1.test.local", "connect-1.connect-headless." + Namespace("conn-1") + ".svc"}},
 	} {
 		psc := &kv.PSC{SchemaVersion: kv.SchemaVersion, ID: tc.id, Satellite: "sat", Product: tc.product, Generation: 1,
@@ -387,9 +389,11 @@ func TestWorkersServeHTTPSAndTrustTheirKafka(t *testing.T) {
 		if strings.Contains(cert.Subject.String(), "OU=kafka") {
 			t.Fatalf("%s has the Kafka nodes' (super user) principal", tc.product)
 		}
-		if !strings.Contains(strings.Join(getSet(t, cs, ns, string(tc.product)).Spec.Template.Spec.Containers[0].Command, " "), "headless."+ns+".svc") {
+		pod := getSet(t, cs, ns, string(tc.product)).Spec.Template.Spec
+		if !strings.Contains(strings.Join(pod.Containers[0].Command, " "), "headless."+ns+".svc") {
 			t.Errorf("%s does not advertise its pod's name", tc.product)
 		}
+		checkRESTAuth(t, cs, ns, tc.product, pod)
 	}
 }
 
@@ -498,5 +502,50 @@ func TestKafkaBrokersServedCertificates(t *testing.T) {
 	}
 	if c := p.pub.pending["sat.kafka.pkc-1"].Condition(conditionKafkaReachable); c == nil || c.Status != "False" || c.Reason != "Unreachable" {
 		t.Fatalf("unreachable: %+v", c)
+	}
+}
+
+// checkRESTAuth: the worker's REST endpoint (HTTPS) authenticates with HTTP basic auth. Its
+// JAAS file (in the configuration) names the login module its product reads (ksqlDB: the
+// realm of authentication.realm, Jetty's PropertyFileLoginModule; Connect: the KafkaConnect
+// entry of BasicAuthSecurityRestExtension) with the users file from the rest-users Secret,
+// which the pod mounts there and which starts with no users (every request refused); the
+// JVM is told where the JAAS file is. Only shown statically: no ksqlDB or Connect runs here.
+func checkRESTAuth(t *testing.T, cs *fake.Clientset, ns string, product kv.Product, pod corev1.PodSpec) {
+	t.Helper()
+	cfg := getConfig(t, cs, ns, string(product)+"-config")
+	jaas := cfg[restJAASFile]
+	entry, module, optsEnv := "KsqlServer-Props {", "org.eclipse.jetty.jaas.spi.PropertyFileLoginModule required", "KSQL_OPTS"
+	if product == kv.ProductConnect {
+		entry, module, optsEnv = "KafkaConnect {", "org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required", "KAFKA_OPTS"
+	}
+	usersFile := restUsersDir + "/" + restUsersFile
+	if !strings.HasPrefix(jaas, entry) || !strings.Contains(jaas, module) || !strings.Contains(jaas, `file="`+usersFile+`"`) {
+		t.Errorf("%s: JAAS file:\n%s", product, jaas)
+	}
+	c := pod.Containers[0]
+	var opts string
+	for _, e := range c.Env {
+		if e.Name == optsEnv {
+			opts = e.Value
+		}
+	}
+	if opts != "-Djava.security.auth.login.config="+kafkaConfigDir+"/"+restJAASFile {
+		t.Errorf("%s: %s = %q", product, optsEnv, opts)
+	}
+	var mounted bool
+	for _, m := range c.VolumeMounts {
+		for _, v := range pod.Volumes {
+			if m.Name == v.Name && m.MountPath == restUsersDir && v.Secret != nil && v.Secret.SecretName == restUsersSecret {
+				mounted = true
+			}
+		}
+	}
+	if !mounted {
+		t.Errorf("%s: the rest-users Secret is not mounted at %s", product, restUsersDir)
+	}
+	users := getSecret(t, cs, ns, restUsersSecret)
+	if data, ok := users.Data[restUsersFile]; !ok || len(data) != 0 {
+		t.Errorf("%s: the users file starts with %q", product, data)
 	}
 }

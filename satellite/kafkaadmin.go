@@ -38,6 +38,10 @@ const (
 	// kafkaObserveEvery is how often a healthy cluster is observed through Kafka (what
 	// it holds, for metering; the mitigation detectors).
 	kafkaObserveEvery = time.Minute
+	// kafkaResync is how often a reachable cluster's users and ACLs are compared with the
+	// mirror even when nothing changed here: Kafka tells no one when they change, so drift
+	// made out of band (an ACL deleted or added) is repaired within this time.
+	kafkaResync = 30 * time.Second
 	// conditionKafkaReachable says whether the satellite reaches the cluster's brokers.
 	conditionKafkaReachable = "KafkaReachable"
 )
@@ -289,8 +293,9 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 		// The kubelet refreshes the mounted Secret on its own schedule: look again.
 		op.after(o.Name, kafkaRecheck)
 	} else {
-		// What the cluster holds changes without any Kubernetes event: look again.
-		op.after(o.Name, cmp.Or(op.observeEvery, kafkaObserveEvery))
+		// What the cluster holds, its users and its ACLs change without any Kubernetes
+		// event: look again.
+		op.after(o.Name, min(cmp.Or(op.observeEvery, kafkaObserveEvery), kafkaResync))
 	}
 	if op.rebalance == nil && op.healthInterval <= 0 {
 		return // the satellite neither moves replicas nor reads health (unit tests)

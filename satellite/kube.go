@@ -147,6 +147,25 @@ func (k *kube) start(ctx context.Context) error {
 	return nil
 }
 
+// listPSCs reads every PSC object from the cache.
+func (k *kube) listPSCs() ([]*PSCObject, error) {
+	objs, err := k.pscs.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*PSCObject, 0, len(objs))
+	for _, obj := range objs {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		if o, err := fromUnstructured(u); err == nil {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
 // getPSC reads a PSC object from the cache.
 func (k *kube) getPSC(name string) (*PSCObject, error) {
 	obj, err := k.pscs.Get(name)

@@ -47,6 +47,9 @@ type operator struct {
 	// pair that opens them (nil: no keys are applied).
 	credentials jetstream.KeyValue
 	curve       nkeys.KeyPair
+	// sender is the control plane's public curve key: credentials sealed by any other key
+	// are not opened.
+	sender string
 	// reportAddresses reports load balancers by address rather than by DNS name (a
 	// simulated cluster: nothing resolves the satellite's domain on a developer's machine).
 	reportAddresses bool

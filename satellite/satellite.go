@@ -42,6 +42,10 @@ type Config struct {
 	// Seed: the Kafka credentials the mothership publishes for this satellite are sealed to
 	// its public half. Without it the satellite cannot open them.
 	CurveSeed []byte
+	// CredentialSender is the control plane's public curve key (nkeys, X…), given at
+	// onboarding: the satellite opens only credentials sealed by it (required with
+	// CurveSeed). Every mothership replica seals with the same key (--credential-key).
+	CredentialSender string
 	// HubTLS, if set, is how the hub's certificate is verified (and the client certificate
 	// presented): the hub URLs then speak TLS.
 	HubTLS *tls.Config
@@ -109,6 +113,9 @@ func (c *Config) Validate() error {
 	if len(c.CurveSeed) > 0 {
 		if _, err := nkeys.FromCurveSeed(c.CurveSeed); err != nil {
 			return errors.New("satellite: the curve seed is not an nkeys curve seed")
+		}
+		if err := kv.ValidateCurvePublicKey("credentialSender", c.CredentialSender); err != nil {
+			return fmt.Errorf("satellite: the control plane's public curve key, which seals Kafka credentials: %w", err)
 		}
 	}
 	return nil
@@ -362,11 +369,14 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 			if err != nil {
 				return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
 			}
-			l.op.credentials, l.op.curve = link.credentials, curve
+			l.op.credentials, l.op.curve, l.op.sender = link.credentials, curve, cfg.CredentialSender
 		}
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)
+		if o.Spec.Kafka != nil {
+			l.opQueue.Add(o.Spec.Kafka.ID) // the Kafka cluster gives a ksqlDB or Connect cluster its ACLs
+		}
 		l.syncQueue.Add(o.key().String()) // a PSC edited by hand is put back
 	})
 	if err == nil {

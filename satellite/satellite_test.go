@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,25 +210,34 @@ func TestReplicationFactorHoldsScaleDown(t *testing.T) {
 	}
 }
 
+// TestTenantQuotasRenderWithoutRestart: a multi-tenant cluster's tenants and quotas render
+// no file (Kafka reads none: quotas go through the Admin API) and change no restart hash.
 func TestTenantQuotasRenderWithoutRestart(t *testing.T) {
 	cs, dyn := fake.NewClientset(), simkube.NewDynamic(CustomResources)
-	p := newParts(t, cs, dyn, testBucket(t))
+	b := testBucket(t)
+	p := newParts(t, cs, dyn, b)
 	withQuotas := pscFromKV(testPSC(1, 3))
 	out, err := p.op.render.render(withQuotas)
 	if err != nil {
 		t.Fatal(err)
 	}
-	withQuotas.Spec.Tenants = []kv.TenantQuota{{ID: "lkc-a", ProducerByteRate: 1 << 20, MaxPartitions: 100}, {ID: "lkc-b", ConsumerByteRate: 5}}
+	tenants := []kv.TenantQuota{{ID: "lkc-a", ProducerByteRate: 1 << 20}, {ID: "lkc-b", ConsumerByteRate: 5}}
+	withQuotas.Spec.Tenants = tenants
 	out2, err := p.op.render.render(withQuotas)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := renderQuotas(withQuotas.Spec.Tenants); got != "user.lkc-a.max_partitions=100\nuser.lkc-a.producer_byte_rate=1048576\nuser.lkc-b.consumer_byte_rate=5\n" {
-		t.Fatalf("quotas:\n%s", got)
-	}
 	for i, w := range out.workloads {
 		if out2.workloads[i].restartHash != w.restartHash {
 			t.Fatalf("quotas changed the restart hash of %s", w.name)
+		}
+	}
+	psc := testPSC(1, 3)
+	psc.Spec.Tenants = tenants
+	converge(t, p, b, psc)
+	for name, v := range getConfig(t, cs, Namespace(psc.ID), "kafka-config") {
+		if strings.Contains(name, "quota") || strings.Contains(v, "byte_rate") || strings.Contains(v, "lkc-a") {
+			t.Errorf("kafka-config renders quotas in %s", name)
 		}
 	}
 }

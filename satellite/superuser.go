@@ -31,22 +31,34 @@ const (
 // password would lock the satellite out. It is created, never applied, so that of two
 // racing writers one password wins; the cache is not trusted to say it is missing.
 func ensureSuperUser(ns string, labels map[string]string) func(context.Context, *kube) (bool, error) {
+	return createSecretOnce(ns, superUserSecret, labels, func() (map[string][]byte, error) {
+		password, err := randomPassword()
+		if err != nil {
+			return nil, err
+		}
+		return map[string][]byte{"username": []byte(superUserName), "password": []byte(password)}, nil
+	})
+}
+
+// createSecretOnce creates Secret name with data() if it does not exist, and never touches
+// it again.
+func createSecretOnce(ns, name string, labels map[string]string, data func() (map[string][]byte, error)) func(context.Context, *kube) (bool, error) {
 	return func(ctx context.Context, k *kube) (bool, error) {
-		_, err := k.secrets.Secrets(ns).Get(superUserSecret)
+		_, err := k.secrets.Secrets(ns).Get(name)
 		if apierrors.IsNotFound(err) {
-			_, err = k.client.CoreV1().Secrets(ns).Get(ctx, superUserSecret, metav1.GetOptions{})
+			_, err = k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 		}
 		if !apierrors.IsNotFound(err) {
 			return false, err
 		}
-		password, err := randomPassword()
+		d, err := data()
 		if err != nil {
 			return false, err
 		}
 		secret := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: superUserSecret, Namespace: ns, Labels: labels},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 			Type:       corev1.SecretTypeOpaque,
-			Data:       map[string][]byte{"username": []byte(superUserName), "password": []byte(password)},
+			Data:       d,
 		}
 		_, err = k.client.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{FieldManager: FieldManager})
 		if apierrors.IsAlreadyExists(err) {

@@ -1,6 +1,7 @@
 package satellite
 
 import (
+	"context"
 	"fmt"
 	"maps"
 
@@ -23,8 +24,9 @@ const (
 // cluster's CA, which is also the only CA they trust. They serve HTTPS (that certificate,
 // from PEM files) and reach Kafka over TLS on its INTERNAL listener (security.protocol=SSL)
 // with the same certificate as their client certificate: mutual TLS, under a principal of
-// their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. ACLs for it, or
-// SCRAM credentials on the client listener, come with Kafka users.
+// their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. Its Kafka
+// cluster's reconcile gives that principal the ACLs it needs and nothing else
+// (workerACLEntries).
 func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	if o.Spec.Kafka == nil {
 		return invalid("InvalidDesiredState", fmt.Errorf("spec.kafka: a %s cluster needs its kafka cluster", o.Spec.Product))
@@ -53,13 +55,22 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 		file      string
 		port      int32
 		advertise string // appended per pod at start: the name peers reach it by
+		jaas      string // the REST login module, reading the users file from restUsersSecret
+		optsEnv   string // the environment variable the start script passes to the JVM
 	)
 	switch o.Spec.Product {
 	case kv.ProductKsqlDB:
 		port = ksqlDBPort
 		cfg["listeners"] = fmt.Sprintf("https://0.0.0.0:%d", port)
-		cfg["ksql.service.id"] = o.Name + "_"
+		cfg["ksql.service.id"] = ksqlServiceID(o.Name)
 		cfg["ksql.streams.state.dir"] = "/var/lib/orbit/data/ksqldb"
+		// REST: HTTP basic authentication over HTTPS against the realm below.
+		cfg["authentication.method"] = "BASIC"
+		cfg["authentication.realm"] = ksqlRealm
+		cfg["authentication.roles"] = restRole
+		jaas = fmt.Sprintf("%s {\n  org.eclipse.jetty.jaas.spi.PropertyFileLoginModule required\n  file=%q\n  debug=\"false\";\n};\n",
+			ksqlRealm, restUsersDir+"/"+restUsersFile)
+		optsEnv = "KSQL_OPTS"
 		advertise = fmt.Sprintf("ksql.advertised.listener=https://${POD_NAME}.%s:%d", headless, port)
 		file = "ksql-server.properties"
 		image := "confluentinc/ksqldb-server:" + o.Spec.Version
@@ -71,9 +82,14 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 		cfg["rest.advertised.listener"] = "https"
 		cfg["rest.advertised.port"] = fmt.Sprint(port)
 		cfg["group.id"] = o.Name
-		cfg["config.storage.topic"] = "_connect-" + o.Name + "-configs"
-		cfg["offset.storage.topic"] = "_connect-" + o.Name + "-offsets"
-		cfg["status.storage.topic"] = "_connect-" + o.Name + "-status"
+		topics := connectTopics(o.Name)
+		cfg["config.storage.topic"], cfg["offset.storage.topic"], cfg["status.storage.topic"] = topics[0], topics[1], topics[2]
+		// REST: HTTP basic authentication over HTTPS (KIP-208's extension, which reads the
+		// KafkaConnect JAAS entry).
+		cfg["rest.extension.classes"] = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+		jaas = fmt.Sprintf("KafkaConnect {\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file=%q;\n};\n",
+			restUsersDir+"/"+restUsersFile)
+		optsEnv = "KAFKA_OPTS"
 		cfg["key.converter"] = "org.apache.kafka.connect.json.JsonConverter"
 		cfg["value.converter"] = "org.apache.kafka.connect.json.JsonConverter"
 		// The connectors' own clients take their settings under these prefixes.
@@ -91,10 +107,15 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	props := properties(cfg)
 	ro.replicas = o.Spec.Replicas
 	ro.mountConfig = kafkaConfigDir
-	ro.restartHash = hashString(ro.image, props)
+	ro.restartHash = hashString(ro.image, props, jaas)
 	ro.tls = true
+	ro.env = append(ro.env, corev1ac.EnvVar().WithName(optsEnv).WithValue("-Djava.security.auth.login.config="+kafkaConfigDir+"/"+restJAASFile))
+	ro.volumes = append(ro.volumes, corev1ac.Volume().WithName("rest-users").
+		WithSecret(corev1ac.SecretVolumeSource().WithSecretName(restUsersSecret)))
+	ro.mounts = append(ro.mounts, corev1ac.VolumeMount().WithName("rest-users").WithMountPath(restUsersDir).WithReadOnly(true))
 	out.add("ConfigMap", name+"-config", cmObject(corev1ac.ConfigMap(name+"-config", ns).WithLabels(labels).
-		WithData(map[string]string{file: props})))
+		WithData(map[string]string{file: props, restJAASFile: jaas})))
+	out.add("Secret", restUsersSecret, ensureRESTUsers(ns, labels))
 	out.tls = &tlsState{}
 	names := []string{o.Name + "." + r.domain, name + "." + ns + ".svc", "*." + headless}
 	out.add("Secret", tlsSecretName(o.Spec.Product), r.tlsSecret(o, ns, Namespace(o.Spec.Kafka.ID), labels,
@@ -104,6 +125,36 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	out.add("Service", name, loadBalancer(ns, name, o.Name+"."+r.domain, labels, selector, port))
 	out.bootstrapService, out.bootstrapHost, out.port = name, o.Name+"."+r.domain, port
 	return nil
+}
+
+// The workers' REST authentication: a JAAS file in the configuration, and a users file (the
+// login modules' "user: password,role" lines) in a Secret mounted beside it. The satellite
+// creates the Secret with no users, so that the endpoints refuse every request until keys
+// are issued for them, and never rewrites it here.
+const (
+	ksqlRealm       = "KsqlServer-Props"
+	restRole        = "user"
+	restJAASFile    = "rest-jaas.conf"
+	restUsersSecret = "rest-users"
+	restUsersFile   = "users.properties"
+	restUsersDir    = "/etc/orbit/rest-users"
+)
+
+// ensureRESTUsers creates the REST users Secret, empty, if it does not exist.
+func ensureRESTUsers(ns string, labels map[string]string) func(context.Context, *kube) (bool, error) {
+	return createSecretOnce(ns, restUsersSecret, labels, func() (map[string][]byte, error) {
+		return map[string][]byte{restUsersFile: {}}, nil
+	})
+}
+
+// ksqlServiceID is a ksqlDB cluster's ksql.service.id: the prefix of its internal topics,
+// groups and transactional ids (workerACLEntries).
+func ksqlServiceID(cluster string) string { return cluster + "_" }
+
+// connectTopics are a Connect cluster's config, offset and status topics.
+func connectTopics(cluster string) [3]string {
+	p := "_connect-" + cluster
+	return [3]string{p + "-configs", p + "-offsets", p + "-status"}
 }
 
 // workerStart copies the configuration, adds the pod's advertised name, and starts.

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
 
+	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/onboarding"
 )
 
@@ -43,6 +45,7 @@ var satelliteCommand = &cli.Command{
 			&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public"), EnvVars: []string{"ORBIT_SATELLITE_NETWORKS"}},
 			&cli.StringFlag{Name: "seed-file", Usage: "Where to write the satellite's nkey seed (default NAME.nk)", EnvVars: []string{"ORBIT_SATELLITE_SEED_FILE"}},
 			&cli.StringFlag{Name: "curve-seed-file", Usage: "Where to write the satellite's curve key seed, which opens its Kafka credentials (default NAME.xk)", EnvVars: []string{"ORBIT_SATELLITE_CURVE_SEED_FILE"}},
+			&cli.StringFlag{Name: "credential-sender-file", Usage: "Where to write the control plane's public curve key, the only sender whose Kafka credentials the satellite opens (default NAME.sender)", EnvVars: []string{"ORBIT_SATELLITE_CREDENTIAL_SENDER_FILE"}},
 		}, dbFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -71,6 +74,17 @@ var satelliteCommand = &cli.Command{
 				return err
 			}
 			defer store.Close()
+			// The satellite opens only Kafka credentials sealed with the control plane's
+			// curve key: it is given the public half.
+			keyFile := c.String("credential-key")
+			if keyFile == "" {
+				keyFile = filepath.Join(c.String("data-dir"), "credential-key")
+			}
+			credKey, err := mothership.LoadCredentialKey(keyFile)
+			if err != nil {
+				return fmt.Errorf("--credential-key: %w", err)
+			}
+			sender, _ := credKey.PublicKey()
 			path := c.String("seed-file")
 			if path == "" {
 				path = name + ".nk"
@@ -85,14 +99,23 @@ var satelliteCommand = &cli.Command{
 			if err := os.WriteFile(curvePath, curveSeed, 0o600); err != nil {
 				return err
 			}
+			senderPath := c.String("credential-sender-file")
+			if senderPath == "" {
+				senderPath = name + ".sender"
+			}
+			if err := os.WriteFile(senderPath, []byte(sender+"\n"), 0o644); err != nil {
+				return err
+			}
 			if err := onboarding.Add(c.Context, store, spec); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "satellite %s added; its nkey seed is in %s and its curve key seed in %s (keep both secret).\n"+
 				"Onboarding a satellite again mints a new curve key: the Kafka API keys of its clusters are sealed again to it\n"+
 				"(the old seed no longer opens them), so start it with the new files.\n"+
-				"A running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s --curve-seed-file %s\n",
-				name, path, curvePath, name, spec.Region, spec.Cloud, path, curvePath)
+				"It accepts Kafka credentials sealed by this control plane's curve key %s only (in %s; every mothership\n"+
+				"replica must run with the same --credential-key).\n"+
+				"A running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s --curve-seed-file %s --credential-sender-file %s\n",
+				name, path, curvePath, sender, senderPath, name, spec.Region, spec.Cloud, path, curvePath, senderPath)
 			return nil
 		},
 	}},

@@ -62,6 +62,8 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "tls-key", Usage: "Its private key (PEM)", EnvVars: []string{"ORBIT_TLS_KEY"}},
 		&cli.StringFlag{Name: "seed-file", Usage: "File holding the satellite's nkey seed", Required: true, EnvVars: []string{"ORBIT_SEED_FILE"}},
 		&cli.StringFlag{Name: "curve-seed-file", Usage: "File holding the satellite's curve key seed (opens its Kafka credentials)", EnvVars: []string{"ORBIT_CURVE_SEED_FILE"}},
+		&cli.StringFlag{Name: "credential-sender", Usage: "The control plane's public curve key (X…, printed by mothership satellite add): only Kafka credentials it sealed are opened; this or --credential-sender-file is required with --curve-seed-file", EnvVars: []string{"ORBIT_CREDENTIAL_SENDER"}},
+		&cli.StringFlag{Name: "credential-sender-file", Usage: "File holding the control plane's public curve key (written by mothership satellite add)", EnvVars: []string{"ORBIT_CREDENTIAL_SENDER_FILE"}},
 		&cli.StringFlag{Name: "data-dir", Usage: "Where the leaf node keeps its mirror", Value: "/var/lib/orbit-satellite", EnvVars: []string{"ORBIT_DATA_DIR"}},
 		&cli.StringFlag{Name: "dns-domain", Usage: "DNS zone of the clusters' public names (default <region>.orbit.local)", EnvVars: []string{"ORBIT_DNS_DOMAIN"}},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
@@ -81,6 +83,17 @@ var runCommand = &cli.Command{
 				return fmt.Errorf("--curve-seed-file: %w", err)
 			}
 			curveSeed = []byte(strings.TrimSpace(string(b)))
+		}
+		sender := c.String("credential-sender")
+		if path := c.String("credential-sender-file"); path != "" {
+			if sender != "" {
+				return fmt.Errorf("--credential-sender and --credential-sender-file: give one")
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("--credential-sender-file: %w", err)
+			}
+			sender = strings.TrimSpace(string(b))
 		}
 		seed, err := os.ReadFile(c.String("seed-file"))
 		if err != nil {
@@ -107,7 +120,7 @@ var runCommand = &cli.Command{
 			Name: c.String("name"), Region: c.String("region"), Cloud: c.String("cloud"), Networks: c.StringSlice("networks"),
 			Capacity: kv.Capacity{Clusters: int32(c.Int("capacity-clusters")), Brokers: int32(c.Int("capacity-brokers"))},
 			StoreDir: filepath.Join(c.String("data-dir"), "nats"), HubURLs: c.StringSlice("hub"),
-			Seed: []byte(strings.TrimSpace(string(seed))), CurveSeed: curveSeed, Kube: client, Dynamic: dyn, Version: version, Log: log,
+			Seed: []byte(strings.TrimSpace(string(seed))), CurveSeed: curveSeed, CredentialSender: sender, Kube: client, Dynamic: dyn, Version: version, Log: log,
 			Domain: c.String("dns-domain"), Image: c.String("image"), KafkaAdmin: c.Bool("kafka-admin"),
 		})
 		if err != nil {

@@ -248,12 +248,14 @@ type ProfileSpec struct {
 	TenantQuotas      *TenantQuotas `json:"tenantQuotas,omitempty"`
 }
 
-// TenantQuotas bound one tenant of a shared cluster (0: no limit).
+// TenantQuotas bound one tenant of a shared cluster (0: no limit). They are Kafka client
+// quotas, set through the Admin API on each of the tenant's principals (its Kafka API keys);
+// a tenant's rate is divided among its keys, so that together they never exceed it. There is
+// no partition or connection limit: Kafka cannot enforce either per principal, and a check
+// on Orbit's own paths (the CLI) would not bind any other Kafka client holding the same key.
 type TenantQuotas struct {
 	ProducerByteRate int64 `json:"producerByteRate,omitempty"`
 	ConsumerByteRate int64 `json:"consumerByteRate,omitempty"`
-	MaxPartitions    int32 `json:"maxPartitions,omitempty"`
-	MaxConnections   int32 `json:"maxConnections,omitempty"`
 }
 
 // Profile is a product and SKU's current profile. Revision 0 is the built-in default.

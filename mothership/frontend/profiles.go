@@ -21,7 +21,7 @@ func validateProfile(product kv.Product, sku string, p *profile.Profile) error {
 		if p.TenantsPerCluster < 1 || p.TenantsPerCluster > kv.MaxTenants {
 			return invalid("tenantsPerCluster", "a %s profile needs between 1 and %d", sku, kv.MaxTenants)
 		}
-		if q := p.TenantQuotas; q != nil && (q.ProducerByteRate < 0 || q.ConsumerByteRate < 0 || q.MaxPartitions < 0 || q.MaxConnections < 0) {
+		if q := p.TenantQuotas; q != nil && (q.ProducerByteRate < 0 || q.ConsumerByteRate < 0) {
 			return invalid("tenantQuotas", "must not be negative")
 		}
 	} else if p.TenantsPerCluster != 0 || p.TenantQuotas != nil {

@@ -203,8 +203,7 @@ func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, 
 	}
 	list := make([]kv.TenantQuota, 0, len(tenants))
 	for _, id := range tenants {
-		list = append(list, kv.TenantQuota{ID: id, ProducerByteRate: quotas.ProducerByteRate, ConsumerByteRate: quotas.ConsumerByteRate,
-			MaxPartitions: quotas.MaxPartitions, MaxConnections: quotas.MaxConnections})
+		list = append(list, kv.TenantQuota{ID: id, ProducerByteRate: quotas.ProducerByteRate, ConsumerByteRate: quotas.ConsumerByteRate})
 	}
 	b, _ := json.Marshal(list)
 	want.Tenants = string(b)

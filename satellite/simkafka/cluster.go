@@ -48,6 +48,11 @@ type Config struct {
 	// ControllerHost is the name kfake's controller node advertises; register it if clients
 	// must reach it (a client sends CreateTopics and SCRAM changes there).
 	ControllerHost string
+	// AdvertiseAddresses makes every listener of the cluster (kfake's controller node too)
+	// advertise its loopback address, not the first name registered for it: a client outside
+	// the process (dev mode's orbit CLI) reaches every node it is redirected to without
+	// resolving names. Registered names still resolve through the Fleet.
+	AdvertiseAddresses bool
 	// Log receives kfake's warnings and the harness's own events.
 	Log *slog.Logger
 	// Rack names broker ordinal i's rack (broker.rack); nil: DefaultRack.
@@ -138,8 +143,13 @@ func (c *Cluster) ID() string { return c.cfg.ID }
 
 // Register points a DNS name at a broker (by ordinal) or at BootstrapOrdinal, for
 // Fleet.Resolve and Fleet.DialContext. The first name registered for a broker is the one it
-// advertises when it starts, as Kafka's advertised.listeners.
+// advertises when it starts, as Kafka's advertised.listeners (unless the cluster advertises
+// addresses: then Register is Alias).
 func (c *Cluster) Register(host string, ordinal int) {
+	if c.cfg.AdvertiseAddresses {
+		c.Alias(host, ordinal)
+		return
+	}
 	c.mu.Lock()
 	if _, ok := c.advertised[ordinal]; !ok {
 		c.advertised[ordinal] = host

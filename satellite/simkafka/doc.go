@@ -56,7 +56,9 @@
 //     CreateTopics, DeleteTopics, CreatePartitions and AlterUserSCRAMCredentials, and every
 //     other broker refuses them with NOT_CONTROLLER; which node that is never changes. The
 //     harness keeps that node for the cluster's life as kafka-controller-0 (Orbit's first
-//     KRaft controller has node id 0), advertised under Config.ControllerHost. So metadata
+//     KRaft controller has node id 0), advertised under Config.ControllerHost (or, with
+//     Config.AdvertiseAddresses, under its loopback address, so that a client outside the
+//     process reaches it, as dev mode's orbit CLI does). So metadata
 //     lists node 0 among the brokers, it may lead partitions, and the cluster still answers
 //     when no broker pod is ready. In Kafka, controllers are not in metadata and any broker
 //     forwards these requests to the quorum.

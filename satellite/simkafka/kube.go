@@ -46,9 +46,11 @@ type Kube struct {
 	// otherwise broker i is ready when the StatefulSet reports more than i ready replicas
 	// (simkube has no pods).
 	Pods bool
-	// AdvertiseAddresses makes brokers advertise their loopback addresses rather than their
-	// DNS names (dev mode: nothing on a developer's machine resolves the satellite's
-	// domain); the names still resolve through the Fleet, for the satellite itself.
+	// AdvertiseAddresses makes brokers and kfake's controller node advertise their loopback
+	// addresses rather than their DNS names (dev mode: nothing on a developer's machine
+	// resolves the satellite's domain or the cluster's in-cluster names, yet a client sends
+	// CreateTopics to the controller node); the names still resolve through the Fleet, for
+	// the satellite itself.
 	AdvertiseAddresses bool
 	Log                *slog.Logger
 }
@@ -130,7 +132,8 @@ func (k *Kube) stepCluster(ctx context.Context, id, ns string, readyReplicas int
 	if !ok {
 		var err error
 		c, err = k.Fleet.Add(Config{ID: id, Secrets: kubeSecrets{client: k.Client, ns: ns},
-			ControllerHost: "kafka-controller-0.kafka-controller-headless." + ns + ".svc", Log: k.Log})
+			ControllerHost:     "kafka-controller-0.kafka-controller-headless." + ns + ".svc",
+			AdvertiseAddresses: k.AdvertiseAddresses, Log: k.Log})
 		if err != nil {
 			return err
 		}
@@ -168,10 +171,8 @@ func (k *Kube) registerNames(ctx context.Context, c *Cluster, ns string) error {
 		if err != nil {
 			continue
 		}
-		if host := clientHost(props); host != "" && k.AdvertiseAddresses {
-			c.Alias(host, i)
-		} else if host != "" {
-			c.Register(host, i)
+		if host := clientHost(props); host != "" {
+			c.Register(host, i) // an alias only, when the cluster advertises addresses
 		}
 	}
 	return nil

@@ -62,7 +62,8 @@ func TestJSONLogsOnEveryLine(t *testing.T) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	add := exec.Command(mothership, "satellite", "add", "--data-dir", dataDir, "--region", "r1", "--seed-file", seed, "--curve-seed-file", filepath.Join(dir, "s1.xk"), "s1", "--log-format", "json")
+	add := exec.Command(mothership, "satellite", "add", "--data-dir", dataDir, "--region", "r1", "--seed-file", seed, "s1", "--log-format", "json")
+	add.Dir = dir // the files it writes by default (NAME.xk, NAME.sender) land here
 	var addErr bytes.Buffer
 	add.Stderr = &addErr
 	if err := add.Run(); err != nil {

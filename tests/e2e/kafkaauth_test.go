@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -24,17 +25,36 @@ import (
 )
 
 // kafkaClient is a franz-go client of a dev cluster that trusts only the cluster's CA from
-// the API and authenticates with a Kafka API key (none when key is ""). It dials through
-// the satellite's Kafka harness: the harness advertises its controller node (which alone
-// answers CreateTopics) under an in-cluster name that only the harness resolves.
+// the API and authenticates with a Kafka API key (none when key is ""). It dials through the
+// satellite's Kafka harness, which resolves the brokers' names also where they advertise
+// names (satellites on a real API server); plainKafkaClient dials over the network only.
 func kafkaClient(t *testing.T, sat *devstack.SatelliteNode, c *api.Cluster, key, secret string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	return newKafkaClient(t, c, func(cfg *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+		return sat.Kafka.TLSDialer(cfg)
+	}, key, secret, opts...)
+}
+
+// plainKafkaClient is a franz-go client of a dev cluster that reaches it the way any program
+// on the machine would: over the network at the addresses the brokers advertise (loopback
+// addresses in dev mode, kfake's controller node included), with no help from the harness.
+func plainKafkaClient(t *testing.T, c *api.Cluster, key, secret string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	return newKafkaClient(t, c, func(cfg *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+		return (&tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cfg}).DialContext
+	}, key, secret, opts...)
+}
+
+// newKafkaClient trusts only the cluster's CA (verified against its bootstrap name) and
+// dials with the dialer made for that TLS configuration.
+func newKafkaClient(t *testing.T, c *api.Cluster, dialer func(*tls.Config) func(context.Context, string, string) (net.Conn, error), key, secret string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(c.Status.CACertificate)) {
 		t.Fatal("the CA Orbit gave is not PEM")
 	}
-	opts = append(opts, kgo.SeedBrokers(c.Status.Bootstrap),
-		kgo.Dialer(sat.Kafka.TLSDialer(&tls.Config{RootCAs: pool, ServerName: c.Status.BootstrapHost, MinVersion: tls.VersionTLS12})),
+	cfg := &tls.Config{RootCAs: pool, ServerName: c.Status.BootstrapHost, MinVersion: tls.VersionTLS12}
+	opts = append(opts, kgo.SeedBrokers(c.Status.Bootstrap), kgo.Dialer(dialer(cfg)),
 		kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))
 	if key != "" {
 		opts = append(opts, kgo.SASL(scram.Auth{User: key, Pass: secret}.AsSha512Mechanism()))
@@ -58,15 +78,7 @@ func TestDevKafkaAPIKey(t *testing.T) {
 	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "tour", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
 		t.Fatal(err)
 	}
-	c := e.waitFor("tour", 60*time.Second, func(c *api.Cluster) error {
-		if err := readyWith(3)(c); err != nil {
-			return err
-		}
-		if c.Status.CACertificate == "" || c.Status.BootstrapHost == "" {
-			return fmt.Errorf("no CA or bootstrap host yet")
-		}
-		return nil
-	})
+	c := e.waitFor("tour", 60*time.Second, readyWithCA(3))
 	k, err := e.client.CreateKafkaAPIKey(ctx, "tour", api.KafkaAPIKeyRequest{Description: "tour"})
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +134,19 @@ func TestDevKafkaAPIKey(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// readyWithCA: ready with n brokers, and the CA and bootstrap name a client needs reported.
+func readyWithCA(n int) func(*api.Cluster) error {
+	return func(c *api.Cluster) error {
+		if err := readyWith(n)(c); err != nil {
+			return err
+		}
+		if c.Status.CACertificate == "" || c.Status.BootstrapHost == "" {
+			return fmt.Errorf("no CA or bootstrap host yet")
+		}
+		return nil
+	}
 }
 
 func isTopicExists(err error) bool { return errors.Is(err, kerr.TopicAlreadyExists) }

@@ -132,7 +132,7 @@ func TestKafkaCredentialsSealedToTheirSatellite(t *testing.T) {
 		}
 		return kp
 	}
-	cred, err := sc.Open(curve("us-west-2"))
+	cred, err := sc.Open(curve("us-west-2"), e.cp.CredentialSender)
 	if err != nil {
 		t.Fatalf("the target satellite cannot open its credential: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestKafkaCredentialsSealedToTheirSatellite(t *testing.T) {
 	if cred.User != k.ID || sc.LogicalCluster != c.ID || !bytes.Equal(cred.SaltedPassword, want) {
 		t.Fatalf("opened %v for %s, not the key's credential", cred, sc.LogicalCluster)
 	}
-	if _, err := sc.Open(curve("eu-west-1")); !errors.Is(err, kv.ErrSealed) {
+	if _, err := sc.Open(curve("eu-west-1"), e.cp.CredentialSender); !errors.Is(err, kv.ErrSealed) {
 		t.Fatalf("another satellite's curve key opened the credential: %v", err)
 	}
 	text := bucketText(t, e, kv.BucketCredentials)

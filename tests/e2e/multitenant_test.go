@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orbitcp/orbit/devstack"
+	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/tests/testkit"
 )
 
@@ -77,7 +80,9 @@ func (p *packing) create(c *api.Client, name, sku string) *api.Cluster {
 	return got
 }
 
-// quotas maps the namespace of each physical kafka cluster to its quotas file.
+// quotas maps the namespace of each physical kafka cluster to its tenants' quotas in the
+// desired state (one "user.<id>.<quota>=<value>" line each; what the satellite sets through
+// AlterClientQuotas, checked against Kafka in TestSharedClusterTenantIsolation).
 func (p *packing) quotas() map[string]string {
 	p.t.Helper()
 	cms, err := p.sat.Kube.CoreV1().ConfigMaps("").List(context.Background(), metav1.ListOptions{})
@@ -87,8 +92,32 @@ func (p *packing) quotas() map[string]string {
 	out := map[string]string{}
 	for _, cm := range cms.Items {
 		if cm.Name == "kafka-config" {
-			out[cm.Namespace] = cm.Data["quotas.properties"]
+			out[cm.Namespace] = ""
 		}
+	}
+	desired := p.e.bucket(kv.BucketDesired)
+	keys, err := desired.ListKeys(context.Background())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for key := range keys.Keys() {
+		entry, err := desired.Get(context.Background(), key)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		psc, err := kv.DecodePSC(entry.Value())
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		ns := satellite.Namespace(psc.ID)
+		if _, ok := out[ns]; !ok || psc.Product != kv.ProductKafka {
+			continue
+		}
+		var lines strings.Builder
+		for _, t := range psc.Spec.Tenants {
+			fmt.Fprintf(&lines, "user.%s.producer_byte_rate=%d\nuser.%s.consumer_byte_rate=%d\n", t.ID, t.ProducerByteRate, t.ID, t.ConsumerByteRate)
+		}
+		out[ns] = lines.String()
 	}
 	return out
 }
@@ -159,7 +188,7 @@ func (p *packing) fourthBasicTenantStartsAnotherCluster() {
 	t := p.t
 	t.Helper()
 	if _, err := p.ops.SetProfile(context.Background(), "kafka", "basic", api.ProfileSpec{Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 1000,
-		TenantsPerCluster: 3, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 100 << 20, ConsumerByteRate: 300 << 20, MaxPartitions: 1000, MaxConnections: 1000},
+		TenantsPerCluster: 3, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 100 << 20, ConsumerByteRate: 300 << 20},
 		Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}); err != nil {
 		t.Fatal(err)
 	}

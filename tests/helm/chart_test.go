@@ -218,14 +218,22 @@ func TestChartOnKubernetes(t *testing.T) {
 	if err := os.MkdirAll(onboard, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// The control plane's credential key, as deploy/README.md takes it from orbit-keys: the
+	// satellite is told its public half, the only sender whose Kafka credentials it opens.
+	credKeyFile := filepath.Join(onboard, "credential-key")
+	if err := os.WriteFile(credKeyFile, keys["credential-key"], 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out, err := runBin(bins["mothership"], "satellite", "add", satName, "--region", "us-west-2", "--db", dsn,
+		"--credential-key", credKeyFile, "--credential-sender-file", filepath.Join(onboard, satName+".sender"),
 		"--seed-file", filepath.Join(onboard, satName+".nk"), "--curve-seed-file", filepath.Join(onboard, satName+".xk"))
 	if err != nil {
 		t.Fatalf("satellite add: %v\n%s", err, out)
 	}
 	seed, _ := os.ReadFile(filepath.Join(onboard, satName+".nk"))
 	curve, _ := os.ReadFile(filepath.Join(onboard, satName+".xk"))
-	createSecret(t, kube, "orbit-satellite-onboarding", corev1.SecretTypeOpaque, map[string][]byte{"seed": seed, "curve": curve})
+	sender, _ := os.ReadFile(filepath.Join(onboard, satName+".sender"))
+	createSecret(t, kube, "orbit-satellite-onboarding", corev1.SecretTypeOpaque, map[string][]byte{"seed": seed, "curve": curve, "sender": sender})
 	dryRun(t, kube, runHelm(t, "", append([]string{"template", "orbit-satellite", satChart, "-n", namespace, "--include-crds"}, satelliteValues...)...))
 	runHelm(t, kube.Kubeconfig, append([]string{"install", "orbit-satellite", satChart, "-n", namespace, "--wait", "--timeout", "3m"}, satelliteValues...)...)
 	satSet := waitStatefulSet(t, kube, "orbit-satellite", 1)

@@ -33,9 +33,9 @@ var kafkaConfig = map[string]string{
 var Defaults = map[string]Profile{
 	"kafka/dedicated": {Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 500, Config: kafkaConfig},
 	"kafka/basic": {Version: "3.9.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 1000, Config: kafkaConfig,
-		TenantsPerCluster: 20, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 100 << 20, ConsumerByteRate: 300 << 20, MaxPartitions: 1000, MaxConnections: 1000}},
+		TenantsPerCluster: 20, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 100 << 20, ConsumerByteRate: 300 << 20}},
 	"kafka/standard": {Version: "3.9.0", ReplicasPerCKU: 6, Controllers: 3, StorageGiB: 2000, Config: kafkaConfig,
-		TenantsPerCluster: 10, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 250 << 20, ConsumerByteRate: 750 << 20, MaxPartitions: 2000, MaxConnections: 5000}},
+		TenantsPerCluster: 10, TenantQuotas: &api.TenantQuotas{ProducerByteRate: 250 << 20, ConsumerByteRate: 750 << 20}},
 	"ksqldb/dedicated": {Version: "0.29.0", ReplicasPerCKU: 1, StorageGiB: 100,
 		Config: map[string]string{"ksql.streams.replication.factor": "3"}},
 	"connect/dedicated": {Version: "3.9.0", ReplicasPerCKU: 1, StorageGiB: 10,
