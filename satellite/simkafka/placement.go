@@ -104,7 +104,8 @@ type placement struct {
 	delay    time.Duration
 	hold     bool
 	disk     int64
-	quorum   bool // the controller quorum has a leader
+	extra    map[int32]int64 // bytes a broker's log directory holds beyond its replicas
+	quorum   bool            // the controller quorum has a leader
 	requests []Reassignment
 	unreg    []int32
 	dirty    map[tpKey]int32 // kfake leaders to move
@@ -427,6 +428,17 @@ func (c *Cluster) SetDiskBytes(n int64) {
 	c.place.mu.Lock()
 	defer c.place.mu.Unlock()
 	c.place.disk = n
+}
+
+// FillDisk makes broker node's log directory hold n bytes beyond its replicas (segments
+// Kafka has not deleted yet, say), so that a test can fill one broker's disk; 0 clears it.
+func (c *Cluster) FillDisk(node int32, n int64) {
+	c.place.mu.Lock()
+	defer c.place.mu.Unlock()
+	if c.place.extra == nil {
+		c.place.extra = map[int32]int64{}
+	}
+	c.place.extra[node] = n
 }
 
 // SetQuorumLeader makes DescribeQuorum report a leader (true) or none (false).

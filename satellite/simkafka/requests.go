@@ -252,11 +252,11 @@ func (p *placement) describeLogDirs(node int32, req kmsg.Request) (kmsg.Response
 		}
 	}
 	disk := p.disk
+	used := p.extra[node]
 	p.mu.Unlock()
 	want := named(r.Topics, func(t kmsg.DescribeLogDirsRequestTopic) (string, []int32) { return t.Topic, t.Partitions })
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir = LogDir
-	var used int64
 	names := make([]string, 0, len(held))
 	for name := range held {
 		names = append(names, name)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kmsg"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +17,7 @@ import (
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
+	"github.com/orbitcp/orbit/satellite/simkafka"
 	"github.com/orbitcp/orbit/tests/kubetest"
 	"github.com/orbitcp/orbit/tests/testkit"
 )
@@ -52,18 +52,17 @@ func TestMitigationOnRealKubernetes(t *testing.T) {
 	if !ok {
 		t.Fatalf("no Kafka harness for %s", id)
 	}
-	// Kafka reports the log directory of the broker named in full as 95% used.
+	// Kafka reports the log directory of the broker named in full as 95% used (the
+	// harness answers DescribeLogDirs from where replicas live, plus what FillDisk adds).
 	var full atomic.Int32
-	kc.Intercept(int16(kmsg.DescribeLogDirs), func(node int32, req kmsg.Request) (kmsg.Response, error, bool) {
-		resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
-		d := kmsg.NewDescribeLogDirsResponseDir()
-		d.Dir, d.TotalBytes, d.UsableBytes = "/var/lib/orbit/data/kafka", 100<<30, 90<<30
-		if node == full.Load() {
-			d.UsableBytes = 5 << 30
+	fill := func(node int32) {
+		if prev := full.Swap(node); prev != 0 {
+			kc.FillDisk(prev, 0)
 		}
-		resp.Dirs = append(resp.Dirs, d)
-		return resp, nil, true
-	})
+		if node != 0 {
+			kc.FillDisk(node, simkafka.DefaultDiskBytes*95/100)
+		}
+	}
 	claim := func(ordinal int) resource.Quantity {
 		pvc, err := kube.Client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, fmt.Sprintf("data-kafka-broker-%d", ordinal), metav1.GetOptions{})
 		if err != nil {
@@ -80,7 +79,7 @@ func TestMitigationOnRealKubernetes(t *testing.T) {
 	}
 	initial := claim(1)
 
-	full.Store(1001)
+	fill(1001)
 	testkit.CheckFor(t, 30*time.Second, func() error {
 		evs := events()
 		if len(evs) != 1 || evs[0].Reason != "GrewVolume" || evs[0].InvolvedObject.Kind != "PhysicalStatefulCluster" {
@@ -114,7 +113,7 @@ func TestMitigationOnRealKubernetes(t *testing.T) {
 			}
 			return fmt.Errorf("no Mitigation condition saying %q: %v", reason, conds)
 		})
-		full.Store(node)
+		fill(node)
 		// Not synchronisation: ten of the satellite's looks at the cluster, in which it may not act.
 		time.Sleep(3 * time.Second)
 		if q := claim(ordinal); q.Cmp(initial) != 0 || len(events()) != 1 {
@@ -128,7 +127,7 @@ func TestMitigationOnRealKubernetes(t *testing.T) {
 	if _, err := e.client.UpdateCluster(ctx, "demo", api.ClusterUpdate{Mitigation: &off}); err != nil {
 		t.Fatal(err)
 	}
-	full.Store(0)
+	fill(0)
 	patch = []byte(`{"metadata":{"annotations":{"` + satellite.AnnotationMitigation + `":null}}}`)
 	if _, err := sat.Dynamic.Resource(satellite.PSCResource).Patch(ctx, id, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
