@@ -52,6 +52,17 @@ type Rebalancer interface {
 	Rebalance(ctx context.Context, cluster string, adm *kadm.Client) error
 }
 
+// balanceNow is the satellite's own Rebalancer: its operator balances every Kafka cluster's
+// assignment on each pass (reconcilePlacement), so asking it to rebalance is queueing the
+// cluster's next pass now.
+type balanceNow func(name string, d time.Duration)
+
+// Rebalance queues the cluster's next pass, which reassigns replicas to the balanced plan.
+func (b balanceNow) Rebalance(_ context.Context, cluster string, _ *kadm.Client) error {
+	b(cluster, 0)
+	return nil
+}
+
 // MitigationConfig tunes the detectors; zero fields take the defaults.
 type MitigationConfig struct {
 	// RestartGrace is how long a pod must have been Ready, unseen by Kafka, before it is

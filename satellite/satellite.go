@@ -354,16 +354,20 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 	if cfg.KafkaAdmin {
 		l.op.kafka = newKafkaAdmins(cfg.KafkaDial, s.log.With("component", "kafka"))
 		l.op.kafka.satellite = cfg.Name
-		l.op.mitigation = newMitigator(cfg.Mitigation, cfg.Rebalancer)
 		l.op.observeEvery = cfg.KafkaObserveEvery
 		l.op.healthInterval = cfg.KafkaHealthInterval
 		if l.op.healthInterval <= 0 {
 			l.op.healthInterval = 30 * time.Second
 		}
+		rebalancer := cfg.Rebalancer
 		if !cfg.KafkaNoReassign {
 			l.op.rebalance = newRebalancer(cfg.DrainDeadline)
 			l.op.render.drain = l.op.rebalance
+			if rebalancer == nil {
+				rebalancer = balanceNow(l.opQueue.AddAfter)
+			}
 		}
+		l.op.mitigation = newMitigator(cfg.Mitigation, rebalancer)
 		if len(cfg.CurveSeed) > 0 {
 			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
 			if err != nil {
