@@ -281,7 +281,7 @@ func (m *Mothership) buildLayers() []layer {
 		events.ResourceKafkaKey)
 	// One scheduler worker: placements read capacity and must not race each other.
 	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
-	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile)
+	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile, events.ResourceTarget)
 	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness, Leader: m.leader,
 		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention,
 		CredentialKey: m.cfg.CredentialKey})

@@ -133,7 +133,8 @@ func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
 			Config:      cfg,
 			TLSSerial:   p.TlsSerial,
 			// The KRaft id of a Kafka cluster (the satellite formats its storage with it).
-			KafkaClusterID: p.KraftClusterID,
+			KafkaClusterID:  p.KraftClusterID,
+			ProfileRevision: p.ProfileRevision,
 		},
 	}
 	if p.KafkaPhysicalID.Valid {
