@@ -30,6 +30,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/mothership/physical"
 	"github.com/orbitcp/orbit/mothership/relay"
+	"github.com/orbitcp/orbit/mothership/rollout"
 	"github.com/orbitcp/orbit/mothership/scheduler"
 	"github.com/orbitcp/orbit/mothership/status"
 	"github.com/orbitcp/orbit/mothership/usage"
@@ -62,6 +63,12 @@ type Config struct {
 	// ReplicaID names this replica in the leader election: unique among the replicas on one
 	// database, and stable across a replica's restarts (default: the host name).
 	ReplicaID string
+	// RolloutInterval is how often the rollout controller steps the rollouts in progress
+	// (default 1s).
+	RolloutInterval time.Duration
+	// Clock, if set, is the rollout controller's clock (maintenance windows, soak times and
+	// deadlines); tests move it.
+	Clock func() time.Time
 	// LeaseTTL is how long the leader's lease lasts unless renewed: how long a crashed
 	// leader goes unreplaced (default leader.DefaultTTL).
 	LeaseTTL time.Duration
@@ -277,6 +284,8 @@ func (m *Mothership) buildLayers() []layer {
 	sched := scheduler.New(st, m.registry)
 	phys := physical.New(st, m.cfg.DeletedRetention)
 	status := status.New(st, m.log)
+	rollouts := rollout.New(rollout.Config{Store: st, Satellites: m.registry.List, Now: m.cfg.Clock,
+		Interval: m.cfg.RolloutInterval, Log: m.log.With("service", "rollout")})
 	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, syncer.MapEvent, 4, events.ResourcePhysical, events.ResourcePlacement,
 		events.ResourceKafkaKey)
 	// One scheduler worker: placements read capacity and must not race each other.
@@ -299,6 +308,7 @@ func (m *Mothership) buildLayers() []layer {
 		{name: "scheduler", start: func(ctx context.Context) error { return schedCtl.Start(ctx, m.js) },
 			run: func(ctx context.Context) error { return m.runScheduler(ctx, schedCtl) }, leaderOnly: true},
 		{name: "physical-controller", start: func(ctx context.Context) error { return physCtl.Start(ctx, m.js) }, run: physCtl.Run, leaderOnly: true},
+		{name: "rollout-controller", run: rollouts.Run, leaderOnly: true},
 		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run, leaderOnly: true},
 		{name: "usage-meter", run: usage.New(st, m.cfg.UsageInterval, m.log).Run, leaderOnly: true},
 		{name: "frontend"},
