@@ -1,5 +1,6 @@
 // Package frontenddb is the query set of the API (the frontend): it writes tenants, api_keys,
-// kafka_api_keys, logical_clusters, cluster_history and profiles, appending each change's
+// kafka_api_keys, logical_clusters, cluster_history, profiles, rollouts (what users asked
+// of them) and rollout_history, cluster_labels, cluster_pins and maintenance_windows, appending each change's
 // event to the outbox, and reads what the other services recorded for the API's views. Every
 // replica serves the API, so its transactions pass no leader fence.
 package frontenddb
@@ -46,6 +47,23 @@ type Queries interface {
 	GetPlacement(ctx context.Context, physicalClusterID string) (db.Placement, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (db.ClusterStatus, error)
 	ObservedLogicalGeneration(ctx context.Context, arg db.ObservedLogicalGenerationParams) (int64, error)
+	GetProfile(ctx context.Context, arg db.GetProfileParams) (db.Profile, error)
+	GetPhysicalCluster(ctx context.Context, id string) (db.PhysicalCluster, error)
+	InsertRollout(ctx context.Context, arg db.InsertRolloutParams) error
+	UpdateRolloutRequest(ctx context.Context, arg db.UpdateRolloutRequestParams) error
+	GetRollout(ctx context.Context, id string) (db.Rollout, error)
+	ListRollouts(ctx context.Context) ([]db.Rollout, error)
+	InsertRolloutHistory(ctx context.Context, arg db.InsertRolloutHistoryParams) error
+	ListRolloutHistory(ctx context.Context, rolloutID string) ([]db.RolloutHistory, error)
+	GetRolloutStatus(ctx context.Context, rolloutID string) (db.RolloutStatus, error)
+	ListRolloutTargets(ctx context.Context, rolloutID string) ([]db.RolloutTarget, error)
+	UpsertClusterLabel(ctx context.Context, arg db.UpsertClusterLabelParams) error
+	DeleteClusterLabel(ctx context.Context, arg db.DeleteClusterLabelParams) error
+	UpsertClusterPin(ctx context.Context, arg db.UpsertClusterPinParams) error
+	DeleteClusterPin(ctx context.Context, physicalClusterID string) error
+	UpsertMaintenanceWindow(ctx context.Context, arg db.UpsertMaintenanceWindowParams) error
+	DeleteMaintenanceWindow(ctx context.Context, scope string) error
+	ListMaintenanceWindows(ctx context.Context) ([]db.MaintenanceWindow, error)
 }
 
 // Store is the service's view of the store.

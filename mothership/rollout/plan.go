@@ -12,6 +12,7 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/rolloutdb"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/internal/strategy"
 )
 
 // candidate is a physical cluster a rollout may change.
@@ -148,7 +149,7 @@ func (c *Controller) candidates(ctx context.Context, q rolloutdb.Queries, r db.R
 	}
 	out = slices.DeleteFunc(out, func(cd candidate) bool { return !Matches(&sel, cd) })
 	sort.SliceStable(out, func(i, j int) bool {
-		ci, cj := out[i].labels[CanaryLabel] == "true", out[j].labels[CanaryLabel] == "true"
+		ci, cj := out[i].labels[strategy.CanaryLabel] == "true", out[j].labels[strategy.CanaryLabel] == "true"
 		if ci != cj {
 			return ci
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/events"
+	"github.com/orbitcp/orbit/mothership/internal/strategy"
 )
 
 // request applies the user's newest request on the rollout (pause, resume, abort,
@@ -70,7 +71,7 @@ func (c *Controller) progress(ctx context.Context, q rolloutdb.Queries, r db.Rol
 		}
 		c.observe(t, o, r.Revision, online[t.Satellite], soak, deadline, offlineDeadline, now)
 	}
-	budget, err := Budget(strat.FailureBudget, len(targets))
+	budget, err := strategy.Budget(strat.FailureBudget, len(targets))
 	if err != nil {
 		return err
 	}

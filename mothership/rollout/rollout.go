@@ -33,8 +33,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/orbitcp/orbit/db"
@@ -50,19 +48,7 @@ const (
 	DefaultOfflineDeadline  = 4 * time.Hour
 	// DefaultHeartbeatTTL is how old a satellite's heartbeat may be for its reports to count.
 	DefaultHeartbeatTTL = 30 * time.Second
-	// CanaryLabel marks the clusters a default rollout starts with.
-	CanaryLabel = "canary"
 )
-
-// DefaultStrategy is the strategy of a rollout that names none (what `orbit profile set`
-// creates): one canary cluster (the first cluster labelled canary=true by id, else the
-// cluster with the lowest id), then 10% of the clusters, then half, then the rest, each
-// wave once the one before is healthy. Never the whole fleet at once.
-func DefaultStrategy() api.RolloutStrategy {
-	return api.RolloutStrategy{Waves: []api.Wave{
-		{Name: "canary", Count: 1}, {Name: "10%", Percent: 10}, {Name: "50%", Percent: 50}, {Name: "rest"},
-	}}
-}
 
 // Config configures the controller.
 type Config struct {
@@ -174,26 +160,6 @@ func durationOr(d api.Duration, def time.Duration) time.Duration {
 		return def
 	}
 	return time.Duration(d)
-}
-
-// Budget is how many of n clusters may fail: a count or a percentage (rounded down).
-func Budget(s string, n int) (int, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	if p, ok := strings.CutSuffix(s, "%"); ok {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || v > 100 {
-			return 0, fmt.Errorf("failureBudget: %q is not a percentage between 0%% and 100%%", s)
-		}
-		return n * v / 100, nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("failureBudget: %q is neither a count nor a percentage", s)
-	}
-	return v, nil
 }
 
 // step is one transaction of one rollout.

@@ -35,7 +35,7 @@ func New(out, errOut io.Writer) *cli.App {
 			&cli.StringFlag{Name: "ca-file", Usage: "CA (PEM) to verify an https server with", EnvVars: []string{"ORBIT_CA_FILE"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "Output format: table, json or yaml", Value: "table", EnvVars: []string{"ORBIT_OUTPUT"}},
 		},
-		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand, controllerCommand, apikeyCommand, profileCommand, usageCommand},
+		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand, controllerCommand, apikeyCommand, profileCommand, usageCommand, rolloutCommand, windowCommand},
 		// Errors are printed once, by the caller of Run.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
