@@ -153,7 +153,8 @@ func (c *Controller) observe(t *target, o db.ListRolloutObservationsRow, rev int
 		} else {
 			t.set(api.TargetRolling, "soaking")
 		}
-	case atTarget && (o.Phase == string(kv.PhaseDegraded) || o.Phase == string(kv.PhaseFailed)):
+	case atTarget && (o.Phase == string(kv.PhaseDegraded) || o.Phase == string(kv.PhaseFailed)) && o.ReportedAt >= t.StartedAt.Int64:
+		// (A report from before a resume does not fail the cluster again.)
 		t.set(api.TargetFailed, fmt.Sprintf("%s at revision %d: %s", o.Phase, rev, o.Message))
 		t.FinishedAt = ms(now)
 	case now.Sub(started) > deadline:
