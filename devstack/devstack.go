@@ -56,6 +56,8 @@ type ControlPlaneConfig struct {
 	DeletedRetention time.Duration
 	// UsageInterval: how often usage is metered (0: the default).
 	UsageInterval time.Duration
+	// RolloutInterval: how often rollouts are stepped (0: the default).
+	RolloutInterval time.Duration
 	// NATSURL, if set, makes the mothership a client of an existing hub (a `mothership hub`
 	// node or cluster) instead of embedding a hub node: it connects there with the user nkey
 	// NATSSeed, which the hub knows as the mothership's (`mothership hub --nats-seed-file`).
@@ -156,7 +158,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, RolloutInterval: cfg.RolloutInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()
@@ -179,7 +181,7 @@ func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store 
 		return nil, fmt.Errorf("connecting to the hub at %s: %w", cfg.NATSURL, err)
 	}
 	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Listen: cfg.Listen, Replicas: max(cfg.Replicas, 1),
-		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
+		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, RolloutInterval: cfg.RolloutInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		store.Close()

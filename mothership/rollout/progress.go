@@ -21,7 +21,7 @@ func (c *Controller) request(st *db.RolloutStatus, r db.Rollout, targets []targe
 	st.RequestSeq = r.RequestSeq
 	switch {
 	case r.RequestedState == api.RolloutAborted && (st.State == api.RolloutRunning || st.State == api.RolloutPaused):
-		st.State, st.Reason = api.RolloutAborted, "aborted by "+r.CreatedBy
+		st.State, st.Reason = api.RolloutAborted, "aborted by a user"
 		for i := range targets {
 			if t := &targets[i]; !terminal(t.State) && !t.StartedAt.Valid {
 				t.set(api.TargetSkipped, "rollout aborted")
@@ -153,12 +153,18 @@ func (c *Controller) observe(t *target, o db.ListRolloutObservationsRow, rev int
 		} else {
 			t.set(api.TargetRolling, "soaking")
 		}
-	case atTarget && (o.Phase == string(kv.PhaseDegraded) || o.Phase == string(kv.PhaseFailed)) && o.ReportedAt >= t.StartedAt.Int64:
+	case atTarget && o.Phase == string(kv.PhaseFailed) && o.ReportedAt >= t.StartedAt.Int64:
 		// (A report from before a resume does not fail the cluster again.)
 		t.set(api.TargetFailed, fmt.Sprintf("%s at revision %d: %s", o.Phase, rev, o.Message))
 		t.FinishedAt = ms(now)
 	case now.Sub(started) > deadline:
-		t.set(api.TargetFailed, fmt.Sprintf("not ready at revision %d within the progress deadline %s", rev, deadline))
+		// Degraded is what a cluster reports while its pods roll; only past the deadline
+		// does it count as a failure.
+		last := ""
+		if atTarget && o.Phase != "" {
+			last = fmt.Sprintf(" (%s: %s)", o.Phase, o.Message)
+		}
+		t.set(api.TargetFailed, fmt.Sprintf("not ready at revision %d within the progress deadline %s%s", rev, deadline, last))
 		t.FinishedAt = ms(now)
 	default:
 		if t.ReadySince.Valid {

@@ -14,7 +14,8 @@
 //
 // A cluster is done when its satellite reports the target revision at the generation that
 // carries it, Ready, with a fresh heartbeat, for the soak time. A cluster that reports
-// failed or degraded at that generation, or misses its progress deadline, has failed; past
+// failed at that generation, or is not done by its progress deadline (a cluster that stays
+// degraded), has failed; past
 // the failure budget the rollout pauses itself, naming the clusters. A cluster whose
 // satellite is disconnected waits (offline): it spends no budget and does not hold the next
 // wave; it rolls when its satellite returns, or fails once its offline deadline passes.

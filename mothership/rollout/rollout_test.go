@@ -210,7 +210,8 @@ func (f *fleet) revisions() map[int64]int {
 }
 
 // TestRolloutPausesPastBudgetAndResumes: clusters on three satellites; the first wave's
-// cluster reports the new revision Degraded, the budget (0) is spent: the rollout pauses
+// cluster reports the new revision Degraded past its progress deadline, the budget (0) is
+// spent: the rollout pauses
 // naming it, every cluster after it keeps the old revision; fixed and resumed, it goes on
 // wave by wave and completes, each cluster changed once.
 func TestRolloutPausesPastBudgetAndResumes(t *testing.T) {
@@ -218,7 +219,7 @@ func TestRolloutPausesPastBudgetAndResumes(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			f := newFleet(t, store, map[string]int{"sat-a": 3, "sat-b": 3, "sat-c": 4})
 			f.setProfile(1, 500)
-			f.createRollout("ro-1", 1, api.RolloutStrategy{Soak: api.Duration(time.Minute),
+			f.createRollout("ro-1", 1, api.RolloutStrategy{Soak: api.Duration(time.Minute), ProgressDeadline: api.Duration(30 * time.Second),
 				Waves: []api.Wave{{Name: "canary", Count: 1}, {Percent: 50}}}, api.Selector{})
 			f.degraded["pkc-sat-a-0"] = true
 			for range 5 {
