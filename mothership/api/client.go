@@ -269,15 +269,22 @@ func (c *Client) Usage(ctx context.Context, from time.Time) ([]Usage, error) {
 }
 
 // SetProfileRollout sets a profile like SetProfile; rollout is "" (the default strategy) or
-// "all-at-once".
-func (c *Client) SetProfileRollout(ctx context.Context, product, sku string, spec ProfileSpec, rollout string) (*Profile, error) {
+// "all-at-once"; soak, if not 0, is the rollout's soak time.
+func (c *Client) SetProfileRollout(ctx context.Context, product, sku string, spec ProfileSpec, rollout string, soak time.Duration) (*Profile, error) {
 	body, err := jsonBody(spec)
 	if err != nil {
 		return nil, err
 	}
-	path := "/v1/profiles/" + url.PathEscape(product) + "/" + url.PathEscape(sku)
+	q := url.Values{}
 	if rollout != "" {
-		path += "?rollout=" + url.QueryEscape(rollout)
+		q.Set("rollout", rollout)
+	}
+	if soak != 0 {
+		q.Set("soak", soak.String())
+	}
+	path := "/v1/profiles/" + url.PathEscape(product) + "/" + url.PathEscape(sku)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	var out Profile
 	return &out, c.do(ctx, http.MethodPut, path, "application/json", body, &out)

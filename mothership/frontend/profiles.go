@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/frontenddb"
@@ -93,7 +94,7 @@ func (f *Frontend) listProfiles(w http.ResponseWriter, r *http.Request, _ *princ
 
 // setProfile records a new revision of a product and SKU's profile and publishes it, with
 // a rollout of it to every cluster of that product and SKU (the default strategy, or all at
-// once with ?rollout=all-at-once); a rollout still running for them is superseded.
+// once with ?rollout=all-at-once; ?soak= sets its soak time); a rollout still running for them is superseded.
 func (f *Frontend) setProfile(w http.ResponseWriter, r *http.Request, p *principal) error {
 	product, sku := r.PathValue("product"), r.PathValue("sku")
 	if err := kv.Product(product).Validate("product"); err != nil {
@@ -116,6 +117,13 @@ func (f *Frontend) setProfile(w http.ResponseWriter, r *http.Request, p *princip
 		strat = api.RolloutStrategy{AllAtOnce: true}
 	default:
 		return invalid("rollout", "%q is not default or all-at-once", rollout)
+	}
+	if soak := r.URL.Query().Get("soak"); soak != "" {
+		d, err := time.ParseDuration(soak)
+		if err != nil || d < 0 {
+			return invalid("soak", "%q is not a duration such as 30s", soak)
+		}
+		strat.Soak = api.Duration(d)
 	}
 	body, _ := json.Marshal(spec)
 	var out api.Profile

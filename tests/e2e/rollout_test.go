@@ -229,7 +229,7 @@ func TestRolloutThroughCLI(t *testing.T) {
 	}
 
 	// 5. A bigger disk is not rolled back.
-	p2 := setProfile(profileFile("3.9.1", 600, ""), "--all-at-once")
+	p2 := setProfile(profileFile("3.9.1", 600, ""), "--all-at-once", "--soak", "1s")
 	waitRollout := func(id, state string) api.Rollout {
 		t.Helper()
 		var ro api.Rollout
@@ -248,7 +248,7 @@ func TestRolloutThroughCLI(t *testing.T) {
 
 	// 6. A configuration change rolled back: the changed clusters return to the revision
 	// before it.
-	p3 := setProfile(profileFile("3.9.1", 600, "72"), "--all-at-once")
+	p3 := setProfile(profileFile("3.9.1", 600, "72"), "--all-at-once", "--soak", "1s")
 	waitRollout(p3.Rollout, api.RolloutComplete)
 	out, err = op("rollout", "rollback", p3.Rollout, "-o", "json")
 	if err != nil {
@@ -268,7 +268,7 @@ func TestRolloutThroughCLI(t *testing.T) {
 			t.Fatalf("%s still has the rolled-back configuration", cl.Name)
 		}
 	}
-	if ro := getRollout(t, e, opKey, p3.Rollout); !hasHistory(ro, "rollback", ro.CreatedBy) || ro.State != api.RolloutSuperseded {
+	if ro := getRollout(t, e, opKey, p3.Rollout); !hasHistory(ro, "rollback", ro.CreatedBy) || ro.State != api.RolloutComplete {
 		t.Fatalf("rolled-back rollout: %+v", ro)
 	}
 

@@ -26,6 +26,7 @@ var profileCommand = &cli.Command{
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Profile file (- for standard input)", Required: true, EnvVars: []string{"ORBIT_PROFILE_FILE"}},
 				&cli.BoolFlag{Name: "all-at-once", Usage: "Roll it out to every cluster at once instead of in waves", EnvVars: []string{"ORBIT_ALL_AT_ONCE"}},
+				&cli.DurationFlag{Name: "soak", Usage: "How long each changed cluster must stay Ready (default 2m)", EnvVars: []string{"ORBIT_SOAK"}},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 2 {
@@ -57,7 +58,7 @@ var profileCommand = &cli.Command{
 				if c.Bool("all-at-once") {
 					rollout = "all-at-once"
 				}
-				p, err := cl.SetProfileRollout(c.Context, c.Args().Get(0), c.Args().Get(1), spec, rollout)
+				p, err := cl.SetProfileRollout(c.Context, c.Args().Get(0), c.Args().Get(1), spec, rollout, c.Duration("soak"))
 				if err != nil {
 					return err
 				}
