@@ -58,6 +58,9 @@ type ControlPlaneConfig struct {
 	UsageInterval time.Duration
 	// RolloutInterval: how often rollouts are stepped (0: the default).
 	RolloutInterval time.Duration
+	// SatelliteTTL: how old a heartbeat may be for a rollout to count a satellite's reports
+	// (0: the default).
+	SatelliteTTL time.Duration
 	// NATSURL, if set, makes the mothership a client of an existing hub (a `mothership hub`
 	// node or cluster) instead of embedding a hub node: it connects there with the user nkey
 	// NATSSeed, which the hub knows as the mothership's (`mothership hub --nats-seed-file`).
@@ -158,7 +161,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, RolloutInterval: cfg.RolloutInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, RolloutInterval: cfg.RolloutInterval, SatelliteTTL: cfg.SatelliteTTL, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()
@@ -181,7 +184,7 @@ func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store 
 		return nil, fmt.Errorf("connecting to the hub at %s: %w", cfg.NATSURL, err)
 	}
 	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Listen: cfg.Listen, Replicas: max(cfg.Replicas, 1),
-		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, RolloutInterval: cfg.RolloutInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
+		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, RolloutInterval: cfg.RolloutInterval, SatelliteTTL: cfg.SatelliteTTL, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		store.Close()
@@ -341,6 +344,8 @@ type SatelliteConfig struct {
 	// TLSCert and TLSKey are the satellite's client certificate, when the hub asks for one.
 	HubCA, TLSCert, TLSKey string
 	Log                    *slog.Logger
+	// HeartbeatInterval: how often the satellite heartbeats (0: the default).
+	HeartbeatInterval time.Duration
 }
 
 // SatelliteNode is a running in-process satellite.
@@ -416,7 +421,8 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		Name: cfg.Name, Region: cfg.Region, Cloud: cfg.Cloud, Networks: cfg.Networks, Capacity: cfg.Capacity,
 		StoreDir: filepath.Join(cfg.Dir, "nats"), HubURLs: cfg.HubURLs, Seed: cfg.Seed, Kube: n.Kube, Dynamic: n.Dynamic,
 		Simulated: cfg.Kubeconfig == "", Version: cfg.Version, LeafReconnect: 250 * time.Millisecond, Log: log,
-		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil || cfg.KafkaDial != nil, KafkaDial: n.kafkaDial(cfg.KafkaDial),
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		OnDesired:         cfg.OnDesired, KafkaAdmin: n.Kafka != nil || cfg.KafkaDial != nil, KafkaDial: n.kafkaDial(cfg.KafkaDial),
 	})
 	if err != nil {
 		cancel()

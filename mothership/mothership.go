@@ -66,6 +66,9 @@ type Config struct {
 	// RolloutInterval is how often the rollout controller steps the rollouts in progress
 	// (default 1s).
 	RolloutInterval time.Duration
+	// SatelliteTTL is how old a satellite's heartbeat may be for the rollout controller to
+	// count its reports (default rollout.DefaultHeartbeatTTL).
+	SatelliteTTL time.Duration
 	// Clock, if set, is the rollout controller's clock (maintenance windows, soak times and
 	// deadlines); tests move it.
 	Clock func() time.Time
@@ -285,7 +288,7 @@ func (m *Mothership) buildLayers() []layer {
 	phys := physical.New(st, m.cfg.DeletedRetention)
 	status := status.New(st, m.log)
 	rollouts := rollout.New(rollout.Config{Store: st, Satellites: m.registry.List, Now: m.cfg.Clock,
-		Interval: m.cfg.RolloutInterval, Log: m.log.With("service", "rollout")})
+		Interval: m.cfg.RolloutInterval, HeartbeatTTL: m.cfg.SatelliteTTL, Log: m.log.With("service", "rollout")})
 	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, syncer.MapEvent, 4, events.ResourcePhysical, events.ResourcePlacement,
 		events.ResourceKafkaKey)
 	// One scheduler worker: placements read capacity and must not race each other.

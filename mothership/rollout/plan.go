@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -40,20 +39,11 @@ func (c *Controller) plan(ctx context.Context, q rolloutdb.Queries, r db.Rollout
 			t := db.InsertRolloutTargetParams{RolloutID: r.ID, PhysicalClusterID: cd.ID, Wave: int64(w), Position: pos,
 				Satellite: cd.Satellite, FromRevision: cd.ProfileRevision, State: api.TargetWaiting}
 			pos++
-			current := cd.ProfileRevision
-			if ct, err := q.GetClusterTarget(ctx, cd.ID); err == nil {
-				current = ct.Revision
-			} else if !errors.Is(err, db.ErrNotFound) {
-				return db.RolloutStatus{}, err
-			}
-			switch {
-			case cd.pinned:
-				t.State, t.Reason = api.TargetPinned, "pinned by an operator"
-			case current == r.Revision && cd.ProfileRevision == r.Revision:
-				t.State, t.Reason = api.TargetSkipped, fmt.Sprintf("already at revision %d", r.Revision)
-			}
-			if t.State != api.TargetWaiting {
-				t.FinishedAt = ms(now)
+			// A cluster already at the revision (created new, or changed by a rollout this
+			// one supersedes) is not skipped: it is gated like the others, its start
+			// changing nothing.
+			if cd.pinned {
+				t.State, t.Reason, t.FinishedAt = api.TargetPinned, "pinned by an operator", ms(now)
 			}
 			if err := q.InsertRolloutTarget(ctx, t); err != nil {
 				return db.RolloutStatus{}, err

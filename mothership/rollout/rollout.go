@@ -23,8 +23,8 @@
 // A newer rollout of the same product and SKU supersedes the older ones: their clusters not
 // yet done stop there, and every cluster goes on to the newest revision in the newer
 // rollout's order. Clusters created while a rollout runs start at the newest revision
-// (the physical controller's rule) and the rollout lists them as skipped, or does not list
-// them at all if they were created after it was planned.
+// (the physical controller's rule); a rollout planned after they exist gates them like the
+// others (their start changes nothing), one planned before does not list them.
 package rollout
 
 import (

@@ -293,3 +293,85 @@ func TestRolloutThroughCLI(t *testing.T) {
 		t.Fatalf("rollout get: %v\n%s", err, out)
 	}
 }
+
+// TestRolloutWithSatelliteOffline: a satellite disconnected during the rollout: its
+// cluster shows offline and neither holds the next wave nor spends the budget; the clusters
+// on the other satellite roll wave after wave; its stale Ready never counts; once it
+// reconnects its cluster rolls and the rollout completes.
+func TestRolloutWithSatelliteOffline(t *testing.T) {
+	e := newEnv(t, func(c *devstack.ControlPlaneConfig) {
+		c.SatelliteTTL, c.RolloutInterval = 2*time.Second, 200*time.Millisecond
+	})
+	e.heartbeat = 200 * time.Millisecond
+	ctx := context.Background()
+	west := e.startSatellite("us-west-2")
+	e.startSatellite("eu-west-1")
+	opKey := frontend.NewAPIKey()
+	if err := frontend.EnsureAPIKey(ctx, e.cp.Store, "ops", api.RoleOperator, opKey, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	ops, _ := api.NewClient(e.cp.URL(), opKey, nil)
+	var clusters []*api.Cluster
+	for _, spec := range []struct{ name, region string }{{"a", "us-west-2"}, {"b", "us-west-2"}, {"c", "eu-west-1"}} {
+		c, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: spec.name, Product: "kafka", CKU: 1, Region: spec.region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clusters = append(clusters, c)
+	}
+	for _, c := range clusters {
+		e.waitFor(c.Name, 60*time.Second, readyWith(3))
+	}
+	a, b, c := clusters[0], clusters[1], clusters[2]
+	e.stopSatellite("eu-west-1")
+
+	// The new revision; the rollout takes the disconnected satellite's cluster first.
+	if _, err := ops.SetProfileRollout(ctx, "kafka", "dedicated", api.ProfileSpec{Version: "3.9.1", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 500,
+		Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}, "", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := ops.CreateRollout(ctx, api.RolloutRequest{Product: "kafka", SKU: "dedicated", Strategy: &api.RolloutStrategy{
+		Waves: []api.Wave{{Name: "eu", Selector: &api.Selector{Satellites: []string{"eu-west-1"}}}, {Name: "west-1", Count: 1}, {Name: "rest"}},
+		Soak:  api.Duration(time.Second), OfflineDeadline: api.Duration(10 * time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 90*time.Second, func() error {
+		got, err := ops.GetRollout(ctx, ro.ID)
+		if err != nil {
+			return err
+		}
+		if tg := targetOf(*got, physicalID(c)); tg.State != api.TargetOffline {
+			return fmt.Errorf("c: %+v", tg)
+		}
+		for _, cl := range []*api.Cluster{a, b} {
+			if tg := targetOf(*got, physicalID(cl)); tg.State != api.TargetDone {
+				return fmt.Errorf("%s: %+v", cl.Name, tg)
+			}
+		}
+		if got.State != api.RolloutRunning || got.Wave != 2 {
+			return fmt.Errorf("rollout %s wave %d (%s)", got.State, got.Wave, got.Reason)
+		}
+		return nil
+	})
+	for _, cl := range []*api.Cluster{a, b} {
+		if img := brokerImage(t, west, cl); img != "apache/kafka:3.9.1" {
+			t.Fatalf("%s runs %s", cl.Name, img)
+		}
+	}
+	// Back: c rolls, and is done only once its satellite reports the new revision.
+	eu := e.startSatellite("eu-west-1")
+	testkit.CheckFor(t, 90*time.Second, func() error {
+		got, err := ops.GetRollout(ctx, ro.ID)
+		if err != nil {
+			return err
+		}
+		if got.State != api.RolloutComplete {
+			return fmt.Errorf("rollout %s (%s): %+v", got.State, got.Reason, got.Progress)
+		}
+		return nil
+	})
+	if img := brokerImage(t, eu, c); img != "apache/kafka:3.9.1" {
+		t.Fatalf("c runs %s after its satellite came back", img)
+	}
+}
