@@ -14,7 +14,8 @@
 //	db                     Store, Tx, the domain types (aliases), Set, Enqueue
 //	<owner>db              one query set per service: the writes of the tables it owns and
 //	                       the reads it needs (frontenddb, onboardingdb, physicaldb,
-//	                       schedulerdb, syncdb, statusdb, usagedb, relaydb, leaderdb)
+//	                       schedulerdb, syncdb, statusdb, usagedb, relaydb, leaderdb,
+//	                       rolloutdb)
 //	dbtest                 every query, for tests only
 //
 // Every table has exactly one writer (the outbox is appended to by every writer, in the
@@ -39,6 +40,9 @@
 //	usage                  usage meter (usagedb)
 //	outbox                 all of the above append; the relay (relaydb) marks published
 //	leader_lease           leader election (leaderdb), on every replica
+//	rollouts, rollout_history  frontend (frontenddb: what users asked, with the actor)
+//	cluster_labels, cluster_pins, maintenance_windows  frontend (frontenddb: operators, tenant admins)
+//	rollout_status, rollout_targets, cluster_targets   rollout controller (rolloutdb)
 //
 // TestEveryTableHasOneWriter checks this table against the query sets and the import graph.
 // Transactions of leader-only services (Writer LeaderOnly) first pass the leader fence, the

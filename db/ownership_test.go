@@ -16,6 +16,7 @@ import (
 	"github.com/orbitcp/orbit/db/onboardingdb"
 	"github.com/orbitcp/orbit/db/physicaldb"
 	"github.com/orbitcp/orbit/db/relaydb"
+	"github.com/orbitcp/orbit/db/rolloutdb"
 	"github.com/orbitcp/orbit/db/schedulerdb"
 	"github.com/orbitcp/orbit/db/statusdb"
 	"github.com/orbitcp/orbit/db/syncdb"
@@ -46,6 +47,14 @@ var owners = map[string]string{
 	"meta[outbox_epoch]":   "db", // the store itself
 	"outbox":               "db/relaydb",
 	"leader_lease":         "db/leaderdb",
+	"rollouts":             "db/frontenddb",
+	"rollout_history":      "db/frontenddb",
+	"cluster_labels":       "db/frontenddb",
+	"cluster_pins":         "db/frontenddb",
+	"maintenance_windows":  "db/frontenddb",
+	"rollout_status":       "db/rolloutdb",
+	"rollout_targets":      "db/rolloutdb",
+	"cluster_targets":      "db/rolloutdb",
 }
 
 // sets are the query sets, each with the one service package that may import it.
@@ -62,6 +71,7 @@ var sets = map[string]struct {
 	"db/usagedb":      {reflect.TypeFor[usagedb.Queries](), "mothership/usage"},
 	"db/relaydb":      {reflect.TypeFor[relaydb.Queries](), "mothership/relay"},
 	"db/leaderdb":     {reflect.TypeFor[leaderdb.Queries](), "mothership/leader"},
+	"db/rolloutdb":    {reflect.TypeFor[rolloutdb.Queries](), "mothership/rollout"},
 }
 
 // TestEveryTableHasOneWriter checks the single-writer rule in two halves. A query set may

@@ -30,6 +30,16 @@ func (r *recorder) CountPlacedOnSatellite(ctx context.Context, satellite sql.Nul
 	return r.q.CountPlacedOnSatellite(ctx, satellite)
 }
 
+func (r *recorder) DeleteClusterLabel(ctx context.Context, arg DeleteClusterLabelParams) error {
+	r.called["DeleteClusterLabel"]++
+	return r.q.DeleteClusterLabel(ctx, arg)
+}
+
+func (r *recorder) DeleteClusterPin(ctx context.Context, physicalClusterID string) error {
+	r.called["DeleteClusterPin"]++
+	return r.q.DeleteClusterPin(ctx, physicalClusterID)
+}
+
 func (r *recorder) DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error) {
 	r.called["DeleteConsoleSession"]++
 	return r.q.DeleteConsoleSession(ctx, idHash)
@@ -43,6 +53,11 @@ func (r *recorder) DeleteExpiredConsoleSessions(ctx context.Context, now int64) 
 func (r *recorder) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error) {
 	r.called["DeleteLogicalCluster"]++
 	return r.q.DeleteLogicalCluster(ctx, arg)
+}
+
+func (r *recorder) DeleteMaintenanceWindow(ctx context.Context, scope string) error {
+	r.called["DeleteMaintenanceWindow"]++
+	return r.q.DeleteMaintenanceWindow(ctx, scope)
 }
 
 func (r *recorder) DeletePublishedOutbox(ctx context.Context, before int64) (int64, error) {
@@ -68,6 +83,11 @@ func (r *recorder) GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetA
 func (r *recorder) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
 	r.called["GetClusterStatus"]++
 	return r.q.GetClusterStatus(ctx, physicalClusterID)
+}
+
+func (r *recorder) GetClusterTarget(ctx context.Context, physicalClusterID string) (ClusterTarget, error) {
+	r.called["GetClusterTarget"]++
+	return r.q.GetClusterTarget(ctx, physicalClusterID)
 }
 
 func (r *recorder) GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error) {
@@ -123,6 +143,21 @@ func (r *recorder) GetPhysicalClusterByLogical(ctx context.Context, logicalClust
 func (r *recorder) GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error) {
 	r.called["GetPlacement"]++
 	return r.q.GetPlacement(ctx, physicalClusterID)
+}
+
+func (r *recorder) GetProfile(ctx context.Context, arg GetProfileParams) (Profile, error) {
+	r.called["GetProfile"]++
+	return r.q.GetProfile(ctx, arg)
+}
+
+func (r *recorder) GetRollout(ctx context.Context, id string) (Rollout, error) {
+	r.called["GetRollout"]++
+	return r.q.GetRollout(ctx, id)
+}
+
+func (r *recorder) GetRolloutStatus(ctx context.Context, rolloutID string) (RolloutStatus, error) {
+	r.called["GetRolloutStatus"]++
+	return r.q.GetRolloutStatus(ctx, rolloutID)
 }
 
 func (r *recorder) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
@@ -195,6 +230,21 @@ func (r *recorder) InsertProfile(ctx context.Context, arg InsertProfileParams) e
 	return r.q.InsertProfile(ctx, arg)
 }
 
+func (r *recorder) InsertRollout(ctx context.Context, arg InsertRolloutParams) error {
+	r.called["InsertRollout"]++
+	return r.q.InsertRollout(ctx, arg)
+}
+
+func (r *recorder) InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error {
+	r.called["InsertRolloutHistory"]++
+	return r.q.InsertRolloutHistory(ctx, arg)
+}
+
+func (r *recorder) InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error {
+	r.called["InsertRolloutTarget"]++
+	return r.q.InsertRolloutTarget(ctx, arg)
+}
+
 func (r *recorder) InsertTenancy(ctx context.Context, arg InsertTenancyParams) error {
 	r.called["InsertTenancy"]++
 	return r.q.InsertTenancy(ctx, arg)
@@ -210,6 +260,11 @@ func (r *recorder) ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIK
 	return r.q.ListAPIKeys(ctx, tenantID)
 }
 
+func (r *recorder) ListActiveRollouts(ctx context.Context) ([]Rollout, error) {
+	r.called["ListActiveRollouts"]++
+	return r.q.ListActiveRollouts(ctx)
+}
+
 func (r *recorder) ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error) {
 	r.called["ListAllLiveLogicalClusters"]++
 	return r.q.ListAllLiveLogicalClusters(ctx)
@@ -218,6 +273,16 @@ func (r *recorder) ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalClu
 func (r *recorder) ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error) {
 	r.called["ListClusterHistoryByName"]++
 	return r.q.ListClusterHistoryByName(ctx, arg)
+}
+
+func (r *recorder) ListClusterLabels(ctx context.Context) ([]ClusterLabel, error) {
+	r.called["ListClusterLabels"]++
+	return r.q.ListClusterLabels(ctx)
+}
+
+func (r *recorder) ListClusterPins(ctx context.Context) ([]ClusterPin, error) {
+	r.called["ListClusterPins"]++
+	return r.q.ListClusterPins(ctx)
 }
 
 func (r *recorder) ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error) {
@@ -255,6 +320,11 @@ func (r *recorder) ListLogicalClusterIDsByProfile(ctx context.Context, arg ListL
 	return r.q.ListLogicalClusterIDsByProfile(ctx, arg)
 }
 
+func (r *recorder) ListMaintenanceWindows(ctx context.Context) ([]MaintenanceWindow, error) {
+	r.called["ListMaintenanceWindows"]++
+	return r.q.ListMaintenanceWindows(ctx)
+}
+
 func (r *recorder) ListMeteredClusters(ctx context.Context) ([]ListMeteredClustersRow, error) {
 	r.called["ListMeteredClusters"]++
 	return r.q.ListMeteredClusters(ctx)
@@ -275,9 +345,44 @@ func (r *recorder) ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID
 	return r.q.ListPhysicalDependentIDs(ctx, kafkaPhysicalID)
 }
 
+func (r *recorder) ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error) {
+	r.called["ListPhysicalTenants"]++
+	return r.q.ListPhysicalTenants(ctx, arg)
+}
+
+func (r *recorder) ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error) {
+	r.called["ListRolloutCandidates"]++
+	return r.q.ListRolloutCandidates(ctx, arg)
+}
+
+func (r *recorder) ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error) {
+	r.called["ListRolloutHistory"]++
+	return r.q.ListRolloutHistory(ctx, rolloutID)
+}
+
+func (r *recorder) ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error) {
+	r.called["ListRolloutObservations"]++
+	return r.q.ListRolloutObservations(ctx, rolloutID)
+}
+
+func (r *recorder) ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error) {
+	r.called["ListRolloutTargets"]++
+	return r.q.ListRolloutTargets(ctx, rolloutID)
+}
+
+func (r *recorder) ListRollouts(ctx context.Context) ([]Rollout, error) {
+	r.called["ListRollouts"]++
+	return r.q.ListRollouts(ctx)
+}
+
 func (r *recorder) ListSatellites(ctx context.Context) ([]Satellite, error) {
 	r.called["ListSatellites"]++
 	return r.q.ListSatellites(ctx)
+}
+
+func (r *recorder) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	r.called["ListTenancyLogicalIDs"]++
+	return r.q.ListTenancyLogicalIDs(ctx, physicalClusterID)
 }
 
 func (r *recorder) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {
@@ -360,14 +465,49 @@ func (r *recorder) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysical
 	return r.q.UpdatePhysicalCluster(ctx, arg)
 }
 
+func (r *recorder) UpdateRolloutRequest(ctx context.Context, arg UpdateRolloutRequestParams) error {
+	r.called["UpdateRolloutRequest"]++
+	return r.q.UpdateRolloutRequest(ctx, arg)
+}
+
+func (r *recorder) UpdateRolloutTarget(ctx context.Context, arg UpdateRolloutTargetParams) error {
+	r.called["UpdateRolloutTarget"]++
+	return r.q.UpdateRolloutTarget(ctx, arg)
+}
+
+func (r *recorder) UpsertClusterLabel(ctx context.Context, arg UpsertClusterLabelParams) error {
+	r.called["UpsertClusterLabel"]++
+	return r.q.UpsertClusterLabel(ctx, arg)
+}
+
+func (r *recorder) UpsertClusterPin(ctx context.Context, arg UpsertClusterPinParams) error {
+	r.called["UpsertClusterPin"]++
+	return r.q.UpsertClusterPin(ctx, arg)
+}
+
 func (r *recorder) UpsertClusterStatus(ctx context.Context, arg UpsertClusterStatusParams) error {
 	r.called["UpsertClusterStatus"]++
 	return r.q.UpsertClusterStatus(ctx, arg)
 }
 
+func (r *recorder) UpsertClusterTarget(ctx context.Context, arg UpsertClusterTargetParams) error {
+	r.called["UpsertClusterTarget"]++
+	return r.q.UpsertClusterTarget(ctx, arg)
+}
+
+func (r *recorder) UpsertMaintenanceWindow(ctx context.Context, arg UpsertMaintenanceWindowParams) error {
+	r.called["UpsertMaintenanceWindow"]++
+	return r.q.UpsertMaintenanceWindow(ctx, arg)
+}
+
 func (r *recorder) UpsertPlacement(ctx context.Context, arg UpsertPlacementParams) error {
 	r.called["UpsertPlacement"]++
 	return r.q.UpsertPlacement(ctx, arg)
+}
+
+func (r *recorder) UpsertRolloutStatus(ctx context.Context, arg UpsertRolloutStatusParams) error {
+	r.called["UpsertRolloutStatus"]++
+	return r.q.UpsertRolloutStatus(ctx, arg)
 }
 
 func (r *recorder) UpsertSatellite(ctx context.Context, arg UpsertSatelliteParams) error {

@@ -9,10 +9,14 @@ type (
 	AddUsageParams                         = queries.AddUsageParams
 	ApiKey                                 = queries.ApiKey
 	ClusterHistory                         = queries.ClusterHistory
+	ClusterLabel                           = queries.ClusterLabel
+	ClusterPin                             = queries.ClusterPin
 	ClusterStatus                          = queries.ClusterStatus
+	ClusterTarget                          = queries.ClusterTarget
 	ConsoleSession                         = queries.ConsoleSession
 	CountPlacedBySatelliteRow              = queries.CountPlacedBySatelliteRow
 	CountPlacedOnSatelliteRow              = queries.CountPlacedOnSatelliteRow
+	DeleteClusterLabelParams               = queries.DeleteClusterLabelParams
 	DeleteLogicalClusterParams             = queries.DeleteLogicalClusterParams
 	FindSharedPhysicalClusterParams        = queries.FindSharedPhysicalClusterParams
 	GetAPIKeyByHashRow                     = queries.GetAPIKeyByHashRow
@@ -22,6 +26,7 @@ type (
 	GetCurrentProfileParams                = queries.GetCurrentProfileParams
 	GetLatestLogicalClusterByNameParams    = queries.GetLatestLogicalClusterByNameParams
 	GetLiveLogicalClusterByNameParams      = queries.GetLiveLogicalClusterByNameParams
+	GetProfileParams                       = queries.GetProfileParams
 	InsertAPIKeyParams                     = queries.InsertAPIKeyParams
 	InsertClusterHistoryParams             = queries.InsertClusterHistoryParams
 	InsertConsoleSessionParams             = queries.InsertConsoleSessionParams
@@ -31,6 +36,9 @@ type (
 	InsertPhysicalClusterParams            = queries.InsertPhysicalClusterParams
 	InsertPhysicalGenerationParams         = queries.InsertPhysicalGenerationParams
 	InsertProfileParams                    = queries.InsertProfileParams
+	InsertRolloutHistoryParams             = queries.InsertRolloutHistoryParams
+	InsertRolloutParams                    = queries.InsertRolloutParams
+	InsertRolloutTargetParams              = queries.InsertRolloutTargetParams
 	InsertTenancyParams                    = queries.InsertTenancyParams
 	InsertTenantParams                     = queries.InsertTenantParams
 	KafkaApiKey                            = queries.KafkaApiKey
@@ -39,9 +47,15 @@ type (
 	ListClusterHistoryByNameParams         = queries.ListClusterHistoryByNameParams
 	ListLogicalClusterIDsByProfileParams   = queries.ListLogicalClusterIDsByProfileParams
 	ListMeteredClustersRow                 = queries.ListMeteredClustersRow
+	ListPhysicalTenantsParams              = queries.ListPhysicalTenantsParams
+	ListPhysicalTenantsRow                 = queries.ListPhysicalTenantsRow
+	ListRolloutCandidatesParams            = queries.ListRolloutCandidatesParams
+	ListRolloutCandidatesRow               = queries.ListRolloutCandidatesRow
+	ListRolloutObservationsRow             = queries.ListRolloutObservationsRow
 	ListUsageParams                        = queries.ListUsageParams
 	ListUsageRow                           = queries.ListUsageRow
 	LogicalCluster                         = queries.LogicalCluster
+	MaintenanceWindow                      = queries.MaintenanceWindow
 	MarkOutboxPublishedParams              = queries.MarkOutboxPublishedParams
 	Meta                                   = queries.Meta
 	ObservedLogicalGenerationParams        = queries.ObservedLogicalGenerationParams
@@ -56,6 +70,10 @@ type (
 	RevokeAPIKeyParams                     = queries.RevokeAPIKeyParams
 	RevokeKafkaAPIKeyParams                = queries.RevokeKafkaAPIKeyParams
 	RevokeSatelliteParams                  = queries.RevokeSatelliteParams
+	Rollout                                = queries.Rollout
+	RolloutHistory                         = queries.RolloutHistory
+	RolloutStatus                          = queries.RolloutStatus
+	RolloutTarget                          = queries.RolloutTarget
 	RotateLogicalClusterCertificatesParams = queries.RotateLogicalClusterCertificatesParams
 	Satellite                              = queries.Satellite
 	SetLogicalClusterMitigationParams      = queries.SetLogicalClusterMitigationParams
@@ -64,8 +82,15 @@ type (
 	Tenant                                 = queries.Tenant
 	UndeleteLogicalClusterParams           = queries.UndeleteLogicalClusterParams
 	UpdatePhysicalClusterParams            = queries.UpdatePhysicalClusterParams
+	UpdateRolloutRequestParams             = queries.UpdateRolloutRequestParams
+	UpdateRolloutTargetParams              = queries.UpdateRolloutTargetParams
+	UpsertClusterLabelParams               = queries.UpsertClusterLabelParams
+	UpsertClusterPinParams                 = queries.UpsertClusterPinParams
 	UpsertClusterStatusParams              = queries.UpsertClusterStatusParams
+	UpsertClusterTargetParams              = queries.UpsertClusterTargetParams
+	UpsertMaintenanceWindowParams          = queries.UpsertMaintenanceWindowParams
 	UpsertPlacementParams                  = queries.UpsertPlacementParams
+	UpsertRolloutStatusParams              = queries.UpsertRolloutStatusParams
 	UpsertSatelliteParams                  = queries.UpsertSatelliteParams
 	Usage                                  = queries.Usage
 )

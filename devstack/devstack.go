@@ -56,6 +56,11 @@ type ControlPlaneConfig struct {
 	DeletedRetention time.Duration
 	// UsageInterval: how often usage is metered (0: the default).
 	UsageInterval time.Duration
+	// RolloutInterval: how often rollouts are stepped (0: the default).
+	RolloutInterval time.Duration
+	// SatelliteTTL: how old a heartbeat may be for a rollout to count a satellite's reports
+	// (0: the default).
+	SatelliteTTL time.Duration
 	// NATSURL, if set, makes the mothership a client of an existing hub (a `mothership hub`
 	// node or cluster) instead of embedding a hub node: it connects there with the user nkey
 	// NATSSeed, which the hub knows as the mothership's (`mothership hub --nats-seed-file`).
@@ -159,7 +164,7 @@ func StartControlPlane(ctx context.Context, cfg ControlPlaneConfig) (*ControlPla
 		store.Close()
 		return nil, err
 	}
-	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
+	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Hub: hub, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1), DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, RolloutInterval: cfg.RolloutInterval, SatelliteTTL: cfg.SatelliteTTL, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
 		hub.Shutdown()
@@ -195,6 +200,7 @@ func startClientControlPlane(ctx context.Context, cfg ControlPlaneConfig, store 
 		return nil, fmt.Errorf("connecting to the hub at %s: %w", cfg.NATSURL, err)
 	}
 	m, err := mothership.New(mothership.Config{Store: store, Conn: nc, Listen: cfg.Listen, APITLS: apiTLS, Replicas: max(cfg.Replicas, 1),
+		RolloutInterval: cfg.RolloutInterval, SatelliteTTL: cfg.SatelliteTTL,
 		DeletedRetention: cfg.DeletedRetention, UsageInterval: cfg.UsageInterval, ReplicaID: cfg.ReplicaID, LeaseTTL: cfg.LeaseTTL, CredentialKey: credKey, Log: log})
 	if err != nil {
 		nc.Close()
@@ -380,6 +386,8 @@ type SatelliteConfig struct {
 	// TLSCert and TLSKey are the satellite's client certificate, when the hub asks for one.
 	HubCA, TLSCert, TLSKey string
 	Log                    *slog.Logger
+	// HeartbeatInterval: how often the satellite heartbeats (0: the default).
+	HeartbeatInterval time.Duration
 }
 
 // SatelliteNode is a running in-process satellite.
@@ -463,6 +471,7 @@ func StartSatellite(ctx context.Context, cfg SatelliteConfig) (*SatelliteNode, e
 		OnDesired: cfg.OnDesired, KafkaAdmin: n.Kafka != nil || cfg.KafkaDial != nil, KafkaDial: n.kafkaDial(cfg.KafkaDial),
 		KafkaObserveEvery: cfg.KafkaObserveEvery, Mitigation: cfg.Mitigation,
 		KafkaNoReassign: cfg.KafkaNoReassign, DrainDeadline: cfg.DrainDeadline, KafkaHealthInterval: cfg.KafkaHealthInterval,
+		HeartbeatInterval: cfg.HeartbeatInterval,
 	})
 	if err != nil {
 		cancel()

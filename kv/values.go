@@ -82,6 +82,10 @@ type PSCSpec struct {
 	// which a Kafka cluster's replicas move when it is resized; 0 means the satellite's
 	// default.
 	ReplicationThrottle int64 `json:"replicationThrottle,omitempty"`
+	// ProfileRevision is the revision of the product profile this spec is rendered at. The
+	// satellite reports it back (Status.ProfileRevision) once it applied the generation, so
+	// that a rollout knows which revision each cluster runs.
+	ProfileRevision int64 `json:"profileRevision,omitempty"`
 }
 
 // Mitigation settings of a PSC.
@@ -174,6 +178,9 @@ func (s *PSCSpec) validate(product Product) error {
 		if err := ValidateName("id", s.Kafka.ID); err != nil {
 			return prefixed("kafka", err)
 		}
+	}
+	if s.ProfileRevision < 0 {
+		return fieldError("profileRevision", "must not be negative")
 	}
 	if s.TLSSerial < 0 {
 		return fieldError("tlsSerial", "must not be negative")
@@ -301,13 +308,15 @@ type Status struct {
 	Product       Product `json:"product"`
 	// ObservedGeneration is the desired generation the satellite last applied successfully.
 	// It is 0 when no generation was applied yet (for example, the first one was invalid).
-	ObservedGeneration int64       `json:"observedGeneration"`
-	Phase              Phase       `json:"phase"`
-	Reason             string      `json:"reason,omitempty"`
-	Message            string      `json:"message,omitempty"`
-	Conditions         []Condition `json:"conditions,omitempty"`
-	Replicas           int32       `json:"replicas"`
-	ReadyReplicas      int32       `json:"readyReplicas"`
+	ObservedGeneration int64 `json:"observedGeneration"`
+	// ProfileRevision is the profile revision of the spec at ObservedGeneration.
+	ProfileRevision int64       `json:"profileRevision,omitempty"`
+	Phase           Phase       `json:"phase"`
+	Reason          string      `json:"reason,omitempty"`
+	Message         string      `json:"message,omitempty"`
+	Conditions      []Condition `json:"conditions,omitempty"`
+	Replicas        int32       `json:"replicas"`
+	ReadyReplicas   int32       `json:"readyReplicas"`
 	// Roles breaks replicas down by role (kafka: brokers and controllers).
 	Roles []RoleStatus `json:"roles,omitempty"`
 	// Bootstrap is the address clients connect to (kafka: the bootstrap DNS name and port;
@@ -432,6 +441,9 @@ func (s *Status) Validate() error {
 	}
 	if err := s.Key().Validate(); err != nil {
 		return err
+	}
+	if s.ProfileRevision < 0 {
+		return fieldError("profileRevision", "must not be negative")
 	}
 	if s.ObservedGeneration < 0 {
 		return fieldError("observedGeneration", "must not be negative")

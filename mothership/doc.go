@@ -17,17 +17,22 @@
 //	scheduler            scheduler            placements (db/schedulerdb) + events.placement         yes
 //	physical-controller  physical             physical_clusters, physical_generations, tenancies    yes
 //	                                          (db/physicaldb) + events.physical
+//	rollout-controller   rollout              rollout_status, rollout_targets, cluster_targets      yes
+//	                                          (db/rolloutdb) + events.target
 //	status-controller    status               cluster_status (db/statusdb), from KV actual           yes
 //	usage-meter          usage                usage, meta[usage_cursor] (db/usagedb)                 yes
 //	frontend             frontend             tenants, api_keys, kafka_api_keys, logical_clusters,
-//	                                          cluster_history, profiles, console_sessions
-//	                                          (db/frontenddb) + events.logical/profile/kafkakey;
+//	                                          cluster_history, profiles, console_sessions, rollouts,
+//	                                          rollout_history, cluster_labels, cluster_pins,
+//	                                          maintenance_windows (db/frontenddb)
+//	                                          + events.logical/profile/kafkakey;
 //	                                          serves the console (mothership/console) too
 //	api-listener         (this package)       serves the frontend's handler
 //
 // Shared, writing nothing: events (the EVENTS payloads), api (the REST types and client),
 // internal/controller (the EVENTS-driven workqueue), internal/registry (follows KV
-// satellites), internal/profile (product profiles and their defaults), internal/ids.
+// satellites), internal/profile (product profiles and their defaults), internal/strategy (rollout
+// strategies and maintenance windows), internal/ids.
 //
 // The single-writer rule is structural: the whole query set lives in db/internal, each
 // service reaches only its own set, and db's TestEveryTableHasOneWriter fails when a set

@@ -31,6 +31,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/onboarding"
 	"github.com/orbitcp/orbit/mothership/physical"
 	"github.com/orbitcp/orbit/mothership/relay"
+	"github.com/orbitcp/orbit/mothership/rollout"
 	"github.com/orbitcp/orbit/mothership/scheduler"
 	"github.com/orbitcp/orbit/mothership/status"
 	"github.com/orbitcp/orbit/mothership/usage"
@@ -63,6 +64,15 @@ type Config struct {
 	// ReplicaID names this replica in the leader election: unique among the replicas on one
 	// database, and stable across a replica's restarts (default: the host name).
 	ReplicaID string
+	// RolloutInterval is how often the rollout controller steps the rollouts in progress
+	// (default 1s).
+	RolloutInterval time.Duration
+	// SatelliteTTL is how old a satellite's heartbeat may be for the rollout controller to
+	// count its reports (default rollout.DefaultHeartbeatTTL).
+	SatelliteTTL time.Duration
+	// Clock, if set, is the rollout controller's clock (maintenance windows, soak times and
+	// deadlines); tests move it.
+	Clock func() time.Time
 	// LeaseTTL is how long the leader's lease lasts unless renewed: how long a crashed
 	// leader goes unreplaced (default leader.DefaultTTL).
 	LeaseTTL time.Duration
@@ -278,11 +288,13 @@ func (m *Mothership) buildLayers() []layer {
 	sched := scheduler.New(st, m.registry)
 	phys := physical.New(st, m.cfg.DeletedRetention)
 	status := status.New(st, m.log)
+	rollouts := rollout.New(rollout.Config{Store: st, Satellites: m.registry.List, Now: m.cfg.Clock,
+		Interval: m.cfg.RolloutInterval, HeartbeatTTL: m.cfg.SatelliteTTL, Log: m.log.With("service", "rollout")})
 	syncCtl := m.controller("sync", syncer.Reconcile, syncer.ListIDs, syncer.MapEvent, 4, events.ResourcePhysical, events.ResourcePlacement,
 		events.ResourceKafkaKey)
 	// One scheduler worker: placements read capacity and must not race each other.
 	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
-	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile)
+	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile, events.ResourceTarget)
 	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness, Leader: m.leader,
 		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention,
 		CredentialKey: m.cfg.CredentialKey})
@@ -303,6 +315,7 @@ func (m *Mothership) buildLayers() []layer {
 		{name: "scheduler", start: func(ctx context.Context) error { return schedCtl.Start(ctx, m.js) },
 			run: func(ctx context.Context) error { return m.runScheduler(ctx, schedCtl) }, leaderOnly: true},
 		{name: "physical-controller", start: func(ctx context.Context) error { return physCtl.Start(ctx, m.js) }, run: physCtl.Run, leaderOnly: true},
+		{name: "rollout-controller", run: rollouts.Run, leaderOnly: true},
 		{name: "status-controller", start: func(ctx context.Context) error { return status.Start(ctx, m.js) }, run: status.Run, leaderOnly: true},
 		{name: "usage-meter", run: usage.New(st, m.cfg.UsageInterval, m.log).Run, leaderOnly: true},
 		{name: "frontend"},

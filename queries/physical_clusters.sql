@@ -32,11 +32,11 @@ SELECT id FROM physical_clusters ORDER BY id;
 -- name: InsertPhysicalCluster :exec
 INSERT INTO physical_clusters (id, product, sku, region, cloud, network, version, replicas, controllers,
                                storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation,
-                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation)
+                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation, profile_revision)
 VALUES (sqlc.arg(id), sqlc.arg(product), sqlc.arg(sku), sqlc.arg(region), sqlc.arg(cloud), sqlc.arg(network),
         sqlc.arg(version), sqlc.arg(replicas), sqlc.arg(controllers), sqlc.arg(storage_class), sqlc.arg(storage_gib),
         sqlc.arg(config), sqlc.narg(kafka_physical_id), sqlc.arg(tls_serial), sqlc.arg(tenants), sqlc.arg(generation), sqlc.arg(now), sqlc.arg(now),
-        sqlc.narg(deleted_at), sqlc.narg(purge_after), sqlc.arg(kraft_cluster_id), sqlc.arg(mitigation));
+        sqlc.narg(deleted_at), sqlc.narg(purge_after), sqlc.arg(kraft_cluster_id), sqlc.arg(mitigation), sqlc.arg(profile_revision));
 
 -- name: UpdatePhysicalCluster :execrows
 -- Compare-and-set on generation: the physical controller is the only writer, and this keeps
@@ -45,7 +45,8 @@ UPDATE physical_clusters SET version = sqlc.arg(version), replicas = sqlc.arg(re
     storage_class = sqlc.arg(storage_class), storage_gib = sqlc.arg(storage_gib), config = sqlc.arg(config),
     kafka_physical_id = sqlc.narg(kafka_physical_id), tls_serial = sqlc.arg(tls_serial), tenants = sqlc.arg(tenants),
     generation = sqlc.arg(generation), updated_at = sqlc.arg(now), deleted_at = sqlc.narg(deleted_at),
-    purge_after = sqlc.narg(purge_after), kraft_cluster_id = sqlc.arg(kraft_cluster_id), mitigation = sqlc.arg(mitigation)
+    purge_after = sqlc.narg(purge_after), kraft_cluster_id = sqlc.arg(kraft_cluster_id), mitigation = sqlc.arg(mitigation),
+    profile_revision = sqlc.arg(profile_revision)
 WHERE id = sqlc.arg(id) AND generation = sqlc.arg(generation) - 1;
 
 -- name: InsertPhysicalGeneration :exec
@@ -64,3 +65,7 @@ WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) AND logical_cluster_id
 -- name: ListPhysicalDependentIDs :many
 -- The physical ksqldb and connect clusters that run next to a Kafka cluster.
 SELECT id FROM physical_clusters WHERE kafka_physical_id = CAST(sqlc.arg(kafka_physical_id) AS TEXT) ORDER BY id;
+
+-- name: ListTenancyLogicalIDs :many
+-- Every logical cluster a physical cluster ever hosted.
+SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) ORDER BY logical_cluster_id;

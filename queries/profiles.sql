@@ -7,3 +7,6 @@ VALUES (sqlc.arg(product), sqlc.arg(sku), sqlc.arg(version), sqlc.arg(spec), sql
 
 -- name: ListLogicalClusterIDsByProfile :many
 SELECT id FROM logical_clusters WHERE product = sqlc.arg(product) AND sku = sqlc.arg(sku) ORDER BY id;
+
+-- name: GetProfile :one
+SELECT * FROM profiles WHERE product = sqlc.arg(product) AND sku = sqlc.arg(sku) AND version = sqlc.arg(version);

@@ -277,7 +277,7 @@ func (op *operator) bootstrap(out *rendered) (addr, host string) {
 // status builds a status; applied says the desired generation was fully applied.
 func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string, applied bool, roles []kv.RoleStatus) PSCObjectStatus {
 	st := PSCObjectStatus{
-		ObservedGeneration: o.Generation, DesiredGeneration: o.Status.DesiredGeneration,
+		ObservedGeneration: o.Generation, DesiredGeneration: o.Status.DesiredGeneration, ProfileRevision: o.Status.ProfileRevision,
 		Phase: phase, Reason: reason, Message: message, Roles: roles,
 		Replicas: o.Status.Replicas, ReadyReplicas: o.Status.ReadyReplicas,
 		// What was issued and observed stays true until observed again.
@@ -285,7 +285,7 @@ func (op *operator) status(o *PSCObject, phase kv.Phase, reason, message string,
 		Data: o.Status.Data, Mitigations: o.Status.Mitigations, Kafka: o.Status.Kafka,
 	}
 	if applied {
-		st.DesiredGeneration = o.Spec.Generation
+		st.DesiredGeneration, st.ProfileRevision = o.Spec.Generation, o.Spec.ProfileRevision
 	}
 	cond := func(typ string, ok bool) metav1.Condition {
 		s := metav1.ConditionFalse

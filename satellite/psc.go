@@ -62,19 +62,21 @@ type PSCObjectSpec struct {
 type PSCObjectStatus struct {
 	// ObservedGeneration is the object's metadata.generation the status speaks of;
 	// DesiredGeneration the mothership's generation that was fully applied.
-	ObservedGeneration int64             `json:"observedGeneration,omitempty"`
-	DesiredGeneration  int64             `json:"desiredGeneration,omitempty"`
-	Phase              kv.Phase          `json:"phase,omitempty"`
-	Reason             string            `json:"reason,omitempty"`
-	Message            string            `json:"message,omitempty"`
-	Replicas           int32             `json:"replicas,omitempty"`
-	ReadyReplicas      int32             `json:"readyReplicas,omitempty"`
-	Roles              []kv.RoleStatus   `json:"roles,omitempty"`
-	Bootstrap          string            `json:"bootstrap,omitempty"`
-	BootstrapHost      string            `json:"bootstrapHost,omitempty"`
-	CACertificate      string            `json:"caCertificate,omitempty"`
-	CertificateSerial  string            `json:"certificateSerial,omitempty"`
-	Brokers            []kv.BrokerStatus `json:"brokers,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	DesiredGeneration  int64 `json:"desiredGeneration,omitempty"`
+	// ProfileRevision is the profile revision of the spec at DesiredGeneration.
+	ProfileRevision   int64             `json:"profileRevision,omitempty"`
+	Phase             kv.Phase          `json:"phase,omitempty"`
+	Reason            string            `json:"reason,omitempty"`
+	Message           string            `json:"message,omitempty"`
+	Replicas          int32             `json:"replicas,omitempty"`
+	ReadyReplicas     int32             `json:"readyReplicas,omitempty"`
+	Roles             []kv.RoleStatus   `json:"roles,omitempty"`
+	Bootstrap         string            `json:"bootstrap,omitempty"`
+	BootstrapHost     string            `json:"bootstrapHost,omitempty"`
+	CACertificate     string            `json:"caCertificate,omitempty"`
+	CertificateSerial string            `json:"certificateSerial,omitempty"`
+	Brokers           []kv.BrokerStatus `json:"brokers,omitempty"`
 	// Data is what the Kafka cluster holds as Kafka reports it (see dataUsage).
 	Data *kv.DataUsage `json:"data,omitempty"`
 	// Kafka is the cluster's health as Kafka reports it (see kafkaHealth).

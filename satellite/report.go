@@ -62,7 +62,7 @@ func (r *reporter) report(key kv.Key, generation int64, st *PSCObjectStatus) {
 
 	out := &kv.Status{SchemaVersion: kv.SchemaVersion, ID: key.Cluster, Satellite: key.Satellite, Product: key.Product, UpdatedAt: time.Now().UTC()}
 	if st != nil {
-		out.ObservedGeneration = st.DesiredGeneration
+		out.ObservedGeneration, out.ProfileRevision = st.DesiredGeneration, st.ProfileRevision
 		out.Phase, out.Reason, out.Message = st.Phase, st.Reason, st.Message
 		out.Replicas, out.ReadyReplicas, out.Roles, out.Bootstrap = st.Replicas, st.ReadyReplicas, st.Roles, st.Bootstrap
 		out.CACertificate, out.CertificateSerial, out.Brokers = st.CACertificate, st.CertificateSerial, st.Brokers

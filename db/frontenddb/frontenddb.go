@@ -1,6 +1,8 @@
 // Package frontenddb is the query set of the API (the frontend): it writes tenants, api_keys,
-// kafka_api_keys, logical_clusters, cluster_history, profiles and console_sessions (the
-// console's browser sessions), appending each change's event to the outbox, and reads what the other services recorded for the API's views. Every
+// kafka_api_keys, logical_clusters, cluster_history, profiles, console_sessions (the
+// console's browser sessions), rollouts (what users asked of them) and rollout_history,
+// cluster_labels, cluster_pins and maintenance_windows, appending each change's
+// event to the outbox, and reads what the other services recorded for the API's views. Every
 // replica serves the API, so its transactions pass no leader fence.
 package frontenddb
 
@@ -51,6 +53,23 @@ type Queries interface {
 	GetConsoleSession(ctx context.Context, arg db.GetConsoleSessionParams) (db.GetConsoleSessionRow, error)
 	DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error)
 	DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error)
+	GetProfile(ctx context.Context, arg db.GetProfileParams) (db.Profile, error)
+	GetPhysicalCluster(ctx context.Context, id string) (db.PhysicalCluster, error)
+	InsertRollout(ctx context.Context, arg db.InsertRolloutParams) error
+	UpdateRolloutRequest(ctx context.Context, arg db.UpdateRolloutRequestParams) error
+	GetRollout(ctx context.Context, id string) (db.Rollout, error)
+	ListRollouts(ctx context.Context) ([]db.Rollout, error)
+	InsertRolloutHistory(ctx context.Context, arg db.InsertRolloutHistoryParams) error
+	ListRolloutHistory(ctx context.Context, rolloutID string) ([]db.RolloutHistory, error)
+	GetRolloutStatus(ctx context.Context, rolloutID string) (db.RolloutStatus, error)
+	ListRolloutTargets(ctx context.Context, rolloutID string) ([]db.RolloutTarget, error)
+	UpsertClusterLabel(ctx context.Context, arg db.UpsertClusterLabelParams) error
+	DeleteClusterLabel(ctx context.Context, arg db.DeleteClusterLabelParams) error
+	UpsertClusterPin(ctx context.Context, arg db.UpsertClusterPinParams) error
+	DeleteClusterPin(ctx context.Context, physicalClusterID string) error
+	UpsertMaintenanceWindow(ctx context.Context, arg db.UpsertMaintenanceWindowParams) error
+	DeleteMaintenanceWindow(ctx context.Context, scope string) error
+	ListMaintenanceWindows(ctx context.Context) ([]db.MaintenanceWindow, error)
 }
 
 // Store is the service's view of the store.

@@ -1,6 +1,6 @@
 // Package physicaldb is the query set of the physical controller: it writes physical_clusters,
 // physical_generations and tenancies (appending events.physical to the outbox) and reads
-// logical clusters and profiles. Leader-only.
+// logical clusters, profiles and the rollout controller's cluster targets. Leader-only.
 package physicaldb
 
 import (
@@ -17,6 +17,9 @@ type Queries interface {
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
 	ListLogicalClusterIDsByProfile(ctx context.Context, arg db.ListLogicalClusterIDsByProfileParams) ([]string, error)
 	GetCurrentProfile(ctx context.Context, arg db.GetCurrentProfileParams) (db.Profile, error)
+	GetProfile(ctx context.Context, arg db.GetProfileParams) (db.Profile, error)
+	GetClusterTarget(ctx context.Context, physicalClusterID string) (db.ClusterTarget, error)
+	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
 	GetPhysicalCluster(ctx context.Context, id string) (db.PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (db.PhysicalCluster, error)
 	InsertPhysicalCluster(ctx context.Context, arg db.InsertPhysicalClusterParams) error

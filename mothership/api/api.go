@@ -266,6 +266,8 @@ type Profile struct {
 	Spec      ProfileSpec `json:"spec"`
 	CreatedAt *time.Time  `json:"createdAt,omitempty"`
 	CreatedBy string      `json:"createdBy,omitempty"`
+	// Rollout is the rollout that setting this revision started.
+	Rollout string `json:"rollout,omitempty"`
 }
 
 // Usage is what one cluster ran during one hour, metered from its actual state. On a

@@ -267,3 +267,97 @@ func (c *Client) Usage(ctx context.Context, from time.Time) ([]Usage, error) {
 	var out []Usage
 	return out, c.do(ctx, http.MethodGet, "/v1/usage?from="+url.QueryEscape(from.UTC().Format(time.RFC3339)), "", nil, &out)
 }
+
+// SetProfileRollout sets a profile like SetProfile; rollout is "" (the default strategy) or
+// "all-at-once"; soak, if not 0, is the rollout's soak time.
+func (c *Client) SetProfileRollout(ctx context.Context, product, sku string, spec ProfileSpec, rollout string, soak time.Duration) (*Profile, error) {
+	body, err := jsonBody(spec)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if rollout != "" {
+		q.Set("rollout", rollout)
+	}
+	if soak != 0 {
+		q.Set("soak", soak.String())
+	}
+	path := "/v1/profiles/" + url.PathEscape(product) + "/" + url.PathEscape(sku)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out Profile
+	return &out, c.do(ctx, http.MethodPut, path, "application/json", body, &out)
+}
+
+// CreateRollout starts a rollout (operators).
+func (c *Client) CreateRollout(ctx context.Context, req RolloutRequest) (*Rollout, error) {
+	body, err := jsonBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var out Rollout
+	return &out, c.do(ctx, http.MethodPost, "/v1/rollouts", "application/json", body, &out)
+}
+
+// ListRollouts lists every rollout, oldest first.
+func (c *Client) ListRollouts(ctx context.Context) ([]Rollout, error) {
+	var out []Rollout
+	return out, c.do(ctx, http.MethodGet, "/v1/rollouts", "", nil, &out)
+}
+
+// GetRollout returns a rollout with its clusters and history.
+func (c *Client) GetRollout(ctx context.Context, id string) (*Rollout, error) {
+	var out Rollout
+	return &out, c.do(ctx, http.MethodGet, "/v1/rollouts/"+url.PathEscape(id), "", nil, &out)
+}
+
+// RolloutAct acts on a rollout: pause, resume, abort, rollback (returns the new roll back),
+// finalize, override-windows.
+func (c *Client) RolloutAct(ctx context.Context, id, action, reason string) (*Rollout, error) {
+	body, err := jsonBody(RolloutAction{Action: action, Reason: reason})
+	if err != nil {
+		return nil, err
+	}
+	var out Rollout
+	return &out, c.do(ctx, http.MethodPost, "/v1/rollouts/"+url.PathEscape(id)+"/actions", "application/json", body, &out)
+}
+
+// LabelCluster sets (or, with an empty value, removes) labels of a physical cluster.
+func (c *Client) LabelCluster(ctx context.Context, physicalID string, labels map[string]string) error {
+	body, err := jsonBody(ClusterLabels{Labels: labels})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPatch, "/v1/physical-clusters/"+url.PathEscape(physicalID)+"/labels", "application/json", body, nil)
+}
+
+// PinCluster pins or unpins a physical cluster.
+func (c *Client) PinCluster(ctx context.Context, physicalID string, pinned bool) error {
+	body, err := jsonBody(ClusterPin{Pinned: pinned})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPut, "/v1/physical-clusters/"+url.PathEscape(physicalID)+"/pin", "application/json", body, nil)
+}
+
+// SetWindow sets the maintenance window of a scope.
+func (c *Client) SetWindow(ctx context.Context, w MaintenanceWindow) (*MaintenanceWindow, error) {
+	body, err := jsonBody(w)
+	if err != nil {
+		return nil, err
+	}
+	var out MaintenanceWindow
+	return &out, c.do(ctx, http.MethodPut, "/v1/windows", "application/json", body, &out)
+}
+
+// ListWindows lists the maintenance windows the key may see.
+func (c *Client) ListWindows(ctx context.Context) ([]MaintenanceWindow, error) {
+	var out []MaintenanceWindow
+	return out, c.do(ctx, http.MethodGet, "/v1/windows", "", nil, &out)
+}
+
+// DeleteWindow removes the maintenance window of a scope.
+func (c *Client) DeleteWindow(ctx context.Context, scope string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/windows/"+url.PathEscape(scope), "", nil, nil)
+}

@@ -134,7 +134,8 @@ func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
 			TLSSerial:   p.TlsSerial,
 			Mitigation:  p.Mitigation,
 			// The KRaft id of a Kafka cluster (the satellite formats its storage with it).
-			KafkaClusterID: p.KraftClusterID,
+			KafkaClusterID:  p.KraftClusterID,
+			ProfileRevision: p.ProfileRevision,
 		},
 	}
 	if p.KafkaPhysicalID.Valid {

@@ -15,6 +15,7 @@
 //	kafkakey   frontend                                  KafkaKey
 //	physical   physical controller                       Physical
 //	placement  scheduler                                 Placement
+//	target     rollout controller                        Target
 package events
 
 import (
@@ -37,6 +38,7 @@ const (
 	ResourcePlacement = "placement"
 	ResourceProfile   = "profile"
 	ResourceKafkaKey  = "kafkakey"
+	ResourceTarget    = "target"
 )
 
 // Event is a payload that knows its subject.
@@ -57,6 +59,18 @@ func (e *Physical) stamp()  { e.V = Version }
 func (e *Placement) stamp() { e.V = Version }
 func (e *Profile) stamp()   { e.V = Version }
 func (e *KafkaKey) stamp()  { e.V = Version }
+func (e *Target) stamp()    { e.V = Version }
+
+// Target says that a rollout moved a physical cluster to a profile revision.
+type Target struct {
+	V                 int    `json:"v"`
+	PhysicalClusterID string `json:"physicalClusterId"`
+	Revision          int64  `json:"revision"`
+	Rollout           string `json:"rollout"`
+}
+
+// Subject implements Event: events.target.<physical cluster id>.
+func (e *Target) Subject() string { return kv.EventSubject(ResourceTarget, e.PhysicalClusterID) }
 
 // KafkaKey says that a Kafka API key of a logical cluster was created or revoked.
 type KafkaKey struct {
@@ -164,6 +178,8 @@ func Decode(subject string, data []byte) (Event, error) {
 		ev = &Placement{}
 	case ResourceProfile:
 		ev = &Profile{}
+	case ResourceTarget:
+		ev = &Target{}
 	default:
 		return nil, fmt.Errorf("events: unknown resource %q", resource)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/frontenddb"
@@ -13,6 +14,7 @@ import (
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/events"
 	"github.com/orbitcp/orbit/mothership/internal/profile"
+	"github.com/orbitcp/orbit/mothership/internal/strategy"
 )
 
 // validateProfile checks a profile for product and SKU; fields are named as in its JSON.
@@ -90,8 +92,9 @@ func (f *Frontend) listProfiles(w http.ResponseWriter, r *http.Request, _ *princ
 	return nil
 }
 
-// setProfile records a new revision of a product and SKU's profile and publishes it; the
-// physical controller re-renders every cluster of that product and SKU.
+// setProfile records a new revision of a product and SKU's profile and publishes it, with
+// a rollout of it to every cluster of that product and SKU (the default strategy, or all at
+// once with ?rollout=all-at-once; ?soak= sets its soak time); a rollout still running for them is superseded.
 func (f *Frontend) setProfile(w http.ResponseWriter, r *http.Request, p *principal) error {
 	product, sku := r.PathValue("product"), r.PathValue("sku")
 	if err := kv.Product(product).Validate("product"); err != nil {
@@ -106,6 +109,21 @@ func (f *Frontend) setProfile(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	if err := validateProfile(kv.Product(product), sku, &spec); err != nil {
 		return err
+	}
+	strat := strategy.DefaultStrategy()
+	switch rollout := r.URL.Query().Get("rollout"); rollout {
+	case "", "default":
+	case "all-at-once":
+		strat = api.RolloutStrategy{AllAtOnce: true}
+	default:
+		return invalid("rollout", "%q is not default or all-at-once", rollout)
+	}
+	if soak := r.URL.Query().Get("soak"); soak != "" {
+		d, err := time.ParseDuration(soak)
+		if err != nil || d < 0 {
+			return invalid("soak", "%q is not a duration such as 30s", soak)
+		}
+		strat.Soak = api.Duration(d)
 	}
 	body, _ := json.Marshal(spec)
 	var out api.Profile
@@ -122,6 +140,11 @@ func (f *Frontend) setProfile(w http.ResponseWriter, r *http.Request, p *princip
 		}
 		at := db.Time(now)
 		out = api.Profile{Product: product, SKU: sku, Revision: rev + 1, Spec: spec, CreatedAt: &at, CreatedBy: p.KeyID}
+		// The new revision reaches existing clusters through a rollout, never all at once
+		// unless asked for by name; new clusters start at it right away.
+		if out.Rollout, err = insertRollout(r.Context(), q, p, "rollout", "", product, sku, rev+1, api.Selector{}, strat); err != nil {
+			return err
+		}
 		return events.Append(r.Context(), q, &events.Profile{Product: product, SKU: sku, Revision: rev + 1, By: p.KeyID, At: at})
 	})
 	if err != nil {

@@ -1,8 +1,15 @@
 // Package physical is the physical controller: it maps each logical cluster to a physical
 // cluster (a dedicated cluster gets its own, sized by CKU; basic and standard clusters are
-// packed as tenants onto shared ones), applies the current product profile, and writes
+// packed as tenants onto shared ones), applies the product profile at the cluster's target
+// revision (see below), and writes
 // physical_clusters, physical_generations and tenancies through db/physicaldb, appending
 // events.physical.<id>. Leader-only.
+//
+// Which profile revision a cluster is rendered at: the revision the rollout controller set
+// as its target (cluster_targets), if any; else the revision it is rendered at now
+// (physical_clusters.profile_revision), so that a new profile revision changes nothing by
+// itself and a user's own change (a resize) of a cluster no rollout reached yet keeps its
+// revision; a cluster created new starts at the newest revision.
 package physical
 
 import (
@@ -63,19 +70,21 @@ type physicalSpec struct {
 	// KRaftID is a Kafka cluster's KRaft cluster id: generated with the physical cluster and
 	// kept for its life (an undelete finds its volumes formatted with it).
 	KRaftID string
+	// ProfileRevision is the profile revision the spec is rendered at.
+	ProfileRevision int64
 }
 
 // fromProfile is the spec a profile gives a cluster of cku CKUs.
-func fromProfile(prof profile.Profile, cku int64) physicalSpec {
+func fromProfile(prof profile.Profile, rev, cku int64) physicalSpec {
 	cfg, _ := json.Marshal(prof.Config) // maps marshal with sorted keys
-	return physicalSpec{
+	return physicalSpec{ProfileRevision: rev,
 		Version: prof.Version, Replicas: cku * int64(prof.ReplicasPerCKU), Controllers: int64(prof.Controllers),
 		StorageClass: prof.StorageClass, StorageGiB: int64(prof.StorageGiB), Config: string(cfg), Tenants: "[]",
 	}
 }
 
-func (c *Controller) desired(l db.LogicalCluster, prof profile.Profile) physicalSpec {
-	s := fromProfile(prof, l.Cku)
+func (c *Controller) desired(l db.LogicalCluster, prof profile.Profile, rev int64) physicalSpec {
+	s := fromProfile(prof, rev, l.Cku)
 	s.TLSSerial, s.Deleted, s.Mitigation = l.TlsSerial, l.DeletedAt.Valid, l.Mitigation
 	if l.KafkaClusterID.Valid {
 		s.KafkaID = ids.Physical(l.KafkaClusterID.String)
@@ -91,7 +100,7 @@ func currentPhysical(p db.PhysicalCluster) physicalSpec {
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGiB: p.StorageGib, Config: p.Config,
 		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial, Tenants: p.Tenants, Mitigation: p.Mitigation,
-		Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64,
+		Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64, ProfileRevision: p.ProfileRevision,
 	}
 }
 
@@ -101,8 +110,12 @@ func (c *Controller) ListIDs(ctx context.Context) ([]string, error) {
 }
 
 // MapEvent maps an EVENTS id to the logical clusters to reconcile: a new profile concerns
-// every cluster of its product and SKU.
+// every cluster of its product and SKU (new ones start at it); a new target revision the
+// logical clusters of that physical cluster.
 func (c *Controller) MapEvent(ctx context.Context, resource, id string) ([]string, error) {
+	if resource == events.ResourceTarget {
+		return c.store.Read().ListTenancyLogicalIDs(ctx, id)
+	}
 	if resource != events.ResourceProfile {
 		return []string{id}, nil
 	}
@@ -124,17 +137,17 @@ func (c *Controller) Reconcile(ctx context.Context, logicalID string) error {
 		if err != nil {
 			return err
 		}
-		prof, _, err := profile.Current(ctx, q, l.Product, l.Sku)
+		latest, latestRev, err := profile.Current(ctx, q, l.Product, l.Sku)
 		if err != nil {
 			return err
 		}
 		if profile.MultiTenant(l.Sku) {
-			return c.reconcileTenant(ctx, q, l, prof)
+			return c.reconcileTenant(ctx, q, l, latest, latestRev)
 		}
-		want := c.desired(l, prof)
 		p, err := q.GetPhysicalClusterByLogical(ctx, l.ID)
 		switch {
 		case errors.Is(err, db.ErrNotFound):
+			want := c.desired(l, latest, latestRev)
 			if want.Deleted {
 				return nil // deleted before it ever existed physically
 			}
@@ -149,6 +162,11 @@ func (c *Controller) Reconcile(ctx context.Context, logicalID string) error {
 		case err != nil:
 			return err
 		}
+		prof, rev, err := targetProfile(ctx, q, p)
+		if err != nil {
+			return err
+		}
+		want := c.desired(l, prof, rev)
 		if p.DeletedAt.Valid && want.Deleted {
 			want.PurgeAfter = p.PurgeAfter.Int64 // keep the original deletion's window
 		}
@@ -159,7 +177,7 @@ func (c *Controller) Reconcile(ctx context.Context, logicalID string) error {
 // reconcileTenant places a basic or standard logical cluster on a shared physical cluster
 // with room (or a new one) and keeps that cluster's tenant list and quotas current. The
 // shared cluster itself is never deleted by its tenants.
-func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, l db.LogicalCluster, prof profile.Profile) error {
+func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, l db.LogicalCluster, prof profile.Profile, rev int64) error {
 	var p db.PhysicalCluster
 	t, err := q.GetTenancy(ctx, l.ID)
 	switch {
@@ -172,7 +190,7 @@ func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, 
 		})
 		switch {
 		case errors.Is(err, db.ErrNotFound):
-			if p, err = c.create(ctx, q, ids.New("pkc"), l, fromProfile(prof, 1)); err != nil {
+			if p, err = c.create(ctx, q, ids.New("pkc"), l, fromProfile(prof, rev, 1)); err != nil {
 				return err
 			}
 		case err != nil:
@@ -192,7 +210,11 @@ func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, 
 			return err
 		}
 	}
-	want := fromProfile(prof, 1)
+	// The shared cluster runs at its target revision, whatever its tenants do.
+	if prof, rev, err = targetProfile(ctx, q, p); err != nil {
+		return err
+	}
+	want := fromProfile(prof, rev, 1)
 	tenants, err := q.ListLiveTenants(ctx, p.ID)
 	if err != nil {
 		return err
@@ -211,6 +233,21 @@ func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, 
 	return c.converge(ctx, q, p, l, want)
 }
 
+// targetProfile is the profile p is to be rendered at: its rollout target, else the
+// revision it is rendered at now.
+func targetProfile(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster) (profile.Profile, int64, error) {
+	rev := p.ProfileRevision
+	t, err := q.GetClusterTarget(ctx, p.ID)
+	switch {
+	case err == nil:
+		rev = t.Revision
+	case !errors.Is(err, db.ErrNotFound):
+		return profile.Profile{}, 0, err
+	}
+	prof, err := profile.At(ctx, q, p.Product, p.Sku, rev)
+	return prof, rev, err
+}
+
 // create inserts a physical cluster at generation 1.
 func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string, l db.LogicalCluster, want physicalSpec) (db.PhysicalCluster, error) {
 	now := db.Now()
@@ -225,7 +262,7 @@ func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers, StorageClass: p.StorageClass,
 		StorageGib: p.StorageGib, Config: p.Config, KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial,
 		Tenants: p.Tenants, Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
-		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation,
+		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation, ProfileRevision: p.ProfileRevision,
 	})
 }
 
@@ -272,7 +309,7 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,
 		Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
-		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation,
+		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation, ProfileRevision: p.ProfileRevision,
 	})
 	if err != nil {
 		return err
@@ -300,6 +337,7 @@ func setPhysicalSpec(p *db.PhysicalCluster, s physicalSpec) {
 	p.StorageClass, p.StorageGib, p.Config = s.StorageClass, s.StorageGiB, s.Config
 	p.KafkaPhysicalID = sql.NullString{String: s.KafkaID, Valid: s.KafkaID != ""}
 	p.TlsSerial, p.Tenants, p.KraftClusterID, p.Mitigation = s.TLSSerial, s.Tenants, s.KRaftID, s.Mitigation
+	p.ProfileRevision = s.ProfileRevision
 	switch {
 	case !s.Deleted:
 		p.DeletedAt = sql.NullInt64{}

@@ -28,7 +28,7 @@ func seedLogical(t *testing.T, store *db.Store, id, sku string, cku int64) {
 
 // TestDedicatedClusterFollowsCKUAndProfile: 1 CKU of the default profile is 3 brokers; a
 // resize is a new physical generation that carries the logical one; a new profile revision
-// changes what every cluster of its product and SKU runs.
+// changes a cluster only once the rollout controller made it the cluster's target.
 func TestDedicatedClusterFollowsCKUAndProfile(t *testing.T) {
 	store := hubtest.OpenSQLite(t)
 	ctx := context.Background()
@@ -81,8 +81,32 @@ func TestDedicatedClusterFollowsCKUAndProfile(t *testing.T) {
 	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
 		t.Fatal(err)
 	}
+	if p, _ = q.GetPhysicalCluster(ctx, "pkc-a"); p.Version != "3.9.0" || p.ProfileRevision != 0 || p.Generation != 2 {
+		t.Fatalf("a new profile revision changed a cluster no rollout reached: %+v", p)
+	}
+	// A resize of a cluster not rolled yet keeps its revision.
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		_, err := q.ResizeLogicalCluster(ctx, db.ResizeLogicalClusterParams{ID: "lkc-a", Cku: 4, Now: 4})
+		return err
+	})
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ = q.GetPhysicalCluster(ctx, "pkc-a"); p.Replicas != 12 || p.Version != "3.9.0" || p.StorageGib != 500 || p.ProfileRevision != 0 {
+		t.Fatalf("a resize before the rollout: %+v", p)
+	}
+	// The rollout controller sets the cluster's target revision.
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.UpsertClusterTarget(ctx, db.UpsertClusterTargetParams{PhysicalClusterID: "pkc-a", Revision: 1, RolloutID: "ro-1", UpdatedAt: 5})
+	})
+	if ids, err := c.MapEvent(ctx, "target", "pkc-a"); err != nil || len(ids) != 1 || ids[0] != "lkc-a" {
+		t.Fatalf("a target event maps to %v, %v", ids, err)
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
 	p, _ = q.GetPhysicalCluster(ctx, "pkc-a")
-	if p.Replicas != 12 || p.StorageGib != 800 || p.Version != "3.9.1" || p.Config != `{"num.io.threads":"16"}` {
+	if p.ProfileRevision != 1 || p.Replicas != 16 || p.StorageGib != 800 || p.Version != "3.9.1" || p.Config != `{"num.io.threads":"16"}` {
 		t.Fatalf("after the profile change: %+v", p)
 	}
 	if p.KraftClusterID != kraftID {

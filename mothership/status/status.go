@@ -107,6 +107,7 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 			PhysicalClusterID:  st.ID,
 			Satellite:          st.Satellite,
 			ObservedGeneration: st.ObservedGeneration,
+			ProfileRevision:    st.ProfileRevision,
 			Phase:              string(st.Phase),
 			Reason:             st.Reason,
 			Message:            st.Message,

@@ -48,11 +48,12 @@ var scenarios = []struct {
 	{"partition", runPartition},
 	{"fleet", runFleet},
 	{"baseline", runBaseline},
+	{"rollout", runRollout},
 }
 
 func main() {
 	var (
-		only     = flag.String("only", "", "comma-separated scenarios (default: all): floor, api, throughput, partition, fleet, baseline")
+		only     = flag.String("only", "", "comma-separated scenarios (default: all): floor, api, throughput, partition, fleet, baseline, rollout")
 		quick    = flag.Bool("quick", false, "small sizes, for a smoke run")
 		out      = flag.String("json", "tests/bench/results.json", "where to write the figures")
 		plot     = flag.String("plot", "", "write a PNG of latency against rate here")

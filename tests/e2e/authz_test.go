@@ -110,12 +110,15 @@ type authzRow struct {
 
 // authzMatrix is every endpoint, with the status each caller gets; "%d" in a body is
 // replaced by a number unique to the request.
-func authzMatrix(kafkaKeyID string) []authzRow {
+func authzMatrix(kafkaKeyID, physical string) []authzRow {
 	const (
 		create = `{"name":"m%d","product":"kafka","cku":1,"region":"us-west-2"}`
 		doc    = "apiVersion: orbit.dev/v1\nkind: Cluster\nmetadata: {name: applied}\nspec: {product: kafka, cku: 1, region: us-west-2}\n"
 	)
 	readOK := map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 200, "admin": 200, "operator": 200}
+	operatorOnly := func(ok int) map[string]int {
+		return map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": ok}
+	}
 	named := func(ok int) map[string]int {
 		return map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 404, "admin": ok, "operator": 404}
 	}
@@ -138,6 +141,18 @@ func authzMatrix(kafkaKeyID string) []authzRow {
 		{"POST", "/v1/apikeys", `{"role":"viewer"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 201, "operator": 201}},
 		{"POST", "/v1/apikeys", `{"role":"operator"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 403, "admin": 403, "operator": 201}},
 		{"POST", "/v1/apikeys", `{"role":"viewer","tenant":"rival"}`, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 201, "admin": 403, "operator": 201}},
+		// Rollouts, labels and pins act on every tenant's clusters: operators only. Windows:
+		// tenant admins for their own dedicated clusters, operators for satellites and regions.
+		{"GET", "/v1/rollouts", "", operatorOnly(200)},
+		{"POST", "/v1/rollouts", `{"product":"kafka","sku":"dedicated","strategy":{"allAtOnce":true}}`, operatorOnly(201)},
+		{"GET", "/v1/rollouts/ro-missing", "", operatorOnly(404)},
+		{"POST", "/v1/rollouts/ro-missing/actions", `{"action":"pause"}`, operatorOnly(404)},
+		{"PATCH", "/v1/physical-clusters/" + physical + "/labels", `{"labels":{"canary":"true"}}`, operatorOnly(200)},
+		{"PUT", "/v1/physical-clusters/" + physical + "/pin", `{"pinned":false}`, operatorOnly(200)},
+		{"GET", "/v1/windows", "", readOK},
+		{"PUT", "/v1/windows", `{"scope":"region:us-west-2"}`, operatorOnly(200)},
+		{"PUT", "/v1/windows", `{"scope":"cluster:shared","weekly":[{"day":"sat","start":"02:00","duration":"4h"}]}`, named(200)},
+		{"DELETE", "/v1/windows/cluster:shared", "", named(204)},
 	}
 }
 
@@ -147,7 +162,7 @@ func checkAuthzMatrix(t *testing.T, e *env, keys map[string]string, sharedID, ka
 	t.Helper()
 	callers := []string{"none", "revoked", "viewer", "other", "operator", "admin"} // admin last: it changes "shared"
 	n := 0
-	for _, r := range authzMatrix(kafkaKeyID) {
+	for _, r := range authzMatrix(kafkaKeyID, "p"+sharedID[1:]) {
 		for _, who := range callers {
 			n++
 			body := r.body

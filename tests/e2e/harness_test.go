@@ -46,6 +46,8 @@ type env struct {
 	opts       []envOption
 	// log, when set, receives every log line of the control plane and the satellites.
 	log *slog.Logger
+	// heartbeat, if set, is how often the satellites started from here on heartbeat.
+	heartbeat time.Duration
 	// pgDSN is the test's PostgreSQL database, kept across control plane restarts.
 	pgDSN string
 	// satConfig, when set, changes how satellites start.
@@ -194,7 +196,7 @@ func (e *env) startSatelliteAt(name, region, cloud string, networks []string, ca
 	}
 	cfg := devstack.SatelliteConfig{
 		HubURLs: urls, Name: name, Region: region, Cloud: cloud, Networks: networks, Capacity: capacity, Dir: dir,
-		Seed: seed, Sim: sim, Log: e.logger(),
+		Seed: seed, Sim: sim, Log: e.logger(), HeartbeatInterval: e.heartbeat,
 	}
 	if e.satConfig != nil {
 		e.satConfig(&cfg)

@@ -46,7 +46,7 @@ func New(out, errOut io.Writer) *cli.App {
 			c.App.Metadata = map[string]any{MetadataLogger: log}
 			return nil
 		},
-		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand, controllerCommand, apikeyCommand, profileCommand, usageCommand, kafkaCommand},
+		Commands: []*cli.Command{clusterCommand, applyCommand, satelliteCommand, controllerCommand, apikeyCommand, profileCommand, usageCommand, kafkaCommand, rolloutCommand, windowCommand},
 		// Errors are printed once, by the caller of Run.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

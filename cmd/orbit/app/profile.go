@@ -21,10 +21,12 @@ var profileCommand = &cli.Command{
 		listCommand("List the current profiles", (*api.Client).ListProfiles, profileTable),
 		{
 			Name:      "set",
-			Usage:     "Make a profile (YAML or JSON) the current one of a product and SKU: its clusters converge to it",
+			Usage:     "Make a profile (YAML or JSON) the current one of a product and SKU: new clusters start at it, existing ones move to it in a rollout (one canary, then 10%, 50%, the rest)",
 			ArgsUsage: "PRODUCT SKU",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Profile file (- for standard input)", Required: true, EnvVars: []string{"ORBIT_PROFILE_FILE"}},
+				&cli.BoolFlag{Name: "all-at-once", Usage: "Roll it out to every cluster at once instead of in waves", EnvVars: []string{"ORBIT_ALL_AT_ONCE"}},
+				&cli.DurationFlag{Name: "soak", Usage: "How long each changed cluster must stay Ready (default 2m)", EnvVars: []string{"ORBIT_SOAK"}},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 2 {
@@ -52,12 +54,16 @@ var profileCommand = &cli.Command{
 				if err != nil {
 					return err
 				}
-				p, err := cl.SetProfile(c.Context, c.Args().Get(0), c.Args().Get(1), spec)
+				rollout := ""
+				if c.Bool("all-at-once") {
+					rollout = "all-at-once"
+				}
+				p, err := cl.SetProfileRollout(c.Context, c.Args().Get(0), c.Args().Get(1), spec, rollout, c.Duration("soak"))
 				if err != nil {
 					return err
 				}
 				return render(c.App.Writer, format, p, func(tw *tabwriter.Writer) {
-					fmt.Fprintf(tw, "profile %s/%s is at revision %d\n", p.Product, p.SKU, p.Revision)
+					fmt.Fprintf(tw, "profile %s/%s is at revision %d; rollout %s\n", p.Product, p.SKU, p.Revision, p.Rollout)
 				})
 			},
 		},

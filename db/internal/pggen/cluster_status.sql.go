@@ -10,7 +10,7 @@ import (
 )
 
 const getClusterStatus = `-- name: GetClusterStatus :one
-SELECT physical_cluster_id, satellite, observed_generation, phase, reason, message, replicas, ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, data_usage FROM cluster_status WHERE physical_cluster_id = $1
+SELECT physical_cluster_id, satellite, observed_generation, phase, reason, message, replicas, ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, profile_revision, data_usage FROM cluster_status WHERE physical_cluster_id = $1
 `
 
 func (q *Queries) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
@@ -32,6 +32,7 @@ func (q *Queries) GetClusterStatus(ctx context.Context, physicalClusterID string
 		&i.CaCertificate,
 		&i.CertificateSerial,
 		&i.BootstrapHost,
+		&i.ProfileRevision,
 		&i.DataUsage,
 	)
 	return i, err
@@ -39,17 +40,17 @@ func (q *Queries) GetClusterStatus(ctx context.Context, physicalClusterID string
 
 const upsertClusterStatus = `-- name: UpsertClusterStatus :exec
 INSERT INTO cluster_status (physical_cluster_id, satellite, observed_generation, phase, reason, message, replicas,
-                            ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, data_usage)
+                            ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, data_usage, profile_revision)
 VALUES ($1, $2, $3, $4, $5,
         $6, $7, $8, $9, $10,
-        $11, $12, $13, $14, $15, $16)
+        $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (physical_cluster_id) DO UPDATE SET satellite = excluded.satellite,
     observed_generation = excluded.observed_generation, phase = excluded.phase, reason = excluded.reason,
     message = excluded.message, replicas = excluded.replicas, ready_replicas = excluded.ready_replicas,
     bootstrap = excluded.bootstrap, conditions = excluded.conditions, reported_at = excluded.reported_at,
     kv_revision = excluded.kv_revision, ca_certificate = excluded.ca_certificate,
     certificate_serial = excluded.certificate_serial, bootstrap_host = excluded.bootstrap_host,
-    data_usage = excluded.data_usage
+    data_usage = excluded.data_usage, profile_revision = excluded.profile_revision
 WHERE excluded.kv_revision > cluster_status.kv_revision
 `
 
@@ -70,6 +71,7 @@ type UpsertClusterStatusParams struct {
 	CertificateSerial  string
 	BootstrapHost      string
 	DataUsage          string
+	ProfileRevision    int64
 }
 
 // Only a newer KV revision replaces a recorded status.
@@ -91,6 +93,7 @@ func (q *Queries) UpsertClusterStatus(ctx context.Context, arg UpsertClusterStat
 		arg.CertificateSerial,
 		arg.BootstrapHost,
 		arg.DataUsage,
+		arg.ProfileRevision,
 	)
 	return err
 }

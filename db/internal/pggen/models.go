@@ -29,6 +29,18 @@ type ClusterHistory struct {
 	AfterState       string
 }
 
+type ClusterLabel struct {
+	PhysicalClusterID string
+	Key               string
+	Value             string
+}
+
+type ClusterPin struct {
+	PhysicalClusterID string
+	PinnedBy          string
+	PinnedAt          int64
+}
+
 type ClusterStatus struct {
 	PhysicalClusterID  string
 	Satellite          string
@@ -45,7 +57,15 @@ type ClusterStatus struct {
 	CaCertificate      string
 	CertificateSerial  string
 	BootstrapHost      string
+	ProfileRevision    int64
 	DataUsage          string
+}
+
+type ClusterTarget struct {
+	PhysicalClusterID string
+	Revision          int64
+	RolloutID         string
+	UpdatedAt         int64
 }
 
 type ConsoleSession struct {
@@ -94,6 +114,13 @@ type LogicalCluster struct {
 	Mitigation     string
 }
 
+type MaintenanceWindow struct {
+	Scope     string
+	Spec      string
+	UpdatedBy string
+	UpdatedAt int64
+}
+
 type Meta struct {
 	Key   string
 	Value string
@@ -129,6 +156,7 @@ type PhysicalCluster struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	ProfileRevision int64
 	Mitigation      string
 }
 
@@ -153,6 +181,59 @@ type Profile struct {
 	Spec      string
 	CreatedAt int64
 	CreatedBy string
+}
+
+type Rollout struct {
+	ID                string
+	Product           string
+	Sku               string
+	Revision          int64
+	Kind              string
+	RollbackOf        sql.NullString
+	Selector          string
+	Strategy          string
+	RequestedState    string
+	RequestSeq        int64
+	FinalizeRequested int64
+	OverrideWindows   int64
+	CreatedAt         int64
+	CreatedBy         string
+	UpdatedAt         int64
+}
+
+type RolloutHistory struct {
+	ID        int64
+	RolloutID string
+	At        int64
+	Actor     string
+	Action    string
+	Detail    string
+}
+
+type RolloutStatus struct {
+	RolloutID     string
+	State         string
+	Reason        string
+	Wave          int64
+	Waves         int64
+	RequestSeq    int64
+	WaveHealthyAt sql.NullInt64
+	FinalizedAt   sql.NullInt64
+	UpdatedAt     int64
+}
+
+type RolloutTarget struct {
+	RolloutID         string
+	PhysicalClusterID string
+	Wave              int64
+	Position          int64
+	Satellite         string
+	FromRevision      int64
+	State             string
+	Reason            string
+	StartedAt         sql.NullInt64
+	ReadySince        sql.NullInt64
+	FinishedAt        sql.NullInt64
 }
 
 type Satellite struct {

@@ -44,7 +44,7 @@ func (q *Queries) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedP
 }
 
 const getPhysicalCluster = `-- name: GetPhysicalCluster :one
-SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation FROM physical_clusters WHERE id = $1
+SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, profile_revision, mitigation FROM physical_clusters WHERE id = $1
 `
 
 func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error) {
@@ -72,13 +72,14 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 		&i.DeletedAt,
 		&i.PurgeAfter,
 		&i.KraftClusterID,
+		&i.ProfileRevision,
 		&i.Mitigation,
 	)
 	return i, err
 }
 
 const getPhysicalClusterByLogical = `-- name: GetPhysicalClusterByLogical :one
-SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id, p.mitigation FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
+SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id, p.profile_revision, p.mitigation FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
 WHERE t.logical_cluster_id = $1
 `
 
@@ -107,6 +108,7 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 		&i.DeletedAt,
 		&i.PurgeAfter,
 		&i.KraftClusterID,
+		&i.ProfileRevision,
 		&i.Mitigation,
 	)
 	return i, err
@@ -126,11 +128,11 @@ func (q *Queries) GetTenancy(ctx context.Context, logicalClusterID string) (Tena
 const insertPhysicalCluster = `-- name: InsertPhysicalCluster :exec
 INSERT INTO physical_clusters (id, product, sku, region, cloud, network, version, replicas, controllers,
                                storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation,
-                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation)
+                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation, profile_revision)
 VALUES ($1, $2, $3, $4, $5, $6,
         $7, $8, $9, $10, $11,
         $12, $13, $14, $15, $16, $17, $17,
-        $18, $19, $20, $21)
+        $18, $19, $20, $21, $22)
 `
 
 type InsertPhysicalClusterParams struct {
@@ -155,6 +157,7 @@ type InsertPhysicalClusterParams struct {
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
 	Mitigation      string
+	ProfileRevision int64
 }
 
 func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error {
@@ -180,6 +183,7 @@ func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalC
 		arg.PurgeAfter,
 		arg.KraftClusterID,
 		arg.Mitigation,
+		arg.ProfileRevision,
 	)
 	return err
 }
@@ -309,6 +313,34 @@ func (q *Queries) ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID 
 	return items, nil
 }
 
+const listTenancyLogicalIDs = `-- name: ListTenancyLogicalIDs :many
+SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = $1 ORDER BY logical_cluster_id
+`
+
+// Every logical cluster a physical cluster ever hosted.
+func (q *Queries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, listTenancyLogicalIDs, physicalClusterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var logical_cluster_id string
+		if err := rows.Scan(&logical_cluster_id); err != nil {
+			return nil, err
+		}
+		items = append(items, logical_cluster_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const observedLogicalGeneration = `-- name: ObservedLogicalGeneration :one
 SELECT CAST(COALESCE(MAX(logical_generation), 0) AS BIGINT) AS logical_generation FROM physical_generations
 WHERE physical_cluster_id = $1 AND logical_cluster_id = $2
@@ -334,8 +366,9 @@ UPDATE physical_clusters SET version = $1, replicas = $2, controllers = $3,
     storage_class = $4, storage_gib = $5, config = $6,
     kafka_physical_id = $7, tls_serial = $8, tenants = $9,
     generation = $10, updated_at = $11, deleted_at = $12,
-    purge_after = $13, kraft_cluster_id = $14, mitigation = $15
-WHERE id = $16 AND generation = $10 - 1
+    purge_after = $13, kraft_cluster_id = $14, mitigation = $15,
+    profile_revision = $16
+WHERE id = $17 AND generation = $10 - 1
 `
 
 type UpdatePhysicalClusterParams struct {
@@ -354,6 +387,7 @@ type UpdatePhysicalClusterParams struct {
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
 	Mitigation      string
+	ProfileRevision int64
 	ID              string
 }
 
@@ -376,6 +410,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.PurgeAfter,
 		arg.KraftClusterID,
 		arg.Mitigation,
+		arg.ProfileRevision,
 		arg.ID,
 	)
 	if err != nil {

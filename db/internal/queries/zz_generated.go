@@ -40,6 +40,18 @@ type ClusterHistory struct {
 	AfterState       string
 }
 
+type ClusterLabel struct {
+	PhysicalClusterID string
+	Key               string
+	Value             string
+}
+
+type ClusterPin struct {
+	PhysicalClusterID string
+	PinnedBy          string
+	PinnedAt          int64
+}
+
 type ClusterStatus struct {
 	PhysicalClusterID  string
 	Satellite          string
@@ -56,7 +68,15 @@ type ClusterStatus struct {
 	CaCertificate      string
 	CertificateSerial  string
 	BootstrapHost      string
+	ProfileRevision    int64
 	DataUsage          string
+}
+
+type ClusterTarget struct {
+	PhysicalClusterID string
+	Revision          int64
+	RolloutID         string
+	UpdatedAt         int64
 }
 
 type ConsoleSession struct {
@@ -75,6 +95,11 @@ type CountPlacedBySatelliteRow struct {
 type CountPlacedOnSatelliteRow struct {
 	Clusters int64
 	Replicas int64
+}
+
+type DeleteClusterLabelParams struct {
+	PhysicalClusterID string
+	Key               string
 }
 
 type DeleteLogicalClusterParams struct {
@@ -135,6 +160,12 @@ type GetLatestLogicalClusterByNameParams struct {
 type GetLiveLogicalClusterByNameParams struct {
 	TenantID string
 	Name     string
+}
+
+type GetProfileParams struct {
+	Product string
+	Sku     string
+	Version int64
 }
 
 type InsertAPIKeyParams struct {
@@ -217,6 +248,7 @@ type InsertPhysicalClusterParams struct {
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
 	Mitigation      string
+	ProfileRevision int64
 }
 
 type InsertPhysicalGenerationParams struct {
@@ -233,6 +265,43 @@ type InsertProfileParams struct {
 	Spec      string
 	CreatedAt int64
 	CreatedBy string
+}
+
+type InsertRolloutHistoryParams struct {
+	RolloutID string
+	At        int64
+	Actor     string
+	Action    string
+	Detail    string
+}
+
+type InsertRolloutParams struct {
+	ID              string
+	Product         string
+	Sku             string
+	Revision        int64
+	Kind            string
+	RollbackOf      sql.NullString
+	Selector        string
+	Strategy        string
+	RequestedState  string
+	OverrideWindows int64
+	Now             int64
+	CreatedBy       string
+}
+
+type InsertRolloutTargetParams struct {
+	RolloutID         string
+	PhysicalClusterID string
+	Wave              int64
+	Position          int64
+	Satellite         string
+	FromRevision      int64
+	State             string
+	Reason            string
+	StartedAt         sql.NullInt64
+	ReadySince        sql.NullInt64
+	FinishedAt        sql.NullInt64
 }
 
 type InsertTenancyParams struct {
@@ -299,6 +368,42 @@ type ListMeteredClustersRow struct {
 	DataUsage       string
 }
 
+type ListPhysicalTenantsParams struct {
+	Product string
+	Sku     string
+}
+
+type ListPhysicalTenantsRow struct {
+	PhysicalClusterID string
+	TenantID          string
+}
+
+type ListRolloutCandidatesParams struct {
+	Product string
+	Sku     string
+}
+
+type ListRolloutCandidatesRow struct {
+	ID              string
+	Region          string
+	ProfileRevision int64
+	Satellite       string
+}
+
+type ListRolloutObservationsRow struct {
+	PhysicalClusterID  string
+	State              string
+	Generation         int64
+	ProfileRevision    int64
+	PlacedOn           string
+	ObservedGeneration int64
+	ObservedRevision   int64
+	Phase              string
+	Message            string
+	ReportedAt         int64
+	Deleted            int64
+}
+
 type ListUsageParams struct {
 	TenantID string
 	FromHour int64
@@ -331,6 +436,13 @@ type LogicalCluster struct {
 	UpdatedAt      int64
 	DeletedAt      sql.NullInt64
 	Mitigation     string
+}
+
+type MaintenanceWindow struct {
+	Scope     string
+	Spec      string
+	UpdatedBy string
+	UpdatedAt int64
 }
 
 type MarkOutboxPublishedParams struct {
@@ -379,6 +491,7 @@ type PhysicalCluster struct {
 	DeletedAt       sql.NullInt64
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
+	ProfileRevision int64
 	Mitigation      string
 }
 
@@ -437,6 +550,59 @@ type RevokeKafkaAPIKeyParams struct {
 type RevokeSatelliteParams struct {
 	Now  int64
 	Name string
+}
+
+type Rollout struct {
+	ID                string
+	Product           string
+	Sku               string
+	Revision          int64
+	Kind              string
+	RollbackOf        sql.NullString
+	Selector          string
+	Strategy          string
+	RequestedState    string
+	RequestSeq        int64
+	FinalizeRequested int64
+	OverrideWindows   int64
+	CreatedAt         int64
+	CreatedBy         string
+	UpdatedAt         int64
+}
+
+type RolloutHistory struct {
+	ID        int64
+	RolloutID string
+	At        int64
+	Actor     string
+	Action    string
+	Detail    string
+}
+
+type RolloutStatus struct {
+	RolloutID     string
+	State         string
+	Reason        string
+	Wave          int64
+	Waves         int64
+	RequestSeq    int64
+	WaveHealthyAt sql.NullInt64
+	FinalizedAt   sql.NullInt64
+	UpdatedAt     int64
+}
+
+type RolloutTarget struct {
+	RolloutID         string
+	PhysicalClusterID string
+	Wave              int64
+	Position          int64
+	Satellite         string
+	FromRevision      int64
+	State             string
+	Reason            string
+	StartedAt         sql.NullInt64
+	ReadySince        sql.NullInt64
+	FinishedAt        sql.NullInt64
 }
 
 type RotateLogicalClusterCertificatesParams struct {
@@ -501,7 +667,39 @@ type UpdatePhysicalClusterParams struct {
 	PurgeAfter      sql.NullInt64
 	KraftClusterID  string
 	Mitigation      string
+	ProfileRevision int64
 	ID              string
+}
+
+type UpdateRolloutRequestParams struct {
+	RequestedState    string
+	FinalizeRequested int64
+	OverrideWindows   int64
+	Now               int64
+	ID                string
+}
+
+type UpdateRolloutTargetParams struct {
+	State             string
+	Reason            string
+	Satellite         string
+	StartedAt         sql.NullInt64
+	ReadySince        sql.NullInt64
+	FinishedAt        sql.NullInt64
+	RolloutID         string
+	PhysicalClusterID string
+}
+
+type UpsertClusterLabelParams struct {
+	PhysicalClusterID string
+	Key               string
+	Value             string
+}
+
+type UpsertClusterPinParams struct {
+	PhysicalClusterID string
+	PinnedBy          string
+	PinnedAt          int64
 }
 
 type UpsertClusterStatusParams struct {
@@ -521,6 +719,21 @@ type UpsertClusterStatusParams struct {
 	CertificateSerial  string
 	BootstrapHost      string
 	DataUsage          string
+	ProfileRevision    int64
+}
+
+type UpsertClusterTargetParams struct {
+	PhysicalClusterID string
+	Revision          int64
+	RolloutID         string
+	UpdatedAt         int64
+}
+
+type UpsertMaintenanceWindowParams struct {
+	Scope     string
+	Spec      string
+	UpdatedBy string
+	UpdatedAt int64
 }
 
 type UpsertPlacementParams struct {
@@ -528,6 +741,18 @@ type UpsertPlacementParams struct {
 	Satellite         sql.NullString
 	Reason            string
 	Now               int64
+}
+
+type UpsertRolloutStatusParams struct {
+	RolloutID     string
+	State         string
+	Reason        string
+	Wave          int64
+	Waves         int64
+	RequestSeq    int64
+	WaveHealthyAt sql.NullInt64
+	FinalizedAt   sql.NullInt64
+	UpdatedAt     int64
 }
 
 type UpsertSatelliteParams struct {
@@ -554,14 +779,18 @@ type Queries interface {
 	AddUsage(ctx context.Context, arg AddUsageParams) error
 	CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySatelliteRow, error)
 	CountPlacedOnSatellite(ctx context.Context, satellite sql.NullString) (CountPlacedOnSatelliteRow, error)
+	DeleteClusterLabel(ctx context.Context, arg DeleteClusterLabelParams) error
+	DeleteClusterPin(ctx context.Context, physicalClusterID string) error
 	DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error)
 	DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error)
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
+	DeleteMaintenanceWindow(ctx context.Context, scope string) error
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
 	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
+	GetClusterTarget(ctx context.Context, physicalClusterID string) (ClusterTarget, error)
 	GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
 	GetKafkaAPIKey(ctx context.Context, id string) (KafkaApiKey, error)
@@ -573,6 +802,9 @@ type Queries interface {
 	GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
+	GetProfile(ctx context.Context, arg GetProfileParams) (Profile, error)
+	GetRollout(ctx context.Context, id string) (Rollout, error)
+	GetRolloutStatus(ctx context.Context, rolloutID string) (RolloutStatus, error)
 	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 	GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
@@ -587,11 +819,17 @@ type Queries interface {
 	InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertProfile(ctx context.Context, arg InsertProfileParams) error
+	InsertRollout(ctx context.Context, arg InsertRolloutParams) error
+	InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error
+	InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error
 	InsertTenancy(ctx context.Context, arg InsertTenancyParams) error
 	InsertTenant(ctx context.Context, arg InsertTenantParams) error
 	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
+	ListActiveRollouts(ctx context.Context) ([]Rollout, error)
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
+	ListClusterLabels(ctx context.Context) ([]ClusterLabel, error)
+	ListClusterPins(ctx context.Context) ([]ClusterPin, error)
 	ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error)
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
 	ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]KafkaApiKey, error)
@@ -599,11 +837,19 @@ type Queries interface {
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
 	ListLogicalClusterIDsByProfile(ctx context.Context, arg ListLogicalClusterIDsByProfileParams) ([]string, error)
+	ListMaintenanceWindows(ctx context.Context) ([]MaintenanceWindow, error)
 	ListMeteredClusters(ctx context.Context) ([]ListMeteredClustersRow, error)
 	ListPendingOutbox(ctx context.Context, maxRows int64) ([]Outbox, error)
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
+	ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error)
+	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
+	ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error)
+	ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error)
+	ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error)
+	ListRollouts(ctx context.Context) ([]Rollout, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
+	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
@@ -620,8 +866,15 @@ type Queries interface {
 	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error)
+	UpdateRolloutRequest(ctx context.Context, arg UpdateRolloutRequestParams) error
+	UpdateRolloutTarget(ctx context.Context, arg UpdateRolloutTargetParams) error
+	UpsertClusterLabel(ctx context.Context, arg UpsertClusterLabelParams) error
+	UpsertClusterPin(ctx context.Context, arg UpsertClusterPinParams) error
 	UpsertClusterStatus(ctx context.Context, arg UpsertClusterStatusParams) error
+	UpsertClusterTarget(ctx context.Context, arg UpsertClusterTargetParams) error
+	UpsertMaintenanceWindow(ctx context.Context, arg UpsertMaintenanceWindowParams) error
 	UpsertPlacement(ctx context.Context, arg UpsertPlacementParams) error
+	UpsertRolloutStatus(ctx context.Context, arg UpsertRolloutStatusParams) error
 	UpsertSatellite(ctx context.Context, arg UpsertSatelliteParams) error
 }
 
@@ -648,6 +901,14 @@ func (x sqlitegenQueries) CountPlacedOnSatellite(ctx context.Context, satellite 
 	return CountPlacedOnSatelliteRow(r), translate(err)
 }
 
+func (x sqlitegenQueries) DeleteClusterLabel(ctx context.Context, arg DeleteClusterLabelParams) error {
+	return translate(x.q.DeleteClusterLabel(ctx, sqlitegen.DeleteClusterLabelParams(arg)))
+}
+
+func (x sqlitegenQueries) DeleteClusterPin(ctx context.Context, physicalClusterID string) error {
+	return translate(x.q.DeleteClusterPin(ctx, physicalClusterID))
+}
+
 func (x sqlitegenQueries) DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error) {
 	r, err := x.q.DeleteConsoleSession(ctx, idHash)
 	return r, translate(err)
@@ -661,6 +922,10 @@ func (x sqlitegenQueries) DeleteExpiredConsoleSessions(ctx context.Context, now 
 func (x sqlitegenQueries) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error) {
 	r, err := x.q.DeleteLogicalCluster(ctx, sqlitegen.DeleteLogicalClusterParams(arg))
 	return r, translate(err)
+}
+
+func (x sqlitegenQueries) DeleteMaintenanceWindow(ctx context.Context, scope string) error {
+	return translate(x.q.DeleteMaintenanceWindow(ctx, scope))
 }
 
 func (x sqlitegenQueries) DeletePublishedOutbox(ctx context.Context, before int64) (int64, error) {
@@ -686,6 +951,11 @@ func (x sqlitegenQueries) GetAPIKeyByHash(ctx context.Context, secretHash []byte
 func (x sqlitegenQueries) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
 	r, err := x.q.GetClusterStatus(ctx, physicalClusterID)
 	return ClusterStatus(r), translate(err)
+}
+
+func (x sqlitegenQueries) GetClusterTarget(ctx context.Context, physicalClusterID string) (ClusterTarget, error) {
+	r, err := x.q.GetClusterTarget(ctx, physicalClusterID)
+	return ClusterTarget(r), translate(err)
 }
 
 func (x sqlitegenQueries) GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error) {
@@ -741,6 +1011,21 @@ func (x sqlitegenQueries) GetPhysicalClusterByLogical(ctx context.Context, logic
 func (x sqlitegenQueries) GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error) {
 	r, err := x.q.GetPlacement(ctx, physicalClusterID)
 	return Placement(r), translate(err)
+}
+
+func (x sqlitegenQueries) GetProfile(ctx context.Context, arg GetProfileParams) (Profile, error) {
+	r, err := x.q.GetProfile(ctx, sqlitegen.GetProfileParams(arg))
+	return Profile(r), translate(err)
+}
+
+func (x sqlitegenQueries) GetRollout(ctx context.Context, id string) (Rollout, error) {
+	r, err := x.q.GetRollout(ctx, id)
+	return Rollout(r), translate(err)
+}
+
+func (x sqlitegenQueries) GetRolloutStatus(ctx context.Context, rolloutID string) (RolloutStatus, error) {
+	r, err := x.q.GetRolloutStatus(ctx, rolloutID)
+	return RolloutStatus(r), translate(err)
 }
 
 func (x sqlitegenQueries) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
@@ -804,6 +1089,18 @@ func (x sqlitegenQueries) InsertProfile(ctx context.Context, arg InsertProfilePa
 	return translate(x.q.InsertProfile(ctx, sqlitegen.InsertProfileParams(arg)))
 }
 
+func (x sqlitegenQueries) InsertRollout(ctx context.Context, arg InsertRolloutParams) error {
+	return translate(x.q.InsertRollout(ctx, sqlitegen.InsertRolloutParams(arg)))
+}
+
+func (x sqlitegenQueries) InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error {
+	return translate(x.q.InsertRolloutHistory(ctx, sqlitegen.InsertRolloutHistoryParams(arg)))
+}
+
+func (x sqlitegenQueries) InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error {
+	return translate(x.q.InsertRolloutTarget(ctx, sqlitegen.InsertRolloutTargetParams(arg)))
+}
+
 func (x sqlitegenQueries) InsertTenancy(ctx context.Context, arg InsertTenancyParams) error {
 	return translate(x.q.InsertTenancy(ctx, sqlitegen.InsertTenancyParams(arg)))
 }
@@ -820,6 +1117,18 @@ func (x sqlitegenQueries) ListAPIKeys(ctx context.Context, tenantID string) ([]L
 	out := make([]ListAPIKeysRow, len(r))
 	for i := range r {
 		out[i] = ListAPIKeysRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListActiveRollouts(ctx context.Context) ([]Rollout, error) {
+	r, err := x.q.ListActiveRollouts(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]Rollout, len(r))
+	for i := range r {
+		out[i] = Rollout(r[i])
 	}
 	return out, translate(err)
 }
@@ -844,6 +1153,30 @@ func (x sqlitegenQueries) ListClusterHistoryByName(ctx context.Context, arg List
 	out := make([]ClusterHistory, len(r))
 	for i := range r {
 		out[i] = ClusterHistory(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListClusterLabels(ctx context.Context) ([]ClusterLabel, error) {
+	r, err := x.q.ListClusterLabels(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ClusterLabel, len(r))
+	for i := range r {
+		out[i] = ClusterLabel(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListClusterPins(ctx context.Context) ([]ClusterPin, error) {
+	r, err := x.q.ListClusterPins(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ClusterPin, len(r))
+	for i := range r {
+		out[i] = ClusterPin(r[i])
 	}
 	return out, translate(err)
 }
@@ -911,6 +1244,18 @@ func (x sqlitegenQueries) ListLogicalClusterIDsByProfile(ctx context.Context, ar
 	return r, translate(err)
 }
 
+func (x sqlitegenQueries) ListMaintenanceWindows(ctx context.Context) ([]MaintenanceWindow, error) {
+	r, err := x.q.ListMaintenanceWindows(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]MaintenanceWindow, len(r))
+	for i := range r {
+		out[i] = MaintenanceWindow(r[i])
+	}
+	return out, translate(err)
+}
+
 func (x sqlitegenQueries) ListMeteredClusters(ctx context.Context) ([]ListMeteredClustersRow, error) {
 	r, err := x.q.ListMeteredClusters(ctx)
 	if r == nil {
@@ -945,6 +1290,78 @@ func (x sqlitegenQueries) ListPhysicalDependentIDs(ctx context.Context, kafkaPhy
 	return r, translate(err)
 }
 
+func (x sqlitegenQueries) ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error) {
+	r, err := x.q.ListPhysicalTenants(ctx, sqlitegen.ListPhysicalTenantsParams(arg))
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListPhysicalTenantsRow, len(r))
+	for i := range r {
+		out[i] = ListPhysicalTenantsRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error) {
+	r, err := x.q.ListRolloutCandidates(ctx, sqlitegen.ListRolloutCandidatesParams(arg))
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListRolloutCandidatesRow, len(r))
+	for i := range r {
+		out[i] = ListRolloutCandidatesRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error) {
+	r, err := x.q.ListRolloutHistory(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]RolloutHistory, len(r))
+	for i := range r {
+		out[i] = RolloutHistory(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error) {
+	r, err := x.q.ListRolloutObservations(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListRolloutObservationsRow, len(r))
+	for i := range r {
+		out[i] = ListRolloutObservationsRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error) {
+	r, err := x.q.ListRolloutTargets(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]RolloutTarget, len(r))
+	for i := range r {
+		out[i] = RolloutTarget(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListRollouts(ctx context.Context) ([]Rollout, error) {
+	r, err := x.q.ListRollouts(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]Rollout, len(r))
+	for i := range r {
+		out[i] = Rollout(r[i])
+	}
+	return out, translate(err)
+}
+
 func (x sqlitegenQueries) ListSatellites(ctx context.Context) ([]Satellite, error) {
 	r, err := x.q.ListSatellites(ctx)
 	if r == nil {
@@ -955,6 +1372,11 @@ func (x sqlitegenQueries) ListSatellites(ctx context.Context) ([]Satellite, erro
 		out[i] = Satellite(r[i])
 	}
 	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	r, err := x.q.ListTenancyLogicalIDs(ctx, physicalClusterID)
+	return r, translate(err)
 }
 
 func (x sqlitegenQueries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {
@@ -1041,12 +1463,40 @@ func (x sqlitegenQueries) UpdatePhysicalCluster(ctx context.Context, arg UpdateP
 	return r, translate(err)
 }
 
+func (x sqlitegenQueries) UpdateRolloutRequest(ctx context.Context, arg UpdateRolloutRequestParams) error {
+	return translate(x.q.UpdateRolloutRequest(ctx, sqlitegen.UpdateRolloutRequestParams(arg)))
+}
+
+func (x sqlitegenQueries) UpdateRolloutTarget(ctx context.Context, arg UpdateRolloutTargetParams) error {
+	return translate(x.q.UpdateRolloutTarget(ctx, sqlitegen.UpdateRolloutTargetParams(arg)))
+}
+
+func (x sqlitegenQueries) UpsertClusterLabel(ctx context.Context, arg UpsertClusterLabelParams) error {
+	return translate(x.q.UpsertClusterLabel(ctx, sqlitegen.UpsertClusterLabelParams(arg)))
+}
+
+func (x sqlitegenQueries) UpsertClusterPin(ctx context.Context, arg UpsertClusterPinParams) error {
+	return translate(x.q.UpsertClusterPin(ctx, sqlitegen.UpsertClusterPinParams(arg)))
+}
+
 func (x sqlitegenQueries) UpsertClusterStatus(ctx context.Context, arg UpsertClusterStatusParams) error {
 	return translate(x.q.UpsertClusterStatus(ctx, sqlitegen.UpsertClusterStatusParams(arg)))
 }
 
+func (x sqlitegenQueries) UpsertClusterTarget(ctx context.Context, arg UpsertClusterTargetParams) error {
+	return translate(x.q.UpsertClusterTarget(ctx, sqlitegen.UpsertClusterTargetParams(arg)))
+}
+
+func (x sqlitegenQueries) UpsertMaintenanceWindow(ctx context.Context, arg UpsertMaintenanceWindowParams) error {
+	return translate(x.q.UpsertMaintenanceWindow(ctx, sqlitegen.UpsertMaintenanceWindowParams(arg)))
+}
+
 func (x sqlitegenQueries) UpsertPlacement(ctx context.Context, arg UpsertPlacementParams) error {
 	return translate(x.q.UpsertPlacement(ctx, sqlitegen.UpsertPlacementParams(arg)))
+}
+
+func (x sqlitegenQueries) UpsertRolloutStatus(ctx context.Context, arg UpsertRolloutStatusParams) error {
+	return translate(x.q.UpsertRolloutStatus(ctx, sqlitegen.UpsertRolloutStatusParams(arg)))
 }
 
 func (x sqlitegenQueries) UpsertSatellite(ctx context.Context, arg UpsertSatelliteParams) error {
@@ -1076,6 +1526,14 @@ func (x pggenQueries) CountPlacedOnSatellite(ctx context.Context, satellite sql.
 	return CountPlacedOnSatelliteRow(r), translate(err)
 }
 
+func (x pggenQueries) DeleteClusterLabel(ctx context.Context, arg DeleteClusterLabelParams) error {
+	return translate(x.q.DeleteClusterLabel(ctx, pggen.DeleteClusterLabelParams(arg)))
+}
+
+func (x pggenQueries) DeleteClusterPin(ctx context.Context, physicalClusterID string) error {
+	return translate(x.q.DeleteClusterPin(ctx, physicalClusterID))
+}
+
 func (x pggenQueries) DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error) {
 	r, err := x.q.DeleteConsoleSession(ctx, idHash)
 	return r, translate(err)
@@ -1089,6 +1547,10 @@ func (x pggenQueries) DeleteExpiredConsoleSessions(ctx context.Context, now int6
 func (x pggenQueries) DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error) {
 	r, err := x.q.DeleteLogicalCluster(ctx, pggen.DeleteLogicalClusterParams(arg))
 	return r, translate(err)
+}
+
+func (x pggenQueries) DeleteMaintenanceWindow(ctx context.Context, scope string) error {
+	return translate(x.q.DeleteMaintenanceWindow(ctx, scope))
 }
 
 func (x pggenQueries) DeletePublishedOutbox(ctx context.Context, before int64) (int64, error) {
@@ -1114,6 +1576,11 @@ func (x pggenQueries) GetAPIKeyByHash(ctx context.Context, secretHash []byte) (G
 func (x pggenQueries) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
 	r, err := x.q.GetClusterStatus(ctx, physicalClusterID)
 	return ClusterStatus(r), translate(err)
+}
+
+func (x pggenQueries) GetClusterTarget(ctx context.Context, physicalClusterID string) (ClusterTarget, error) {
+	r, err := x.q.GetClusterTarget(ctx, physicalClusterID)
+	return ClusterTarget(r), translate(err)
 }
 
 func (x pggenQueries) GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error) {
@@ -1169,6 +1636,21 @@ func (x pggenQueries) GetPhysicalClusterByLogical(ctx context.Context, logicalCl
 func (x pggenQueries) GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error) {
 	r, err := x.q.GetPlacement(ctx, physicalClusterID)
 	return Placement(r), translate(err)
+}
+
+func (x pggenQueries) GetProfile(ctx context.Context, arg GetProfileParams) (Profile, error) {
+	r, err := x.q.GetProfile(ctx, pggen.GetProfileParams(arg))
+	return Profile(r), translate(err)
+}
+
+func (x pggenQueries) GetRollout(ctx context.Context, id string) (Rollout, error) {
+	r, err := x.q.GetRollout(ctx, id)
+	return Rollout(r), translate(err)
+}
+
+func (x pggenQueries) GetRolloutStatus(ctx context.Context, rolloutID string) (RolloutStatus, error) {
+	r, err := x.q.GetRolloutStatus(ctx, rolloutID)
+	return RolloutStatus(r), translate(err)
 }
 
 func (x pggenQueries) GetSatelliteCurveKey(ctx context.Context, name string) (string, error) {
@@ -1232,6 +1714,18 @@ func (x pggenQueries) InsertProfile(ctx context.Context, arg InsertProfileParams
 	return translate(x.q.InsertProfile(ctx, pggen.InsertProfileParams(arg)))
 }
 
+func (x pggenQueries) InsertRollout(ctx context.Context, arg InsertRolloutParams) error {
+	return translate(x.q.InsertRollout(ctx, pggen.InsertRolloutParams(arg)))
+}
+
+func (x pggenQueries) InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error {
+	return translate(x.q.InsertRolloutHistory(ctx, pggen.InsertRolloutHistoryParams(arg)))
+}
+
+func (x pggenQueries) InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error {
+	return translate(x.q.InsertRolloutTarget(ctx, pggen.InsertRolloutTargetParams(arg)))
+}
+
 func (x pggenQueries) InsertTenancy(ctx context.Context, arg InsertTenancyParams) error {
 	return translate(x.q.InsertTenancy(ctx, pggen.InsertTenancyParams(arg)))
 }
@@ -1248,6 +1742,18 @@ func (x pggenQueries) ListAPIKeys(ctx context.Context, tenantID string) ([]ListA
 	out := make([]ListAPIKeysRow, len(r))
 	for i := range r {
 		out[i] = ListAPIKeysRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListActiveRollouts(ctx context.Context) ([]Rollout, error) {
+	r, err := x.q.ListActiveRollouts(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]Rollout, len(r))
+	for i := range r {
+		out[i] = Rollout(r[i])
 	}
 	return out, translate(err)
 }
@@ -1272,6 +1778,30 @@ func (x pggenQueries) ListClusterHistoryByName(ctx context.Context, arg ListClus
 	out := make([]ClusterHistory, len(r))
 	for i := range r {
 		out[i] = ClusterHistory(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListClusterLabels(ctx context.Context) ([]ClusterLabel, error) {
+	r, err := x.q.ListClusterLabels(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ClusterLabel, len(r))
+	for i := range r {
+		out[i] = ClusterLabel(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListClusterPins(ctx context.Context) ([]ClusterPin, error) {
+	r, err := x.q.ListClusterPins(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ClusterPin, len(r))
+	for i := range r {
+		out[i] = ClusterPin(r[i])
 	}
 	return out, translate(err)
 }
@@ -1339,6 +1869,18 @@ func (x pggenQueries) ListLogicalClusterIDsByProfile(ctx context.Context, arg Li
 	return r, translate(err)
 }
 
+func (x pggenQueries) ListMaintenanceWindows(ctx context.Context) ([]MaintenanceWindow, error) {
+	r, err := x.q.ListMaintenanceWindows(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]MaintenanceWindow, len(r))
+	for i := range r {
+		out[i] = MaintenanceWindow(r[i])
+	}
+	return out, translate(err)
+}
+
 func (x pggenQueries) ListMeteredClusters(ctx context.Context) ([]ListMeteredClustersRow, error) {
 	r, err := x.q.ListMeteredClusters(ctx)
 	if r == nil {
@@ -1373,6 +1915,78 @@ func (x pggenQueries) ListPhysicalDependentIDs(ctx context.Context, kafkaPhysica
 	return r, translate(err)
 }
 
+func (x pggenQueries) ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error) {
+	r, err := x.q.ListPhysicalTenants(ctx, pggen.ListPhysicalTenantsParams(arg))
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListPhysicalTenantsRow, len(r))
+	for i := range r {
+		out[i] = ListPhysicalTenantsRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error) {
+	r, err := x.q.ListRolloutCandidates(ctx, pggen.ListRolloutCandidatesParams(arg))
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListRolloutCandidatesRow, len(r))
+	for i := range r {
+		out[i] = ListRolloutCandidatesRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error) {
+	r, err := x.q.ListRolloutHistory(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]RolloutHistory, len(r))
+	for i := range r {
+		out[i] = RolloutHistory(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error) {
+	r, err := x.q.ListRolloutObservations(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListRolloutObservationsRow, len(r))
+	for i := range r {
+		out[i] = ListRolloutObservationsRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error) {
+	r, err := x.q.ListRolloutTargets(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]RolloutTarget, len(r))
+	for i := range r {
+		out[i] = RolloutTarget(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListRollouts(ctx context.Context) ([]Rollout, error) {
+	r, err := x.q.ListRollouts(ctx)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]Rollout, len(r))
+	for i := range r {
+		out[i] = Rollout(r[i])
+	}
+	return out, translate(err)
+}
+
 func (x pggenQueries) ListSatellites(ctx context.Context) ([]Satellite, error) {
 	r, err := x.q.ListSatellites(ctx)
 	if r == nil {
@@ -1383,6 +1997,11 @@ func (x pggenQueries) ListSatellites(ctx context.Context) ([]Satellite, error) {
 		out[i] = Satellite(r[i])
 	}
 	return out, translate(err)
+}
+
+func (x pggenQueries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	r, err := x.q.ListTenancyLogicalIDs(ctx, physicalClusterID)
+	return r, translate(err)
 }
 
 func (x pggenQueries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {
@@ -1469,12 +2088,40 @@ func (x pggenQueries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysi
 	return r, translate(err)
 }
 
+func (x pggenQueries) UpdateRolloutRequest(ctx context.Context, arg UpdateRolloutRequestParams) error {
+	return translate(x.q.UpdateRolloutRequest(ctx, pggen.UpdateRolloutRequestParams(arg)))
+}
+
+func (x pggenQueries) UpdateRolloutTarget(ctx context.Context, arg UpdateRolloutTargetParams) error {
+	return translate(x.q.UpdateRolloutTarget(ctx, pggen.UpdateRolloutTargetParams(arg)))
+}
+
+func (x pggenQueries) UpsertClusterLabel(ctx context.Context, arg UpsertClusterLabelParams) error {
+	return translate(x.q.UpsertClusterLabel(ctx, pggen.UpsertClusterLabelParams(arg)))
+}
+
+func (x pggenQueries) UpsertClusterPin(ctx context.Context, arg UpsertClusterPinParams) error {
+	return translate(x.q.UpsertClusterPin(ctx, pggen.UpsertClusterPinParams(arg)))
+}
+
 func (x pggenQueries) UpsertClusterStatus(ctx context.Context, arg UpsertClusterStatusParams) error {
 	return translate(x.q.UpsertClusterStatus(ctx, pggen.UpsertClusterStatusParams(arg)))
 }
 
+func (x pggenQueries) UpsertClusterTarget(ctx context.Context, arg UpsertClusterTargetParams) error {
+	return translate(x.q.UpsertClusterTarget(ctx, pggen.UpsertClusterTargetParams(arg)))
+}
+
+func (x pggenQueries) UpsertMaintenanceWindow(ctx context.Context, arg UpsertMaintenanceWindowParams) error {
+	return translate(x.q.UpsertMaintenanceWindow(ctx, pggen.UpsertMaintenanceWindowParams(arg)))
+}
+
 func (x pggenQueries) UpsertPlacement(ctx context.Context, arg UpsertPlacementParams) error {
 	return translate(x.q.UpsertPlacement(ctx, pggen.UpsertPlacementParams(arg)))
+}
+
+func (x pggenQueries) UpsertRolloutStatus(ctx context.Context, arg UpsertRolloutStatusParams) error {
+	return translate(x.q.UpsertRolloutStatus(ctx, pggen.UpsertRolloutStatusParams(arg)))
 }
 
 func (x pggenQueries) UpsertSatellite(ctx context.Context, arg UpsertSatelliteParams) error {

@@ -32,6 +32,30 @@ func (q *Queries) GetCurrentProfile(ctx context.Context, arg GetCurrentProfilePa
 	return i, err
 }
 
+const getProfile = `-- name: GetProfile :one
+SELECT product, sku, version, spec, created_at, created_by FROM profiles WHERE product = ?1 AND sku = ?2 AND version = ?3
+`
+
+type GetProfileParams struct {
+	Product string
+	Sku     string
+	Version int64
+}
+
+func (q *Queries) GetProfile(ctx context.Context, arg GetProfileParams) (Profile, error) {
+	row := q.db.QueryRowContext(ctx, getProfile, arg.Product, arg.Sku, arg.Version)
+	var i Profile
+	err := row.Scan(
+		&i.Product,
+		&i.Sku,
+		&i.Version,
+		&i.Spec,
+		&i.CreatedAt,
+		&i.CreatedBy,
+	)
+	return i, err
+}
+
 const insertProfile = `-- name: InsertProfile :exec
 INSERT INTO profiles (product, sku, version, spec, created_at, created_by)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)

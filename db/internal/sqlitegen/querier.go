@@ -13,15 +13,19 @@ type Querier interface {
 	AddUsage(ctx context.Context, arg AddUsageParams) error
 	CountPlacedBySatellite(ctx context.Context) ([]CountPlacedBySatelliteRow, error)
 	CountPlacedOnSatellite(ctx context.Context, satellite sql.NullString) (CountPlacedOnSatelliteRow, error)
+	DeleteClusterLabel(ctx context.Context, arg DeleteClusterLabelParams) error
+	DeleteClusterPin(ctx context.Context, physicalClusterID string) error
 	DeleteConsoleSession(ctx context.Context, idHash []byte) (int64, error)
 	DeleteExpiredConsoleSessions(ctx context.Context, now int64) (int64, error)
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
+	DeleteMaintenanceWindow(ctx context.Context, scope string) error
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
 	// A shared cluster of that shape with room for one more tenant.
 	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
+	GetClusterTarget(ctx context.Context, physicalClusterID string) (ClusterTarget, error)
 	// A live session with its key's tenant and role; a revoked key ends its sessions.
 	GetConsoleSession(ctx context.Context, arg GetConsoleSessionParams) (GetConsoleSessionRow, error)
 	GetCurrentProfile(ctx context.Context, arg GetCurrentProfileParams) (Profile, error)
@@ -37,6 +41,9 @@ type Querier interface {
 	GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error)
 	GetPhysicalClusterByLogical(ctx context.Context, logicalClusterID string) (PhysicalCluster, error)
 	GetPlacement(ctx context.Context, physicalClusterID string) (Placement, error)
+	GetProfile(ctx context.Context, arg GetProfileParams) (Profile, error)
+	GetRollout(ctx context.Context, id string) (Rollout, error)
+	GetRolloutStatus(ctx context.Context, rolloutID string) (RolloutStatus, error)
 	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 	GetTenancy(ctx context.Context, logicalClusterID string) (Tenancy, error)
 	GetTenantByName(ctx context.Context, name string) (Tenant, error)
@@ -51,13 +58,20 @@ type Querier interface {
 	InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertProfile(ctx context.Context, arg InsertProfileParams) error
+	InsertRollout(ctx context.Context, arg InsertRolloutParams) error
+	InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error
+	InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error
 	InsertTenancy(ctx context.Context, arg InsertTenancyParams) error
 	InsertTenant(ctx context.Context, arg InsertTenantParams) error
 	ListAPIKeys(ctx context.Context, tenantID string) ([]ListAPIKeysRow, error)
+	// Rollouts the controller still has work on, oldest first.
+	ListActiveRollouts(ctx context.Context) ([]Rollout, error)
 	// Every tenant's live clusters (operators).
 	ListAllLiveLogicalClusters(ctx context.Context) ([]LogicalCluster, error)
 	// The history of every cluster the tenant ever had under that name, oldest first.
 	ListClusterHistoryByName(ctx context.Context, arg ListClusterHistoryByNameParams) ([]ClusterHistory, error)
+	ListClusterLabels(ctx context.Context) ([]ClusterLabel, error)
+	ListClusterPins(ctx context.Context) ([]ClusterPin, error)
 	ListKafkaAPIKeys(ctx context.Context, logicalClusterID string) ([]KafkaApiKey, error)
 	// The live clusters that work with a Kafka cluster.
 	ListLiveDependents(ctx context.Context, kafkaClusterID string) ([]LogicalCluster, error)
@@ -68,13 +82,25 @@ type Querier interface {
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListLogicalClusterIDs(ctx context.Context) ([]string, error)
 	ListLogicalClusterIDsByProfile(ctx context.Context, arg ListLogicalClusterIDsByProfileParams) ([]string, error)
+	ListMaintenanceWindows(ctx context.Context) ([]MaintenanceWindow, error)
 	// What the meter bills: live clusters with the satellite's last report of them.
 	ListMeteredClusters(ctx context.Context) ([]ListMeteredClustersRow, error)
 	ListPendingOutbox(ctx context.Context, maxRows int64) ([]Outbox, error)
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	// The physical ksqldb and connect clusters that run next to a Kafka cluster.
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
+	// Which tenant's logical clusters each physical cluster of a product and SKU hosts.
+	ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error)
+	// The live physical clusters of a product and SKU, with where they run.
+	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
+	ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error)
+	// Each cluster of a rollout with what it is rendered at and what its satellite last reported.
+	ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error)
+	ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error)
+	ListRollouts(ctx context.Context) ([]Rollout, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
+	// Every logical cluster a physical cluster ever hosted.
+	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	// The newest logical generation carried by a physical generation the satellite has observed.
@@ -97,9 +123,17 @@ type Querier interface {
 	// Compare-and-set on generation: the physical controller is the only writer, and this keeps
 	// two instances of it from interleaving.
 	UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error)
+	// A user's request on a rollout: each one bumps request_seq so that the controller acts on it once.
+	UpdateRolloutRequest(ctx context.Context, arg UpdateRolloutRequestParams) error
+	UpdateRolloutTarget(ctx context.Context, arg UpdateRolloutTargetParams) error
+	UpsertClusterLabel(ctx context.Context, arg UpsertClusterLabelParams) error
+	UpsertClusterPin(ctx context.Context, arg UpsertClusterPinParams) error
 	// Only a newer KV revision replaces a recorded status.
 	UpsertClusterStatus(ctx context.Context, arg UpsertClusterStatusParams) error
+	UpsertClusterTarget(ctx context.Context, arg UpsertClusterTargetParams) error
+	UpsertMaintenanceWindow(ctx context.Context, arg UpsertMaintenanceWindowParams) error
 	UpsertPlacement(ctx context.Context, arg UpsertPlacementParams) error
+	UpsertRolloutStatus(ctx context.Context, arg UpsertRolloutStatusParams) error
 	UpsertSatellite(ctx context.Context, arg UpsertSatelliteParams) error
 }
 

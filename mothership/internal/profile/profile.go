@@ -75,3 +75,26 @@ func Current(ctx context.Context, q Reader, product, sku string) (Profile, int64
 	}
 	return prof, row.Version, nil
 }
+
+// RevisionReader reads one revision of a profile.
+type RevisionReader interface {
+	GetProfile(ctx context.Context, arg db.GetProfileParams) (db.Profile, error)
+}
+
+// At returns revision rev of the profile of product and SKU (0: the built-in default).
+func At(ctx context.Context, q RevisionReader, product, sku string, rev int64) (Profile, error) {
+	if rev == 0 {
+		prof := Defaults[product+"/"+sku]
+		prof.Config = maps.Clone(prof.Config)
+		return prof, nil
+	}
+	row, err := q.GetProfile(ctx, db.GetProfileParams{Product: product, Sku: sku, Version: rev})
+	if err != nil {
+		return Profile{}, fmt.Errorf("profile %s/%s revision %d: %w", product, sku, rev, err)
+	}
+	var prof Profile
+	if err := json.Unmarshal([]byte(row.Spec), &prof); err != nil {
+		return Profile{}, fmt.Errorf("profile %s/%s revision %d: %w", product, sku, rev, err)
+	}
+	return prof, nil
+}

@@ -1,0 +1,228 @@
+// Package rollout is the rollout controller: it owns, for every physical cluster, the
+// profile revision the cluster should run (cluster_targets), and moves clusters to a new
+// revision wave after wave, gated on what their satellites observed. It writes
+// rollout_status, rollout_targets and cluster_targets through db/rolloutdb, appending
+// events.target.<physical cluster id> so that the physical controller re-renders that
+// cluster; it reads the rollouts users asked for (rollouts, written by the frontend), labels,
+// pins and maintenance windows (frontend), the physical clusters (physical controller),
+// placements (scheduler) and cluster_status (status controller). Leader-only.
+//
+// Each step of a rollout is one transaction that re-reads everything it decides on, so a
+// mothership that crashes mid-rollout resumes where the database says it was: a cluster's
+// target is set in the same transaction that marks it started, so no cluster is changed
+// twice and none is skipped, and waves keep their order.
+//
+// A cluster is done when its satellite reports the target revision at the generation that
+// carries it, Ready, with a fresh heartbeat, for the soak time. A cluster that reports
+// failed at that generation, or is not done by its progress deadline (a cluster that stays
+// degraded), has failed; past
+// the failure budget the rollout pauses itself, naming the clusters. A cluster whose
+// satellite is disconnected waits (offline): it spends no budget and does not hold the next
+// wave; it rolls when its satellite returns, or fails once its offline deadline passes.
+//
+// A newer rollout of the same product and SKU supersedes the older ones: their clusters not
+// yet done stop there, and every cluster goes on to the newest revision in the newer
+// rollout's order. Clusters created while a rollout runs start at the newest revision
+// (the physical controller's rule); a rollout planned after they exist gates them like the
+// others (their start changes nothing), one planned before does not list them.
+package rollout
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/db/rolloutdb"
+	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership/api"
+)
+
+// Defaults of a strategy that does not say.
+const (
+	DefaultSoak             = 2 * time.Minute
+	DefaultProgressDeadline = 30 * time.Minute
+	DefaultOfflineDeadline  = 4 * time.Hour
+	// DefaultHeartbeatTTL is how old a satellite's heartbeat may be for its reports to count.
+	DefaultHeartbeatTTL = 30 * time.Second
+)
+
+// Config configures the controller.
+type Config struct {
+	Store *db.Store
+	// Satellites lists the satellites with their last heartbeat (the registry).
+	Satellites func() []kv.Satellite
+	// Now is the clock (tests set it; default time.Now).
+	Now func() time.Time
+	// Interval is how often every rollout in progress is stepped (default 1s).
+	Interval time.Duration
+	// HeartbeatTTL: see DefaultHeartbeatTTL.
+	HeartbeatTTL time.Duration
+	Log          *slog.Logger
+}
+
+// Controller runs the rollouts.
+type Controller struct {
+	cfg   Config
+	store rolloutdb.Store
+	kick  chan struct{}
+}
+
+// New returns a controller.
+func New(cfg Config) *Controller {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.HeartbeatTTL <= 0 {
+		cfg.HeartbeatTTL = DefaultHeartbeatTTL
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Satellites == nil {
+		cfg.Satellites = func() []kv.Satellite { return nil }
+	}
+	return &Controller{cfg: cfg, store: rolloutdb.New(cfg.Store), kick: make(chan struct{}, 1)}
+}
+
+// Kick asks for a step soon.
+func (c *Controller) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run steps every rollout in progress every Interval until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	t := time.NewTicker(c.cfg.Interval)
+	defer t.Stop()
+	for {
+		if err := c.Step(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Log.Warn("rollout step failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-c.kick:
+		}
+	}
+}
+
+// Step moves every rollout in progress as far as it can go now, oldest first.
+func (c *Controller) Step(ctx context.Context) error {
+	rollouts, err := c.store.Read().ListActiveRollouts(ctx)
+	if err != nil {
+		return err
+	}
+	online := c.online()
+	var errs []error
+	for _, r := range rollouts {
+		if err := c.store.InTx(ctx, func(q rolloutdb.Queries) error { return c.step(ctx, q, r.ID, online) }); err != nil {
+			errs = append(errs, fmt.Errorf("rollout %s: %w", r.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// online reports, per satellite, whether its heartbeat is fresh.
+func (c *Controller) online() map[string]bool {
+	now := c.cfg.Now()
+	out := map[string]bool{}
+	for _, s := range c.cfg.Satellites() {
+		out[s.Name] = now.Sub(s.HeartbeatAt) < c.cfg.HeartbeatTTL
+	}
+	return out
+}
+
+// Parse reads a rollout's stored selector and strategy.
+func Parse(r db.Rollout) (api.Selector, api.RolloutStrategy, error) {
+	var sel api.Selector
+	var st api.RolloutStrategy
+	if err := json.Unmarshal([]byte(r.Selector), &sel); err != nil {
+		return sel, st, fmt.Errorf("selector: %w", err)
+	}
+	if err := json.Unmarshal([]byte(r.Strategy), &st); err != nil {
+		return sel, st, fmt.Errorf("strategy: %w", err)
+	}
+	return sel, st, nil
+}
+
+func durationOr(d api.Duration, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return time.Duration(d)
+}
+
+// step is one transaction of one rollout.
+func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, online map[string]bool) error {
+	r, err := q.GetRollout(ctx, id)
+	if err != nil {
+		return err
+	}
+	sel, strat, err := Parse(r)
+	if err != nil {
+		return err
+	}
+	now := c.cfg.Now()
+	st, err := q.GetRolloutStatus(ctx, r.ID)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		if st, err = c.plan(ctx, q, r, sel, strat, now); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	rows, err := q.ListRolloutTargets(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	targets := make([]target, len(rows))
+	for i, row := range rows {
+		targets[i] = target{RolloutTarget: row}
+	}
+	if st.RequestSeq < r.RequestSeq {
+		c.request(&st, r, targets, now)
+	}
+	if st.State == api.RolloutRunning || st.State == api.RolloutPaused {
+		if err := c.progress(ctx, q, r, strat, &st, targets, online, now); err != nil {
+			return err
+		}
+	}
+	for i := range targets {
+		if targets[i].changed {
+			t := targets[i].RolloutTarget
+			if err := q.UpdateRolloutTarget(ctx, db.UpdateRolloutTargetParams{State: t.State, Reason: t.Reason, Satellite: t.Satellite,
+				StartedAt: t.StartedAt, ReadySince: t.ReadySince, FinishedAt: t.FinishedAt, RolloutID: t.RolloutID,
+				PhysicalClusterID: t.PhysicalClusterID}); err != nil {
+				return err
+			}
+		}
+	}
+	st.UpdatedAt = db.Now()
+	return q.UpsertRolloutStatus(ctx, db.UpsertRolloutStatusParams(st))
+}
+
+// target is a rollout target with a changed mark.
+type target struct {
+	db.RolloutTarget
+	changed bool
+}
+
+func (t *target) set(state, reason string) {
+	if t.State != state || t.Reason != reason {
+		t.State, t.Reason, t.changed = state, reason, true
+	}
+}
+
+func ms(t time.Time) sql.NullInt64 { return sql.NullInt64{Int64: t.UnixMilli(), Valid: true} }
