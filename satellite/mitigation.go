@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/satellite/internal/metrics"
 )
 
 // Automated mitigation: detectors that look at a Kafka cluster through Kafka itself and
@@ -258,6 +259,7 @@ func (op *operator) detect(ctx context.Context, o *PSCObject, out *rendered, adm
 		m, err := detect(ctx, o, out, view, s)
 		if err != nil {
 			op.log.Warn("mitigation failed", "cluster", o.Name, "error", err)
+			metrics.MitigationActions.WithLabelValues(op.satellite, "Failed", "error").Inc()
 		}
 		if m != nil {
 			op.record(ctx, o, st, m)
@@ -444,6 +446,7 @@ func (op *operator) record(ctx context.Context, o *PSCObject, st *PSCObjectStatu
 		st.Mitigations = st.Mitigations[n-maxMitigationLines:]
 	}
 	op.log.Warn("mitigation", "cluster", o.Name, "detector", m.Detector, "action", m.Action, "message", m.Message)
+	metrics.MitigationActions.WithLabelValues(op.satellite, m.Action, "ok").Inc()
 	typ := corev1.EventTypeWarning
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: o.Name + ".", Namespace: metav1.NamespaceDefault,

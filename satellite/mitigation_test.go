@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orbitcp/orbit/satellite/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -187,7 +190,12 @@ func TestMitigationGrowsAFullDisk(t *testing.T) {
 	v := healthy(1000, 1001, 1002)
 	v.disks[1001] = diskUse{used: 9 << 30, total: 10 << 30}
 	v.disks[1000] = diskUse{used: 1 << 30, total: 10 << 30}
+	grew := metrics.MitigationActions.WithLabelValues(m.op.satellite, actionGrow, "ok")
+	before := testutil.ToFloat64(grew)
 	lines := m.run(t, v)
+	if got := testutil.ToFloat64(grew) - before; got != 1 {
+		t.Errorf("orbit_satellite_mitigation_actions_total{action=GrewVolume} moved by %v, want 1", got)
+	}
 	if len(lines) != 1 || lines[0].Action != actionGrow || !strings.Contains(lines[0].Message, "broker 1001: log directory 90% full") ||
 		!strings.Contains(lines[0].Message, "claim data-kafka-broker-1 grows from 10Gi to 15Gi") {
 		t.Fatalf("status lines %+v", lines)

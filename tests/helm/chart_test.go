@@ -242,7 +242,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	// the Services' DNS names.
 	ports := func() map[string]string {
 		m := map[string]string{}
-		for _, p := range []string{"4222", "6222", "7422", "8080"} {
+		for _, p := range []string{"4222", "6222", "7422", "8080", "9100"} {
 			m[p] = freePort(t)
 		}
 		return m
@@ -256,6 +256,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	for _, p := range append(append([]string{}, hubPods...), msPods...) {
 		podPorts[p] = ports()
 	}
+	podPorts["orbit-satellite-0"] = ports()
 	var global []string
 	for _, p := range hubPods {
 		for port, local := range podPorts[p] {

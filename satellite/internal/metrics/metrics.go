@@ -72,8 +72,9 @@ var (
 	CertificateExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "orbit_satellite_certificate_expiry_timestamp_seconds", Help: "When each cluster's served certificate expires.",
 	}, []string{"satellite", "cluster"})
-	// MitigationActions is the hook for the automatic mitigations a satellite takes (none
-	// exist yet): each one adds to it by action and result.
+	// MitigationActions counts the automated mitigation detectors' actions (mitigation.go)
+	// by action (RestartedBroker, GrewVolume, RequestedRebalance, Reported) and result (ok;
+	// Failed/error when a detector's action failed).
 	MitigationActions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orbit_satellite_mitigation_actions_total", Help: "Automatic mitigation actions taken, by action and result.",
 	}, []string{"satellite", "action", "result"})
