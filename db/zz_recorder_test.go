@@ -280,6 +280,11 @@ func (r *recorder) ListSatellites(ctx context.Context) ([]Satellite, error) {
 	return r.q.ListSatellites(ctx)
 }
 
+func (r *recorder) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	r.called["ListTenancyLogicalIDs"]++
+	return r.q.ListTenancyLogicalIDs(ctx, physicalClusterID)
+}
+
 func (r *recorder) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {
 	r.called["ListUsage"]++
 	return r.q.ListUsage(ctx, arg)

@@ -1,6 +1,6 @@
 // Package physicaldb is the query set of the physical controller: it writes physical_clusters,
 // physical_generations and tenancies (appending events.physical to the outbox) and reads
-// logical clusters and profiles. Leader-only.
+// logical clusters, profiles and the status controller's cluster_status. Leader-only.
 package physicaldb
 
 import (
@@ -26,6 +26,8 @@ type Queries interface {
 	GetTenancy(ctx context.Context, logicalClusterID string) (db.Tenancy, error)
 	InsertTenancy(ctx context.Context, arg db.InsertTenancyParams) error
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
+	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
+	GetClusterStatus(ctx context.Context, physicalClusterID string) (db.ClusterStatus, error)
 	FindSharedPhysicalCluster(ctx context.Context, arg db.FindSharedPhysicalClusterParams) (string, error)
 }
 

@@ -247,11 +247,42 @@ func kraftID(product, current string) string {
 	}
 }
 
+// Ahead lists the logical clusters to reconcile when a satellite reports physicalID at
+// observed: none unless observed is above the generation in SQL, which happens only after
+// a restore from a backup older than what the satellite runs.
+func (c *Controller) Ahead(ctx context.Context, physicalID string, observed int64) ([]string, error) {
+	q := c.store.Read()
+	p, err := q.GetPhysicalCluster(ctx, physicalID)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || observed <= p.Generation {
+		return nil, err
+	}
+	return q.ListTenancyLogicalIDs(ctx, physicalID)
+}
+
+// satelliteGeneration is the generation p's satellite reports it runs (0 before any report).
+func satelliteGeneration(ctx context.Context, q physicaldb.Queries, id string) (int64, error) {
+	st, err := q.GetClusterStatus(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return 0, nil
+	}
+	return st.ObservedGeneration, err
+}
+
 // converge moves p to want (a new generation) if it differs, and records which physical
-// generation carries l's current generation.
+// generation carries l's current generation. After a restore, the satellite may run a
+// generation above p's (a change made after the backup): p is then issued again, with the
+// spec SQL has, at a generation above the satellite's, which the desired bucket accepts and
+// the satellite converges to.
 func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster, l db.LogicalCluster, want physicalSpec) error {
 	want.KRaftID = kraftID(p.Product, p.KraftClusterID)
-	if currentPhysical(p) == want {
+	running, err := satelliteGeneration(ctx, q, p.ID)
+	if err != nil {
+		return err
+	}
+	if currentPhysical(p) == want && running <= p.Generation {
 		observed, err := q.ObservedLogicalGeneration(ctx, db.ObservedLogicalGenerationParams{
 			PhysicalClusterID: p.ID, LogicalClusterID: l.ID, ObservedGeneration: p.Generation,
 		})
@@ -265,10 +296,11 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		})
 	}
 	now := db.Now()
-	p.Generation++
+	previous := p.Generation
+	p.Generation = max(p.Generation, running) + 1
 	p.UpdatedAt = now
 	setPhysicalSpec(&p, want)
-	n, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{
+	n, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{PreviousGeneration: previous,
 		ID: p.ID, Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,

@@ -75,6 +75,8 @@ type Querier interface {
 	// The physical ksqldb and connect clusters that run next to a Kafka cluster.
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
+	// Every logical cluster a physical cluster hosts or hosted.
+	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	// The newest logical generation carried by a physical generation the satellite has observed.
@@ -95,7 +97,8 @@ type Querier interface {
 	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	// Compare-and-set on generation: the physical controller is the only writer, and this keeps
-	// two instances of it from interleaving.
+	// two instances of it from interleaving. The new generation is usually the previous one plus
+	// one; after a restore it may jump past what a satellite already runs.
 	UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error)
 	// Only a newer KV revision replaces a recorded status.
 	UpsertClusterStatus(ctx context.Context, arg UpsertClusterStatusParams) error

@@ -486,22 +486,23 @@ type UndeleteLogicalClusterParams struct {
 }
 
 type UpdatePhysicalClusterParams struct {
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	Now             int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	Mitigation      string
-	ID              string
+	Version            string
+	Replicas           int64
+	Controllers        int64
+	StorageClass       string
+	StorageGib         int64
+	Config             string
+	KafkaPhysicalID    sql.NullString
+	TlsSerial          int64
+	Tenants            string
+	Generation         int64
+	Now                int64
+	DeletedAt          sql.NullInt64
+	PurgeAfter         sql.NullInt64
+	KraftClusterID     string
+	Mitigation         string
+	ID                 string
+	PreviousGeneration int64
 }
 
 type UpsertClusterStatusParams struct {
@@ -604,6 +605,7 @@ type Queries interface {
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
+	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
 	ObservedLogicalGeneration(ctx context.Context, arg ObservedLogicalGenerationParams) (int64, error)
@@ -955,6 +957,11 @@ func (x sqlitegenQueries) ListSatellites(ctx context.Context) ([]Satellite, erro
 		out[i] = Satellite(r[i])
 	}
 	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	r, err := x.q.ListTenancyLogicalIDs(ctx, physicalClusterID)
+	return r, translate(err)
 }
 
 func (x sqlitegenQueries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {
@@ -1383,6 +1390,11 @@ func (x pggenQueries) ListSatellites(ctx context.Context) ([]Satellite, error) {
 		out[i] = Satellite(r[i])
 	}
 	return out, translate(err)
+}
+
+func (x pggenQueries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	r, err := x.q.ListTenancyLogicalIDs(ctx, physicalClusterID)
+	return r, translate(err)
 }
 
 func (x pggenQueries) ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error) {

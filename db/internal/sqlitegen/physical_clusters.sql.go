@@ -309,6 +309,34 @@ func (q *Queries) ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID 
 	return items, nil
 }
 
+const listTenancyLogicalIDs = `-- name: ListTenancyLogicalIDs :many
+SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = ?1 ORDER BY logical_cluster_id
+`
+
+// Every logical cluster a physical cluster hosts or hosted.
+func (q *Queries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
+	rows, err := q.db.QueryContext(ctx, listTenancyLogicalIDs, physicalClusterID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var logical_cluster_id string
+		if err := rows.Scan(&logical_cluster_id); err != nil {
+			return nil, err
+		}
+		items = append(items, logical_cluster_id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const observedLogicalGeneration = `-- name: ObservedLogicalGeneration :one
 SELECT CAST(COALESCE(MAX(logical_generation), 0) AS BIGINT) AS logical_generation FROM physical_generations
 WHERE physical_cluster_id = ?1 AND logical_cluster_id = ?2
@@ -335,30 +363,32 @@ UPDATE physical_clusters SET version = ?1, replicas = ?2, controllers = ?3,
     kafka_physical_id = ?7, tls_serial = ?8, tenants = ?9,
     generation = ?10, updated_at = ?11, deleted_at = ?12,
     purge_after = ?13, kraft_cluster_id = ?14, mitigation = ?15
-WHERE id = ?16 AND generation = ?10 - 1
+WHERE id = ?16 AND generation = ?17
 `
 
 type UpdatePhysicalClusterParams struct {
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	Now             int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	Mitigation      string
-	ID              string
+	Version            string
+	Replicas           int64
+	Controllers        int64
+	StorageClass       string
+	StorageGib         int64
+	Config             string
+	KafkaPhysicalID    sql.NullString
+	TlsSerial          int64
+	Tenants            string
+	Generation         int64
+	Now                int64
+	DeletedAt          sql.NullInt64
+	PurgeAfter         sql.NullInt64
+	KraftClusterID     string
+	Mitigation         string
+	ID                 string
+	PreviousGeneration int64
 }
 
 // Compare-and-set on generation: the physical controller is the only writer, and this keeps
-// two instances of it from interleaving.
+// two instances of it from interleaving. The new generation is usually the previous one plus
+// one; after a restore it may jump past what a satellite already runs.
 func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, updatePhysicalCluster,
 		arg.Version,
@@ -377,6 +407,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.KraftClusterID,
 		arg.Mitigation,
 		arg.ID,
+		arg.PreviousGeneration,
 	)
 	if err != nil {
 		return 0, err
