@@ -286,7 +286,7 @@ func (m *Mothership) buildLayers() []layer {
 	// After a restore, a satellite may report a generation above SQL's: the physical
 	// controller issues that cluster again above it.
 	status.Reported = func(ctx context.Context, physicalID string, observed int64) {
-		ids, err := phys.Ahead(ctx, physicalID, observed)
+		ids, err := phys.Reported(ctx, physicalID, observed)
 		if err != nil {
 			m.log.Warn("checking a reported generation", "physical_cluster", physicalID, "error", err)
 		}

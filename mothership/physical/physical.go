@@ -39,11 +39,17 @@ type Controller struct {
 	// tenants arriving together fill one cluster rather than open two. (One mothership
 	// runs the physical controller; several would need a database lock here.)
 	packing sync.Mutex
+
+	// running is the newest generation each physical cluster's satellite reported it runs,
+	// as the status controller sees the reports (cluster_status may still hold an older
+	// hub's report after a restore).
+	runningMu sync.Mutex
+	running   map[string]int64
 }
 
 // New returns the controller; deleted clusters keep their volumes for retention.
 func New(s *db.Store, retention time.Duration) *Controller {
-	return &Controller{store: physicaldb.New(s), retention: retention}
+	return &Controller{store: physicaldb.New(s), retention: retention, running: map[string]int64{}}
 }
 
 // physicalSpec is the part of a physical cluster the controller decides.
@@ -247,10 +253,13 @@ func kraftID(product, current string) string {
 	}
 }
 
-// Ahead lists the logical clusters to reconcile when a satellite reports physicalID at
-// observed: none unless observed is above the generation in SQL, which happens only after
-// a restore from a backup older than what the satellite runs.
-func (c *Controller) Ahead(ctx context.Context, physicalID string, observed int64) ([]string, error) {
+// Reported notes that a satellite runs physicalID at generation observed, and lists the
+// logical clusters to reconcile: none unless observed is above the generation in SQL,
+// which happens only after a restore from a backup older than what the satellite runs.
+func (c *Controller) Reported(ctx context.Context, physicalID string, observed int64) ([]string, error) {
+	c.runningMu.Lock()
+	c.running[physicalID] = max(c.running[physicalID], observed)
+	c.runningMu.Unlock()
 	q := c.store.Read()
 	p, err := q.GetPhysicalCluster(ctx, physicalID)
 	if errors.Is(err, db.ErrNotFound) {
@@ -262,13 +271,16 @@ func (c *Controller) Ahead(ctx context.Context, physicalID string, observed int6
 	return q.ListTenancyLogicalIDs(ctx, physicalID)
 }
 
-// satelliteGeneration is the generation p's satellite reports it runs (0 before any report).
-func satelliteGeneration(ctx context.Context, q physicaldb.Queries, id string) (int64, error) {
+// satelliteGeneration is the generation id's satellite reports it runs (0 before any report).
+func (c *Controller) satelliteGeneration(ctx context.Context, q physicaldb.Queries, id string) (int64, error) {
+	c.runningMu.Lock()
+	reported := c.running[id]
+	c.runningMu.Unlock()
 	st, err := q.GetClusterStatus(ctx, id)
 	if errors.Is(err, db.ErrNotFound) {
-		return 0, nil
+		return reported, nil
 	}
-	return st.ObservedGeneration, err
+	return max(reported, st.ObservedGeneration), err
 }
 
 // converge moves p to want (a new generation) if it differs, and records which physical
@@ -278,7 +290,7 @@ func satelliteGeneration(ctx context.Context, q physicaldb.Queries, id string) (
 // the satellite converges to.
 func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster, l db.LogicalCluster, want physicalSpec) error {
 	want.KRaftID = kraftID(p.Product, p.KraftClusterID)
-	running, err := satelliteGeneration(ctx, q, p.ID)
+	running, err := c.satelliteGeneration(ctx, q, p.ID)
 	if err != nil {
 		return err
 	}
