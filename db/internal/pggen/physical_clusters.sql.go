@@ -317,7 +317,7 @@ const listTenancyLogicalIDs = `-- name: ListTenancyLogicalIDs :many
 SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = $1 ORDER BY logical_cluster_id
 `
 
-// Every logical cluster a physical cluster ever hosted.
+// Every logical cluster a physical cluster hosts or hosted.
 func (q *Queries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
 	rows, err := q.db.QueryContext(ctx, listTenancyLogicalIDs, physicalClusterID)
 	if err != nil {
@@ -368,31 +368,33 @@ UPDATE physical_clusters SET version = $1, replicas = $2, controllers = $3,
     generation = $10, updated_at = $11, deleted_at = $12,
     purge_after = $13, kraft_cluster_id = $14, mitigation = $15,
     profile_revision = $16
-WHERE id = $17 AND generation = $10 - 1
+WHERE id = $17 AND generation = $18
 `
 
 type UpdatePhysicalClusterParams struct {
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	Now             int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	Mitigation      string
-	ProfileRevision int64
-	ID              string
+	Version            string
+	Replicas           int64
+	Controllers        int64
+	StorageClass       string
+	StorageGib         int64
+	Config             string
+	KafkaPhysicalID    sql.NullString
+	TlsSerial          int64
+	Tenants            string
+	Generation         int64
+	Now                int64
+	DeletedAt          sql.NullInt64
+	PurgeAfter         sql.NullInt64
+	KraftClusterID     string
+	Mitigation         string
+	ProfileRevision    int64
+	ID                 string
+	PreviousGeneration int64
 }
 
 // Compare-and-set on generation: the physical controller is the only writer, and this keeps
-// two instances of it from interleaving.
+// two instances of it from interleaving. The new generation is usually the previous one plus
+// one; after a restore it may jump past what a satellite already runs.
 func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, updatePhysicalCluster,
 		arg.Version,
@@ -412,6 +414,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.Mitigation,
 		arg.ProfileRevision,
 		arg.ID,
+		arg.PreviousGeneration,
 	)
 	if err != nil {
 		return 0, err

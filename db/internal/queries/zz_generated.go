@@ -652,23 +652,24 @@ type UndeleteLogicalClusterParams struct {
 }
 
 type UpdatePhysicalClusterParams struct {
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	Now             int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	Mitigation      string
-	ProfileRevision int64
-	ID              string
+	Version            string
+	Replicas           int64
+	Controllers        int64
+	StorageClass       string
+	StorageGib         int64
+	Config             string
+	KafkaPhysicalID    sql.NullString
+	TlsSerial          int64
+	Tenants            string
+	Generation         int64
+	Now                int64
+	DeletedAt          sql.NullInt64
+	PurgeAfter         sql.NullInt64
+	KraftClusterID     string
+	Mitigation         string
+	ProfileRevision    int64
+	ID                 string
+	PreviousGeneration int64
 }
 
 type UpdateRolloutRequestParams struct {
