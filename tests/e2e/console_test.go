@@ -342,6 +342,10 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("after the browser's pause: %v %+v", err, got)
 	}
 	screenshot(t, ctx, "rollout")
+	// The fleet page lists the paused rollout as needing attention, linked to its page.
+	run(t, ctx, "the paused rollout needs attention", chromedp.Click(chromedp.CSS(`nav a[href="/console/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#attention a[data-rollout="`+ro+`"]`)),
+		chromedp.Click(chromedp.CSS(`#attention a[data-rollout="`+ro+`"]`)), chromedp.WaitVisible(chromedp.ID("resume")))
 	run(t, ctx, "resuming the rollout", chromedp.Click(chromedp.ID("resume")),
 		chromedp.WaitVisible(chromedp.ID("pause")), chromedp.WaitVisible(chromedp.CSS(`#rollout-state .phase-running`)))
 	got, err := ops.GetRollout(bg, ro)
