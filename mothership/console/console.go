@@ -61,9 +61,9 @@ type Backend interface {
 	Resume(ctx context.Context, id string) (Session, error)
 	// Logout ends the session.
 	Logout(ctx context.Context, id string) error
-	// Call serves an API request (method, path with query) as the session's principal and
-	// returns the status code and body the API answered.
-	Call(ctx context.Context, s Session, method, path string) (int, []byte)
+	// Call serves an API request (method, path with query, JSON body or nil) as the
+	// session's principal and returns the status code and body the API answered.
+	Call(ctx context.Context, s Session, method, path string, body []byte) (int, []byte)
 }
 
 // Config is what the console needs.

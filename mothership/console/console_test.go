@@ -34,6 +34,7 @@ func newFake() *fakeBackend {
 		keys: map[string]Principal{
 			"orbit_admin":  {KeyID: "key-a", TenantID: "t-1", Tenant: "acme", Role: api.RoleAdmin},
 			"orbit_viewer": {KeyID: "key-v", TenantID: "t-1", Tenant: "acme", Role: api.RoleViewer},
+			"orbit_op":     {KeyID: "key-o", TenantID: "t-0", Tenant: "ops", Role: api.RoleOperator},
 		},
 		sessions: map[string]Principal{},
 		clusters: map[string]api.Cluster{"demo": {ID: "lkc-1", Name: "demo", Product: "kafka", Region: "us-west-2",
@@ -70,10 +71,13 @@ func (b *fakeBackend) Logout(_ context.Context, id string) error {
 	return nil
 }
 
-func (b *fakeBackend) Call(_ context.Context, s Session, method, path string) (int, []byte) {
+func (b *fakeBackend) Call(_ context.Context, s Session, method, path string, body []byte) (int, []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.calls = append(b.calls, method+" "+path)
+	b.calls = append(b.calls, strings.TrimSpace(method+" "+path+" "+string(body)))
+	if strings.HasPrefix(path, "/v1/rollouts") && s.Role != api.RoleOperator {
+		return http.StatusForbidden, []byte(`{"error":{"code":"permission_denied","message":"this API key may not do that"}}`)
+	}
 	if method != http.MethodGet {
 		if s.Role == api.RoleViewer {
 			return http.StatusForbidden, []byte(`{"error":{"code":"permission_denied","message":"this API key may not do that"}}`)
@@ -82,7 +86,15 @@ func (b *fakeBackend) Call(_ context.Context, s Session, method, path string) (i
 	}
 	var v any
 	switch {
-	case path == "/v1/clusters":
+	case path == "/v1/satellites":
+		v = []api.Satellite{{Name: "sat-1", Region: "us-west-2", Connected: true}}
+	case path == "/v1/rollouts":
+		v = []api.Rollout{fakeRollout}
+	case path == "/v1/rollouts/"+fakeRollout.ID:
+		v = fakeRollout
+	case path == "/v1/windows":
+		v = []api.MaintenanceWindow{{Scope: "region:us-west-2", Weekly: []api.WeeklyWindow{{Day: "tue", Start: "02:00", Duration: api.Duration(4 * time.Hour)}}}}
+	case path == "/v1/clusters" || path == "/v1/clusters?all=true":
 		var out []api.Cluster
 		for _, c := range b.clusters {
 			out = append(out, c)
@@ -103,6 +115,19 @@ func (b *fakeBackend) Call(_ context.Context, s Session, method, path string) (i
 	}
 	out, _ := json.Marshal(v)
 	return http.StatusOK, out
+}
+
+// fakeRollout is a rollout paused by its failure budget in its second wave.
+var fakeRollout = api.Rollout{ID: "ro-1", Product: "kafka", SKU: "dedicated", Revision: 2, Kind: "rollout",
+	RequestedState: api.RolloutRunning, State: api.RolloutPaused, Reason: "failure budget of 0 spent: 1 clusters failed: pkc-3 (degraded)",
+	Wave: 1, Waves: 3, CreatedBy: "key-o",
+	Targets: []api.RolloutTarget{
+		{Cluster: "pkc-1", Wave: 0, State: api.TargetDone}, {Cluster: "pkc-2", Wave: 1, State: api.TargetRolling},
+		{Cluster: "pkc-3", Wave: 1, State: api.TargetFailed, Reason: "degraded past the progress deadline"},
+		{Cluster: "pkc-4", Wave: 1, State: api.TargetWindow}, {Cluster: "pkc-5", Wave: 1, State: api.TargetOffline},
+		{Cluster: "pkc-6", Wave: 2, State: api.TargetWaiting}, {Cluster: "pkc-7", Wave: 2, State: api.TargetPinned},
+		{Cluster: "pkc-8", Wave: 2, State: api.TargetSkipped}},
+	History: []api.RolloutEvent{{Actor: "key-o", Action: "create"}, {Actor: "controller", Action: "pause", Detail: "failure budget spent"}},
 }
 
 func (b *fakeBackend) changes() []string {
@@ -408,6 +433,86 @@ func TestEveryPageHasALivePart(t *testing.T) {
 			if c.tmpl.Lookup(name) == nil {
 				t.Errorf("page %s has no template %q", p.route, name)
 			}
+		}
+	}
+}
+
+// TestRolloutPages: an operator sees the rollouts, and on a rollout's page its waves with
+// each state's count, its failure and reason, the windows, the history with actors, and
+// the buttons of a paused rollout (resume, abort; no pause), which call the API's action
+// with the CSRF token only; the fleet page lists the paused rollout as needing attention.
+// A tenant's admin or viewer sees neither the rollouts nor a button, and what it forges
+// (with its own valid CSRF token) the API refuses.
+func TestRolloutPages(t *testing.T) {
+	b, srv := newTestConsole(t)
+	op := login(t, srv, "orbit_op")
+	_, list := do(t, http.MethodGet, srv.URL+"/console/rollouts", nil, op)
+	if !strings.Contains(list, `data-rollout="ro-1" data-state="paused"`) || !strings.Contains(list, `href="/console/rollouts/ro-1"`) {
+		t.Fatalf("operator's rollout list:\n%s", list)
+	}
+	resp, page := do(t, http.MethodGet, srv.URL+"/console/rollouts/ro-1", nil, op)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("rollout page: %d\n%s", resp.StatusCode, page)
+	}
+	for _, want := range []string{
+		`data-wave="2" class="current"`, `data-state="done">1 done`, `data-state="rolling">1 rolling`,
+		`data-state="window">1 window`, `data-state="offline">1 offline`, `data-state="failed">1 failed`,
+		`data-state="waiting">1 waiting`, `data-state="pinned">1 pinned`, `data-state="skipped">1 skipped`,
+		"degraded past the progress deadline", "failure budget of 0 spent", "region:us-west-2", "tue 02:00 for 4h0m0s",
+		"<td>controller</td><td>pause</td>", "<td>key-o</td><td>create</td>",
+		`id="resume"`, `id="abort"`, `action="/console/rollouts/ro-1/resume"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("rollout page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `id="pause"`) {
+		t.Error("a paused rollout's page offers to pause it")
+	}
+	if strings.Index(page, "<td>controller</td>") > strings.Index(page, "<td>key-o</td>") {
+		t.Error("history is not newest first")
+	}
+	_, fleet := do(t, http.MethodGet, srv.URL+"/console/", nil, op)
+	if !strings.Contains(fleet, `data-rollout="ro-1"`) || !strings.Contains(fleet, "rollout paused: failure budget") {
+		t.Errorf("fleet page's attention list lacks the paused rollout:\n%s", fleet)
+	}
+
+	// Actions: refused without the operator's token, then the API's action with its body.
+	resume := srv.URL + "/console/rollouts/ro-1/resume"
+	for name, form := range map[string]url.Values{"no token": {}, "a forged token": {"csrf": {"forged"}}} {
+		if resp, _ := do(t, http.MethodPost, resume, form, op); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("resume with %s: %d", name, resp.StatusCode)
+		}
+	}
+	if c := b.changes(); len(c) != 0 {
+		t.Fatalf("refused actions reached the API: %v", c)
+	}
+	for _, a := range []string{"pause", "resume", "abort"} {
+		resp, _ := do(t, http.MethodPost, srv.URL+"/console/rollouts/ro-1/"+a, url.Values{"csrf": {csrfToken(op.Value)}}, op)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/rollouts/ro-1" {
+			t.Errorf("operator's %s: %d %s", a, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if got, want := strings.Join(b.changes(), "\n"), `POST /v1/rollouts/ro-1/actions {"action":"pause"}
+POST /v1/rollouts/ro-1/actions {"action":"resume"}
+POST /v1/rollouts/ro-1/actions {"action":"abort"}`; got != want {
+		t.Fatalf("operator's actions reached the API as\n%s\nwant\n%s", got, want)
+	}
+
+	// A tenant's admin and viewer: no rollouts link, no page, no button; forged actions refused.
+	for _, key := range []string{"orbit_admin", "orbit_viewer"} {
+		sc := login(t, srv, key)
+		_, fleet := do(t, http.MethodGet, srv.URL+"/console/", nil, sc)
+		if strings.Contains(fleet, "nav-rollouts") || strings.Contains(fleet, "ro-1") {
+			t.Errorf("%s's fleet page shows rollouts", key)
+		}
+		resp, page := do(t, http.MethodGet, srv.URL+"/console/rollouts/ro-1", nil, sc)
+		if resp.StatusCode != http.StatusForbidden || strings.Contains(page, `id="resume"`) || strings.Contains(page, "pkc-3") {
+			t.Errorf("%s's rollout page: %d\n%s", key, resp.StatusCode, page)
+		}
+		resp, body := do(t, http.MethodPost, resume, url.Values{"csrf": {csrfToken(sc.Value)}}, sc)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "may not") {
+			t.Errorf("%s's forged resume: %d\n%s", key, resp.StatusCode, body)
 		}
 	}
 }

@@ -12,6 +12,8 @@
 //
 // Pages: the fleet (satellites for operators; clusters by phase, product and region; what
 // needs attention) and a cluster (spec, status and conditions, endpoints and CA, history,
-// Kafka API keys without secrets, actions for roles allowed to). A page is a route, a
-// loader and a template (see pages.go); a new page, such as rollouts, adds those three.
+// Kafka API keys without secrets, actions for roles allowed to), the rollouts and a rollout
+// (waves with each state's count, failures, windows, history; pause, resume, abort for
+// operators, the only role the API lets read or act on rollouts). A page is a route, a
+// loader and a template (see pages.go); a new page adds those three.
 package console

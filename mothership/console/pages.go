@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -25,6 +26,8 @@ func (c *Console) definePages() []page {
 	return []page{
 		{route: Prefix + "/{$}", name: "fleet", load: c.loadFleet},
 		{route: Prefix + "/clusters/{name}", name: "cluster", load: c.loadCluster},
+		{route: Prefix + "/rollouts", name: "rollouts", load: c.loadRollouts},
+		{route: Prefix + "/rollouts/{id}", name: "rollout", load: c.loadRollout},
 	}
 }
 
@@ -32,19 +35,38 @@ func (c *Console) definePages() []page {
 type action struct {
 	route string
 	// call is the API request; next where the browser goes once it succeeded.
-	call func(r *http.Request) (method, path, next string)
+	call func(r *http.Request) apiCall
 }
+
+// apiCall is an API request an action makes (body: JSON or nil) and the page to go to next.
+type apiCall struct {
+	method, path string
+	body         []byte
+	next         string
+}
+
+// rolloutActions are the rollout page's buttons: the API's pause, resume and abort, which
+// only operators may take (the API refuses anyone else).
+var rolloutActions = []string{"pause", "resume", "abort"}
 
 func (c *Console) actions() []action {
 	cluster := func(r *http.Request) string { return url.PathEscape(r.PathValue("name")) }
-	return []action{
-		{route: Prefix + "/clusters/{name}/rotate-certificates", call: func(r *http.Request) (string, string, string) {
-			return http.MethodPost, "/v1/clusters/" + cluster(r) + "/rotate-certificates", Prefix + "/clusters/" + cluster(r)
+	out := []action{
+		{route: Prefix + "/clusters/{name}/rotate-certificates", call: func(r *http.Request) apiCall {
+			return apiCall{method: http.MethodPost, path: "/v1/clusters/" + cluster(r) + "/rotate-certificates", next: Prefix + "/clusters/" + cluster(r)}
 		}},
-		{route: Prefix + "/clusters/{name}/delete", call: func(r *http.Request) (string, string, string) {
-			return http.MethodDelete, "/v1/clusters/" + cluster(r), Prefix + "/"
+		{route: Prefix + "/clusters/{name}/delete", call: func(r *http.Request) apiCall {
+			return apiCall{method: http.MethodDelete, path: "/v1/clusters/" + cluster(r), next: Prefix + "/"}
 		}},
 	}
+	for _, name := range rolloutActions {
+		body, _ := json.Marshal(api.RolloutAction{Action: name})
+		out = append(out, action{route: Prefix + "/rollouts/{id}/" + name, call: func(r *http.Request) apiCall {
+			id := url.PathEscape(r.PathValue("id"))
+			return apiCall{method: http.MethodPost, path: "/v1/rollouts/" + id + "/actions", body: body, next: Prefix + "/rollouts/" + id}
+		}})
+	}
+	return out
 }
 
 // apiError is a non-2xx answer of the API, shown as the page's error.
@@ -61,7 +83,12 @@ func (c *Console) get(ctx context.Context, s Session, path string, out any) erro
 }
 
 func (c *Console) call(ctx context.Context, s Session, method, path string, out any) error {
-	code, body := c.cfg.Backend.Call(ctx, s, method, path)
+	return c.callWith(ctx, s, method, path, nil, out)
+}
+
+// callWith is call with a JSON request body.
+func (c *Console) callWith(ctx context.Context, s Session, method, path string, reqBody []byte, out any) error {
+	code, body := c.cfg.Backend.Call(ctx, s, method, path, reqBody)
 	if code < 200 || code > 299 {
 		var eb api.ErrorBody
 		msg := http.StatusText(code)
@@ -123,12 +150,12 @@ func (c *Console) serveAction(a action) sessionHandler {
 			c.renderError(w, http.StatusForbidden, "Missing or wrong CSRF token: reload the page and try again.")
 			return
 		}
-		method, path, next := a.call(r)
-		if err := c.call(r.Context(), s, method, path, nil); err != nil {
+		ac := a.call(r)
+		if err := c.callWith(r.Context(), s, ac.method, ac.path, ac.body, nil); err != nil {
 			c.pageError(w, err)
 			return
 		}
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		http.Redirect(w, r, ac.next, http.StatusSeeOther)
 	}
 }
 
@@ -148,8 +175,10 @@ type count struct {
 	N   int
 }
 
+// attention is a cluster or (Rollout set) a rollout that needs an eye first.
 type attention struct {
 	Cluster clusterRow
+	Rollout string
 	Why     string
 }
 
@@ -183,6 +212,15 @@ func (c *Console) loadFleet(ctx context.Context, _ *http.Request, s Session) (an
 			return nil, err
 		}
 		sort.Slice(d.Satellites, func(i, j int) bool { return d.Satellites[i].Name < d.Satellites[j].Name })
+		var rollouts []api.Rollout
+		if err := c.get(ctx, s, "/v1/rollouts", &rollouts); err != nil {
+			return nil, err
+		}
+		for _, ro := range rollouts {
+			if ro.State == api.RolloutPaused {
+				d.Attention = append(d.Attention, attention{Rollout: ro.ID, Why: "rollout paused: " + ro.Reason})
+			}
+		}
 	}
 	phases, products, regions := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, cl := range all {
@@ -256,5 +294,86 @@ func (c *Console) loadCluster(ctx context.Context, r *http.Request, s Session) (
 			d.KafkaKeys[i].Secret = ""
 		}
 	}
+	return d, nil
+}
+
+// rolloutStates are the states of a rollout's clusters, in the order the page shows them.
+var rolloutStates = []string{api.TargetDone, api.TargetRolling, api.TargetWindow, api.TargetWaiting, api.TargetOffline,
+	api.TargetFailed, api.TargetSkipped, api.TargetPinned, api.TargetSuperseded}
+
+type rolloutsData struct {
+	Rollouts []api.Rollout
+}
+
+// loadRollouts lists the rollouts, newest first. Only operators may read them (the API
+// answers anyone else 403, which the page shows).
+func (c *Console) loadRollouts(ctx context.Context, _ *http.Request, s Session) (any, error) {
+	var d rolloutsData
+	if err := c.get(ctx, s, "/v1/rollouts", &d.Rollouts); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(d.Rollouts, func(i, j int) bool { return d.Rollouts[i].CreatedAt.After(d.Rollouts[j].CreatedAt) })
+	return d, nil
+}
+
+// waveRow is one wave of a rollout: its clusters counted by state (in rolloutStates'
+// order), and the clusters themselves.
+type waveRow struct {
+	Number  int // 1-based
+	Current bool
+	Counts  []count
+	Total   int
+	Targets []api.RolloutTarget
+}
+
+type rolloutData struct {
+	Rollout  api.Rollout
+	Active   bool
+	Waves    []waveRow
+	Failures []api.RolloutTarget
+	Windows  []api.MaintenanceWindow
+	History  []api.RolloutEvent
+}
+
+func (c *Console) loadRollout(ctx context.Context, r *http.Request, s Session) (any, error) {
+	id := url.PathEscape(r.PathValue("id"))
+	var d rolloutData
+	if err := c.get(ctx, s, "/v1/rollouts/"+id, &d.Rollout); err != nil {
+		return nil, err
+	}
+	if err := c.get(ctx, s, "/v1/windows", &d.Windows); err != nil {
+		return nil, err
+	}
+	ro := d.Rollout
+	d.Active = ro.State == api.RolloutRunning || ro.State == api.RolloutPaused || ro.State == api.RolloutPending
+	d.Waves = make([]waveRow, ro.Waves)
+	for i := range d.Waves {
+		d.Waves[i] = waveRow{Number: i + 1, Current: d.Active && i == ro.Wave}
+	}
+	byWave := make([]map[string]int, ro.Waves)
+	for _, t := range ro.Targets {
+		if t.Wave < 0 || t.Wave >= len(d.Waves) {
+			continue
+		}
+		d.Waves[t.Wave].Targets = append(d.Waves[t.Wave].Targets, t)
+		if byWave[t.Wave] == nil {
+			byWave[t.Wave] = map[string]int{}
+		}
+		byWave[t.Wave][t.State]++
+		if t.State == api.TargetFailed {
+			d.Failures = append(d.Failures, t)
+		}
+	}
+	for i, m := range byWave {
+		for _, st := range rolloutStates {
+			if m[st] > 0 {
+				d.Waves[i].Counts = append(d.Waves[i].Counts, count{Key: st, N: m[st]})
+				d.Waves[i].Total += m[st]
+			}
+		}
+	}
+	// Newest first, like the cluster page's history.
+	d.History = slices.Clone(ro.History)
+	slices.Reverse(d.History)
 	return d, nil
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/orbitcp/orbit/mothership/api"
 )
 
 // isStream reports whether the browser asks for a page's live updates (EventSource sends
@@ -144,4 +146,6 @@ var funcs = template.FuncMap{
 	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"join":    strings.Join,
+	"inc":     func(i int) int { return i + 1 },
+	"dur":     func(d api.Duration) string { return time.Duration(d).String() },
 }

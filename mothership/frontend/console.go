@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -77,11 +78,18 @@ func (b consoleBackend) Logout(ctx context.Context, id string) error {
 
 // Call serves the request through the API's handlers with the session's principal in the
 // context, where authed takes it instead of an Authorization header.
-func (b consoleBackend) Call(ctx context.Context, s console.Session, method, path string) (int, []byte) {
+func (b consoleBackend) Call(ctx context.Context, s console.Session, method, path string, body []byte) (int, []byte) {
 	p := &principal{KeyID: s.KeyID, TenantID: s.TenantID, TenantName: s.Tenant, Role: s.Role}
-	r, err := http.NewRequestWithContext(context.WithValue(ctx, principalKey{}, p), method, path, http.NoBody)
+	var rb io.Reader = http.NoBody
+	if body != nil {
+		rb = bytes.NewReader(body)
+	}
+	r, err := http.NewRequestWithContext(context.WithValue(ctx, principalKey{}, p), method, path, rb)
 	if err != nil {
 		return http.StatusBadRequest, nil
+	}
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
 	}
 	rec := &recorder{header: http.Header{}, code: http.StatusOK}
 	b.api.ServeHTTP(rec, r)

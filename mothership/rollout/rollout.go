@@ -5,7 +5,8 @@
 // events.target.<physical cluster id> so that the physical controller re-renders that
 // cluster; it reads the rollouts users asked for (rollouts, written by the frontend), labels,
 // pins and maintenance windows (frontend), the physical clusters (physical controller),
-// placements (scheduler) and cluster_status (status controller). Leader-only.
+// placements (scheduler) and cluster_status (status controller). Leader-only. It sets the
+// rollout series orbit_rollout_paused and orbit_rollout_wave (mothership/internal/metrics).
 //
 // Each step of a rollout is one transaction that re-reads everything it decides on, so a
 // mothership that crashes mid-rollout resumes where the database says it was: a cluster's
@@ -40,6 +41,7 @@ import (
 	"github.com/orbitcp/orbit/db/rolloutdb"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/internal/metrics"
 )
 
 // Defaults of a strategy that does not say.
@@ -70,6 +72,9 @@ type Controller struct {
 	cfg   Config
 	store rolloutdb.Store
 	kick  chan struct{}
+	// measured holds the rollouts whose series orbit_rollout_paused and orbit_rollout_wave
+	// carry, so that a rollout's series go when it ends. Only Step touches it.
+	measured map[string]bool
 }
 
 // New returns a controller.
@@ -89,7 +94,7 @@ func New(cfg Config) *Controller {
 	if cfg.Satellites == nil {
 		cfg.Satellites = func() []kv.Satellite { return nil }
 	}
-	return &Controller{cfg: cfg, store: rolloutdb.New(cfg.Store), kick: make(chan struct{}, 1)}
+	return &Controller{cfg: cfg, store: rolloutdb.New(cfg.Store), kick: make(chan struct{}, 1), measured: map[string]bool{}}
 }
 
 // Kick asks for a step soon.
@@ -125,12 +130,44 @@ func (c *Controller) Step(ctx context.Context) error {
 	}
 	online := c.online()
 	var errs []error
+	active := map[string]bool{}
 	for _, r := range rollouts {
-		if err := c.store.InTx(ctx, func(q rolloutdb.Queries) error { return c.step(ctx, q, r.ID, online) }); err != nil {
+		var m measure
+		if err := c.store.InTx(ctx, func(q rolloutdb.Queries) error { return c.step(ctx, q, r.ID, online, &m) }); err != nil {
 			errs = append(errs, fmt.Errorf("rollout %s: %w", r.ID, err))
+			active[r.ID] = c.measured[r.ID] // a failed step leaves its series as they were
+			continue
+		}
+		if m.state != api.RolloutRunning && m.state != api.RolloutPaused {
+			continue // ended in this step
+		}
+		active[r.ID] = true
+		metrics.RolloutPaused.WithLabelValues(r.ID).Set(m.pausedByBudget())
+		metrics.RolloutWave.WithLabelValues(r.ID).Set(float64(m.wave + 1))
+	}
+	for id := range c.measured {
+		if !active[id] {
+			metrics.RolloutPaused.DeleteLabelValues(id)
+			metrics.RolloutWave.DeleteLabelValues(id)
 		}
 	}
+	c.measured = active
 	return errors.Join(errs...)
+}
+
+// measure is what a step leaves for the rollout metrics.
+type measure struct {
+	state, requested string
+	wave             int64 // 0-based
+}
+
+// pausedByBudget is orbit_rollout_paused: 1 while the rollout paused itself (its failure
+// budget spent) and no user asked for the pause; a pause a user asked for pages no one.
+func (m measure) pausedByBudget() float64 {
+	if m.state == api.RolloutPaused && m.requested != api.RolloutPaused {
+		return 1
+	}
+	return 0
 }
 
 // online reports, per satellite, whether its heartbeat is fresh.
@@ -164,7 +201,7 @@ func durationOr(d api.Duration, def time.Duration) time.Duration {
 }
 
 // step is one transaction of one rollout.
-func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, online map[string]bool) error {
+func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, online map[string]bool, m *measure) error {
 	r, err := q.GetRollout(ctx, id)
 	if err != nil {
 		return err
@@ -210,6 +247,7 @@ func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, o
 		}
 	}
 	st.UpdatedAt = db.Now()
+	*m = measure{state: st.State, requested: r.RequestedState, wave: st.Wave}
 	return q.UpsertRolloutStatus(ctx, db.UpsertRolloutStatusParams(st))
 }
 

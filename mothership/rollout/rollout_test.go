@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/orbitcp/orbit/db/dbtest"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/internal/metrics"
 	"github.com/orbitcp/orbit/mothership/physical"
 	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
@@ -233,6 +235,7 @@ func TestRolloutPausesPastBudgetAndResumes(t *testing.T) {
 			if got := f.revisions(); got[1] != 1 || got[0] != 9 {
 				t.Fatalf("revisions while paused: %v (want only the canary at 1)", got)
 			}
+			wantRolloutSeries(t, "ro-1", true, 1, 1)
 			// Paused, time passes: nothing more starts.
 			for range 5 {
 				f.round()
@@ -242,6 +245,16 @@ func TestRolloutPausesPastBudgetAndResumes(t *testing.T) {
 				t.Fatalf("a paused rollout changed more clusters: %v", got)
 			}
 			f.degraded["pkc-sat-a-0"] = false
+			f.request("ro-1", api.RolloutRunning)
+			f.round()
+			wantRolloutSeries(t, "ro-1", true, 0, 1)
+			// A pause a user asks for is no failure-budget pause: the alert's series stays 0.
+			f.request("ro-1", api.RolloutPaused)
+			f.round()
+			if st := f.status("ro-1"); st.State != api.RolloutPaused {
+				t.Fatalf("after a user's pause: %+v", st)
+			}
+			wantRolloutSeries(t, "ro-1", true, 0, 1)
 			f.request("ro-1", api.RolloutRunning)
 			waves := []int64{}
 			for range 40 {
@@ -257,6 +270,7 @@ func TestRolloutPausesPastBudgetAndResumes(t *testing.T) {
 			if !slices.Equal(waves, []int64{0, 1, 2}) {
 				t.Fatalf("waves went %v", waves)
 			}
+			wantRolloutSeries(t, "ro-1", false, 0, 0) // finished: its series are gone
 			for id, h := range f.changes {
 				if !slices.Equal(h, []int64{0, 1}) {
 					t.Fatalf("cluster %s went through revisions %v", id, h)
@@ -448,5 +462,32 @@ func TestNewerRolloutSupersedes(t *testing.T) {
 		if !slices.Equal(f.changes[id], h) {
 			t.Fatalf("%s went through %v, want %v", id, f.changes[id], h)
 		}
+	}
+}
+
+// wantRolloutSeries: the rollout's series orbit_rollout_paused and orbit_rollout_wave exist
+// in the mothership's registry with the values given, or (exists false) do not.
+func wantRolloutSeries(t *testing.T, id string, exists bool, paused, wave float64) {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, fam := range families {
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "rollout" && l.GetValue() == id {
+					got[fam.GetName()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	want := map[string]float64{}
+	if exists {
+		want = map[string]float64{"orbit_rollout_paused": paused, "orbit_rollout_wave": wave}
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("series of rollout %s: %v, want %v", id, got, want)
 	}
 }

@@ -123,7 +123,7 @@ const screenshotDir = "../../docs/console"
 // without reloading, and nothing of another tenant; the session cookie is HttpOnly, Secure
 // and SameSite=Strict; an action without its CSRF token is refused and changes nothing; a
 // viewer sees no action buttons and its forged actions are refused; an operator sees the
-// satellites. With ORBIT_UPDATE_SCREENSHOTS=1 it writes the docs' screenshots.
+// satellites, and pauses and resumes a rollout from its page. With ORBIT_UPDATE_SCREENSHOTS=1 it writes the docs' screenshots.
 func TestConsoleInChromium(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t)
@@ -317,6 +317,50 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("the operator's own cluster is not linked")
 	}
 	screenshot(t, ctx, "fleet-operator")
+
+	// A rollout (a new profile revision, soaking an hour so that it stays running): the
+	// operator pauses and resumes it from its page, live, and the API records both as its.
+	ops, err := api.NewClient(base, consoleOperatorKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ops.SetProfileRollout(bg, "kafka", "dedicated", api.ProfileSpec{Version: "3.9.1", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 500,
+		Config: map[string]string{"default.replication.factor": "3", "min.insync.replicas": "2"}}, "", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rollouts, err := ops.ListRollouts(bg)
+	if err != nil || len(rollouts) != 1 {
+		t.Fatalf("rollouts: %v %+v", err, rollouts)
+	}
+	ro := rollouts[0].ID
+	run(t, ctx, "the rollouts page", chromedp.Click(chromedp.ID("nav-rollouts")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-rollout="`+ro+`"] a`)), chromedp.Click(chromedp.CSS(`tr[data-rollout="`+ro+`"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-target][data-state="rolling"]`)), chromedp.WaitVisible(chromedp.ID("pause")))
+	run(t, ctx, "pausing the rollout", chromedp.Click(chromedp.ID("pause")),
+		chromedp.WaitVisible(chromedp.ID("resume")), chromedp.WaitVisible(chromedp.CSS(`#rollout-state .phase-paused`)))
+	if got, err := ops.GetRollout(bg, ro); err != nil || got.State != api.RolloutPaused {
+		t.Fatalf("after the browser's pause: %v %+v", err, got)
+	}
+	screenshot(t, ctx, "rollout")
+	// The fleet page lists the paused rollout as needing attention, linked to its page.
+	run(t, ctx, "the paused rollout needs attention", chromedp.Click(chromedp.CSS(`nav a[href="/console/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#attention a[data-rollout="`+ro+`"]`)),
+		chromedp.Click(chromedp.CSS(`#attention a[data-rollout="`+ro+`"]`)), chromedp.WaitVisible(chromedp.ID("resume")))
+	run(t, ctx, "resuming the rollout", chromedp.Click(chromedp.ID("resume")),
+		chromedp.WaitVisible(chromedp.ID("pause")), chromedp.WaitVisible(chromedp.CSS(`#rollout-state .phase-running`)))
+	got, err := ops.GetRollout(bg, ro)
+	if err != nil || got.State != api.RolloutRunning {
+		t.Fatalf("after the browser's resume: %v %+v", err, got)
+	}
+	var acts []string
+	for _, h := range got.History {
+		if h.Action == "pause" || h.Action == "resume" {
+			acts = append(acts, h.Action+" by "+h.Actor)
+		}
+	}
+	if len(acts) != 2 || !strings.HasPrefix(acts[0], "pause by ") || !strings.HasPrefix(acts[1], "resume by ") || strings.Contains(acts[0], "by controller") {
+		t.Errorf("the rollout's history of the browser's actions: %v", acts)
+	}
 	if os.Getenv("ORBIT_UPDATE_SCREENSHOTS") != "" {
 		if err := os.WriteFile(filepath.Join(screenshotDir, "ASSETS_SHA256"), []byte(console.AssetsDigest()+"\n"), 0o644); err != nil {
 			t.Fatal(err)

@@ -80,11 +80,13 @@ var Leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Name: "orbit_leader", Help: "1 while this mothership replica holds the leader lease, else 0.",
 }, []string{"replica"})
 
-// Hooks for rollouts, which do not exist yet: the rollout service sets them for each
-// rollout in progress and deletes a rollout's series when it ends (so that the rollout
-// label stays bounded). deploy/observability's OrbitRolloutPaused reads orbit_rollout_paused.
+// Rollout metrics: the rollout controller (mothership/rollout) sets them for each rollout in
+// progress (running or paused) at every step and deletes a rollout's series when it ends (so
+// that the rollout label stays bounded). deploy/observability's OrbitRolloutPaused reads
+// orbit_rollout_paused.
 var (
-	// RolloutPaused is 1 while a rollout is paused by its failure budget, else 0.
+	// RolloutPaused is 1 while a rollout is paused by its failure budget, else 0 (also
+	// while a user's pause holds it: that pages no one).
 	RolloutPaused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "orbit_rollout_paused", Help: "1 while a rollout is paused by its failure budget, else 0.",
 	}, []string{"rollout"})
