@@ -340,6 +340,12 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	must(err)
 	want("observation", obs, []ListRolloutObservationsRow{{PhysicalClusterID: "pkc-1", State: "rolling", Generation: 2, PlacedOn: "eu",
 		ObservedGeneration: 2, Phase: "ready", ReportedAt: 0}})
+	// Only clusters in flight are observed: a done one is not.
+	must(q.UpdateRolloutTarget(ctx, UpdateRolloutTargetParams{RolloutID: "ro-1", PhysicalClusterID: "pkc-1", Satellite: "eu", State: "done",
+		StartedAt: sql.NullInt64{Int64: 30, Valid: true}, FinishedAt: sql.NullInt64{Int64: 40, Valid: true}}))
+	if obs, err := q.ListRolloutObservations(ctx, "ro-1"); err != nil || len(obs) != 0 {
+		t.Errorf("observations of a rollout with its one cluster done: %v %v", obs, err)
+	}
 	if _, err := q.GetClusterTarget(ctx, "pkc-1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("cluster target before any: %v", err)
 	}

@@ -86,7 +86,8 @@ WHERE rollout_id = sqlc.arg(rollout_id) AND physical_cluster_id = sqlc.arg(physi
 SELECT * FROM rollout_targets WHERE rollout_id = sqlc.arg(rollout_id) ORDER BY wave, position;
 
 -- name: ListRolloutObservations :many
--- Each cluster of a rollout with what it is rendered at and what its satellite last reported.
+-- Each cluster of a rollout still in flight (started, not final) with what it is rendered
+-- at and what its satellite last reported: a step observes only those.
 SELECT t.physical_cluster_id, t.state,
        CAST(COALESCE(p.generation, 0) AS BIGINT) AS generation,
        CAST(COALESCE(p.profile_revision, 0) AS BIGINT) AS profile_revision,
@@ -101,7 +102,8 @@ FROM rollout_targets t
 LEFT JOIN physical_clusters p ON p.id = t.physical_cluster_id
 LEFT JOIN placements pl ON pl.physical_cluster_id = t.physical_cluster_id
 LEFT JOIN cluster_status s ON s.physical_cluster_id = t.physical_cluster_id
-WHERE t.rollout_id = sqlc.arg(rollout_id)
+WHERE t.rollout_id = sqlc.arg(rollout_id) AND t.started_at IS NOT NULL
+  AND t.state NOT IN ('done', 'failed', 'skipped', 'pinned', 'superseded')
 ORDER BY t.wave, t.position;
 
 -- name: ListRolloutCandidates :many

@@ -40,6 +40,7 @@ var devCommand = &cli.Command{
 		&cli.DurationFlag{Name: "deleted-retention", Usage: "How long a deleted cluster can be undeleted (its volumes are kept)", Value: mothershipDefaultRetention, EnvVars: []string{"ORBIT_DELETED_RETENTION"}},
 		metricslisten.Flag,
 		&cli.DurationFlag{Name: "sim-step", Usage: "How long a simulated replica takes to become ready", Value: 250 * time.Millisecond, EnvVars: []string{"ORBIT_SIM_STEP"}},
+		rolloutFlags[0], rolloutFlags[1],
 	},
 	Action: runDev,
 }
@@ -57,7 +58,12 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	rolloutInterval, satelliteTTL, err := rolloutTimings(c)
+	if err != nil {
+		return err
+	}
 	cp, err := devstack.StartControlPlane(ctx, devstack.ControlPlaneConfig{
+		RolloutInterval: rolloutInterval, SatelliteTTL: satelliteTTL,
 		DataDir: dataDir, Listen: c.String("listen"), LeafListen: c.String("leaf-listen"),
 		ClientListen: c.String("nats-listen"), NATSReaders: c.StringSlice("nats-reader"), DeletedRetention: c.Duration("deleted-retention"), Log: log,
 	})

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
@@ -19,6 +20,7 @@ import (
 	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/mothership"
 	"github.com/orbitcp/orbit/mothership/leader"
+	"github.com/orbitcp/orbit/mothership/rollout"
 )
 
 var dbFlags = []cli.Flag{
@@ -68,7 +70,7 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "nats-seed-file", Usage: "The mothership's user nkey seed on the hub, or a secret of 32 or more characters it is derived from (with --nats-url; the hub nodes read the same file)", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
 		&cli.StringFlag{Name: "replica-id", Usage: "This replica's name in the leader election: unique among the motherships on one database, stable across restarts (default: the host name)", EnvVars: []string{"ORBIT_REPLICA_ID"}},
 		&cli.DurationFlag{Name: "lease-ttl", Usage: "How long the leader's lease lasts unless renewed: how long a crashed leader goes unreplaced", Value: leader.DefaultTTL, EnvVars: []string{"ORBIT_LEASE_TTL"}},
-	}, append(clusterFlags, dbFlags...)...),
+	}, append(append(clusterFlags, dbFlags...), rolloutFlags...)...),
 	Action: func(c *cli.Context) error {
 		log, err := logger(c)
 		if err != nil {
@@ -101,7 +103,12 @@ var runCommand = &cli.Command{
 				return fmt.Errorf("--nats-seed-file %s: %w", c.String("nats-seed-file"), err)
 			}
 		}
+		rolloutInterval, satelliteTTL, err := rolloutTimings(c)
+		if err != nil {
+			return err
+		}
 		cp, err := devstack.StartControlPlane(c.Context, devstack.ControlPlaneConfig{
+			RolloutInterval: rolloutInterval, SatelliteTTL: satelliteTTL,
 			ServerName: c.String("server-name"), Cluster: cluster, Replicas: c.Int("replicas"),
 			DataDir: c.String("data-dir"), DB: dbDSN(c), CredentialKeyFile: c.String("credential-key"), Listen: c.String("listen"),
 			LeafListen: c.String("leaf-listen"), ClientListen: c.String("nats-listen"), NATSReaders: c.StringSlice("nats-reader"), DeletedRetention: c.Duration("deleted-retention"),
@@ -148,4 +155,22 @@ var migrateCommand = &cli.Command{
 		fmt.Fprintf(c.App.Writer, "database (%s) is up to date\n", store.Dialect())
 		return nil
 	},
+}
+
+// rolloutFlags are the rollout controller's timings, shared by run and dev.
+var rolloutFlags = []cli.Flag{
+	&cli.DurationFlag{Name: "rollout-interval", Usage: "How often the rollout controller steps the rollouts in progress", Value: rollout.DefaultInterval, EnvVars: []string{"ORBIT_ROLLOUT_INTERVAL"}},
+	&cli.DurationFlag{Name: "satellite-heartbeat-timeout", Usage: "How old a satellite's heartbeat may be for rollouts to count its reports (older: its clusters wait as offline)", Value: rollout.DefaultHeartbeatTTL, EnvVars: []string{"ORBIT_SATELLITE_HEARTBEAT_TIMEOUT"}},
+}
+
+// rolloutTimings reads rolloutFlags, refusing what is not positive.
+func rolloutTimings(c *cli.Context) (interval, heartbeatTimeout time.Duration, err error) {
+	interval, heartbeatTimeout = c.Duration("rollout-interval"), c.Duration("satellite-heartbeat-timeout")
+	if interval <= 0 {
+		return 0, 0, fmt.Errorf("--rollout-interval: must be positive, got %s", interval)
+	}
+	if heartbeatTimeout <= 0 {
+		return 0, 0, fmt.Errorf("--satellite-heartbeat-timeout: must be positive, got %s", heartbeatTimeout)
+	}
+	return interval, heartbeatTimeout, nil
 }

@@ -76,6 +76,7 @@ func (c *Controller) supersede(ctx context.Context, q rolloutdb.Queries, r db.Ro
 			continue
 		}
 		st.State, st.Reason, st.UpdatedAt = api.RolloutSuperseded, "superseded by rollout "+r.ID, db.Now()
+		c.forget(o.ID) // its targets change here
 		targets, err := q.ListRolloutTargets(ctx, o.ID)
 		if err != nil {
 			return err

@@ -65,7 +65,12 @@ func (c *Controller) progress(ctx context.Context, q rolloutdb.Queries, r db.Rol
 		if !t.StartedAt.Valid || terminal(t.State) {
 			continue
 		}
-		o := byID[t.PhysicalClusterID]
+		o, ok := byID[t.PhysicalClusterID]
+		if !ok {
+			// The cached targets disagree with the database; the step fails and the next
+			// one reads them afresh.
+			return fmt.Errorf("cluster %s is in flight in memory but not in the database", t.PhysicalClusterID)
+		}
 		if o.PlacedOn != "" && o.PlacedOn != t.Satellite {
 			t.Satellite, t.changed = o.PlacedOn, true
 		}

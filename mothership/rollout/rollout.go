@@ -8,10 +8,14 @@
 // placements (scheduler) and cluster_status (status controller). Leader-only. It sets the
 // rollout series orbit_rollout_paused and orbit_rollout_wave (mothership/internal/metrics).
 //
-// Each step of a rollout is one transaction that re-reads everything it decides on, so a
-// mothership that crashes mid-rollout resumes where the database says it was: a cluster's
-// target is set in the same transaction that marks it started, so no cluster is changed
-// twice and none is skipped, and waves keep their order.
+// Each step of a rollout is one transaction, so a mothership that crashes mid-rollout
+// resumes where the database says it was: a cluster's target is set in the same
+// transaction that marks it started, so no cluster is changed twice and none is skipped,
+// and waves keep their order. A step re-reads the rollout, its status and the observations
+// of its clusters in flight only; the rollout's targets, which only this controller writes,
+// are kept in memory from the last committed step (read from the database when a rollout
+// is first stepped, after any failed step, and whenever Run starts, e.g. on a new
+// leadership), so that a step costs the clusters that can change, not the whole fleet.
 //
 // A cluster is done when its satellite reports the target revision at the generation that
 // carries it, Ready, with a fresh heartbeat, for the soak time. A cluster that reports
@@ -35,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/orbitcp/orbit/db"
@@ -51,6 +56,8 @@ const (
 	DefaultOfflineDeadline  = 4 * time.Hour
 	// DefaultHeartbeatTTL is how old a satellite's heartbeat may be for its reports to count.
 	DefaultHeartbeatTTL = 30 * time.Second
+	// DefaultInterval is how often the rollouts in progress are stepped.
+	DefaultInterval = time.Second
 )
 
 // Config configures the controller.
@@ -60,7 +67,7 @@ type Config struct {
 	Satellites func() []kv.Satellite
 	// Now is the clock (tests set it; default time.Now).
 	Now func() time.Time
-	// Interval is how often every rollout in progress is stepped (default 1s).
+	// Interval is how often every rollout in progress is stepped (default DefaultInterval).
 	Interval time.Duration
 	// HeartbeatTTL: see DefaultHeartbeatTTL.
 	HeartbeatTTL time.Duration
@@ -75,6 +82,10 @@ type Controller struct {
 	// measured holds the rollouts whose series orbit_rollout_paused and orbit_rollout_wave
 	// carry, so that a rollout's series go when it ends. Only Step touches it.
 	measured map[string]bool
+
+	// mu guards cache: per rollout, its targets as of the last committed step.
+	mu    sync.Mutex
+	cache map[string][]target
 }
 
 // New returns a controller.
@@ -83,7 +94,7 @@ func New(cfg Config) *Controller {
 		cfg.Now = time.Now
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = time.Second
+		cfg.Interval = DefaultInterval
 	}
 	if cfg.HeartbeatTTL <= 0 {
 		cfg.HeartbeatTTL = DefaultHeartbeatTTL
@@ -94,7 +105,8 @@ func New(cfg Config) *Controller {
 	if cfg.Satellites == nil {
 		cfg.Satellites = func() []kv.Satellite { return nil }
 	}
-	return &Controller{cfg: cfg, store: rolloutdb.New(cfg.Store), kick: make(chan struct{}, 1), measured: map[string]bool{}}
+	return &Controller{cfg: cfg, store: rolloutdb.New(cfg.Store), kick: make(chan struct{}, 1),
+		measured: map[string]bool{}, cache: map[string][]target{}}
 }
 
 // Kick asks for a step soon.
@@ -107,6 +119,7 @@ func (c *Controller) Kick() {
 
 // Run steps every rollout in progress every Interval until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
+	c.forget() // another leader may have stepped since this one last ran
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -122,7 +135,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// Step moves every rollout in progress as far as it can go now, oldest first.
+// Step moves every rollout in progress as far as it can go now, oldest first. Calls must
+// not overlap (Run makes them from one goroutine): they share the cached targets.
 func (c *Controller) Step(ctx context.Context) error {
 	rollouts, err := c.store.Read().ListActiveRollouts(ctx)
 	if err != nil {
@@ -133,11 +147,20 @@ func (c *Controller) Step(ctx context.Context) error {
 	active := map[string]bool{}
 	for _, r := range rollouts {
 		var m measure
-		if err := c.store.InTx(ctx, func(q rolloutdb.Queries) error { return c.step(ctx, q, r.ID, online, &m) }); err != nil {
+		var next []target
+		err := c.store.InTx(ctx, func(q rolloutdb.Queries) error {
+			var err error
+			next, err = c.step(ctx, q, r.ID, online, &m)
+			return err
+		})
+		if err != nil {
+			// Nothing was written: the targets are read afresh next time.
+			c.forget(r.ID)
 			errs = append(errs, fmt.Errorf("rollout %s: %w", r.ID, err))
 			active[r.ID] = c.measured[r.ID] // a failed step leaves its series as they were
 			continue
 		}
+		c.remember(r.ID, next)
 		if m.state != api.RolloutRunning && m.state != api.RolloutPaused {
 			continue // ended in this step
 		}
@@ -170,6 +193,37 @@ func (m measure) pausedByBudget() float64 {
 	return 0
 }
 
+// cached returns the targets of a rollout as of its last committed step, or nil.
+func (c *Controller) cached(id string) []target {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cache[id]
+}
+
+// remember keeps a rollout's targets after a committed step; nil forgets them (a rollout
+// with nothing left to do).
+func (c *Controller) remember(id string, targets []target) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if targets == nil {
+		delete(c.cache, id)
+		return
+	}
+	c.cache[id] = targets
+}
+
+// forget drops the cached targets of the given rollouts, or of all with none given.
+func (c *Controller) forget(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(ids) == 0 {
+		clear(c.cache)
+	}
+	for _, id := range ids {
+		delete(c.cache, id)
+	}
+}
+
 // online reports, per satellite, whether its heartbeat is fresh.
 func (c *Controller) online() map[string]bool {
 	now := c.cfg.Now()
@@ -200,55 +254,83 @@ func durationOr(d api.Duration, def time.Duration) time.Duration {
 	return time.Duration(d)
 }
 
-// step is one transaction of one rollout.
-func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, online map[string]bool, m *measure) error {
+// step is one transaction of one rollout. It returns the rollout's targets as this
+// transaction leaves them (nil once the rollout has nothing left to do), for the next step
+// once the transaction has committed.
+func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, online map[string]bool, m *measure) ([]target, error) {
 	r, err := q.GetRollout(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sel, strat, err := Parse(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := c.cfg.Now()
 	st, err := q.GetRolloutStatus(ctx, r.ID)
+	planned := false
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		if st, err = c.plan(ctx, q, r, sel, strat, now); err != nil {
-			return err
+			return nil, err
 		}
+		planned = true
 	case err != nil:
-		return err
+		return nil, err
 	}
-	rows, err := q.ListRolloutTargets(ctx, r.ID)
-	if err != nil {
-		return err
+	targets := c.cached(r.ID)
+	if targets == nil || planned {
+		rows, err := q.ListRolloutTargets(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		targets = make([]target, len(rows))
+		for i, row := range rows {
+			targets[i] = target{RolloutTarget: row}
+		}
 	}
-	targets := make([]target, len(rows))
-	for i, row := range rows {
-		targets[i] = target{RolloutTarget: row}
-	}
+	// (The cached targets are changed in place: should this step fail, Step forgets them.)
 	if st.RequestSeq < r.RequestSeq {
 		c.request(&st, r, targets, now)
+		// Written now, so that the observations read next list the clusters it resumed.
+		if err := flush(ctx, q, targets); err != nil {
+			return nil, err
+		}
 	}
 	if st.State == api.RolloutRunning || st.State == api.RolloutPaused {
 		if err := c.progress(ctx, q, r, strat, &st, targets, online, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for i := range targets {
-		if targets[i].changed {
-			t := targets[i].RolloutTarget
-			if err := q.UpdateRolloutTarget(ctx, db.UpdateRolloutTargetParams{State: t.State, Reason: t.Reason, Satellite: t.Satellite,
-				StartedAt: t.StartedAt, ReadySince: t.ReadySince, FinishedAt: t.FinishedAt, RolloutID: t.RolloutID,
-				PhysicalClusterID: t.PhysicalClusterID}); err != nil {
-				return err
-			}
-		}
+	if err := flush(ctx, q, targets); err != nil {
+		return nil, err
 	}
 	st.UpdatedAt = db.Now()
 	*m = measure{state: st.State, requested: r.RequestedState, wave: st.Wave}
-	return q.UpsertRolloutStatus(ctx, db.UpsertRolloutStatusParams(st))
+	if err := q.UpsertRolloutStatus(ctx, db.UpsertRolloutStatusParams(st)); err != nil {
+		return nil, err
+	}
+	if st.State != api.RolloutRunning && st.State != api.RolloutPaused {
+		return nil, nil
+	}
+	return targets, nil
+}
+
+// flush writes the targets marked changed and clears their marks.
+func flush(ctx context.Context, q rolloutdb.Queries, targets []target) error {
+	for i := range targets {
+		t := &targets[i]
+		if !t.changed {
+			continue
+		}
+		if err := q.UpdateRolloutTarget(ctx, db.UpdateRolloutTargetParams{State: t.State, Reason: t.Reason, Satellite: t.Satellite,
+			StartedAt: t.StartedAt, ReadySince: t.ReadySince, FinishedAt: t.FinishedAt, RolloutID: t.RolloutID,
+			PhysicalClusterID: t.PhysicalClusterID}); err != nil {
+			return err
+		}
+		t.changed = false
+	}
+	return nil
 }
 
 // target is a rollout target with a changed mark.

@@ -94,7 +94,8 @@ type Querier interface {
 	// The live physical clusters of a product and SKU, with where they run.
 	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
 	ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error)
-	// Each cluster of a rollout with what it is rendered at and what its satellite last reported.
+	// Each cluster of a rollout still in flight (started, not final) with what it is rendered
+	// at and what its satellite last reported: a step observes only those.
 	ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error)
 	ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error)
 	ListRollouts(ctx context.Context) ([]Rollout, error)

@@ -480,7 +480,8 @@ FROM rollout_targets t
 LEFT JOIN physical_clusters p ON p.id = t.physical_cluster_id
 LEFT JOIN placements pl ON pl.physical_cluster_id = t.physical_cluster_id
 LEFT JOIN cluster_status s ON s.physical_cluster_id = t.physical_cluster_id
-WHERE t.rollout_id = ?1
+WHERE t.rollout_id = ?1 AND t.started_at IS NOT NULL
+  AND t.state NOT IN ('done', 'failed', 'skipped', 'pinned', 'superseded')
 ORDER BY t.wave, t.position
 `
 
@@ -498,7 +499,8 @@ type ListRolloutObservationsRow struct {
 	Deleted            int64
 }
 
-// Each cluster of a rollout with what it is rendered at and what its satellite last reported.
+// Each cluster of a rollout still in flight (started, not final) with what it is rendered
+// at and what its satellite last reported: a step observes only those.
 func (q *Queries) ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error) {
 	rows, err := q.db.QueryContext(ctx, listRolloutObservations, rolloutID)
 	if err != nil {
