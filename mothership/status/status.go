@@ -102,6 +102,12 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 			return err
 		}
 	}
+	var health []byte
+	if st.Kafka != nil {
+		if health, err = json.Marshal(st.Kafka); err != nil {
+			return err
+		}
+	}
 	return c.store.InTx(ctx, func(q statusdb.Queries) error { // group-committed with the other writes
 		return q.UpsertClusterStatus(ctx, db.UpsertClusterStatusParams{
 			PhysicalClusterID:  st.ID,
@@ -121,6 +127,7 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) erro
 			CertificateSerial:  st.CertificateSerial,
 			BootstrapHost:      st.BootstrapHost,
 			DataUsage:          string(data),
+			KafkaHealth:        string(health),
 		})
 	})
 }
