@@ -10,9 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/orbitcp/orbit/devstack"
-	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
-	"github.com/orbitcp/orbit/tests/kubetest"
 	"github.com/orbitcp/orbit/tests/testkit"
 )
 
@@ -21,24 +19,11 @@ import (
 // one restart at a time and at most one per RestartEvery, each an Event on the PSC object.
 // With mitigation off by the annotation, a fenced broker's pod is left alone.
 func TestBrokerRestartOnRealKubernetes(t *testing.T) {
-	kube := kubetest.Start(t)
-	fleet := kube.RunKafka(t)
-	e := newEnv(t)
-	ctx := context.Background()
-	sat := e.startRealSatellite("us-west-2", kube, func(c *devstack.SatelliteConfig) {
-		c.KafkaDial, c.KafkaObserveEvery = fleet.DialContext, 300*time.Millisecond
+	e, kube, sat, id, kc := realKafkaCluster(t, func(c *devstack.SatelliteConfig) {
 		c.Mitigation = satellite.MitigationConfig{RestartGrace: time.Second, RestartEvery: 6 * time.Second}
 	})
-	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
-		t.Fatal(err)
-	}
-	c := e.waitFor("demo", 120*time.Second, readyWith(3))
-	id := physicalID(c)
+	ctx := context.Background()
 	ns := satellite.Namespace(id)
-	kc, ok := fleet.Get(id)
-	if !ok {
-		t.Fatalf("no Kafka harness for %s", id)
-	}
 	uid := func(ordinal int) string {
 		p, err := kube.Client.CoreV1().Pods(ns).Get(ctx, fmt.Sprintf("kafka-broker-%d", ordinal), metav1.GetOptions{})
 		if err != nil {
