@@ -36,11 +36,13 @@ SELECT id FROM physical_clusters ORDER BY id;
 -- name: InsertPhysicalCluster :exec
 INSERT INTO physical_clusters (id, product, sku, region, cloud, network, version, replicas, controllers,
                                storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation,
-                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation, profile_revision)
+                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation, profile_revision,
+                               replication_throttle)
 VALUES (sqlc.arg(id), sqlc.arg(product), sqlc.arg(sku), sqlc.arg(region), sqlc.arg(cloud), sqlc.arg(network),
         sqlc.arg(version), sqlc.arg(replicas), sqlc.arg(controllers), sqlc.arg(storage_class), sqlc.arg(storage_gib),
         sqlc.arg(config), sqlc.narg(kafka_physical_id), sqlc.arg(tls_serial), sqlc.arg(tenants), sqlc.arg(generation), sqlc.arg(now), sqlc.arg(now),
-        sqlc.narg(deleted_at), sqlc.narg(purge_after), sqlc.arg(kraft_cluster_id), sqlc.arg(mitigation), sqlc.arg(profile_revision));
+        sqlc.narg(deleted_at), sqlc.narg(purge_after), sqlc.arg(kraft_cluster_id), sqlc.arg(mitigation), sqlc.arg(profile_revision),
+        sqlc.arg(replication_throttle));
 
 -- name: UpdatePhysicalCluster :execrows
 -- Compare-and-set on generation: the physical controller is the only writer, and this keeps
@@ -51,7 +53,7 @@ UPDATE physical_clusters SET version = sqlc.arg(version), replicas = sqlc.arg(re
     kafka_physical_id = sqlc.narg(kafka_physical_id), tls_serial = sqlc.arg(tls_serial), tenants = sqlc.arg(tenants),
     generation = sqlc.arg(generation), updated_at = sqlc.arg(now), deleted_at = sqlc.narg(deleted_at),
     purge_after = sqlc.narg(purge_after), kraft_cluster_id = sqlc.arg(kraft_cluster_id), mitigation = sqlc.arg(mitigation),
-    profile_revision = sqlc.arg(profile_revision)
+    profile_revision = sqlc.arg(profile_revision), replication_throttle = sqlc.arg(replication_throttle)
 WHERE id = sqlc.arg(id) AND generation = sqlc.arg(previous_generation);
 
 -- name: InsertPhysicalGeneration :exec

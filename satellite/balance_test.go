@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func racksOf(n int) map[int32]string {
@@ -96,5 +98,48 @@ func TestBalanceLeavesTopicsWiderThanTheBrokers(t *testing.T) {
 	got := balance(cur, ids(0, 3), racksOf(4))
 	if !reflect.DeepEqual(got, cur) {
 		t.Errorf("a topic of RF 4 on 3 brokers was changed: %v", got)
+	}
+}
+
+// A drain that cannot finish for lack of brokers or racks is held with its own reason, not
+// the drain deadline's, and the renderer's hook keeps every broker with that reason.
+func TestDrainShortfall(t *testing.T) {
+	rf3 := assignment{"orders": {{1000, 1001, 1002}, {1001, 1002, 1003}}}
+	rf2 := assignment{"orders": {{1000, 1001}, {1002, 1003}}}
+	cases := []struct {
+		name    string
+		current assignment
+		racks   map[int32]string
+		keep    []int32
+		reason  string
+		msg     string
+	}{
+		{"replication factor above the brokers left", rf3, racksOf(4), ids(0, 2), reasonTooFewBrokers, "replication factor 3"},
+		{"enough brokers and racks", rf3, racksOf(4), ids(0, 3), "", ""},
+		{"brokers left on one rack", rf2,
+			map[int32]string{1000: "a", 1001: "b", 1002: "a", 1003: "b"}, []int32{1000, 1002}, reasonTooFewRacks, "span 1 racks, replicas are spread over 2"},
+		{"brokers left on both racks", rf2,
+			map[int32]string{1000: "a", 1001: "b", 1002: "a", 1003: "b"}, []int32{1000, 1001}, "", ""},
+		{"no racks", rf2, map[int32]string{}, []int32{1000, 1002}, "", ""},
+	}
+	for _, c := range cases {
+		v := &clusterView{current: c.current, racks: c.racks}
+		reason, msg := v.shortfall(c.keep)
+		if reason != c.reason || !strings.Contains(msg, c.msg) {
+			t.Errorf("%s: shortfall %q %q, want %q %q", c.name, reason, msg, c.reason, c.msg)
+		}
+		if reason == reasonDrainDeadline {
+			t.Errorf("%s: a shortfall reads as the drain deadline", c.name)
+		}
+	}
+
+	rb := newRebalancer(time.Minute)
+	rb.set("c", &drainState{target: 2, empty: map[int32]bool{}, held: "scale-down to 2 brokers held: x", reason: reasonTooFewRacks})
+	if n, msg, reason := rb.brokers("c", 4, 2); n != 4 || reason != reasonTooFewRacks || !strings.Contains(msg, "held") {
+		t.Errorf("held drain: %d brokers, %q %q", n, msg, reason)
+	}
+	rb.set("c", &drainState{target: 2, empty: map[int32]bool{3: true}})
+	if n, _, reason := rb.brokers("c", 4, 2); n != 3 || reason != "" {
+		t.Errorf("drained broker: %d brokers, reason %q", n, reason)
 	}
 }

@@ -94,9 +94,9 @@ func (r *renderer) renderKafka(o *PSCObject, out *rendered) error {
 	if controllers == 0 {
 		controllers = defaultControllers
 	}
-	brokers, scaleMsg, scaleHeld := r.holdScaleDown(o, ns, "kafka-broker", o.Spec.Replicas)
+	brokers, scaleMsg, heldReason := r.holdScaleDown(o, ns, "kafka-broker", o.Spec.Replicas)
 	var held, draining string
-	if scaleHeld {
+	if heldReason != "" {
 		held = scaleMsg
 	} else if brokers != o.Spec.Replicas {
 		draining = scaleMsg
@@ -197,7 +197,7 @@ func (r *renderer) renderKafka(o *PSCObject, out *rendered) error {
 		initContainers: []*corev1ac.ContainerApplyConfiguration{rackInit}, volumes: rackVolumes,
 		mounts:         []*corev1ac.VolumeMountApplyConfiguration{corev1ac.VolumeMount().WithName("rack").WithMountPath(rackDir).WithReadOnly(true)},
 		serviceAccount: rackSA,
-		restartHash:    hashString(image, data["broker.properties"]), held: held, draining: draining,
+		restartHash:    hashString(image, data["broker.properties"]), held: held, heldReason: heldReason, draining: draining,
 	})
 
 	// The data-plane network of the seed: one load balancer per broker, one for bootstrap,

@@ -207,7 +207,7 @@ func (op *operator) prune(ctx context.Context, o *PSCObject, out *rendered) erro
 func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObjectStatus {
 	var roles []kv.RoleStatus
 	allReady, rolledOut := true, rolling == ""
-	var held, draining string
+	var held, heldReason, draining string
 	var primary kv.RoleStatus
 	for _, w := range out.workloads {
 		rs := kv.RoleStatus{Name: w.role, Replicas: w.replicas}
@@ -222,7 +222,7 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 		}
 		allReady = allReady && rs.Ready == w.replicas
 		if w.held != "" {
-			held = w.held
+			held, heldReason = w.held, w.heldReason
 		}
 		if w.draining != "" {
 			draining = w.draining
@@ -235,7 +235,7 @@ func (op *operator) observe(o *PSCObject, out *rendered, rolling string) PSCObje
 	var st PSCObjectStatus
 	switch {
 	case held != "":
-		st = op.status(o, kv.PhaseDegraded, "ScaleDownHeld", held, true, roles)
+		st = op.status(o, kv.PhaseDegraded, heldReason, held, true, roles)
 	case draining != "":
 		st = op.status(o, kv.PhaseProvisioning, "Draining", draining, true, roles)
 	case rolledOut && allReady:

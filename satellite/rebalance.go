@@ -29,10 +29,12 @@ import (
 // StatefulSet is (Kubernetes' default Retain policy for scale-down): a later scale-up finds
 // them again; they are deleted with the cluster.
 //
-// A drain never goes below the largest replication factor in use. A drain that cannot
-// finish (too few brokers left for a topic, or a reassignment in flight past the drain
-// deadline) holds the resize: every broker keeps running, the status is Degraded with the
-// reason (ScaleDownHeld), and a later desired state that keeps the brokers (a resize back
+// A drain never goes below the largest replication factor in use, nor onto fewer racks than
+// a partition's replicas can spread over now. A drain that cannot finish holds the resize:
+// every broker keeps running and the status is Degraded with a reason saying why —
+// ScaleDownTooFewBrokers (a topic's replication factor exceeds the brokers left),
+// ScaleDownTooFewRacks (the brokers left span fewer racks than the replicas use now) or
+// ScaleDownHeld (reassignments still in flight past the drain deadline) — and a later desired state that keeps the brokers (a resize back
 // up) cancels the reassignments the drain started. Reassignments run under a replication
 // throttle (leader/follower.replication.throttled.rate on every broker: the PSC's
 // replicationThrottle, or 50 MiB/s), removed once nothing is in flight. The Rebalancing
@@ -51,6 +53,16 @@ const (
 	rebalanceRecheck = time.Second
 	// conditionRebalancing is True while replicas move between brokers.
 	conditionRebalancing = "Rebalancing"
+)
+
+// The status reasons of a held scale-down.
+const (
+	// reasonTooFewBrokers: a topic's replication factor exceeds the brokers that would stay.
+	reasonTooFewBrokers = "ScaleDownTooFewBrokers"
+	// reasonTooFewRacks: the brokers that would stay span fewer racks than replicas use now.
+	reasonTooFewRacks = "ScaleDownTooFewRacks"
+	// reasonDrainDeadline: reassignments were still in flight past the drain deadline.
+	reasonDrainDeadline = "ScaleDownHeld"
 )
 
 // throttleConfigs are the broker configurations of the replication throttle.
@@ -75,6 +87,7 @@ type drainState struct {
 	empty   map[int32]bool // ordinals whose brokers hold nothing and may go
 	started time.Time      // when reassignments of this drain were first in flight
 	held    string         // why the drain cannot finish ("" while it can)
+	reason  string         // the status reason of that hold
 	moved   map[string][]int32
 }
 
@@ -101,26 +114,27 @@ func (rb *rebalancer) throttled(cluster string, set *bool) (on, known bool) {
 // brokers is the renderer's hook: how many brokers cluster may run now when current run and
 // want are asked for. A scale-up or no change is never held back. A scale-down removes
 // the highest ordinal once the drain found it empty, one broker per reconcile; otherwise
-// every broker stays, with the message saying why (held: the drain cannot finish).
-func (rb *rebalancer) brokers(cluster string, current, want int32) (n int32, msg string, held bool) {
+// every broker stays, with the message saying why (heldReason: the drain cannot finish,
+// and why).
+func (rb *rebalancer) brokers(cluster string, current, want int32) (n int32, msg, heldReason string) {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
 	if want >= current {
-		return want, "", false
+		return want, "", ""
 	}
 	d := rb.drains[cluster]
 	if d == nil || d.target != want {
-		return current, fmt.Sprintf("draining brokers %d–%d before they are removed", want, current-1), false
+		return current, fmt.Sprintf("draining brokers %d–%d before they are removed", want, current-1), ""
 	}
 	if d.held != "" {
-		return current, d.held, true
+		return current, d.held, d.reason
 	}
 	if d.empty[current-1] {
 		delete(d.empty, current-1)
 		rb.gone[cluster] = append(rb.gone[cluster], brokerIDOffset+current-1)
-		return current - 1, fmt.Sprintf("removing broker %d (drained)", current-1), false
+		return current - 1, fmt.Sprintf("removing broker %d (drained)", current-1), ""
 	}
-	return current, fmt.Sprintf("draining brokers %d–%d before they are removed", want, current-1), false
+	return current, fmt.Sprintf("draining brokers %d–%d before they are removed", want, current-1), ""
 }
 
 // removed lists the brokers cluster's drains removed that are not unregistered yet.
@@ -250,6 +264,38 @@ func (v *clusterView) maxRF() int {
 	return rf
 }
 
+// shortfall says why the brokers of keep cannot take every replica (a reason and a
+// message; "" when they can): a topic's replication factor exceeds them, or they span fewer
+// racks than some partition's replicas are spread over now (a drain never narrows a
+// partition's rack spread). Brokers without a rack count as none.
+func (v *clusterView) shortfall(keep []int32) (reason, msg string) {
+	if rf := v.maxRF(); len(keep) < rf {
+		return reasonTooFewBrokers, fmt.Sprintf("a topic has replication factor %d", rf)
+	}
+	left := map[string]bool{}
+	for _, id := range keep {
+		if r := v.racks[id]; r != "" {
+			left[r] = true
+		}
+	}
+	spread := 0
+	for _, parts := range v.current {
+		for _, r := range parts {
+			used := map[string]bool{}
+			for _, id := range r {
+				if rk := v.racks[id]; rk != "" {
+					used[rk] = true
+				}
+			}
+			spread = max(spread, len(used))
+		}
+	}
+	if len(left) < spread {
+		return reasonTooFewRacks, fmt.Sprintf("the brokers left span %d racks, replicas are spread over %d", len(left), spread)
+	}
+	return "", ""
+}
+
 // holds reports whether broker id holds any replica (current or being added or removed).
 func (v *clusterView) holds(id int32) bool {
 	for _, t := range v.meta.Topics {
@@ -332,8 +378,8 @@ func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *r
 			d = &drainState{target: want, empty: map[int32]bool{}, moved: map[string][]int32{}}
 		}
 		rb.set(o.Name, d)
-		if rf := v.maxRF(); int(want) < rf {
-			d.held = fmt.Sprintf("scale-down to %d brokers held: a topic has replication factor %d", want, rf)
+		if reason, msg := v.shortfall(keep); reason != "" {
+			d.held, d.reason = fmt.Sprintf("scale-down to %d brokers held: %s", want, msg), reason
 			rebalancing(v.moving(), d.held)
 			op.after(o.Name, rebalanceRecheck)
 			return nil
@@ -401,9 +447,10 @@ func (op *operator) reconcilePlacement(ctx context.Context, o *PSCObject, out *r
 			if time.Since(d.started) > rb.deadline {
 				d.held = fmt.Sprintf("scale-down to %d brokers held: %d partition reassignments still in flight after %s",
 					want, inFlight, rb.deadline)
+				d.reason = reasonDrainDeadline
 			}
 		} else {
-			d.started, d.held = time.Time{}, ""
+			d.started, d.held, d.reason = time.Time{}, "", ""
 			// The highest broker may go once it holds nothing, in metadata and on disk.
 			last := current - 1
 			id := brokerIDOffset + last

@@ -61,9 +61,10 @@ type desiredObject struct {
 type workload struct {
 	role, name string
 	replicas   int32
-	// held is set when a scale-down was held back (see holdScaleDown); draining while
-	// brokers are drained before they are removed.
-	held, draining string
+	// held is set when a scale-down was held back (see holdScaleDown), heldReason says
+	// which hold it is (a ScaleDown* reason); draining while brokers are drained before
+	// they are removed.
+	held, heldReason, draining string
 	// restartHash is the pod template's restart hash just rendered.
 	restartHash string
 	// storageGiB is the size of each replica's data volume (0: none); storageHeld is set
@@ -152,6 +153,7 @@ type role struct {
 	restartHash string
 	tls         bool
 	held        string // why the replica count is held above what the PSC asks
+	heldReason  string // the status reason of that hold (a ScaleDown* reason)
 	draining    string // what a scale-down waits for while brokers are drained
 	// env, initContainers, volumes and mounts (of the main container) add to the defaults;
 	// serviceAccount is the pods' (its token is never mounted automatically).
@@ -248,7 +250,7 @@ func (r *renderer) statefulSet(o *PSCObject, out *rendered, ro role) {
 		headless.WithPorts(corev1ac.ServicePort().WithName(fmt.Sprintf("p%d", i)).WithPort(p).WithTargetPort(intstr.FromInt32(p)))
 	}
 	out.add("Service", ro.name+"-headless", svcObject(corev1ac.Service(ro.name+"-headless", ns).WithLabels(labels).WithSpec(headless)))
-	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, draining: ro.draining, restartHash: ro.restartHash,
+	out.workloads = append(out.workloads, workload{role: ro.role, name: ro.name, replicas: ro.replicas, held: ro.held, heldReason: ro.heldReason, draining: ro.draining, restartHash: ro.restartHash,
 		storageGiB: ro.storageGiB, storageHeld: storageHeld})
 }
 
@@ -284,24 +286,23 @@ func replicationFactor(cfg map[string]string) int32 {
 // reason reported), and, when the satellite drains brokers before removing them, from
 // shrinking faster than the drain allows (see rebalance.go): the message says why, held
 // whether the drain cannot finish.
-func (r *renderer) holdScaleDown(o *PSCObject, ns, name string, want int32) (n int32, msg string, held bool) {
+func (r *renderer) holdScaleDown(o *PSCObject, ns, name string, want int32) (n int32, msg, heldReason string) {
 	current := int32(0)
 	if sts, err := r.kube.sets.StatefulSets(ns).Get(name); err == nil && sts.Spec.Replicas != nil {
 		current = *sts.Spec.Replicas
 	}
 	n = want
 	if rf := replicationFactor(o.Spec.Config); want < rf {
-		n, msg, held = max(current, rf), fmt.Sprintf("scale-down to %d brokers held: the replication factor is %d", want, rf), true
+		n, msg, heldReason = max(current, rf), fmt.Sprintf("scale-down to %d brokers held: the replication factor is %d", want, rf), reasonTooFewBrokers
 	}
 	if r.drain != nil && current > 0 && n < current {
-		var dmsg string
-		var dheld bool
-		n, dmsg, dheld = r.drain.brokers(o.Name, current, n)
-		if !held {
-			msg, held = dmsg, dheld
+		var dmsg, dreason string
+		n, dmsg, dreason = r.drain.brokers(o.Name, current, n)
+		if heldReason == "" {
+			msg, heldReason = dmsg, dreason
 		}
 	}
-	return n, msg, held
+	return n, msg, heldReason
 }
 
 func properties(cfg map[string]string) string {

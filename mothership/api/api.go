@@ -61,6 +61,19 @@ type Status struct {
 	Satellite         string      `json:"satellite,omitempty"`
 	Reason            string      `json:"reason,omitempty"`
 	Conditions        []Condition `json:"conditions,omitempty"`
+	// Kafka is what Kafka itself reports of a Kafka cluster, as its satellite last read it
+	// (nil until reported); on a shared cluster, the cluster's own share only.
+	Kafka *KafkaNumbers `json:"kafka,omitempty"`
+}
+
+// KafkaNumbers are a Kafka cluster's partitions (those under-replicated, those offline)
+// and the bytes its replicas take on disk. A shared cluster's tenant sees its own topics';
+// offline partitions are counted for the whole shared cluster.
+type KafkaNumbers struct {
+	Partitions      int   `json:"partitions"`
+	BytesOnDisk     int64 `json:"bytesOnDisk"`
+	UnderReplicated int   `json:"underReplicated"`
+	Offline         int   `json:"offline"`
 }
 
 // Condition is a satellite-reported condition, Kubernetes style.
@@ -246,6 +259,9 @@ type ProfileSpec struct {
 	// how many logical clusters share one physical cluster, and each one's share.
 	TenantsPerCluster int           `json:"tenantsPerCluster,omitempty"`
 	TenantQuotas      *TenantQuotas `json:"tenantQuotas,omitempty"`
+	// ReplicationThrottleBytesPerSecond caps, per broker, how fast the satellite moves
+	// replicas when it rebalances or drains (kafka only; 0: the satellite's default).
+	ReplicationThrottleBytesPerSecond int64 `json:"replicationThrottleBytesPerSecond,omitempty"`
 }
 
 // TenantQuotas bound one tenant of a shared cluster (0: no limit). They are Kafka client

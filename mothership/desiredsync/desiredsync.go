@@ -133,6 +133,8 @@ func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
 			Config:      cfg,
 			TLSSerial:   p.TlsSerial,
 			Mitigation:  p.Mitigation,
+			// The replication throttle of the cluster's profile (0: the satellite's default).
+			ReplicationThrottle: p.ReplicationThrottle,
 			// The KRaft id of a Kafka cluster (the satellite formats its storage with it).
 			KafkaClusterID:  p.KraftClusterID,
 			ProfileRevision: p.ProfileRevision,

@@ -47,11 +47,21 @@ func validateProfile(product kv.Product, sku string, p *profile.Profile) error {
 	if err := kv.ValidateConfig("config", p.Config); err != nil {
 		return asFieldErr("", err)
 	}
+	switch t := p.ReplicationThrottleBytesPerSecond; {
+	case t != 0 && product != kv.ProductKafka:
+		return invalid("replicationThrottleBytesPerSecond", "only kafka moves replicas")
+	case t < 0 || (t > 0 && t < MinReplicationThrottle):
+		return invalid("replicationThrottleBytesPerSecond", "must be 0 (the satellite's default) or at least %d", MinReplicationThrottle)
+	}
 	if product == kv.ProductKafka {
 		return checkKafkaProfile(p)
 	}
 	return nil
 }
+
+// MinReplicationThrottle is the smallest replication throttle a profile may set (1 MiB/s
+// per broker): below it a rebalance or drain would hardly move.
+const MinReplicationThrottle = 1 << 20
 
 // checkKafkaProfile refuses a Kafka version the satellites cannot run, and configuration
 // keys that the version does not define or that Orbit owns (listeners, security, quorum,

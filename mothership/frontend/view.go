@@ -8,7 +8,9 @@ import (
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/frontenddb"
+	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
+	"github.com/orbitcp/orbit/mothership/internal/profile"
 	"github.com/orbitcp/orbit/mothership/status"
 )
 
@@ -78,7 +80,30 @@ func clusterView(ctx context.Context, q frontenddb.Queries, l db.LogicalCluster)
 		}
 	}
 	c.Status.Phase, c.Status.Reason = status.Phase(l, p, st, observed)
+	if st.KafkaHealth != "" {
+		var h kv.KafkaHealth
+		if err := json.Unmarshal([]byte(st.KafkaHealth), &h); err != nil {
+			return c, fmt.Errorf("status of %s: kafka health: %w", p.ID, err)
+		}
+		c.Status.Kafka = kafkaNumbers(h, l)
+	}
 	return c, nil
+}
+
+// kafkaNumbers is what logical cluster l may see of its physical cluster's health: all of
+// it on a dedicated cluster, its own share on a shared one (nil before its share is read).
+func kafkaNumbers(h kv.KafkaHealth, l db.LogicalCluster) *api.KafkaNumbers {
+	if !profile.MultiTenant(l.Sku) {
+		return &api.KafkaNumbers{Partitions: int(h.Partitions), BytesOnDisk: h.BytesOnDisk,
+			UnderReplicated: int(h.UnderReplicated), Offline: int(h.Offline)}
+	}
+	for _, t := range h.Tenants {
+		if t.ID == l.ID {
+			return &api.KafkaNumbers{Partitions: int(t.Partitions), BytesOnDisk: t.BytesOnDisk,
+				UnderReplicated: int(t.UnderReplicated), Offline: int(h.Offline)}
+		}
+	}
+	return nil
 }
 
 func pendingStatus(l db.LogicalCluster, reason string) api.Status {

@@ -70,9 +70,11 @@ type physicalSpec struct {
 	KafkaID      string // the physical Kafka cluster of a ksqldb or connect cluster
 	TLSSerial    int64
 	Mitigation   string // "", on or off (kv.PSCSpec.Mitigation)
-	Tenants      string // JSON list of kv.TenantQuota (shared clusters)
-	Deleted      bool
-	PurgeAfter   int64 // ms; 0 unless deleted
+	// Throttle is the replication throttle from the profile (kv.PSCSpec.ReplicationThrottle).
+	Throttle   int64
+	Tenants    string // JSON list of kv.TenantQuota (shared clusters)
+	Deleted    bool
+	PurgeAfter int64 // ms; 0 unless deleted
 	// KRaftID is a Kafka cluster's KRaft cluster id: generated with the physical cluster and
 	// kept for its life (an undelete finds its volumes formatted with it).
 	KRaftID string
@@ -86,6 +88,7 @@ func fromProfile(prof profile.Profile, rev, cku int64) physicalSpec {
 	return physicalSpec{ProfileRevision: rev,
 		Version: prof.Version, Replicas: cku * int64(prof.ReplicasPerCKU), Controllers: int64(prof.Controllers),
 		StorageClass: prof.StorageClass, StorageGiB: int64(prof.StorageGiB), Config: string(cfg), Tenants: "[]",
+		Throttle: prof.ReplicationThrottleBytesPerSecond,
 	}
 }
 
@@ -106,7 +109,7 @@ func currentPhysical(p db.PhysicalCluster) physicalSpec {
 		Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGiB: p.StorageGib, Config: p.Config,
 		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial, Tenants: p.Tenants, Mitigation: p.Mitigation,
-		Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64, ProfileRevision: p.ProfileRevision,
+		Throttle: p.ReplicationThrottle, Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64, ProfileRevision: p.ProfileRevision,
 	}
 }
 
@@ -269,6 +272,7 @@ func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string
 		StorageGib: p.StorageGib, Config: p.Config, KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial,
 		Tenants: p.Tenants, Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
 		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation, ProfileRevision: p.ProfileRevision,
+		ReplicationThrottle: p.ReplicationThrottle,
 	})
 }
 
@@ -354,6 +358,7 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,
 		Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
 		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation, ProfileRevision: p.ProfileRevision,
+		ReplicationThrottle: p.ReplicationThrottle,
 	})
 	if err != nil {
 		return err
@@ -381,7 +386,7 @@ func setPhysicalSpec(p *db.PhysicalCluster, s physicalSpec) {
 	p.StorageClass, p.StorageGib, p.Config = s.StorageClass, s.StorageGiB, s.Config
 	p.KafkaPhysicalID = sql.NullString{String: s.KafkaID, Valid: s.KafkaID != ""}
 	p.TlsSerial, p.Tenants, p.KraftClusterID, p.Mitigation = s.TLSSerial, s.Tenants, s.KRaftID, s.Mitigation
-	p.ProfileRevision = s.ProfileRevision
+	p.ProfileRevision, p.ReplicationThrottle = s.ProfileRevision, s.Throttle
 	switch {
 	case !s.Deleted:
 		p.DeletedAt = sql.NullInt64{}

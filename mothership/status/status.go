@@ -111,6 +111,12 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) (*kv
 			return nil, err
 		}
 	}
+	var health []byte
+	if st.Kafka != nil {
+		if health, err = json.Marshal(st.Kafka); err != nil {
+			return nil, err
+		}
+	}
 	return st, c.store.InTx(ctx, func(q statusdb.Queries) error { // group-committed with the other writes
 		return q.UpsertClusterStatus(ctx, db.UpsertClusterStatusParams{
 			PhysicalClusterID:  st.ID,
@@ -130,6 +136,7 @@ func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) (*kv
 			CertificateSerial:  st.CertificateSerial,
 			BootstrapHost:      st.BootstrapHost,
 			DataUsage:          string(data),
+			KafkaHealth:        string(health),
 		})
 	})
 }

@@ -25,7 +25,9 @@ func TestSharedTenantsMeteredTheirOwnData(t *testing.T) {
 	for _, engine := range engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, onEngine(engine), func(c *devstack.ControlPlaneConfig) { c.UsageInterval = 200 * time.Millisecond })
-			e.satConfig = func(c *devstack.SatelliteConfig) { c.KafkaObserveEvery = 300 * time.Millisecond }
+			e.satConfig = func(c *devstack.SatelliteConfig) {
+				c.KafkaObserveEvery, c.KafkaHealthInterval = 300*time.Millisecond, 300*time.Millisecond
+			}
 			sat := e.startSatellite("us-west-2")
 			ctx := context.Background()
 			rival := e.clientAs("rival", api.RoleAdmin)
@@ -97,6 +99,20 @@ func TestSharedTenantsMeteredTheirOwnData(t *testing.T) {
 				}
 				return nil
 			})
+			// Through the API each tenant sees its own share of the Kafka numbers only.
+			for name, tn := range tenants {
+				testkit.CheckFor(t, 30*time.Second, func() error {
+					c, err := tn.client.GetCluster(ctx, name)
+					if err != nil {
+						return err
+					}
+					k := c.Status.Kafka
+					if k == nil || k.Partitions != int(tn.partitions) || k.BytesOnDisk < tn.bytes || k.BytesOnDisk > tn.bytes*11/10 {
+						return fmt.Errorf("tenant %s: the API shows kafka %+v, want %d partitions and about %d bytes", name, k, tn.partitions, tn.bytes)
+					}
+					return nil
+				})
+			}
 
 			// Billed from then on: per CKU-hour (a basic cluster runs as 1 CKU), each
 			// tenant's own partitions and GiB.

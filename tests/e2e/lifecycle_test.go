@@ -358,7 +358,7 @@ func (l *lifecycle) holdScaleDownBelowReplicationFactor() {
 	t.Helper()
 	t.Log("scale-down below the replication factor is held")
 	st := l.step(upgraded(2), kv.PhaseDegraded)
-	if st.Reason != "ScaleDownHeld" || !strings.Contains(st.Message, "replication factor is 3") {
+	if st.Reason != "ScaleDownTooFewBrokers" || !strings.Contains(st.Message, "replication factor is 3") {
 		t.Fatalf("held scale-down status: %s %s", st.Reason, st.Message)
 	}
 	sts, _ := l.kube.Client.AppsV1().StatefulSets(l.ns).Get(l.ctx, "kafka-broker", metav1.GetOptions{})

@@ -22,19 +22,21 @@ import (
 	"github.com/orbitcp/orbit/tests/testkit"
 )
 
-// TestMitigationOnRealKubernetes: on a real API server, with Kafka-protocol brokers behind
-// the pods, a broker whose log directory Kafka reports above the threshold gets its claim
-// grown by the satellite, and the action is an Event on the PSC object. Turned off by the
-// annotation on the PSC, and then through the API, another full broker is left alone.
-func TestMitigationOnRealKubernetes(t *testing.T) {
+// realKafkaCluster starts a real API server with Kafka-protocol brokers behind its pods, a
+// satellite on it (configured by tweak too) and a ready 1-CKU Kafka cluster "demo"; it
+// returns the cluster's physical id and its harness cluster.
+func realKafkaCluster(t *testing.T, tweak func(*devstack.SatelliteConfig)) (*env, *kubetest.Cluster, *devstack.SatelliteNode, string, *simkafka.Cluster) {
+	t.Helper()
 	kube := kubetest.Start(t)
 	fleet := kube.RunKafka(t)
 	e := newEnv(t)
-	ctx := context.Background()
 	sat := e.startRealSatellite("us-west-2", kube, func(c *devstack.SatelliteConfig) {
 		c.KafkaDial, c.KafkaObserveEvery = fleet.DialContext, 300*time.Millisecond
+		if tweak != nil {
+			tweak(c)
+		}
 	})
-	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
+	if _, err := e.client.CreateCluster(context.Background(), api.ClusterSpec{Name: "demo", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
 		t.Fatal(err)
 	}
 	c := e.waitFor("demo", 120*time.Second, func(c *api.Cluster) error {
@@ -47,11 +49,21 @@ func TestMitigationOnRealKubernetes(t *testing.T) {
 		return nil
 	})
 	id := physicalID(c)
-	ns := satellite.Namespace(id)
 	kc, ok := fleet.Get(id)
 	if !ok {
 		t.Fatalf("no Kafka harness for %s", id)
 	}
+	return e, kube, sat, id, kc
+}
+
+// TestMitigationOnRealKubernetes: on a real API server, with Kafka-protocol brokers behind
+// the pods, a broker whose log directory Kafka reports above the threshold gets its claim
+// grown by the satellite, and the action is an Event on the PSC object. Turned off by the
+// annotation on the PSC, and then through the API, another full broker is left alone.
+func TestMitigationOnRealKubernetes(t *testing.T) {
+	e, kube, sat, id, kc := realKafkaCluster(t, nil)
+	ctx := context.Background()
+	ns := satellite.Namespace(id)
 	// Kafka reports the log directory of the broker named in full as 95% used (the
 	// harness answers DescribeLogDirs from where replicas live, plus what FillDisk adds).
 	var full atomic.Int32

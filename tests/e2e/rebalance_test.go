@@ -373,6 +373,18 @@ func TestHeldDrainKeepsEveryBroker(t *testing.T) {
 }
 
 // kafkaStatus is the status the satellite last reported for the cluster.
+// apiKafka checks the Kafka numbers the mothership's API shows of the cluster.
+func (r *resizeEnv) apiKafka(ok func(*api.KafkaNumbers) bool) error {
+	c, err := r.e.client.GetCluster(context.Background(), r.name)
+	if err != nil {
+		return err
+	}
+	if c.Status.Kafka == nil || !ok(c.Status.Kafka) {
+		return fmt.Errorf("the API shows kafka %+v", c.Status.Kafka)
+	}
+	return nil
+}
+
 func (r *resizeEnv) kafkaStatus(t *testing.T) *kv.Status {
 	t.Helper()
 	entry, err := r.e.bucket(kv.BucketActual).Get(context.Background(), physicalKeyOf(t, r.e, "us-west-2"))
@@ -420,8 +432,20 @@ func TestHealthFromKafka(t *testing.T) {
 		if h == nil || h.Partitions != 6 || h.BytesOnDisk == 0 || h.UnderReplicated != 0 || h.Offline != 0 {
 			return fmt.Errorf("kafka status %+v", h)
 		}
-		return nil
+		// The API shows the same numbers.
+		return r.apiKafka(func(k *api.KafkaNumbers) bool {
+			return k.Partitions == 6 && k.BytesOnDisk == h.BytesOnDisk && k.UnderReplicated == 0 && k.Offline == 0
+		})
 	})
+	// And so does orbit cluster get.
+	out, _, err := r.e.orbit("cluster", "get", r.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) < 2 ||
+		!strings.HasPrefix(lines[len(lines)-2], "PARTITIONS") || strings.Fields(lines[len(lines)-1])[0] != "6" {
+		t.Errorf("orbit cluster get:\n%s", out)
+	}
 
 	r.kafka.Fence(1, true)
 	c := r.e.waitFor(r.name, 30*time.Second, degraded("1001"))
@@ -429,6 +453,9 @@ func TestHealthFromKafka(t *testing.T) {
 	if h := r.kafkaStatus(t).Kafka; h == nil || h.UnderReplicated == 0 {
 		t.Errorf("kafka status with a broker fenced: %+v", h)
 	}
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		return r.apiKafka(func(k *api.KafkaNumbers) bool { return k.UnderReplicated > 0 })
+	})
 	r.kafka.Fence(1, false)
 	r.e.waitFor(r.name, 30*time.Second, readyWith(3))
 
@@ -450,6 +477,9 @@ func TestHealthFromKafka(t *testing.T) {
 	if h := r.kafkaStatus(t).Kafka; h == nil || h.Offline != 1 {
 		t.Errorf("kafka status with a partition offline: %+v", h)
 	}
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		return r.apiKafka(func(k *api.KafkaNumbers) bool { return k.Offline == 1 })
+	})
 	if err := r.kafka.Assign("single", 0, []int32{single}); err != nil {
 		t.Fatal(err)
 	}

@@ -214,7 +214,7 @@ func run(c *cli.Context, call func(context.Context, *api.Client) (*api.Cluster, 
 			return err
 		}
 	}
-	return render(c.App.Writer, format, cluster, clusterTable(*cluster))
+	return render(c.App.Writer, format, cluster, clusterDetail(*cluster))
 }
 
 // pollInterval is how often --wait asks.

@@ -52,6 +52,18 @@ func clusterTable(clusters ...api.Cluster) func(*tabwriter.Writer) {
 	}
 }
 
+// clusterDetail is clusterTable for one cluster, followed by what Kafka reports of it.
+func clusterDetail(c api.Cluster) func(*tabwriter.Writer) {
+	return func(tw *tabwriter.Writer) {
+		clusterTable(c)(tw)
+		if k := c.Status.Kafka; k != nil {
+			fmt.Fprintln(tw)
+			fmt.Fprintln(tw, "PARTITIONS\tUNDER-REPLICATED\tOFFLINE\tBYTES ON DISK")
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\n", k.Partitions, k.UnderReplicated, k.Offline, k.BytesOnDisk)
+		}
+	}
+}
+
 func satelliteTable(sats []api.Satellite) func(*tabwriter.Writer) {
 	return func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, "NAME\tREGION\tCLOUD\tNETWORKS\tCONNECTED\tCLUSTERS\tBROKERS\tUSED\tKUBERNETES\tLAST HEARTBEAT")

@@ -59,6 +59,7 @@ type ClusterStatus struct {
 	BootstrapHost      string
 	ProfileRevision    int64
 	DataUsage          string
+	KafkaHealth        string
 }
 
 type ClusterTarget struct {
@@ -135,29 +136,30 @@ type Outbox struct {
 }
 
 type PhysicalCluster struct {
-	ID              string
-	Product         string
-	Sku             string
-	Region          string
-	Cloud           string
-	Network         string
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	CreatedAt       int64
-	UpdatedAt       int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	ProfileRevision int64
-	Mitigation      string
+	ID                  string
+	Product             string
+	Sku                 string
+	Region              string
+	Cloud               string
+	Network             string
+	Version             string
+	Replicas            int64
+	Controllers         int64
+	StorageClass        string
+	StorageGib          int64
+	Config              string
+	KafkaPhysicalID     sql.NullString
+	TlsSerial           int64
+	Tenants             string
+	Generation          int64
+	CreatedAt           int64
+	UpdatedAt           int64
+	DeletedAt           sql.NullInt64
+	PurgeAfter          sql.NullInt64
+	KraftClusterID      string
+	ProfileRevision     int64
+	Mitigation          string
+	ReplicationThrottle int64
 }
 
 type PhysicalGeneration struct {

@@ -44,7 +44,7 @@ func (q *Queries) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedP
 }
 
 const getPhysicalCluster = `-- name: GetPhysicalCluster :one
-SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, profile_revision, mitigation FROM physical_clusters WHERE id = $1
+SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, profile_revision, mitigation, replication_throttle FROM physical_clusters WHERE id = $1
 `
 
 func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error) {
@@ -74,12 +74,13 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 		&i.KraftClusterID,
 		&i.ProfileRevision,
 		&i.Mitigation,
+		&i.ReplicationThrottle,
 	)
 	return i, err
 }
 
 const getPhysicalClusterByLogical = `-- name: GetPhysicalClusterByLogical :one
-SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id, p.profile_revision, p.mitigation FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
+SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id, p.profile_revision, p.mitigation, p.replication_throttle FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
 WHERE t.logical_cluster_id = $1
 `
 
@@ -110,6 +111,7 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 		&i.KraftClusterID,
 		&i.ProfileRevision,
 		&i.Mitigation,
+		&i.ReplicationThrottle,
 	)
 	return i, err
 }
@@ -128,36 +130,39 @@ func (q *Queries) GetTenancy(ctx context.Context, logicalClusterID string) (Tena
 const insertPhysicalCluster = `-- name: InsertPhysicalCluster :exec
 INSERT INTO physical_clusters (id, product, sku, region, cloud, network, version, replicas, controllers,
                                storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation,
-                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation, profile_revision)
+                               created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, mitigation, profile_revision,
+                               replication_throttle)
 VALUES ($1, $2, $3, $4, $5, $6,
         $7, $8, $9, $10, $11,
         $12, $13, $14, $15, $16, $17, $17,
-        $18, $19, $20, $21, $22)
+        $18, $19, $20, $21, $22,
+        $23)
 `
 
 type InsertPhysicalClusterParams struct {
-	ID              string
-	Product         string
-	Sku             string
-	Region          string
-	Cloud           string
-	Network         string
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	Now             int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	Mitigation      string
-	ProfileRevision int64
+	ID                  string
+	Product             string
+	Sku                 string
+	Region              string
+	Cloud               string
+	Network             string
+	Version             string
+	Replicas            int64
+	Controllers         int64
+	StorageClass        string
+	StorageGib          int64
+	Config              string
+	KafkaPhysicalID     sql.NullString
+	TlsSerial           int64
+	Tenants             string
+	Generation          int64
+	Now                 int64
+	DeletedAt           sql.NullInt64
+	PurgeAfter          sql.NullInt64
+	KraftClusterID      string
+	Mitigation          string
+	ProfileRevision     int64
+	ReplicationThrottle int64
 }
 
 func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalClusterParams) error {
@@ -184,6 +189,7 @@ func (q *Queries) InsertPhysicalCluster(ctx context.Context, arg InsertPhysicalC
 		arg.KraftClusterID,
 		arg.Mitigation,
 		arg.ProfileRevision,
+		arg.ReplicationThrottle,
 	)
 	return err
 }
@@ -367,29 +373,30 @@ UPDATE physical_clusters SET version = $1, replicas = $2, controllers = $3,
     kafka_physical_id = $7, tls_serial = $8, tenants = $9,
     generation = $10, updated_at = $11, deleted_at = $12,
     purge_after = $13, kraft_cluster_id = $14, mitigation = $15,
-    profile_revision = $16
-WHERE id = $17 AND generation = $18
+    profile_revision = $16, replication_throttle = $17
+WHERE id = $18 AND generation = $19
 `
 
 type UpdatePhysicalClusterParams struct {
-	Version            string
-	Replicas           int64
-	Controllers        int64
-	StorageClass       string
-	StorageGib         int64
-	Config             string
-	KafkaPhysicalID    sql.NullString
-	TlsSerial          int64
-	Tenants            string
-	Generation         int64
-	Now                int64
-	DeletedAt          sql.NullInt64
-	PurgeAfter         sql.NullInt64
-	KraftClusterID     string
-	Mitigation         string
-	ProfileRevision    int64
-	ID                 string
-	PreviousGeneration int64
+	Version             string
+	Replicas            int64
+	Controllers         int64
+	StorageClass        string
+	StorageGib          int64
+	Config              string
+	KafkaPhysicalID     sql.NullString
+	TlsSerial           int64
+	Tenants             string
+	Generation          int64
+	Now                 int64
+	DeletedAt           sql.NullInt64
+	PurgeAfter          sql.NullInt64
+	KraftClusterID      string
+	Mitigation          string
+	ProfileRevision     int64
+	ReplicationThrottle int64
+	ID                  string
+	PreviousGeneration  int64
 }
 
 // Compare-and-set on generation: the physical controller is the only writer, and this keeps
@@ -413,6 +420,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.KraftClusterID,
 		arg.Mitigation,
 		arg.ProfileRevision,
+		arg.ReplicationThrottle,
 		arg.ID,
 		arg.PreviousGeneration,
 	)

@@ -70,6 +70,7 @@ type ClusterStatus struct {
 	BootstrapHost      string
 	ProfileRevision    int64
 	DataUsage          string
+	KafkaHealth        string
 }
 
 type ClusterTarget struct {
@@ -227,28 +228,29 @@ type InsertOutboxParams struct {
 }
 
 type InsertPhysicalClusterParams struct {
-	ID              string
-	Product         string
-	Sku             string
-	Region          string
-	Cloud           string
-	Network         string
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	Now             int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	Mitigation      string
-	ProfileRevision int64
+	ID                  string
+	Product             string
+	Sku                 string
+	Region              string
+	Cloud               string
+	Network             string
+	Version             string
+	Replicas            int64
+	Controllers         int64
+	StorageClass        string
+	StorageGib          int64
+	Config              string
+	KafkaPhysicalID     sql.NullString
+	TlsSerial           int64
+	Tenants             string
+	Generation          int64
+	Now                 int64
+	DeletedAt           sql.NullInt64
+	PurgeAfter          sql.NullInt64
+	KraftClusterID      string
+	Mitigation          string
+	ProfileRevision     int64
+	ReplicationThrottle int64
 }
 
 type InsertPhysicalGenerationParams struct {
@@ -470,29 +472,30 @@ type Outbox struct {
 }
 
 type PhysicalCluster struct {
-	ID              string
-	Product         string
-	Sku             string
-	Region          string
-	Cloud           string
-	Network         string
-	Version         string
-	Replicas        int64
-	Controllers     int64
-	StorageClass    string
-	StorageGib      int64
-	Config          string
-	KafkaPhysicalID sql.NullString
-	TlsSerial       int64
-	Tenants         string
-	Generation      int64
-	CreatedAt       int64
-	UpdatedAt       int64
-	DeletedAt       sql.NullInt64
-	PurgeAfter      sql.NullInt64
-	KraftClusterID  string
-	ProfileRevision int64
-	Mitigation      string
+	ID                  string
+	Product             string
+	Sku                 string
+	Region              string
+	Cloud               string
+	Network             string
+	Version             string
+	Replicas            int64
+	Controllers         int64
+	StorageClass        string
+	StorageGib          int64
+	Config              string
+	KafkaPhysicalID     sql.NullString
+	TlsSerial           int64
+	Tenants             string
+	Generation          int64
+	CreatedAt           int64
+	UpdatedAt           int64
+	DeletedAt           sql.NullInt64
+	PurgeAfter          sql.NullInt64
+	KraftClusterID      string
+	ProfileRevision     int64
+	Mitigation          string
+	ReplicationThrottle int64
 }
 
 type PhysicalGeneration struct {
@@ -652,24 +655,25 @@ type UndeleteLogicalClusterParams struct {
 }
 
 type UpdatePhysicalClusterParams struct {
-	Version            string
-	Replicas           int64
-	Controllers        int64
-	StorageClass       string
-	StorageGib         int64
-	Config             string
-	KafkaPhysicalID    sql.NullString
-	TlsSerial          int64
-	Tenants            string
-	Generation         int64
-	Now                int64
-	DeletedAt          sql.NullInt64
-	PurgeAfter         sql.NullInt64
-	KraftClusterID     string
-	Mitigation         string
-	ProfileRevision    int64
-	ID                 string
-	PreviousGeneration int64
+	Version             string
+	Replicas            int64
+	Controllers         int64
+	StorageClass        string
+	StorageGib          int64
+	Config              string
+	KafkaPhysicalID     sql.NullString
+	TlsSerial           int64
+	Tenants             string
+	Generation          int64
+	Now                 int64
+	DeletedAt           sql.NullInt64
+	PurgeAfter          sql.NullInt64
+	KraftClusterID      string
+	Mitigation          string
+	ProfileRevision     int64
+	ReplicationThrottle int64
+	ID                  string
+	PreviousGeneration  int64
 }
 
 type UpdateRolloutRequestParams struct {
@@ -721,6 +725,7 @@ type UpsertClusterStatusParams struct {
 	BootstrapHost      string
 	DataUsage          string
 	ProfileRevision    int64
+	KafkaHealth        string
 }
 
 type UpsertClusterTargetParams struct {

@@ -10,7 +10,7 @@ import (
 )
 
 const getClusterStatus = `-- name: GetClusterStatus :one
-SELECT physical_cluster_id, satellite, observed_generation, phase, reason, message, replicas, ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, profile_revision, data_usage FROM cluster_status WHERE physical_cluster_id = ?1
+SELECT physical_cluster_id, satellite, observed_generation, phase, reason, message, replicas, ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, profile_revision, data_usage, kafka_health FROM cluster_status WHERE physical_cluster_id = ?1
 `
 
 func (q *Queries) GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error) {
@@ -34,23 +34,27 @@ func (q *Queries) GetClusterStatus(ctx context.Context, physicalClusterID string
 		&i.BootstrapHost,
 		&i.ProfileRevision,
 		&i.DataUsage,
+		&i.KafkaHealth,
 	)
 	return i, err
 }
 
 const upsertClusterStatus = `-- name: UpsertClusterStatus :exec
 INSERT INTO cluster_status (physical_cluster_id, satellite, observed_generation, phase, reason, message, replicas,
-                            ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, data_usage, profile_revision)
+                            ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, data_usage, profile_revision,
+                            kafka_health)
 VALUES (?1, ?2, ?3, ?4, ?5,
         ?6, ?7, ?8, ?9, ?10,
-        ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+        ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+        ?18)
 ON CONFLICT (physical_cluster_id) DO UPDATE SET satellite = excluded.satellite,
     observed_generation = excluded.observed_generation, phase = excluded.phase, reason = excluded.reason,
     message = excluded.message, replicas = excluded.replicas, ready_replicas = excluded.ready_replicas,
     bootstrap = excluded.bootstrap, conditions = excluded.conditions, reported_at = excluded.reported_at,
     kv_revision = excluded.kv_revision, ca_certificate = excluded.ca_certificate,
     certificate_serial = excluded.certificate_serial, bootstrap_host = excluded.bootstrap_host,
-    data_usage = excluded.data_usage, profile_revision = excluded.profile_revision
+    data_usage = excluded.data_usage, profile_revision = excluded.profile_revision,
+    kafka_health = excluded.kafka_health
 WHERE excluded.kv_revision > cluster_status.kv_revision
 `
 
@@ -72,6 +76,7 @@ type UpsertClusterStatusParams struct {
 	BootstrapHost      string
 	DataUsage          string
 	ProfileRevision    int64
+	KafkaHealth        string
 }
 
 // Only a newer KV revision replaces a recorded status.
@@ -94,6 +99,7 @@ func (q *Queries) UpsertClusterStatus(ctx context.Context, arg UpsertClusterStat
 		arg.BootstrapHost,
 		arg.DataUsage,
 		arg.ProfileRevision,
+		arg.KafkaHealth,
 	)
 	return err
 }
