@@ -46,17 +46,11 @@ type Controller struct {
 	// tenants arriving together fill one cluster rather than open two. (One mothership
 	// runs the physical controller; several would need a database lock here.)
 	packing sync.Mutex
-
-	// running is the newest generation each physical cluster's satellite reported it runs,
-	// as the status controller sees the reports (cluster_status may still hold an older
-	// hub's report after a restore).
-	runningMu sync.Mutex
-	running   map[string]int64
 }
 
 // New returns the controller; deleted clusters keep their volumes for retention.
 func New(s *db.Store, retention time.Duration) *Controller {
-	return &Controller{store: physicaldb.New(s), retention: retention, running: map[string]int64{}}
+	return &Controller{store: physicaldb.New(s), retention: retention}
 }
 
 // physicalSpec is the part of a physical cluster the controller decides.
@@ -293,48 +287,11 @@ func kraftID(product, current string) string {
 	}
 }
 
-// Reported notes that a satellite runs physicalID at generation observed, and lists the
-// logical clusters to reconcile: none unless observed is above the generation in SQL,
-// which happens only after a restore from a backup older than what the satellite runs.
-func (c *Controller) Reported(ctx context.Context, physicalID string, observed int64) ([]string, error) {
-	c.runningMu.Lock()
-	c.running[physicalID] = max(c.running[physicalID], observed)
-	c.runningMu.Unlock()
-	q := c.store.Read()
-	p, err := q.GetPhysicalCluster(ctx, physicalID)
-	if errors.Is(err, db.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil || observed <= p.Generation {
-		return nil, err
-	}
-	return q.ListTenancyLogicalIDs(ctx, physicalID)
-}
-
-// satelliteGeneration is the generation id's satellite reports it runs (0 before any report).
-func (c *Controller) satelliteGeneration(ctx context.Context, q physicaldb.Queries, id string) (int64, error) {
-	c.runningMu.Lock()
-	reported := c.running[id]
-	c.runningMu.Unlock()
-	st, err := q.GetClusterStatus(ctx, id)
-	if errors.Is(err, db.ErrNotFound) {
-		return reported, nil
-	}
-	return max(reported, st.ObservedGeneration), err
-}
-
 // converge moves p to want (a new generation) if it differs, and records which physical
-// generation carries l's current generation. After a restore, the satellite may run a
-// generation above p's (a change made after the backup): p is then issued again, with the
-// spec SQL has, at a generation above the satellite's, which the desired bucket accepts and
-// the satellite converges to.
+// generation carries l's current generation.
 func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster, l db.LogicalCluster, want physicalSpec) error {
 	want.KRaftID = kraftID(p.Product, p.KraftClusterID)
-	running, err := c.satelliteGeneration(ctx, q, p.ID)
-	if err != nil {
-		return err
-	}
-	if currentPhysical(p) == want && running <= p.Generation {
+	if currentPhysical(p) == want {
 		observed, err := q.ObservedLogicalGeneration(ctx, db.ObservedLogicalGenerationParams{
 			PhysicalClusterID: p.ID, LogicalClusterID: l.ID, ObservedGeneration: p.Generation,
 		})
@@ -348,11 +305,10 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		})
 	}
 	now := db.Now()
-	previous := p.Generation
-	p.Generation = max(p.Generation, running) + 1
+	p.Generation++
 	p.UpdatedAt = now
 	setPhysicalSpec(&p, want)
-	n, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{PreviousGeneration: previous,
+	n, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{
 		ID: p.ID, Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,
