@@ -267,6 +267,16 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	status, err := q.GetClusterStatus(ctx, "pkc-1")
 	must(err)
 	want("status kept the newer revision", status.Phase, "ready")
+	// After a restore the recorded revisions are forgotten: a fresh hub's first report wins.
+	must(q.ForgetStatusRevisions(ctx))
+	fresh := st
+	fresh.Phase, fresh.KvRevision = "provisioning", 1
+	must(q.UpsertClusterStatus(ctx, fresh))
+	status, err = q.GetClusterStatus(ctx, "pkc-1")
+	must(err)
+	want("a fresh hub's report after the revisions were forgotten", status.Phase, "provisioning")
+	st.KvRevision = 5
+	must(q.UpsertClusterStatus(ctx, st))
 	metered, err := q.ListMeteredClusters(ctx)
 	must(err)
 	want("metered", metered, []ListMeteredClustersRow{{ID: "lkc-1", TenantID: "t1", Cku: 2, Sku: "dedicated", Replicas: 6, StorageGib: 10, Phase: "ready", RunningReplicas: 6,

@@ -70,6 +70,11 @@ func (r *recorder) FindSharedPhysicalCluster(ctx context.Context, arg FindShared
 	return r.q.FindSharedPhysicalCluster(ctx, arg)
 }
 
+func (r *recorder) ForgetStatusRevisions(ctx context.Context) error {
+	r.called["ForgetStatusRevisions"]++
+	return r.q.ForgetStatusRevisions(ctx)
+}
+
 func (r *recorder) GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error) {
 	r.called["GetAPIKey"]++
 	return r.q.GetAPIKey(ctx, id)

@@ -19,3 +19,8 @@ ON CONFLICT (physical_cluster_id) DO UPDATE SET satellite = excluded.satellite,
     data_usage = excluded.data_usage, profile_revision = excluded.profile_revision,
     kafka_health = excluded.kafka_health
 WHERE excluded.kv_revision > cluster_status.kv_revision;
+
+-- name: ForgetStatusRevisions :exec
+-- After a restore: the restored revisions are a hub's that may be gone (a fresh hub numbers
+-- from 1 again), so the next report of each cluster replaces what was recorded.
+UPDATE cluster_status SET kv_revision = 0;

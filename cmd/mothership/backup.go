@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/orbitcp/orbit/db"
+	"github.com/orbitcp/orbit/mothership/status"
 )
 
 // backupCommand takes an online backup of a SQLite database; PostgreSQL has pg_dump.
@@ -71,6 +72,9 @@ var restoreCommand = &cli.Command{
 			if err := store.NewEpoch(c.Context); err != nil {
 				return err
 			}
+			if err := status.ForgetRevisions(c.Context, store); err != nil {
+				return err
+			}
 			fmt.Fprintln(c.App.Writer, "database (postgres) restored: new outbox epoch", store.Epoch())
 			return nil
 		}
@@ -81,6 +85,14 @@ var restoreCommand = &cli.Command{
 			return fmt.Errorf("--data-dir: %w", err)
 		}
 		if err := db.RestoreSQLite(c.Context, from, dsn); err != nil {
+			return err
+		}
+		store, err := openMigrated(c)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if err := status.ForgetRevisions(c.Context, store); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.App.Writer, "database (sqlite) restored from %s into %s\n", from, dsn)

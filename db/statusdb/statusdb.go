@@ -12,6 +12,7 @@ import (
 // Queries are the queries the service may run.
 type Queries interface {
 	UpsertClusterStatus(ctx context.Context, arg db.UpsertClusterStatusParams) error
+	ForgetStatusRevisions(ctx context.Context) error
 }
 
 // Store is the service's view of the store.

@@ -203,3 +203,11 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// ForgetRevisions is run once on a restored database, before a mothership starts on it
+// ("mothership restore"): the bucket revisions of the recorded statuses are those of the
+// hub the backup was taken from, and a fresh hub numbers from 1 again, so without this the
+// satellites' new reports would be ignored as older than what was recorded.
+func ForgetRevisions(ctx context.Context, s *db.Store) error {
+	return statusdb.New(s).InTx(ctx, func(q statusdb.Queries) error { return q.ForgetStatusRevisions(ctx) })
+}

@@ -9,6 +9,17 @@ import (
 	"context"
 )
 
+const forgetStatusRevisions = `-- name: ForgetStatusRevisions :exec
+UPDATE cluster_status SET kv_revision = 0
+`
+
+// After a restore: the restored revisions are a hub's that may be gone (a fresh hub numbers
+// from 1 again), so the next report of each cluster replaces what was recorded.
+func (q *Queries) ForgetStatusRevisions(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, forgetStatusRevisions)
+	return err
+}
+
 const getClusterStatus = `-- name: GetClusterStatus :one
 SELECT physical_cluster_id, satellite, observed_generation, phase, reason, message, replicas, ready_replicas, bootstrap, conditions, reported_at, kv_revision, ca_certificate, certificate_serial, bootstrap_host, profile_revision, data_usage, kafka_health FROM cluster_status WHERE physical_cluster_id = $1
 `

@@ -792,6 +792,7 @@ type Queries interface {
 	DeleteMaintenanceWindow(ctx context.Context, scope string) error
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
 	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
+	ForgetStatusRevisions(ctx context.Context) error
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
@@ -941,6 +942,10 @@ func (x sqlitegenQueries) DeletePublishedOutbox(ctx context.Context, before int6
 func (x sqlitegenQueries) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error) {
 	r, err := x.q.FindSharedPhysicalCluster(ctx, sqlitegen.FindSharedPhysicalClusterParams(arg))
 	return r, translate(err)
+}
+
+func (x sqlitegenQueries) ForgetStatusRevisions(ctx context.Context) error {
+	return translate(x.q.ForgetStatusRevisions(ctx))
 }
 
 func (x sqlitegenQueries) GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error) {
@@ -1566,6 +1571,10 @@ func (x pggenQueries) DeletePublishedOutbox(ctx context.Context, before int64) (
 func (x pggenQueries) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error) {
 	r, err := x.q.FindSharedPhysicalCluster(ctx, pggen.FindSharedPhysicalClusterParams(arg))
 	return r, translate(err)
+}
+
+func (x pggenQueries) ForgetStatusRevisions(ctx context.Context) error {
+	return translate(x.q.ForgetStatusRevisions(ctx))
 }
 
 func (x pggenQueries) GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error) {

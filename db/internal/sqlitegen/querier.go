@@ -22,6 +22,9 @@ type Querier interface {
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
 	// A shared cluster of that shape with room for one more tenant.
 	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
+	// After a restore: the restored revisions are a hub's that may be gone (a fresh hub numbers
+	// from 1 again), so the next report of each cluster replaces what was recorded.
+	ForgetStatusRevisions(ctx context.Context) error
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
 	GetAPIKeyByHash(ctx context.Context, secretHash []byte) (GetAPIKeyByHashRow, error)
 	GetClusterStatus(ctx context.Context, physicalClusterID string) (ClusterStatus, error)
