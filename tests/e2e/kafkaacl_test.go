@@ -56,12 +56,9 @@ func TestKafkaACLDriftRepaired(t *testing.T) {
 	if err := createACLsOK(ctx, super, rogue); err != nil {
 		t.Fatalf("adding an ACL out of band: %v", err)
 	}
+	// (Whether the key is refused in between depends on how soon the satellite's next pass
+	// comes, which its health reads make frequent: only the repair is asserted.)
 	adm := kadm.NewClient(kafkaClient(t, sat, c, k.ID, k.Secret))
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if res, err := adm.CreateTopic(rctx, 1, 1, nil, "orders"); err == nil && res.Err == nil {
-		t.Fatal("the key created a topic without its topic ACL")
-	}
 
 	// Nothing changes on Orbit's side: the periodic pass finds the drift.
 	testkit.CheckFor(t, 75*time.Second, func() error {
