@@ -30,7 +30,7 @@ type metadataModel struct {
 	version   string // the Kafka version the brokers run ("3.9.0"; "": unknown)
 	formatted bool
 	level     int16 // finalized; 0 until the cluster is formatted with a known version
-	updates int    // UpdateFeatures requests that changed the level
+	updates   int   // UpdateFeatures requests that changed the level
 }
 
 // SetKafkaVersion sets the Kafka version the cluster's brokers run (as when the broker
