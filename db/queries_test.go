@@ -364,6 +364,14 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	ct, err := q.GetClusterTarget(ctx, "pkc-1")
 	must(err)
 	want("cluster target", []any{ct.Revision, ct.RolloutID}, []any{int64(2), "ro-1"})
+	// Finalizing raises a cluster's metadata version, never lowers it.
+	for _, level := range []int64{21, 20} {
+		_, err := q.FinalizeClusterTarget(ctx, FinalizeClusterTargetParams{PhysicalClusterID: "pkc-1", MetadataVersion: level, UpdatedAt: 3})
+		must(err)
+	}
+	fin, err := q.ListRolloutFinalization(ctx, "ro-1")
+	must(err)
+	want("finalization", fin, []ListRolloutFinalizationRow{{PhysicalClusterID: "pkc-1", MetadataVersion: 21, KafkaHealth: ""}})
 	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7, PartitionMs: 3}))
 	must(q.AddUsage(ctx, AddUsageParams{TenantID: "t1", Hour: 0, LogicalClusterID: "lkc-1", CkuMs: 5, StorageGibMs: 7, PartitionMs: 3}))
 	usage, err := q.ListUsage(ctx, ListUsageParams{TenantID: "t1", FromHour: 0, ToHour: 1})

@@ -65,6 +65,11 @@ func (r *recorder) DeletePublishedOutbox(ctx context.Context, before int64) (int
 	return r.q.DeletePublishedOutbox(ctx, before)
 }
 
+func (r *recorder) FinalizeClusterTarget(ctx context.Context, arg FinalizeClusterTargetParams) (int64, error) {
+	r.called["FinalizeClusterTarget"]++
+	return r.q.FinalizeClusterTarget(ctx, arg)
+}
+
 func (r *recorder) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error) {
 	r.called["FindSharedPhysicalCluster"]++
 	return r.q.FindSharedPhysicalCluster(ctx, arg)
@@ -358,6 +363,11 @@ func (r *recorder) ListPhysicalTenants(ctx context.Context, arg ListPhysicalTena
 func (r *recorder) ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error) {
 	r.called["ListRolloutCandidates"]++
 	return r.q.ListRolloutCandidates(ctx, arg)
+}
+
+func (r *recorder) ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error) {
+	r.called["ListRolloutFinalization"]++
+	return r.q.ListRolloutFinalization(ctx, rolloutID)
 }
 
 func (r *recorder) ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error) {

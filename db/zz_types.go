@@ -18,6 +18,7 @@ type (
 	CountPlacedOnSatelliteRow              = queries.CountPlacedOnSatelliteRow
 	DeleteClusterLabelParams               = queries.DeleteClusterLabelParams
 	DeleteLogicalClusterParams             = queries.DeleteLogicalClusterParams
+	FinalizeClusterTargetParams            = queries.FinalizeClusterTargetParams
 	FindSharedPhysicalClusterParams        = queries.FindSharedPhysicalClusterParams
 	GetAPIKeyByHashRow                     = queries.GetAPIKeyByHashRow
 	GetAPIKeyRow                           = queries.GetAPIKeyRow
@@ -51,6 +52,7 @@ type (
 	ListPhysicalTenantsRow                 = queries.ListPhysicalTenantsRow
 	ListRolloutCandidatesParams            = queries.ListRolloutCandidatesParams
 	ListRolloutCandidatesRow               = queries.ListRolloutCandidatesRow
+	ListRolloutFinalizationRow             = queries.ListRolloutFinalizationRow
 	ListRolloutObservationsRow             = queries.ListRolloutObservationsRow
 	ListUsageParams                        = queries.ListUsageParams
 	ListUsageRow                           = queries.ListUsageRow

@@ -174,3 +174,23 @@ func TestValidateName(t *testing.T) {
 		}
 	}
 }
+
+// TestMetadataVersionFitsTheKafkaVersion: a PSC may ask only for a metadata version its
+// Kafka version runs, and only for a Kafka cluster; the error names the field.
+func TestMetadataVersionFitsTheKafkaVersion(t *testing.T) {
+	p := validPSC()
+	p.Spec.MetadataVersion = 21 // 3.9-IV0
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.MetadataVersion = 25 // 4.0-IV3 on 3.9.0
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "spec.metadataVersion") || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a 4.0 metadata version on Kafka 3.9: %v", err)
+	}
+	p = validPSC()
+	p.Product, p.Spec.Controllers, p.Spec.Kafka, p.Spec.KafkaClusterID = ProductConnect, 0, &KafkaRef{ID: "pkc-x"}, ""
+	p.Spec.MetadataVersion = 21
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "metadataVersion") {
+		t.Fatalf("a connect cluster with a metadata version: %v", err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"regexp"
 	"time"
+
+	"github.com/orbitcp/orbit/kv/kafkaconf"
 )
 
 // SchemaVersion is the version of every value type this package encodes and decodes.
@@ -86,6 +88,12 @@ type PSCSpec struct {
 	// satellite reports it back (Status.ProfileRevision) once it applied the generation, so
 	// that a rollout knows which revision each cluster runs.
 	ProfileRevision int64 `json:"profileRevision,omitempty"`
+	// MetadataVersion is the metadata.version feature level (kafkaconf.MetadataVersion) a
+	// Kafka cluster is to be finalized at, once it is Ready on Version: set when a rollout
+	// that upgraded it is finalized; 0 leaves the level where the cluster was formatted.
+	// The satellite raises the finalized level through Kafka's UpdateFeatures (upgrade
+	// only) and reports it (Status.Kafka.MetadataVersion).
+	MetadataVersion int16 `json:"metadataVersion,omitempty"`
 }
 
 // Mitigation settings of a PSC.
@@ -181,6 +189,14 @@ func (s *PSCSpec) validate(product Product) error {
 	}
 	if s.ProfileRevision < 0 {
 		return fieldError("profileRevision", "must not be negative")
+	}
+	if s.MetadataVersion != 0 {
+		if product != ProductKafka {
+			return fieldError("metadataVersion", "only a kafka cluster has one")
+		}
+		if err := kafkaconf.CheckMetadataVersion(s.Version, s.MetadataVersion); err != nil {
+			return fieldError("metadataVersion", err.Error())
+		}
 	}
 	if s.TLSSerial < 0 {
 		return fieldError("tlsSerial", "must not be negative")
@@ -403,6 +419,9 @@ type KafkaHealth struct {
 	Offline         int32          `json:"offline"`
 	BytesOnDisk     int64          `json:"bytesOnDisk"`
 	Tenants         []TenantHealth `json:"tenants,omitempty"`
+	// MetadataVersion is the finalized metadata.version feature level Kafka reports
+	// (ApiVersions' finalized features); 0 when Kafka reported none.
+	MetadataVersion int16 `json:"metadataVersion,omitempty"`
 }
 
 // TenantHealth is one shared-cluster tenant's share of KafkaHealth.
@@ -462,6 +481,9 @@ func (s *Status) Validate() error {
 	}
 	if err := s.Data.validate(); err != nil {
 		return err
+	}
+	if s.Kafka != nil && s.Kafka.MetadataVersion < 0 {
+		return fieldError("kafka.metadataVersion", "must not be negative")
 	}
 	for i, c := range s.Conditions {
 		if c.Type == "" {

@@ -48,7 +48,8 @@ UPDATE physical_clusters SET version = sqlc.arg(version), replicas = sqlc.arg(re
     kafka_physical_id = sqlc.narg(kafka_physical_id), tls_serial = sqlc.arg(tls_serial), tenants = sqlc.arg(tenants),
     generation = sqlc.arg(generation), updated_at = sqlc.arg(now), deleted_at = sqlc.narg(deleted_at),
     purge_after = sqlc.narg(purge_after), kraft_cluster_id = sqlc.arg(kraft_cluster_id), mitigation = sqlc.arg(mitigation),
-    profile_revision = sqlc.arg(profile_revision), replication_throttle = sqlc.arg(replication_throttle)
+    profile_revision = sqlc.arg(profile_revision), replication_throttle = sqlc.arg(replication_throttle),
+    metadata_version = sqlc.arg(metadata_version)
 WHERE id = sqlc.arg(id) AND generation = sqlc.arg(generation) - 1;
 
 -- name: InsertPhysicalGeneration :exec

@@ -129,3 +129,21 @@ INSERT INTO cluster_targets (physical_cluster_id, revision, rollout_id, updated_
 VALUES (sqlc.arg(physical_cluster_id), sqlc.arg(revision), sqlc.arg(rollout_id), sqlc.arg(updated_at))
 ON CONFLICT (physical_cluster_id) DO UPDATE SET revision = excluded.revision, rollout_id = excluded.rollout_id,
     updated_at = excluded.updated_at;
+
+-- name: FinalizeClusterTarget :execrows
+-- A finalized rollout asks its cluster for a metadata.version level; a level never goes
+-- down (a lower one from an older rollout changes nothing).
+UPDATE cluster_targets SET metadata_version = sqlc.arg(metadata_version), updated_at = sqlc.arg(updated_at)
+WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) AND metadata_version < sqlc.arg(metadata_version);
+
+-- name: ListRolloutFinalization :many
+-- Each cluster of a rollout with the metadata.version level it is to be finalized at and
+-- the Kafka health its satellite last reported (JSON of kv.KafkaHealth; '' if none).
+SELECT t.physical_cluster_id,
+       CAST(COALESCE(ct.metadata_version, 0) AS BIGINT) AS metadata_version,
+       CAST(COALESCE(s.kafka_health, '') AS TEXT) AS kafka_health
+FROM rollout_targets t
+LEFT JOIN cluster_targets ct ON ct.physical_cluster_id = t.physical_cluster_id
+LEFT JOIN cluster_status s ON s.physical_cluster_id = t.physical_cluster_id
+WHERE t.rollout_id = sqlc.arg(rollout_id)
+ORDER BY t.wave, t.position;

@@ -32,7 +32,9 @@
 //	                               partition reassignments (rebalance after a scale-up, drain
 //	                               before a scale-down), the replication throttle
 //	                               (leader/follower.replication.throttled.rate) while they run,
-//	                               and UnregisterBroker for brokers removed
+//	                               UnregisterBroker for brokers removed, and the finalized
+//	                               metadata.version the PSC asks for (UpdateFeatures, upgrade
+//	                               only, once Ready on the version: finalize.go)
 //
 // Resizes move data (rebalance.go, balance.go), and a Kafka cluster's health is read from
 // Kafka itself (health.go): Ready needs every broker registered and unfenced, a quorum

@@ -324,6 +324,11 @@ func (op *operator) reconcileKafka(ctx context.Context, o *PSCObject, out *rende
 		return
 	}
 	op.applyHealth(o, st, problems)
+	if err := op.finalizeMetadata(ctx, cl, adm, o, st); err != nil {
+		op.log.Warn("finalizing the metadata version", "cluster", o.Name, "error", err)
+		op.after(o.Name, kafkaRecheck)
+		return
+	}
 	if op.healthInterval > 0 {
 		// Kafka's health changes with no Kubernetes event: read it again.
 		op.after(o.Name, op.healthInterval)

@@ -63,6 +63,7 @@ type Queries interface {
 	ListRolloutHistory(ctx context.Context, rolloutID string) ([]db.RolloutHistory, error)
 	GetRolloutStatus(ctx context.Context, rolloutID string) (db.RolloutStatus, error)
 	ListRolloutTargets(ctx context.Context, rolloutID string) ([]db.RolloutTarget, error)
+	ListRolloutFinalization(ctx context.Context, rolloutID string) ([]db.ListRolloutFinalizationRow, error)
 	UpsertClusterLabel(ctx context.Context, arg db.UpsertClusterLabelParams) error
 	DeleteClusterLabel(ctx context.Context, arg db.DeleteClusterLabelParams) error
 	UpsertClusterPin(ctx context.Context, arg db.UpsertClusterPinParams) error

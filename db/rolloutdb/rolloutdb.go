@@ -1,7 +1,8 @@
 // Package rolloutdb is the query set of the rollout controller: it writes rollout_status,
 // rollout_targets and cluster_targets (appending events.target to the outbox), and reads
-// the rollouts users asked for, the clusters' labels, pins and maintenance windows, and what
-// the physical controller rendered and the satellites reported. Leader-only.
+// the rollouts users asked for, the profiles (the Kafka version a finalized rollout
+// rolled), the clusters' labels, pins and maintenance windows, and what the physical
+// controller rendered and the satellites reported. Leader-only.
 package rolloutdb
 
 import (
@@ -29,6 +30,8 @@ type Queries interface {
 	ListMaintenanceWindows(ctx context.Context) ([]db.MaintenanceWindow, error)
 	GetClusterTarget(ctx context.Context, physicalClusterID string) (db.ClusterTarget, error)
 	UpsertClusterTarget(ctx context.Context, arg db.UpsertClusterTargetParams) error
+	FinalizeClusterTarget(ctx context.Context, arg db.FinalizeClusterTargetParams) (int64, error)
+	GetProfile(ctx context.Context, arg db.GetProfileParams) (db.Profile, error)
 }
 
 // Store is the service's view of the store.

@@ -302,3 +302,26 @@ func TestServerSynonymsOfTopicConfigs(t *testing.T) {
 		}
 	}
 }
+
+func TestMetadataVersion(t *testing.T) {
+	for v, want := range map[string]int16{"3.8.0": 20, "3.9.0": 21, "3.9": 21, "4.0.0": 25} {
+		got, err := MetadataVersion(v)
+		if err != nil || got != want {
+			t.Errorf("MetadataVersion(%q) = %d, %v; want %d", v, got, err, want)
+		}
+	}
+	if _, err := MetadataVersion("3.7.0"); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("3.7.0: %v, want ErrUnsupportedVersion", err)
+	}
+	if MetadataVersionName(21) != "3.9-IV0" || MetadataVersionName(25) != "4.0-IV3" || MetadataVersionName(99) != "99" {
+		t.Error("names of metadata versions")
+	}
+	if err := CheckMetadataVersion("3.9.0", 21); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []int16{22, 25, 6, 0} {
+		if err := CheckMetadataVersion("3.9.0", bad); err == nil || !strings.Contains(err.Error(), "3.9-IV0") {
+			t.Errorf("level %d on 3.9.0: %v", bad, err)
+		}
+	}
+}

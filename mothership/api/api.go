@@ -74,6 +74,9 @@ type KafkaNumbers struct {
 	BytesOnDisk     int64 `json:"bytesOnDisk"`
 	UnderReplicated int   `json:"underReplicated"`
 	Offline         int   `json:"offline"`
+	// MetadataVersion is the finalized metadata.version Kafka reports ("3.9-IV0"; empty
+	// before the satellite read it).
+	MetadataVersion string `json:"metadataVersion,omitempty"`
 }
 
 // Condition is a satellite-reported condition, Kubernetes style.

@@ -117,15 +117,19 @@ type Rollout struct {
 	State          string          `json:"state"`
 	Reason         string          `json:"reason,omitempty"`
 	// Wave is the wave in progress (0-based), of Waves.
-	Wave            int             `json:"wave"`
-	Waves           int             `json:"waves"`
-	OverrideWindows bool            `json:"overrideWindows,omitempty"`
-	Finalized       bool            `json:"finalized,omitempty"`
-	CreatedAt       time.Time       `json:"createdAt"`
-	CreatedBy       string          `json:"createdBy"`
-	Progress        []WaveProgress  `json:"progress,omitempty"`
-	Targets         []RolloutTarget `json:"targets,omitempty"`
-	History         []RolloutEvent  `json:"history,omitempty"`
+	Wave            int  `json:"wave"`
+	Waves           int  `json:"waves"`
+	OverrideWindows bool `json:"overrideWindows,omitempty"`
+	Finalized       bool `json:"finalized,omitempty"`
+	// MetadataVersion is the metadata.version a finalized Kafka rollout asks its clusters
+	// for ("3.9-IV0"), and FinalizedClusters how many of them Kafka reports at it.
+	MetadataVersion   string          `json:"metadataVersion,omitempty"`
+	FinalizedClusters int             `json:"finalizedClusters,omitempty"`
+	CreatedAt         time.Time       `json:"createdAt"`
+	CreatedBy         string          `json:"createdBy"`
+	Progress          []WaveProgress  `json:"progress,omitempty"`
+	Targets           []RolloutTarget `json:"targets,omitempty"`
+	History           []RolloutEvent  `json:"history,omitempty"`
 }
 
 // WaveProgress counts a wave's clusters by state.
@@ -144,6 +148,11 @@ type RolloutTarget struct {
 	Reason       string     `json:"reason,omitempty"`
 	StartedAt    *time.Time `json:"startedAt,omitempty"`
 	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
+	// MetadataVersion is the finalized metadata.version Kafka reports for the cluster
+	// ("3.9-IV0"; empty before its satellite read it), and Finalized whether it is at the
+	// level the finalized rollout asks for.
+	MetadataVersion string `json:"metadataVersion,omitempty"`
+	Finalized       bool   `json:"finalized,omitempty"`
 }
 
 // RolloutEvent is one entry of a rollout's history.

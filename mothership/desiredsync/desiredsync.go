@@ -138,6 +138,8 @@ func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
 			// The KRaft id of a Kafka cluster (the satellite formats its storage with it).
 			KafkaClusterID:  p.KraftClusterID,
 			ProfileRevision: p.ProfileRevision,
+			// The metadata.version level a finalized rollout asks for (0: none).
+			MetadataVersion: int16(p.MetadataVersion),
 		},
 	}
 	if p.KafkaPhysicalID.Valid {

@@ -67,6 +67,9 @@ type Target struct {
 	PhysicalClusterID string `json:"physicalClusterId"`
 	Revision          int64  `json:"revision"`
 	Rollout           string `json:"rollout"`
+	// MetadataVersion is the metadata.version level a finalized rollout asks for (0: the
+	// event moves the revision only).
+	MetadataVersion int64 `json:"metadataVersion,omitempty"`
 }
 
 // Subject implements Event: events.target.<physical cluster id>.

@@ -13,6 +13,7 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/frontenddb"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/kv/kafkaconf"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/internal/ids"
 	"github.com/orbitcp/orbit/mothership/internal/profile"
@@ -230,6 +231,11 @@ func (f *Frontend) rolloutView(ctx context.Context, q frontenddb.Queries, row db
 			v.Targets = append(v.Targets, rt)
 		}
 	}
+	if v.Finalized {
+		if err := finalization(ctx, q, &v); err != nil {
+			return v, err
+		}
+	}
 	if detail {
 		hist, err := q.ListRolloutHistory(ctx, row.ID)
 		if err != nil {
@@ -240,6 +246,48 @@ func (f *Frontend) rolloutView(ctx context.Context, q frontenddb.Queries, row db
 		}
 	}
 	return v, nil
+}
+
+// finalization fills in what Kafka reports of a finalized rollout's metadata version: per
+// cluster (the detailed view's targets) and how many clusters are at the level asked for.
+func finalization(ctx context.Context, q frontenddb.Queries, v *api.Rollout) error {
+	rows, err := q.ListRolloutFinalization(ctx, v.ID)
+	if err != nil {
+		return err
+	}
+	byCluster := make(map[string]int, len(v.Targets))
+	for i, t := range v.Targets {
+		byCluster[t.Cluster] = i
+	}
+	var asked int64
+	for _, r := range rows {
+		asked = max(asked, r.MetadataVersion)
+	}
+	if asked == 0 {
+		return nil // not a Kafka rollout, or none of its clusters changed
+	}
+	v.MetadataVersion = kafkaconf.MetadataVersionName(int16(asked))
+	for _, r := range rows {
+		var reported int16
+		if r.KafkaHealth != "" {
+			var h kv.KafkaHealth
+			if err := json.Unmarshal([]byte(r.KafkaHealth), &h); err != nil {
+				return fmt.Errorf("status of %s: kafka health: %w", r.PhysicalClusterID, err)
+			}
+			reported = h.MetadataVersion
+		}
+		done := r.MetadataVersion > 0 && int64(reported) >= r.MetadataVersion
+		if done {
+			v.FinalizedClusters++
+		}
+		if i, ok := byCluster[r.PhysicalClusterID]; ok {
+			v.Targets[i].Finalized = done
+			if reported > 0 {
+				v.Targets[i].MetadataVersion = kafkaconf.MetadataVersionName(reported)
+			}
+		}
+	}
+	return nil
 }
 
 // rolloutAction records pause, resume, abort, finalize and override-windows, and creates

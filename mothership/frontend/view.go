@@ -9,6 +9,7 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/frontenddb"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/kv/kafkaconf"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/internal/profile"
 	"github.com/orbitcp/orbit/mothership/status"
@@ -86,6 +87,9 @@ func clusterView(ctx context.Context, q frontenddb.Queries, l db.LogicalCluster)
 			return c, fmt.Errorf("status of %s: kafka health: %w", p.ID, err)
 		}
 		c.Status.Kafka = kafkaNumbers(h, l)
+		if c.Status.Kafka != nil && h.MetadataVersion > 0 {
+			c.Status.Kafka.MetadataVersion = kafkaconf.MetadataVersionName(h.MetadataVersion)
+		}
 	}
 	return c, nil
 }

@@ -10,6 +10,13 @@
 // (physical_clusters.profile_revision), so that a new profile revision changes nothing by
 // itself and a user's own change (a resize) of a cluster no rollout reached yet keeps its
 // revision; a cluster created new starts at the newest revision.
+//
+// A Kafka cluster's metadata version (PSC spec.metadataVersion, physical_clusters.
+// metadata_version) is the level its target asks for once the rollout that reached it was
+// finalized (cluster_targets.metadata_version, the rollout controller's); the controller
+// only renders it, and never a level the cluster's Kafka version does not run: a target
+// level above it (a profile that went back to an older Kafka) is left out, and the
+// cluster keeps the level its brokers finalized.
 package physical
 
 import (
@@ -20,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +35,7 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/physicaldb"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/kv/kafkaconf"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/events"
 	"github.com/orbitcp/orbit/mothership/internal/ids"
@@ -74,6 +83,8 @@ type physicalSpec struct {
 	KRaftID string
 	// ProfileRevision is the profile revision the spec is rendered at.
 	ProfileRevision int64
+	// MetadataVersion is the metadata.version level to finalize (kafka; 0: none).
+	MetadataVersion int64
 }
 
 // fromProfile is the spec a profile gives a cluster of cku CKUs.
@@ -104,6 +115,7 @@ func currentPhysical(p db.PhysicalCluster) physicalSpec {
 		StorageClass: p.StorageClass, StorageGiB: p.StorageGib, Config: p.Config,
 		KafkaID: p.KafkaPhysicalID.String, TLSSerial: p.TlsSerial, Tenants: p.Tenants, Mitigation: p.Mitigation,
 		Throttle: p.ReplicationThrottle, Deleted: p.DeletedAt.Valid, PurgeAfter: p.PurgeAfter.Int64, ProfileRevision: p.ProfileRevision,
+		MetadataVersion: p.MetadataVersion,
 	}
 }
 
@@ -165,11 +177,12 @@ func (c *Controller) Reconcile(ctx context.Context, logicalID string) error {
 		case err != nil:
 			return err
 		}
-		prof, rev, err := targetProfile(ctx, q, p)
+		prof, rev, mv, err := targetProfile(ctx, q, p)
 		if err != nil {
 			return err
 		}
 		want := c.desired(l, prof, rev)
+		want.MetadataVersion = metadataVersion(p.Product, prof.Version, mv)
 		if p.DeletedAt.Valid && want.Deleted {
 			want.PurgeAfter = p.PurgeAfter.Int64 // keep the original deletion's window
 		}
@@ -214,10 +227,12 @@ func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, 
 		}
 	}
 	// The shared cluster runs at its target revision, whatever its tenants do.
-	if prof, rev, err = targetProfile(ctx, q, p); err != nil {
+	var mv int64
+	if prof, rev, mv, err = targetProfile(ctx, q, p); err != nil {
 		return err
 	}
 	want := fromProfile(prof, rev, 1)
+	want.MetadataVersion = metadataVersion(p.Product, prof.Version, mv)
 	tenants, err := q.ListLiveTenants(ctx, p.ID)
 	if err != nil {
 		return err
@@ -237,18 +252,29 @@ func (c *Controller) reconcileTenant(ctx context.Context, q physicaldb.Queries, 
 }
 
 // targetProfile is the profile p is to be rendered at: its rollout target, else the
-// revision it is rendered at now.
-func targetProfile(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster) (profile.Profile, int64, error) {
-	rev := p.ProfileRevision
+// revision it is rendered at now; and the metadata version its target asks for (0: none).
+func targetProfile(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster) (profile.Profile, int64, int64, error) {
+	rev, mv := p.ProfileRevision, int64(0)
 	t, err := q.GetClusterTarget(ctx, p.ID)
 	switch {
 	case err == nil:
-		rev = t.Revision
+		rev, mv = t.Revision, t.MetadataVersion
 	case !errors.Is(err, db.ErrNotFound):
-		return profile.Profile{}, 0, err
+		return profile.Profile{}, 0, 0, err
 	}
 	prof, err := profile.At(ctx, q, p.Product, p.Sku, rev)
-	return prof, rev, err
+	return prof, rev, mv, err
+}
+
+// metadataVersion is the metadata version a cluster of product running Kafka version is
+// rendered with, given the level its target asks for: that level if the version runs it,
+// else none.
+func metadataVersion(product, version string, level int64) int64 {
+	if product != string(kv.ProductKafka) || level <= 0 || level > math.MaxInt16 ||
+		kafkaconf.CheckMetadataVersion(version, int16(level)) != nil {
+		return 0
+	}
+	return level
 }
 
 // create inserts a physical cluster at generation 1.
@@ -314,7 +340,7 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,
 		Generation: p.Generation, Now: now, DeletedAt: p.DeletedAt, PurgeAfter: p.PurgeAfter,
 		KraftClusterID: p.KraftClusterID, Mitigation: p.Mitigation, ProfileRevision: p.ProfileRevision,
-		ReplicationThrottle: p.ReplicationThrottle,
+		ReplicationThrottle: p.ReplicationThrottle, MetadataVersion: p.MetadataVersion,
 	})
 	if err != nil {
 		return err
@@ -342,7 +368,7 @@ func setPhysicalSpec(p *db.PhysicalCluster, s physicalSpec) {
 	p.StorageClass, p.StorageGib, p.Config = s.StorageClass, s.StorageGiB, s.Config
 	p.KafkaPhysicalID = sql.NullString{String: s.KafkaID, Valid: s.KafkaID != ""}
 	p.TlsSerial, p.Tenants, p.KraftClusterID, p.Mitigation = s.TLSSerial, s.Tenants, s.KRaftID, s.Mitigation
-	p.ProfileRevision, p.ReplicationThrottle = s.ProfileRevision, s.Throttle
+	p.ProfileRevision, p.ReplicationThrottle, p.MetadataVersion = s.ProfileRevision, s.Throttle, s.MetadataVersion
 	switch {
 	case !s.Deleted:
 		p.DeletedAt = sql.NullInt64{}

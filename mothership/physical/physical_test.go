@@ -172,3 +172,60 @@ func TestTenantsArePackedOntoSharedClusters(t *testing.T) {
 		t.Fatal("a tenant's deletion deleted the shared cluster")
 	}
 }
+
+// TestFinalizedMetadataVersionIsRendered: a cluster's metadata version is rendered only
+// once its target asks for one (a finalized rollout), as a new generation; a level the
+// cluster's Kafka version does not run is left out.
+func TestFinalizedMetadataVersionIsRendered(t *testing.T) {
+	store := hubtest.OpenSQLite(t)
+	ctx := context.Background()
+	c := New(store, time.Hour)
+	seedTenant(t, store)
+	seedLogical(t, store, "lkc-a", "dedicated", 1)
+	q := dbtest.Q(store)
+	for rev, version := range map[int64]string{1: "4.0.0", 2: "3.9.1"} {
+		spec, _ := json.Marshal(map[string]any{"version": version, "replicasPerCKU": 3, "controllers": 3, "storageGiB": 500})
+		dbtest.InTx(t, store, func(q dbtest.Queries) error {
+			return q.InsertProfile(ctx, db.InsertProfileParams{Product: "kafka", Sku: "dedicated", Version: rev, Spec: string(spec), CreatedAt: rev, CreatedBy: "op"})
+		})
+	}
+	target := func(rev, level int64) {
+		t.Helper()
+		dbtest.InTx(t, store, func(q dbtest.Queries) error {
+			if err := q.UpsertClusterTarget(ctx, db.UpsertClusterTargetParams{PhysicalClusterID: "pkc-a", Revision: rev, RolloutID: "ro", UpdatedAt: 1}); err != nil {
+				return err
+			}
+			if level > 0 {
+				_, err := q.FinalizeClusterTarget(ctx, db.FinalizeClusterTargetParams{PhysicalClusterID: "pkc-a", MetadataVersion: level, UpdatedAt: 2})
+				return err
+			}
+			return nil
+		})
+		if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	target(1, 0) // upgraded to 4.0, not finalized
+	p, _ := q.GetPhysicalCluster(ctx, "pkc-a")
+	if p.Version != "4.0.0" || p.MetadataVersion != 0 || p.Generation != 2 {
+		t.Fatalf("upgraded, not finalized: version %s, metadata version %d, generation %d", p.Version, p.MetadataVersion, p.Generation)
+	}
+	target(1, 25) // finalized: 4.0-IV3
+	p, _ = q.GetPhysicalCluster(ctx, "pkc-a")
+	if p.MetadataVersion != 25 || p.Generation != 3 {
+		t.Fatalf("finalized: metadata version %d at generation %d, want 25 at 3", p.MetadataVersion, p.Generation)
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := q.GetPhysicalCluster(ctx, "pkc-a"); again.Generation != 3 {
+		t.Fatalf("a reconcile with nothing changed moved to generation %d", again.Generation)
+	}
+	target(2, 0) // a profile back on 3.9: 4.0-IV3 is not one it runs
+	if p, _ = q.GetPhysicalCluster(ctx, "pkc-a"); p.Version != "3.9.1" || p.MetadataVersion != 0 {
+		t.Fatalf("on 3.9 with 4.0-IV3 asked: version %s, metadata version %d", p.Version, p.MetadataVersion)
+	}
+}

@@ -10,8 +10,10 @@ import (
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/rolloutdb"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/kv/kafkaconf"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/events"
+	"github.com/orbitcp/orbit/mothership/internal/profile"
 	"github.com/orbitcp/orbit/mothership/internal/strategy"
 )
 
@@ -43,6 +45,47 @@ func (c *Controller) request(st *db.RolloutStatus, r db.Rollout, targets []targe
 	if r.FinalizeRequested != 0 && st.State == api.RolloutComplete && !st.FinalizedAt.Valid {
 		st.FinalizedAt = ms(now)
 	}
+}
+
+// finalize asks every cluster the rollout changed (done) to finalize Kafka's metadata
+// version at the newest level of the Kafka version the rollout rolled out: it sets the
+// level on each cluster's target and appends events.target, so that the physical
+// controller renders it into the PSC and the satellite raises the cluster's finalized
+// level. Clusters the rollout did not change (failed, skipped, pinned, superseded) keep
+// theirs. Only a Kafka rollout has a metadata version.
+func (c *Controller) finalize(ctx context.Context, q rolloutdb.Queries, r db.Rollout, targets []target, now time.Time) error {
+	if r.Product != string(kv.ProductKafka) {
+		return nil
+	}
+	prof, err := profile.At(ctx, q, r.Product, r.Sku, r.Revision)
+	if err != nil {
+		return err
+	}
+	level, err := kafkaconf.MetadataVersion(prof.Version)
+	if err != nil {
+		return fmt.Errorf("finalizing rollout %s: %w", r.ID, err)
+	}
+	n := 0
+	for _, t := range targets {
+		if t.State != api.TargetDone {
+			continue
+		}
+		changed, err := q.FinalizeClusterTarget(ctx, db.FinalizeClusterTargetParams{PhysicalClusterID: t.PhysicalClusterID,
+			MetadataVersion: int64(level), UpdatedAt: now.UnixMilli()})
+		if err != nil {
+			return err
+		}
+		if changed == 0 {
+			continue // already at that level or above
+		}
+		n++
+		if err := events.Append(ctx, q, &events.Target{PhysicalClusterID: t.PhysicalClusterID, Revision: r.Revision,
+			Rollout: r.ID, MetadataVersion: int64(level)}); err != nil {
+			return err
+		}
+	}
+	c.cfg.Log.Info("rollout finalized", "rollout", r.ID, "metadataVersion", kafkaconf.MetadataVersionName(level), "clusters", n)
+	return nil
 }
 
 // progress observes the started clusters, applies the failure budget, starts what may

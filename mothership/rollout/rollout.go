@@ -25,6 +25,13 @@
 // satellite is disconnected waits (offline): it spends no budget and does not hold the next
 // wave; it rolls when its satellite returns, or fails once its offline deadline passes.
 //
+// Finalizing a complete Kafka rollout (a user's explicit step) sets, on the target of every
+// cluster it changed, the newest metadata.version level of the Kafka version it rolled out
+// (kafkaconf.MetadataVersion; cluster_targets.metadata_version, which only goes up); the
+// physical controller renders it into the cluster's PSC and the satellite raises Kafka's
+// finalized level once the cluster is Ready on that version. A finalized rollout cannot be
+// rolled back (the frontend refuses it).
+//
 // A newer rollout of the same product and SKU supersedes the older ones: their clusters not
 // yet done stop there, and every cluster goes on to the newest revision in the newer
 // rollout's order. Clusters created while a rollout runs start at the newest revision
@@ -291,7 +298,13 @@ func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, o
 	}
 	// (The cached targets are changed in place: should this step fail, Step forgets them.)
 	if st.RequestSeq < r.RequestSeq {
+		finalized := st.FinalizedAt.Valid
 		c.request(&st, r, targets, now)
+		if !finalized && st.FinalizedAt.Valid {
+			if err := c.finalize(ctx, q, r, targets, now); err != nil {
+				return nil, err
+			}
+		}
 		// Written now, so that the observations read next list the clusters it resumed.
 		if err := flush(ctx, q, targets); err != nil {
 			return nil, err

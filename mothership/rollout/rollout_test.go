@@ -491,3 +491,61 @@ func wantRolloutSeries(t *testing.T, id string, exists bool, paused, wave float6
 		t.Fatalf("series of rollout %s: %v, want %v", id, got, want)
 	}
 }
+
+// TestFinalizeSetsTheMetadataVersionOfTheClustersChanged: finalizing a complete rollout
+// of Kafka 4.0 asks each cluster it changed for 4.0-IV3 (25), once, and the physical
+// controller renders it; a pinned cluster the rollout did not change is not asked.
+func TestFinalizeSetsTheMetadataVersionOfTheClustersChanged(t *testing.T) {
+	store := hubtest.OpenSQLite(t)
+	ctx := context.Background()
+	f := newFleet(t, store, map[string]int{"sat-a": 2, "sat-b": 1})
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.UpsertClusterPin(ctx, db.UpsertClusterPinParams{PhysicalClusterID: "pkc-sat-b-0", PinnedBy: "op", PinnedAt: 1})
+	})
+	spec, _ := json.Marshal(api.ProfileSpec{Version: "4.0.0", ReplicasPerCKU: 3, Controllers: 3, StorageGiB: 500})
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.InsertProfile(ctx, db.InsertProfileParams{Product: "kafka", Sku: "dedicated", Version: 1, Spec: string(spec), CreatedAt: 1, CreatedBy: "op"})
+	})
+	f.createRollout("ro-1", 1, api.RolloutStrategy{Soak: api.Duration(time.Second), AllAtOnce: true}, api.Selector{})
+	for range 4 {
+		f.round()
+		f.tick(5 * time.Second)
+	}
+	if st := f.status("ro-1"); st.State != api.RolloutComplete || st.FinalizedAt.Valid {
+		t.Fatalf("rollout: %+v", st)
+	}
+	q := dbtest.Q(store)
+	levels := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, id := range []string{"pkc-sat-a-0", "pkc-sat-a-1", "pkc-sat-b-0"} {
+			p, err := q.GetPhysicalCluster(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[id] = p.MetadataVersion
+		}
+		return out
+	}
+	if l := levels(); l["pkc-sat-a-0"] != 0 || l["pkc-sat-a-1"] != 0 {
+		t.Fatalf("metadata versions before the finalize: %v", l)
+	}
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.UpdateRolloutRequest(ctx, db.UpdateRolloutRequestParams{ID: "ro-1", RequestedState: api.RolloutRunning, FinalizeRequested: 1, Now: 2})
+	})
+	f.round()
+	if st := f.status("ro-1"); !st.FinalizedAt.Valid {
+		t.Fatalf("not finalized: %+v", st)
+	}
+	if l := levels(); l["pkc-sat-a-0"] != 25 || l["pkc-sat-a-1"] != 25 || l["pkc-sat-b-0"] != 0 {
+		t.Fatalf("metadata versions after the finalize: %v", l)
+	}
+	fin, err := q.ListRolloutFinalization(ctx, "ro-1")
+	if err != nil || len(fin) != 3 {
+		t.Fatalf("finalization: %v %v", fin, err)
+	}
+	gen, _ := q.GetPhysicalCluster(ctx, "pkc-sat-a-0")
+	f.round()
+	if again, _ := q.GetPhysicalCluster(ctx, "pkc-sat-a-0"); again.Generation != gen.Generation {
+		t.Fatalf("the finalize was applied again: generation %d, then %d", gen.Generation, again.Generation)
+	}
+}

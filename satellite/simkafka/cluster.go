@@ -57,6 +57,9 @@ type Config struct {
 	Log *slog.Logger
 	// Rack names broker ordinal i's rack (broker.rack); nil: DefaultRack.
 	Rack func(ordinal int) string
+	// KafkaVersion is the Kafka version the brokers run when the cluster is formatted
+	// ("3.9.0"); it sets the metadata version the cluster starts at (see features.go).
+	KafkaVersion string
 }
 
 // Validate reports what is wrong with the configuration.
@@ -109,6 +112,7 @@ type Cluster struct {
 	advertised map[int]string  // ordinal → the first name registered for it
 	control    *dispatcher
 	place      *placement
+	meta       metadataModel
 }
 
 type broker struct {
@@ -135,6 +139,8 @@ func newCluster(f *Fleet, cfg Config) *Cluster {
 	c.place = newPlacement(c)
 	c.interceptKeystoreReloads()
 	c.interceptPlacement()
+	c.interceptFeatures()
+	c.meta.version = cfg.KafkaVersion
 	return c
 }
 
@@ -241,6 +247,7 @@ func (c *Cluster) format(ctx context.Context, keystore []byte) error {
 		return fmt.Errorf("simkafka: %s: %w", c.cfg.ID, err)
 	}
 	c.kafka = k
+	c.formatMetadata()
 	c.boot = newForwarder(boot, c.pickBroker, c.log)
 	c.mu.Lock()
 	c.brokers[ControllerOrdinal] = ctl

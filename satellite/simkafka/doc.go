@@ -50,6 +50,11 @@
 // ISR member, or which go offline when none is left. kfake's own leaders follow the model,
 // so Produce and Fetch go where metadata says.
 //
+// Kafka's metadata version is the harness's too (features.go): each cluster runs the Kafka
+// version of its broker StatefulSet's image, is formatted at that version's newest
+// metadata.version level and stays there until UpdateFeatures raises it; ApiVersions
+// reports that level, so a satellite that never finalizes visibly does not.
+//
 // Where kfake is not Kafka (kfake at the version in go.mod; each read in its source):
 //
 //   - kfake's controller is a broker: the node its NewCluster creates (always id 0) answers

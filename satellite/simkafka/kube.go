@@ -27,6 +27,7 @@ const (
 	brokerSet      = "kafka-broker"
 	bootstrapSvc   = "kafka-bootstrap"
 	configMap      = "kafka-config"
+	kafkaImage     = "apache/kafka"
 	// TLSSecret holds the keystore (keystore.pem: key, certificate, CA).
 	TLSSecret = "kafka-tls"
 	// SuperuserSecret holds the satellite's SCRAM super user (keys username and password).
@@ -115,7 +116,7 @@ func (k *Kube) Step(ctx context.Context) error {
 			continue
 		}
 		live[id] = true
-		if err := k.stepCluster(ctx, id, sts.Namespace, sts.Status.ReadyReplicas); err != nil {
+		if err := k.stepCluster(ctx, id, sts.Namespace, sts.Status.ReadyReplicas, kafkaVersion(&sts.Spec.Template.Spec)); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 		}
 	}
@@ -127,17 +128,18 @@ func (k *Kube) Step(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (k *Kube) stepCluster(ctx context.Context, id, ns string, readyReplicas int32) error {
+func (k *Kube) stepCluster(ctx context.Context, id, ns string, readyReplicas int32, version string) error {
 	c, ok := k.Fleet.Get(id)
 	if !ok {
 		var err error
 		c, err = k.Fleet.Add(Config{ID: id, Secrets: kubeSecrets{client: k.Client, ns: ns},
 			ControllerHost:     "kafka-controller-0.kafka-controller-headless." + ns + ".svc",
-			AdvertiseAddresses: k.AdvertiseAddresses, Log: k.Log})
+			AdvertiseAddresses: k.AdvertiseAddresses, Log: k.Log, KafkaVersion: version})
 		if err != nil {
 			return err
 		}
 	}
+	c.SetKafkaVersion(version)
 	if err := k.registerNames(ctx, c, ns); err != nil {
 		return err
 	}
@@ -151,6 +153,17 @@ func (k *Kube) stepCluster(ctx context.Context, id, ns string, readyReplicas int
 		k.log().Debug("simkafka: brokers wait", "cluster", id, "error", err)
 	}
 	return k.assignIngress(ctx, c, ns)
+}
+
+// kafkaVersion is the Kafka version of a broker pod template: the tag of its
+// apache/kafka image ("" if none).
+func kafkaVersion(pod *corev1.PodSpec) string {
+	for _, c := range pod.Containers {
+		if v, ok := strings.CutPrefix(c.Image, kafkaImage+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // registerNames registers each broker's advertised CLIENT host.

@@ -17,7 +17,8 @@ import (
 // principal may see under its ACLs, topic ids, leader epochs) and the harness replaces the
 // brokers (alive ones, with racks) and each partition's leader, replicas, ISR and offline
 // replicas with the placement model's. ApiVersions gains DescribeQuorum and
-// UnregisterBroker, which the harness serves and kfake does not list. kfake writes each
+// UnregisterBroker, which the harness serves and kfake does not list, and the harness's
+// metadata.version (features.go). kfake writes each
 // response with one Write and answers a connection's requests in order; the requests'
 // headers, read as they pass, say which response is which.
 
@@ -114,6 +115,7 @@ func (p *placement) rewrite(req wireReq, frame []byte) ([]byte, bool) {
 		if r.ErrorCode != 0 {
 			return nil, false
 		}
+		p.c.rewriteFeatures(r)
 		for _, k := range []struct{ key, max int16 }{{kmsg.DescribeQuorum.Int16(), 2}, {kmsg.UnregisterBroker.Int16(), 0}} {
 			if !slices.ContainsFunc(r.ApiKeys, func(a kmsg.ApiVersionsResponseApiKey) bool { return a.ApiKey == k.key }) {
 				a := kmsg.NewApiVersionsResponseApiKey()

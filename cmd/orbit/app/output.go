@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,8 +59,8 @@ func clusterDetail(c api.Cluster) func(*tabwriter.Writer) {
 		clusterTable(c)(tw)
 		if k := c.Status.Kafka; k != nil {
 			fmt.Fprintln(tw)
-			fmt.Fprintln(tw, "PARTITIONS\tUNDER-REPLICATED\tOFFLINE\tBYTES ON DISK")
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\n", k.Partitions, k.UnderReplicated, k.Offline, k.BytesOnDisk)
+			fmt.Fprintln(tw, "PARTITIONS\tUNDER-REPLICATED\tOFFLINE\tBYTES ON DISK\tMETADATA VERSION")
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\n", k.Partitions, k.UnderReplicated, k.Offline, k.BytesOnDisk, cmp.Or(k.MetadataVersion, "-"))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -208,14 +209,21 @@ func rolloutDetail(ro *api.Rollout) func(*tabwriter.Writer) {
 			fmt.Fprintf(tw, ": %s", ro.Reason)
 		}
 		fmt.Fprintln(tw)
-		if ro.Finalized {
+		switch {
+		case ro.Finalized && ro.MetadataVersion != "":
+			fmt.Fprintf(tw, "finalized: metadata version %s on %d of %d clusters\n", ro.MetadataVersion, ro.FinalizedClusters, countDone(ro))
+		case ro.Finalized:
 			fmt.Fprintln(tw, "finalized")
 		}
 		fmt.Fprintln(tw, progressLine(ro))
 		if len(ro.Targets) > 0 {
-			fmt.Fprintln(tw, "WAVE\tCLUSTER\tSATELLITE\tFROM\tSTATE\tREASON")
+			fmt.Fprintln(tw, "WAVE\tCLUSTER\tSATELLITE\tFROM\tSTATE\tMETADATA VERSION\tREASON")
 			for _, t := range ro.Targets {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", t.Wave+1, t.Cluster, t.Satellite, t.FromRevision, t.State, t.Reason)
+				mv := t.MetadataVersion
+				if ro.Finalized && ro.MetadataVersion != "" && t.State == api.TargetDone && !t.Finalized {
+					mv = cmp.Or(mv, "-") + " (finalizing)"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", t.Wave+1, t.Cluster, t.Satellite, t.FromRevision, t.State, cmp.Or(mv, "-"), t.Reason)
 			}
 		}
 		if len(ro.History) > 0 {
@@ -225,6 +233,15 @@ func rolloutDetail(ro *api.Rollout) func(*tabwriter.Writer) {
 			}
 		}
 	}
+}
+
+// countDone is how many of a rollout's clusters it changed (those a finalize reaches).
+func countDone(ro *api.Rollout) int {
+	n := 0
+	for _, w := range ro.Progress {
+		n += w.Counts[api.TargetDone]
+	}
+	return n
 }
 
 var windowCommand = &cli.Command{

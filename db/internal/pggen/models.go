@@ -67,6 +67,7 @@ type ClusterTarget struct {
 	Revision          int64
 	RolloutID         string
 	UpdatedAt         int64
+	MetadataVersion   int64
 }
 
 type ConsoleSession struct {
@@ -160,6 +161,7 @@ type PhysicalCluster struct {
 	ProfileRevision     int64
 	Mitigation          string
 	ReplicationThrottle int64
+	MetadataVersion     int64
 }
 
 type PhysicalGeneration struct {

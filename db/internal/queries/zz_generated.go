@@ -78,6 +78,7 @@ type ClusterTarget struct {
 	Revision          int64
 	RolloutID         string
 	UpdatedAt         int64
+	MetadataVersion   int64
 }
 
 type ConsoleSession struct {
@@ -106,6 +107,12 @@ type DeleteClusterLabelParams struct {
 type DeleteLogicalClusterParams struct {
 	Now int64
 	ID  string
+}
+
+type FinalizeClusterTargetParams struct {
+	MetadataVersion   int64
+	UpdatedAt         int64
+	PhysicalClusterID string
 }
 
 type FindSharedPhysicalClusterParams struct {
@@ -392,6 +399,12 @@ type ListRolloutCandidatesRow struct {
 	Satellite       string
 }
 
+type ListRolloutFinalizationRow struct {
+	PhysicalClusterID string
+	MetadataVersion   int64
+	KafkaHealth       string
+}
+
 type ListRolloutObservationsRow struct {
 	PhysicalClusterID  string
 	State              string
@@ -496,6 +509,7 @@ type PhysicalCluster struct {
 	ProfileRevision     int64
 	Mitigation          string
 	ReplicationThrottle int64
+	MetadataVersion     int64
 }
 
 type PhysicalGeneration struct {
@@ -672,6 +686,7 @@ type UpdatePhysicalClusterParams struct {
 	Mitigation          string
 	ProfileRevision     int64
 	ReplicationThrottle int64
+	MetadataVersion     int64
 	ID                  string
 }
 
@@ -791,6 +806,7 @@ type Queries interface {
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
 	DeleteMaintenanceWindow(ctx context.Context, scope string) error
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
+	FinalizeClusterTarget(ctx context.Context, arg FinalizeClusterTargetParams) (int64, error)
 	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
 	ForgetStatusRevisions(ctx context.Context) error
 	GetAPIKey(ctx context.Context, id string) (GetAPIKeyRow, error)
@@ -850,6 +866,7 @@ type Queries interface {
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error)
 	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
+	ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error)
 	ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error)
 	ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error)
 	ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error)
@@ -936,6 +953,11 @@ func (x sqlitegenQueries) DeleteMaintenanceWindow(ctx context.Context, scope str
 
 func (x sqlitegenQueries) DeletePublishedOutbox(ctx context.Context, before int64) (int64, error) {
 	r, err := x.q.DeletePublishedOutbox(ctx, before)
+	return r, translate(err)
+}
+
+func (x sqlitegenQueries) FinalizeClusterTarget(ctx context.Context, arg FinalizeClusterTargetParams) (int64, error) {
+	r, err := x.q.FinalizeClusterTarget(ctx, sqlitegen.FinalizeClusterTargetParams(arg))
 	return r, translate(err)
 }
 
@@ -1324,6 +1346,18 @@ func (x sqlitegenQueries) ListRolloutCandidates(ctx context.Context, arg ListRol
 	return out, translate(err)
 }
 
+func (x sqlitegenQueries) ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error) {
+	r, err := x.q.ListRolloutFinalization(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListRolloutFinalizationRow, len(r))
+	for i := range r {
+		out[i] = ListRolloutFinalizationRow(r[i])
+	}
+	return out, translate(err)
+}
+
 func (x sqlitegenQueries) ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error) {
 	r, err := x.q.ListRolloutHistory(ctx, rolloutID)
 	if r == nil {
@@ -1565,6 +1599,11 @@ func (x pggenQueries) DeleteMaintenanceWindow(ctx context.Context, scope string)
 
 func (x pggenQueries) DeletePublishedOutbox(ctx context.Context, before int64) (int64, error) {
 	r, err := x.q.DeletePublishedOutbox(ctx, before)
+	return r, translate(err)
+}
+
+func (x pggenQueries) FinalizeClusterTarget(ctx context.Context, arg FinalizeClusterTargetParams) (int64, error) {
+	r, err := x.q.FinalizeClusterTarget(ctx, pggen.FinalizeClusterTargetParams(arg))
 	return r, translate(err)
 }
 
@@ -1949,6 +1988,18 @@ func (x pggenQueries) ListRolloutCandidates(ctx context.Context, arg ListRollout
 	out := make([]ListRolloutCandidatesRow, len(r))
 	for i := range r {
 		out[i] = ListRolloutCandidatesRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error) {
+	r, err := x.q.ListRolloutFinalization(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]ListRolloutFinalizationRow, len(r))
+	for i := range r {
+		out[i] = ListRolloutFinalizationRow(r[i])
 	}
 	return out, translate(err)
 }

@@ -44,7 +44,7 @@ func (q *Queries) FindSharedPhysicalCluster(ctx context.Context, arg FindSharedP
 }
 
 const getPhysicalCluster = `-- name: GetPhysicalCluster :one
-SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, profile_revision, mitigation, replication_throttle FROM physical_clusters WHERE id = ?1
+SELECT id, product, sku, region, cloud, network, version, replicas, controllers, storage_class, storage_gib, config, kafka_physical_id, tls_serial, tenants, generation, created_at, updated_at, deleted_at, purge_after, kraft_cluster_id, profile_revision, mitigation, replication_throttle, metadata_version FROM physical_clusters WHERE id = ?1
 `
 
 func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCluster, error) {
@@ -75,12 +75,13 @@ func (q *Queries) GetPhysicalCluster(ctx context.Context, id string) (PhysicalCl
 		&i.ProfileRevision,
 		&i.Mitigation,
 		&i.ReplicationThrottle,
+		&i.MetadataVersion,
 	)
 	return i, err
 }
 
 const getPhysicalClusterByLogical = `-- name: GetPhysicalClusterByLogical :one
-SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id, p.profile_revision, p.mitigation, p.replication_throttle FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
+SELECT p.id, p.product, p.sku, p.region, p.cloud, p.network, p.version, p.replicas, p.controllers, p.storage_class, p.storage_gib, p.config, p.kafka_physical_id, p.tls_serial, p.tenants, p.generation, p.created_at, p.updated_at, p.deleted_at, p.purge_after, p.kraft_cluster_id, p.profile_revision, p.mitigation, p.replication_throttle, p.metadata_version FROM physical_clusters p JOIN tenancies t ON t.physical_cluster_id = p.id
 WHERE t.logical_cluster_id = ?1
 `
 
@@ -112,6 +113,7 @@ func (q *Queries) GetPhysicalClusterByLogical(ctx context.Context, logicalCluste
 		&i.ProfileRevision,
 		&i.Mitigation,
 		&i.ReplicationThrottle,
+		&i.MetadataVersion,
 	)
 	return i, err
 }
@@ -373,8 +375,9 @@ UPDATE physical_clusters SET version = ?1, replicas = ?2, controllers = ?3,
     kafka_physical_id = ?7, tls_serial = ?8, tenants = ?9,
     generation = ?10, updated_at = ?11, deleted_at = ?12,
     purge_after = ?13, kraft_cluster_id = ?14, mitigation = ?15,
-    profile_revision = ?16, replication_throttle = ?17
-WHERE id = ?18 AND generation = ?10 - 1
+    profile_revision = ?16, replication_throttle = ?17,
+    metadata_version = ?18
+WHERE id = ?19 AND generation = ?10 - 1
 `
 
 type UpdatePhysicalClusterParams struct {
@@ -395,6 +398,7 @@ type UpdatePhysicalClusterParams struct {
 	Mitigation          string
 	ProfileRevision     int64
 	ReplicationThrottle int64
+	MetadataVersion     int64
 	ID                  string
 }
 
@@ -419,6 +423,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.Mitigation,
 		arg.ProfileRevision,
 		arg.ReplicationThrottle,
+		arg.MetadataVersion,
 		arg.ID,
 	)
 	if err != nil {

@@ -20,6 +20,9 @@ type Querier interface {
 	DeleteLogicalCluster(ctx context.Context, arg DeleteLogicalClusterParams) (int64, error)
 	DeleteMaintenanceWindow(ctx context.Context, scope string) error
 	DeletePublishedOutbox(ctx context.Context, before int64) (int64, error)
+	// A finalized rollout asks its cluster for a metadata.version level; a level never goes
+	// down (a lower one from an older rollout changes nothing).
+	FinalizeClusterTarget(ctx context.Context, arg FinalizeClusterTargetParams) (int64, error)
 	// A shared cluster of that shape with room for one more tenant.
 	FindSharedPhysicalCluster(ctx context.Context, arg FindSharedPhysicalClusterParams) (string, error)
 	// After a restore: the restored revisions are a hub's that may be gone (a fresh hub numbers
@@ -96,6 +99,9 @@ type Querier interface {
 	ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error)
 	// The live physical clusters of a product and SKU, with where they run.
 	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
+	// Each cluster of a rollout with the metadata.version level it is to be finalized at and
+	// the Kafka health its satellite last reported (JSON of kv.KafkaHealth; '' if none).
+	ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error)
 	ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error)
 	// Each cluster of a rollout still in flight (started, not final) with what it is rendered
 	// at and what its satellite last reported: a step observes only those.

@@ -42,8 +42,29 @@ func (q *Queries) DeleteMaintenanceWindow(ctx context.Context, scope string) err
 	return err
 }
 
+const finalizeClusterTarget = `-- name: FinalizeClusterTarget :execrows
+UPDATE cluster_targets SET metadata_version = ?1, updated_at = ?2
+WHERE physical_cluster_id = ?3 AND metadata_version < ?1
+`
+
+type FinalizeClusterTargetParams struct {
+	MetadataVersion   int64
+	UpdatedAt         int64
+	PhysicalClusterID string
+}
+
+// A finalized rollout asks its cluster for a metadata.version level; a level never goes
+// down (a lower one from an older rollout changes nothing).
+func (q *Queries) FinalizeClusterTarget(ctx context.Context, arg FinalizeClusterTargetParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, finalizeClusterTarget, arg.MetadataVersion, arg.UpdatedAt, arg.PhysicalClusterID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getClusterTarget = `-- name: GetClusterTarget :one
-SELECT physical_cluster_id, revision, rollout_id, updated_at FROM cluster_targets WHERE physical_cluster_id = ?1
+SELECT physical_cluster_id, revision, rollout_id, updated_at, metadata_version FROM cluster_targets WHERE physical_cluster_id = ?1
 `
 
 func (q *Queries) GetClusterTarget(ctx context.Context, physicalClusterID string) (ClusterTarget, error) {
@@ -54,6 +75,7 @@ func (q *Queries) GetClusterTarget(ctx context.Context, physicalClusterID string
 		&i.Revision,
 		&i.RolloutID,
 		&i.UpdatedAt,
+		&i.MetadataVersion,
 	)
 	return i, err
 }
@@ -418,6 +440,48 @@ func (q *Queries) ListRolloutCandidates(ctx context.Context, arg ListRolloutCand
 			&i.ProfileRevision,
 			&i.Satellite,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRolloutFinalization = `-- name: ListRolloutFinalization :many
+SELECT t.physical_cluster_id,
+       CAST(COALESCE(ct.metadata_version, 0) AS BIGINT) AS metadata_version,
+       CAST(COALESCE(s.kafka_health, '') AS TEXT) AS kafka_health
+FROM rollout_targets t
+LEFT JOIN cluster_targets ct ON ct.physical_cluster_id = t.physical_cluster_id
+LEFT JOIN cluster_status s ON s.physical_cluster_id = t.physical_cluster_id
+WHERE t.rollout_id = ?1
+ORDER BY t.wave, t.position
+`
+
+type ListRolloutFinalizationRow struct {
+	PhysicalClusterID string
+	MetadataVersion   int64
+	KafkaHealth       string
+}
+
+// Each cluster of a rollout with the metadata.version level it is to be finalized at and
+// the Kafka health its satellite last reported (JSON of kv.KafkaHealth; ” if none).
+func (q *Queries) ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error) {
+	rows, err := q.db.QueryContext(ctx, listRolloutFinalization, rolloutID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListRolloutFinalizationRow
+	for rows.Next() {
+		var i ListRolloutFinalizationRow
+		if err := rows.Scan(&i.PhysicalClusterID, &i.MetadataVersion, &i.KafkaHealth); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
