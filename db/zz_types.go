@@ -36,6 +36,7 @@ type (
 	InsertPhysicalClusterParams            = queries.InsertPhysicalClusterParams
 	InsertPhysicalGenerationParams         = queries.InsertPhysicalGenerationParams
 	InsertProfileParams                    = queries.InsertProfileParams
+	InsertRolloutEventParams               = queries.InsertRolloutEventParams
 	InsertRolloutHistoryParams             = queries.InsertRolloutHistoryParams
 	InsertRolloutParams                    = queries.InsertRolloutParams
 	InsertRolloutTargetParams              = queries.InsertRolloutTargetParams
@@ -71,6 +72,7 @@ type (
 	RevokeKafkaAPIKeyParams                = queries.RevokeKafkaAPIKeyParams
 	RevokeSatelliteParams                  = queries.RevokeSatelliteParams
 	Rollout                                = queries.Rollout
+	RolloutEvent                           = queries.RolloutEvent
 	RolloutHistory                         = queries.RolloutHistory
 	RolloutStatus                          = queries.RolloutStatus
 	RolloutTarget                          = queries.RolloutTarget

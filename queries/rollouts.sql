@@ -129,3 +129,12 @@ INSERT INTO cluster_targets (physical_cluster_id, revision, rollout_id, updated_
 VALUES (sqlc.arg(physical_cluster_id), sqlc.arg(revision), sqlc.arg(rollout_id), sqlc.arg(updated_at))
 ON CONFLICT (physical_cluster_id) DO UPDATE SET revision = excluded.revision, rollout_id = excluded.rollout_id,
     updated_at = excluded.updated_at;
+
+-- name: InsertRolloutEvent :exec
+-- An event is recorded once: replaying it (same rollout and key) changes nothing.
+INSERT INTO rollout_events (rollout_id, key, at, actor, action, detail)
+VALUES (sqlc.arg(rollout_id), sqlc.arg(key), sqlc.arg(at), sqlc.arg(actor), sqlc.arg(action), sqlc.arg(detail))
+ON CONFLICT (rollout_id, key) DO NOTHING;
+
+-- name: ListRolloutEvents :many
+SELECT * FROM rollout_events WHERE rollout_id = sqlc.arg(rollout_id) ORDER BY id;

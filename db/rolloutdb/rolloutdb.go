@@ -1,5 +1,6 @@
 // Package rolloutdb is the query set of the rollout controller: it writes rollout_status,
-// rollout_targets and cluster_targets (appending events.target to the outbox), and reads
+// rollout_targets, cluster_targets and rollout_events (what the controller did on its own,
+// for the rollout's history), appending events.target to the outbox, and reads
 // the rollouts users asked for, the clusters' labels, pins and maintenance windows, and what
 // the physical controller rendered and the satellites reported. Leader-only.
 package rolloutdb
@@ -29,6 +30,7 @@ type Queries interface {
 	ListMaintenanceWindows(ctx context.Context) ([]db.MaintenanceWindow, error)
 	GetClusterTarget(ctx context.Context, physicalClusterID string) (db.ClusterTarget, error)
 	UpsertClusterTarget(ctx context.Context, arg db.UpsertClusterTargetParams) error
+	InsertRolloutEvent(ctx context.Context, arg db.InsertRolloutEventParams) error
 }
 
 // Store is the service's view of the store.

@@ -103,6 +103,10 @@ const (
 	TargetSuperseded = "superseded" // a newer rollout took it over
 )
 
+// TargetStates are the target states in the order progress is shown.
+var TargetStates = []string{TargetDone, TargetRolling, TargetWindow, TargetOffline, TargetFailed,
+	TargetSkipped, TargetPinned, TargetWaiting, TargetSuperseded}
+
 // Rollout is a rollout as the API shows it.
 type Rollout struct {
 	ID             string          `json:"id"`

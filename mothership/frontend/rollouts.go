@@ -238,6 +238,16 @@ func (f *Frontend) rolloutView(ctx context.Context, q frontenddb.Queries, row db
 		for _, h := range hist {
 			v.History = append(v.History, api.RolloutEvent{At: db.Time(h.At), Actor: h.Actor, Action: h.Action, Detail: h.Detail})
 		}
+		// What the rollout controller did on its own, merged in time order (a user's
+		// action first on a tie: the controller acts on it afterwards).
+		evs, err := q.ListRolloutEvents(ctx, row.ID)
+		if err != nil {
+			return v, err
+		}
+		for _, e := range evs {
+			v.History = append(v.History, api.RolloutEvent{At: db.Time(e.At), Actor: e.Actor, Action: e.Action, Detail: e.Detail})
+		}
+		slices.SortStableFunc(v.History, func(a, b api.RolloutEvent) int { return a.At.Compare(b.At) })
 	}
 	return v, nil
 }

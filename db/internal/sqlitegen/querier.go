@@ -62,6 +62,8 @@ type Querier interface {
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertProfile(ctx context.Context, arg InsertProfileParams) error
 	InsertRollout(ctx context.Context, arg InsertRolloutParams) error
+	// An event is recorded once: replaying it (same rollout and key) changes nothing.
+	InsertRolloutEvent(ctx context.Context, arg InsertRolloutEventParams) error
 	InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error
 	InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error
 	InsertTenancy(ctx context.Context, arg InsertTenancyParams) error
@@ -96,6 +98,7 @@ type Querier interface {
 	ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error)
 	// The live physical clusters of a product and SKU, with where they run.
 	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
+	ListRolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error)
 	ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error)
 	// Each cluster of a rollout still in flight (started, not final) with what it is rendered
 	// at and what its satellite last reported: a step observes only those.
