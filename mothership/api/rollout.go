@@ -150,7 +150,9 @@ type RolloutTarget struct {
 	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
 }
 
-// RolloutEvent is one entry of a rollout's history.
+// RolloutEvent is one entry of a rollout's history: a user's action (the actor is the API
+// key's id) or one the rollout controller took on its own (actor rollout-controller), in
+// time order.
 type RolloutEvent struct {
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
