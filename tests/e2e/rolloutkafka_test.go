@@ -118,10 +118,10 @@ func TestRolloutPausesOnKafkaDegraded(t *testing.T) {
 	var fencing sync.WaitGroup
 	fenced := map[string]bool{}
 	var fencedMu sync.Mutex
+	actual := e.bucket(kv.BucketActual)
 	fencing.Go(func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
-		actual := e.bucket(kv.BucketActual)
 		for {
 			for name, k := range bad {
 				entry, err := actual.Get(fenceCtx, key(name))
