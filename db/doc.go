@@ -43,6 +43,7 @@
 //	rollouts, rollout_history  frontend (frontenddb: what users asked, with the actor)
 //	cluster_labels, cluster_pins, maintenance_windows  frontend (frontenddb: operators, tenant admins)
 //	rollout_status, rollout_targets, cluster_targets   rollout controller (rolloutdb)
+//	rollout_events         rollout controller (rolloutdb: what it did on its own, actor rollout-controller)
 //
 // TestEveryTableHasOneWriter checks this table against the query sets and the import graph.
 // Transactions of leader-only services (Writer LeaderOnly) first pass the leader fence, the

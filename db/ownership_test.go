@@ -55,6 +55,7 @@ var owners = map[string]string{
 	"rollout_status":       "db/rolloutdb",
 	"rollout_targets":      "db/rolloutdb",
 	"cluster_targets":      "db/rolloutdb",
+	"rollout_events":       "db/rolloutdb",
 }
 
 // sets are the query sets, each with the one service package that may import it.

@@ -296,6 +296,18 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 	rhist, err := q.ListRolloutHistory(ctx, "ro-1")
 	must(err)
 	want("rollout history", len(rhist), 1)
+	// The controller's events: one per key, a replay changes nothing.
+	must(q.InsertRolloutEvent(ctx, InsertRolloutEventParams{RolloutID: "ro-1", Key: "paused/1", At: 21, Actor: "rollout-controller", Action: "paused", Detail: "budget"}))
+	must(q.InsertRolloutEvent(ctx, InsertRolloutEventParams{RolloutID: "ro-1", Key: "completed", At: 22, Actor: "rollout-controller", Action: "completed", Detail: "done"}))
+	must(q.InsertRolloutEvent(ctx, InsertRolloutEventParams{RolloutID: "ro-1", Key: "paused/1", At: 23, Actor: "rollout-controller", Action: "paused", Detail: "again"}))
+	must(q.InsertRolloutEvent(ctx, InsertRolloutEventParams{RolloutID: "ro-2", Key: "paused/1", At: 24, Actor: "rollout-controller", Action: "paused", Detail: "other"}))
+	revs, err := q.ListRolloutEvents(ctx, "ro-1")
+	must(err)
+	var evs []string
+	for _, e := range revs {
+		evs = append(evs, e.Key+" "+e.Detail+" "+e.Actor)
+	}
+	want("rollout events", evs, []string{"paused/1 budget rollout-controller", "completed done rollout-controller"})
 	active, err := q.ListActiveRollouts(ctx)
 	must(err)
 	want("active before the controller saw it", len(active), 1)

@@ -245,6 +245,11 @@ func (r *recorder) InsertRollout(ctx context.Context, arg InsertRolloutParams) e
 	return r.q.InsertRollout(ctx, arg)
 }
 
+func (r *recorder) InsertRolloutEvent(ctx context.Context, arg InsertRolloutEventParams) error {
+	r.called["InsertRolloutEvent"]++
+	return r.q.InsertRolloutEvent(ctx, arg)
+}
+
 func (r *recorder) InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error {
 	r.called["InsertRolloutHistory"]++
 	return r.q.InsertRolloutHistory(ctx, arg)
@@ -363,6 +368,11 @@ func (r *recorder) ListPhysicalTenants(ctx context.Context, arg ListPhysicalTena
 func (r *recorder) ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error) {
 	r.called["ListRolloutCandidates"]++
 	return r.q.ListRolloutCandidates(ctx, arg)
+}
+
+func (r *recorder) ListRolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error) {
+	r.called["ListRolloutEvents"]++
+	return r.q.ListRolloutEvents(ctx, rolloutID)
 }
 
 func (r *recorder) ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error) {

@@ -37,6 +37,7 @@ type (
 	InsertPhysicalClusterParams            = queries.InsertPhysicalClusterParams
 	InsertPhysicalGenerationParams         = queries.InsertPhysicalGenerationParams
 	InsertProfileParams                    = queries.InsertProfileParams
+	InsertRolloutEventParams               = queries.InsertRolloutEventParams
 	InsertRolloutHistoryParams             = queries.InsertRolloutHistoryParams
 	InsertRolloutParams                    = queries.InsertRolloutParams
 	InsertRolloutTargetParams              = queries.InsertRolloutTargetParams
@@ -73,6 +74,7 @@ type (
 	RevokeKafkaAPIKeyParams                = queries.RevokeKafkaAPIKeyParams
 	RevokeSatelliteParams                  = queries.RevokeSatelliteParams
 	Rollout                                = queries.Rollout
+	RolloutEvent                           = queries.RolloutEvent
 	RolloutHistory                         = queries.RolloutHistory
 	RolloutStatus                          = queries.RolloutStatus
 	RolloutTarget                          = queries.RolloutTarget

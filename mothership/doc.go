@@ -18,7 +18,7 @@
 //	physical-controller  physical             physical_clusters, physical_generations, tenancies    yes
 //	                                          (db/physicaldb) + events.physical
 //	rollout-controller   rollout              rollout_status, rollout_targets, cluster_targets      yes
-//	                                          (db/rolloutdb) + events.target
+//	                                          rollout_events (db/rolloutdb) + events.target
 //	status-controller    status               cluster_status (db/statusdb), from KV actual           yes
 //	usage-meter          usage                usage, meta[usage_cursor] (db/usagedb)                 yes
 //	frontend             frontend             tenants, api_keys, kafka_api_keys, logical_clusters,

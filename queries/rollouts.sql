@@ -147,3 +147,12 @@ LEFT JOIN cluster_targets ct ON ct.physical_cluster_id = t.physical_cluster_id
 LEFT JOIN cluster_status s ON s.physical_cluster_id = t.physical_cluster_id
 WHERE t.rollout_id = sqlc.arg(rollout_id)
 ORDER BY t.wave, t.position;
+
+-- name: InsertRolloutEvent :exec
+-- An event is recorded once: replaying it (same rollout and key) changes nothing.
+INSERT INTO rollout_events (rollout_id, key, at, actor, action, detail)
+VALUES (sqlc.arg(rollout_id), sqlc.arg(key), sqlc.arg(at), sqlc.arg(actor), sqlc.arg(action), sqlc.arg(detail))
+ON CONFLICT (rollout_id, key) DO NOTHING;
+
+-- name: ListRolloutEvents :many
+SELECT * FROM rollout_events WHERE rollout_id = sqlc.arg(rollout_id) ORDER BY id;

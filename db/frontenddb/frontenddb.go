@@ -61,6 +61,7 @@ type Queries interface {
 	ListRollouts(ctx context.Context) ([]db.Rollout, error)
 	InsertRolloutHistory(ctx context.Context, arg db.InsertRolloutHistoryParams) error
 	ListRolloutHistory(ctx context.Context, rolloutID string) ([]db.RolloutHistory, error)
+	ListRolloutEvents(ctx context.Context, rolloutID string) ([]db.RolloutEvent, error)
 	GetRolloutStatus(ctx context.Context, rolloutID string) (db.RolloutStatus, error)
 	ListRolloutTargets(ctx context.Context, rolloutID string) ([]db.RolloutTarget, error)
 	ListRolloutFinalization(ctx context.Context, rolloutID string) ([]db.ListRolloutFinalizationRow, error)

@@ -1,8 +1,9 @@
 // Package rolloutdb is the query set of the rollout controller: it writes rollout_status,
-// rollout_targets and cluster_targets (appending events.target to the outbox), and reads
-// the rollouts users asked for, the profiles (the Kafka version a finalized rollout
-// rolled), the clusters' labels, pins and maintenance windows, and what the physical
-// controller rendered and the satellites reported. Leader-only.
+// rollout_targets, cluster_targets and rollout_events (what the controller did on its own,
+// for the rollout's history), appending events.target to the outbox, and reads the rollouts
+// users asked for, the profiles (the Kafka version a finalized rollout rolled), the
+// clusters' labels, pins and maintenance windows, and what the physical controller rendered
+// and the satellites reported. Leader-only.
 package rolloutdb
 
 import (
@@ -32,6 +33,7 @@ type Queries interface {
 	UpsertClusterTarget(ctx context.Context, arg db.UpsertClusterTargetParams) error
 	FinalizeClusterTarget(ctx context.Context, arg db.FinalizeClusterTargetParams) (int64, error)
 	GetProfile(ctx context.Context, arg db.GetProfileParams) (db.Profile, error)
+	InsertRolloutEvent(ctx context.Context, arg db.InsertRolloutEventParams) error
 }
 
 // Store is the service's view of the store.

@@ -103,6 +103,10 @@ const (
 	TargetSuperseded = "superseded" // a newer rollout took it over
 )
 
+// TargetStates are the target states in the order progress is shown.
+var TargetStates = []string{TargetDone, TargetRolling, TargetWindow, TargetOffline, TargetFailed,
+	TargetSkipped, TargetPinned, TargetWaiting, TargetSuperseded}
+
 // Rollout is a rollout as the API shows it.
 type Rollout struct {
 	ID             string          `json:"id"`
@@ -155,7 +159,9 @@ type RolloutTarget struct {
 	Finalized       bool   `json:"finalized,omitempty"`
 }
 
-// RolloutEvent is one entry of a rollout's history.
+// RolloutEvent is one entry of a rollout's history: a user's action (the actor is the API
+// key's id) or one the rollout controller took on its own (actor rollout-controller), in
+// time order.
 type RolloutEvent struct {
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`

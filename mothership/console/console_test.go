@@ -127,7 +127,7 @@ var fakeRollout = api.Rollout{ID: "ro-1", Product: "kafka", SKU: "dedicated", Re
 		{Cluster: "pkc-4", Wave: 1, State: api.TargetWindow}, {Cluster: "pkc-5", Wave: 1, State: api.TargetOffline},
 		{Cluster: "pkc-6", Wave: 2, State: api.TargetWaiting}, {Cluster: "pkc-7", Wave: 2, State: api.TargetPinned},
 		{Cluster: "pkc-8", Wave: 2, State: api.TargetSkipped}},
-	History: []api.RolloutEvent{{Actor: "key-o", Action: "create"}, {Actor: "controller", Action: "pause", Detail: "failure budget spent"}},
+	History: []api.RolloutEvent{{Actor: "key-o", Action: "create"}, {Actor: "rollout-controller", Action: "paused", Detail: "failure budget of 0 spent: 1 clusters failed: pkc-3 (degraded)"}},
 }
 
 func (b *fakeBackend) changes() []string {
@@ -459,7 +459,7 @@ func TestRolloutPages(t *testing.T) {
 		`data-state="window">1 window`, `data-state="offline">1 offline`, `data-state="failed">1 failed`,
 		`data-state="waiting">1 waiting`, `data-state="pinned">1 pinned`, `data-state="skipped">1 skipped`,
 		"degraded past the progress deadline", "failure budget of 0 spent", "region:us-west-2", "tue 02:00 for 4h0m0s",
-		"<td>controller</td><td>pause</td>", "<td>key-o</td><td>create</td>",
+		"<td>rollout-controller</td><td>paused</td>", "<td>key-o</td><td>create</td>",
 		`id="resume"`, `id="abort"`, `action="/console/rollouts/ro-1/resume"`,
 	} {
 		if !strings.Contains(page, want) {

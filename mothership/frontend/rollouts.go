@@ -241,9 +241,12 @@ func (f *Frontend) rolloutView(ctx context.Context, q frontenddb.Queries, row db
 		if err != nil {
 			return v, err
 		}
-		for _, h := range hist {
-			v.History = append(v.History, api.RolloutEvent{At: db.Time(h.At), Actor: h.Actor, Action: h.Action, Detail: h.Detail})
+		// What the rollout controller did on its own, merged in.
+		evs, err := q.ListRolloutEvents(ctx, row.ID)
+		if err != nil {
+			return v, err
 		}
+		v.History = mergeHistory(hist, evs)
 	}
 	return v, nil
 }
@@ -288,6 +291,21 @@ func finalization(ctx context.Context, q frontenddb.Queries, v *api.Rollout) err
 		}
 	}
 	return nil
+}
+
+// mergeHistory is a rollout's history: the users' actions and the controller's events,
+// each list in the order written, merged in time order; on a tie a user's action comes
+// first (the controller acts on it afterwards).
+func mergeHistory(users []db.RolloutHistory, controller []db.RolloutEvent) []api.RolloutEvent {
+	out := make([]api.RolloutEvent, 0, len(users)+len(controller))
+	for _, h := range users {
+		out = append(out, api.RolloutEvent{At: db.Time(h.At), Actor: h.Actor, Action: h.Action, Detail: h.Detail})
+	}
+	for _, e := range controller {
+		out = append(out, api.RolloutEvent{At: db.Time(e.At), Actor: e.Actor, Action: e.Action, Detail: e.Detail})
+	}
+	slices.SortStableFunc(out, func(a, b api.RolloutEvent) int { return a.At.Compare(b.At) })
+	return out
 }
 
 // rolloutAction records pause, resume, abort, finalize and override-windows, and creates

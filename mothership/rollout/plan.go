@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -34,6 +35,7 @@ func (c *Controller) plan(ctx context.Context, q rolloutdb.Queries, r db.Rollout
 	}
 	waves := Waves(cands, strat)
 	pos := int64(0)
+	pinned := 0
 	for w, wave := range waves {
 		for _, cd := range wave {
 			t := db.InsertRolloutTargetParams{RolloutID: r.ID, PhysicalClusterID: cd.ID, Wave: int64(w), Position: pos,
@@ -44,11 +46,19 @@ func (c *Controller) plan(ctx context.Context, q rolloutdb.Queries, r db.Rollout
 			// changing nothing.
 			if cd.pinned {
 				t.State, t.Reason, t.FinishedAt = api.TargetPinned, "pinned by an operator", ms(now)
+				pinned++
 			}
 			if err := q.InsertRolloutTarget(ctx, t); err != nil {
 				return db.RolloutStatus{}, err
 			}
 		}
+	}
+	detail := fmt.Sprintf("%d clusters in %d waves", pos, len(waves))
+	if pinned > 0 {
+		detail += fmt.Sprintf(", %d pinned", pinned)
+	}
+	if err := record(ctx, q, r.ID, ActionPlanned, ActionPlanned, detail); err != nil {
+		return db.RolloutStatus{}, err
 	}
 	return db.RolloutStatus{RolloutID: r.ID, State: api.RolloutRunning, Waves: int64(len(waves))}, nil
 }
@@ -92,6 +102,9 @@ func (c *Controller) supersede(ctx context.Context, q rolloutdb.Queries, r db.Ro
 			}
 		}
 		if err := q.UpsertRolloutStatus(ctx, db.UpsertRolloutStatusParams(st)); err != nil {
+			return err
+		}
+		if err := record(ctx, q, o.ID, ActionSuperseded, ActionSuperseded, st.Reason); err != nil {
 			return err
 		}
 	}

@@ -133,6 +133,10 @@ func (c *Controller) progress(ctx context.Context, q rolloutdb.Queries, r db.Rol
 		st.State = api.RolloutPaused
 		st.Reason = fmt.Sprintf("failure budget of %d spent: %d clusters failed: %s", budget, len(failed), strings.Join(failed, "; "))
 		c.cfg.Log.Warn("rollout paused itself", "rollout", r.ID, "reason", st.Reason)
+		// One pause per request: only a user's resume (a new request) runs it again.
+		if err := record(ctx, q, r.ID, fmt.Sprintf("%s/%d", ActionPaused, st.RequestSeq), ActionPaused, st.Reason); err != nil {
+			return err
+		}
 	}
 	if st.State != api.RolloutRunning {
 		return nil
@@ -148,6 +152,14 @@ func (c *Controller) progress(ctx context.Context, q rolloutdb.Queries, r db.Rol
 		if !waveHealthy(targets, int(st.Wave)) {
 			return nil
 		}
+		if st.Wave < st.Waves {
+			// (Recorded once: the last wave is healthy again each step until its offline
+			// clusters have rolled.)
+			if err := record(ctx, q, r.ID, waveKey(ActionWaveHealthy, st.Wave), ActionWaveHealthy,
+				waveSummary(targets, st.Wave, st.Waves)); err != nil {
+				return err
+			}
+		}
 		if st.Wave+1 >= st.Waves {
 			for _, t := range targets {
 				if !terminal(t.State) {
@@ -158,11 +170,15 @@ func (c *Controller) progress(ctx context.Context, q rolloutdb.Queries, r db.Rol
 			if len(failed) > 0 {
 				st.Reason = fmt.Sprintf("%d clusters failed within the budget", len(failed))
 			}
-			return nil
+			return record(ctx, q, r.ID, ActionCompleted, ActionCompleted, completion(targets, st.Reason))
 		}
 		st.Wave++
 		st.WaveHealthyAt = ms(now)
 		c.cfg.Log.Info("rollout wave healthy; next wave", "rollout", r.ID, "wave", st.Wave)
+		if err := record(ctx, q, r.ID, waveKey(ActionWaveStarted, st.Wave), ActionWaveStarted,
+			waveSummary(targets, st.Wave, st.Waves)); err != nil {
+			return err
+		}
 	}
 }
 

@@ -296,6 +296,11 @@ func (c *Controller) step(ctx context.Context, q rolloutdb.Queries, id string, o
 			targets[i] = target{RolloutTarget: row}
 		}
 	}
+	if planned && st.Waves > 0 {
+		if err := record(ctx, q, r.ID, waveKey(ActionWaveStarted, 0), ActionWaveStarted, waveSummary(targets, 0, st.Waves)); err != nil {
+			return nil, err
+		}
+	}
 	// (The cached targets are changed in place: should this step fail, Step forgets them.)
 	if st.RequestSeq < r.RequestSeq {
 		finalized := st.FinalizedAt.Valid

@@ -202,6 +202,33 @@ func (f *fleet) targets(id string) map[string]db.RolloutTarget {
 	return out
 }
 
+// events lists the controller's events of a rollout as "action detail", in order, and
+// checks their actor.
+func (f *fleet) events(id string) []string {
+	f.t.Helper()
+	rows, err := dbtest.Q(f.store).ListRolloutEvents(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		if r.Actor != Actor {
+			f.t.Fatalf("event %+v: actor %q, want %q", r, r.Actor, Actor)
+		}
+		out = append(out, r.Action+" "+r.Detail)
+	}
+	return out
+}
+
+// actions is the actions of events, in order.
+func actions(events []string) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, strings.SplitN(e, " ", 2)[0])
+	}
+	return out
+}
+
 // revisions is how many clusters are rendered at each revision.
 func (f *fleet) revisions() map[int64]int {
 	out := map[int64]int{}
@@ -236,6 +263,13 @@ func TestRolloutPausesPastBudgetAndResumes(t *testing.T) {
 				t.Fatalf("revisions while paused: %v (want only the canary at 1)", got)
 			}
 			wantRolloutSeries(t, "ro-1", true, 1, 1)
+			ev := f.events("ro-1")
+			if got := actions(ev); !slices.Equal(got, []string{ActionPlanned, ActionWaveStarted, ActionPaused}) {
+				t.Fatalf("events while paused: %q", ev)
+			}
+			if ev[2] != ActionPaused+" "+st.Reason {
+				t.Fatalf("pause event %q, want the reason %q", ev[2], st.Reason)
+			}
 			// Paused, time passes: nothing more starts.
 			for range 5 {
 				f.round()
@@ -271,6 +305,13 @@ func TestRolloutPausesPastBudgetAndResumes(t *testing.T) {
 				t.Fatalf("waves went %v", waves)
 			}
 			wantRolloutSeries(t, "ro-1", false, 0, 0) // finished: its series are gone
+			// The user's pause is in the users' history, not the controller's events.
+			wantActions := []string{ActionPlanned, ActionWaveStarted, ActionPaused, ActionWaveHealthy, ActionWaveStarted,
+				ActionWaveHealthy, ActionWaveStarted, ActionWaveHealthy, ActionCompleted}
+			if ev := f.events("ro-1"); !slices.Equal(actions(ev), wantActions) || ev[len(ev)-1] != ActionCompleted+" 10 clusters, 10 done" ||
+				ev[3] != ActionWaveHealthy+" wave 1 of 3: 1 clusters, 1 done" {
+				t.Fatalf("events: %q", ev)
+			}
 			for id, h := range f.changes {
 				if !slices.Equal(h, []int64{0, 1}) {
 					t.Fatalf("cluster %s went through revisions %v", id, h)
@@ -410,6 +451,11 @@ func TestRestartMidWaveChangesEachClusterOnce(t *testing.T) {
 			if st := f.status("ro-1"); st.State != api.RolloutComplete {
 				t.Fatalf("rollout: %+v", st)
 			}
+			// Each event once, in order, although every round ran on a new controller.
+			if ev := f.events("ro-1"); !slices.Equal(actions(ev), []string{ActionPlanned, ActionWaveStarted, ActionWaveHealthy,
+				ActionWaveStarted, ActionWaveHealthy, ActionWaveStarted, ActionWaveHealthy, ActionCompleted}) {
+				t.Fatalf("events: %q", ev)
+			}
 			tg := f.targets("ro-1")
 			lastOfWave := map[int64]int64{}
 			for _, x := range tg {
@@ -453,6 +499,14 @@ func TestNewerRolloutSupersedes(t *testing.T) {
 	}
 	if st := f.status("ro-2"); st.State != api.RolloutComplete {
 		t.Fatalf("the newer rollout: %+v", st)
+	}
+	if ev := f.events("ro-1"); !slices.Equal(actions(ev), []string{ActionPlanned, ActionWaveStarted, ActionSuperseded}) ||
+		ev[2] != ActionSuperseded+" superseded by rollout ro-2" {
+		t.Fatalf("events of the superseded rollout: %q", ev)
+	}
+	if ev := f.events("ro-2"); !slices.Equal(actions(ev), []string{ActionPlanned, ActionWaveStarted, ActionWaveHealthy, ActionCompleted}) ||
+		ev[0] != ActionPlanned+" 3 clusters in 1 waves, 1 pinned" {
+		t.Fatalf("events of the newer rollout: %q", ev)
 	}
 	if tg := f.targets("ro-2")["pkc-sat-a-2"]; tg.State != api.TargetPinned {
 		t.Fatalf("the pinned cluster: %+v", tg)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,14 +13,16 @@ import (
 	"github.com/orbitcp/orbit/db/dbtest"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/mothership/frontend"
+	"github.com/orbitcp/orbit/mothership/rollout"
 	"github.com/orbitcp/orbit/tests/testkit"
 	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
 
 // TestRolloutSurvivesSIGKILL kills the mothership process with SIGKILL in the middle of a
 // rollout's waves, several rounds, on both databases: after the restarts every cluster
-// changed exactly once (physical generation 2: created, then the new revision) and each
-// wave started only after the one before had finished.
+// changed exactly once (physical generation 2: created, then the new revision), each
+// wave started only after the one before had finished, and the controller's events in the
+// rollout's history are each there once, in order.
 func TestRolloutSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the mothership binary")
@@ -111,6 +114,20 @@ func rolloutSIGKILL(t *testing.T, bin, engine string) {
 	}
 	if len(got.Progress) != 3 {
 		t.Fatalf("waves: %+v", got.Progress)
+	}
+	// The controller's events: each once, none lost, in order, whatever the kills hit.
+	var events []string
+	for _, h := range got.History {
+		if h.Actor == rollout.Actor {
+			events = append(events, h.Action)
+		}
+	}
+	want := []string{rollout.ActionPlanned}
+	for range 3 {
+		want = append(want, rollout.ActionWaveStarted, rollout.ActionWaveHealthy)
+	}
+	if want = append(want, rollout.ActionCompleted); !slices.Equal(events, want) {
+		t.Fatalf("the controller's events %q, want %q", events, want)
 	}
 	ms.kill()
 	withStore(t, ms.dsn, func(s *db.Store) {

@@ -17,8 +17,7 @@ import (
 )
 
 // progressStates are the columns of a rollout's progress, in order.
-var progressStates = []string{api.TargetDone, api.TargetRolling, api.TargetWindow, api.TargetOffline, api.TargetFailed,
-	api.TargetSkipped, api.TargetPinned, api.TargetWaiting, api.TargetSuperseded}
+var progressStates = api.TargetStates
 
 var rolloutWaitFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "wait", Usage: "Wait until the rollout is complete, paused, aborted or superseded, showing progress per wave", EnvVars: []string{"ORBIT_WAIT"}},

@@ -205,6 +205,16 @@ type Rollout struct {
 	UpdatedAt         int64
 }
 
+type RolloutEvent struct {
+	ID        int64
+	RolloutID string
+	Key       string
+	At        int64
+	Actor     string
+	Action    string
+	Detail    string
+}
+
 type RolloutHistory struct {
 	ID        int64
 	RolloutID string

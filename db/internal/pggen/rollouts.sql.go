@@ -169,6 +169,34 @@ func (q *Queries) InsertRollout(ctx context.Context, arg InsertRolloutParams) er
 	return err
 }
 
+const insertRolloutEvent = `-- name: InsertRolloutEvent :exec
+INSERT INTO rollout_events (rollout_id, key, at, actor, action, detail)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (rollout_id, key) DO NOTHING
+`
+
+type InsertRolloutEventParams struct {
+	RolloutID string
+	Key       string
+	At        int64
+	Actor     string
+	Action    string
+	Detail    string
+}
+
+// An event is recorded once: replaying it (same rollout and key) changes nothing.
+func (q *Queries) InsertRolloutEvent(ctx context.Context, arg InsertRolloutEventParams) error {
+	_, err := q.db.ExecContext(ctx, insertRolloutEvent,
+		arg.RolloutID,
+		arg.Key,
+		arg.At,
+		arg.Actor,
+		arg.Action,
+		arg.Detail,
+	)
+	return err
+}
+
 const insertRolloutHistory = `-- name: InsertRolloutHistory :exec
 INSERT INTO rollout_history (rollout_id, at, actor, action, detail)
 VALUES ($1, $2, $3, $4, $5)
@@ -439,6 +467,41 @@ func (q *Queries) ListRolloutCandidates(ctx context.Context, arg ListRolloutCand
 			&i.Region,
 			&i.ProfileRevision,
 			&i.Satellite,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRolloutEvents = `-- name: ListRolloutEvents :many
+SELECT id, rollout_id, key, at, actor, action, detail FROM rollout_events WHERE rollout_id = $1 ORDER BY id
+`
+
+func (q *Queries) ListRolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error) {
+	rows, err := q.db.QueryContext(ctx, listRolloutEvents, rolloutID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RolloutEvent
+	for rows.Next() {
+		var i RolloutEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.RolloutID,
+			&i.Key,
+			&i.At,
+			&i.Actor,
+			&i.Action,
+			&i.Detail,
 		); err != nil {
 			return nil, err
 		}

@@ -276,6 +276,15 @@ type InsertProfileParams struct {
 	CreatedBy string
 }
 
+type InsertRolloutEventParams struct {
+	RolloutID string
+	Key       string
+	At        int64
+	Actor     string
+	Action    string
+	Detail    string
+}
+
 type InsertRolloutHistoryParams struct {
 	RolloutID string
 	At        int64
@@ -587,6 +596,16 @@ type Rollout struct {
 	UpdatedAt         int64
 }
 
+type RolloutEvent struct {
+	ID        int64
+	RolloutID string
+	Key       string
+	At        int64
+	Actor     string
+	Action    string
+	Detail    string
+}
+
 type RolloutHistory struct {
 	ID        int64
 	RolloutID string
@@ -842,6 +861,7 @@ type Queries interface {
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertProfile(ctx context.Context, arg InsertProfileParams) error
 	InsertRollout(ctx context.Context, arg InsertRolloutParams) error
+	InsertRolloutEvent(ctx context.Context, arg InsertRolloutEventParams) error
 	InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error
 	InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error
 	InsertTenancy(ctx context.Context, arg InsertTenancyParams) error
@@ -866,6 +886,7 @@ type Queries interface {
 	ListPhysicalDependentIDs(ctx context.Context, kafkaPhysicalID string) ([]string, error)
 	ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error)
 	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
+	ListRolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error)
 	ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error)
 	ListRolloutHistory(ctx context.Context, rolloutID string) ([]RolloutHistory, error)
 	ListRolloutObservations(ctx context.Context, rolloutID string) ([]ListRolloutObservationsRow, error)
@@ -1125,6 +1146,10 @@ func (x sqlitegenQueries) InsertRollout(ctx context.Context, arg InsertRolloutPa
 	return translate(x.q.InsertRollout(ctx, sqlitegen.InsertRolloutParams(arg)))
 }
 
+func (x sqlitegenQueries) InsertRolloutEvent(ctx context.Context, arg InsertRolloutEventParams) error {
+	return translate(x.q.InsertRolloutEvent(ctx, sqlitegen.InsertRolloutEventParams(arg)))
+}
+
 func (x sqlitegenQueries) InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error {
 	return translate(x.q.InsertRolloutHistory(ctx, sqlitegen.InsertRolloutHistoryParams(arg)))
 }
@@ -1342,6 +1367,18 @@ func (x sqlitegenQueries) ListRolloutCandidates(ctx context.Context, arg ListRol
 	out := make([]ListRolloutCandidatesRow, len(r))
 	for i := range r {
 		out[i] = ListRolloutCandidatesRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x sqlitegenQueries) ListRolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error) {
+	r, err := x.q.ListRolloutEvents(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]RolloutEvent, len(r))
+	for i := range r {
+		out[i] = RolloutEvent(r[i])
 	}
 	return out, translate(err)
 }
@@ -1771,6 +1808,10 @@ func (x pggenQueries) InsertRollout(ctx context.Context, arg InsertRolloutParams
 	return translate(x.q.InsertRollout(ctx, pggen.InsertRolloutParams(arg)))
 }
 
+func (x pggenQueries) InsertRolloutEvent(ctx context.Context, arg InsertRolloutEventParams) error {
+	return translate(x.q.InsertRolloutEvent(ctx, pggen.InsertRolloutEventParams(arg)))
+}
+
 func (x pggenQueries) InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error {
 	return translate(x.q.InsertRolloutHistory(ctx, pggen.InsertRolloutHistoryParams(arg)))
 }
@@ -1988,6 +2029,18 @@ func (x pggenQueries) ListRolloutCandidates(ctx context.Context, arg ListRollout
 	out := make([]ListRolloutCandidatesRow, len(r))
 	for i := range r {
 		out[i] = ListRolloutCandidatesRow(r[i])
+	}
+	return out, translate(err)
+}
+
+func (x pggenQueries) ListRolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error) {
+	r, err := x.q.ListRolloutEvents(ctx, rolloutID)
+	if r == nil {
+		return nil, translate(err)
+	}
+	out := make([]RolloutEvent, len(r))
+	for i := range r {
+		out[i] = RolloutEvent(r[i])
 	}
 	return out, translate(err)
 }

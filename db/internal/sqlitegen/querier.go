@@ -65,6 +65,8 @@ type Querier interface {
 	InsertPhysicalGeneration(ctx context.Context, arg InsertPhysicalGenerationParams) error
 	InsertProfile(ctx context.Context, arg InsertProfileParams) error
 	InsertRollout(ctx context.Context, arg InsertRolloutParams) error
+	// An event is recorded once: replaying it (same rollout and key) changes nothing.
+	InsertRolloutEvent(ctx context.Context, arg InsertRolloutEventParams) error
 	InsertRolloutHistory(ctx context.Context, arg InsertRolloutHistoryParams) error
 	InsertRolloutTarget(ctx context.Context, arg InsertRolloutTargetParams) error
 	InsertTenancy(ctx context.Context, arg InsertTenancyParams) error
@@ -99,6 +101,7 @@ type Querier interface {
 	ListPhysicalTenants(ctx context.Context, arg ListPhysicalTenantsParams) ([]ListPhysicalTenantsRow, error)
 	// The live physical clusters of a product and SKU, with where they run.
 	ListRolloutCandidates(ctx context.Context, arg ListRolloutCandidatesParams) ([]ListRolloutCandidatesRow, error)
+	ListRolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error)
 	// Each cluster of a rollout with the metadata.version level it is to be finalized at and
 	// the Kafka health its satellite last reported (JSON of kv.KafkaHealth; '' if none).
 	ListRolloutFinalization(ctx context.Context, rolloutID string) ([]ListRolloutFinalizationRow, error)
