@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
@@ -27,7 +28,7 @@ const (
 // their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. Its Kafka
 // cluster's reconcile gives that principal the ACLs it needs and nothing else
 // (workerACLEntries).
-func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
+func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) error {
 	if o.Spec.Kafka == nil {
 		return invalid("InvalidDesiredState", fmt.Errorf("spec.kafka: a %s cluster needs its kafka cluster", o.Spec.Product))
 	}
@@ -108,6 +109,10 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	ro.replicas = o.Spec.Replicas
 	ro.mountConfig = kafkaConfigDir
 	ro.restartHash = hashString(ro.image, props, jaas)
+	if users != nil {
+		// The login modules read the users file once: a user added or removed needs a restart.
+		ro.restartHash = hashString(ro.image, props, jaas, strings.Join(users.ids, ","))
+	}
 	ro.tls = true
 	ro.env = append(ro.env, corev1ac.EnvVar().WithName(optsEnv).WithValue("-Djava.security.auth.login.config="+kafkaConfigDir+"/"+restJAASFile))
 	ro.volumes = append(ro.volumes, corev1ac.Volume().WithName("rest-users").
@@ -115,7 +120,11 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	ro.mounts = append(ro.mounts, corev1ac.VolumeMount().WithName("rest-users").WithMountPath(restUsersDir).WithReadOnly(true))
 	out.add("ConfigMap", name+"-config", cmObject(corev1ac.ConfigMap(name+"-config", ns).WithLabels(labels).
 		WithData(map[string]string{file: props, restJAASFile: jaas})))
-	out.add("Secret", restUsersSecret, ensureRESTUsers(ns, labels))
+	if users != nil {
+		out.add("Secret", restUsersSecret, applyRESTUsers(ns, labels, users))
+	} else {
+		out.add("Secret", restUsersSecret, ensureRESTUsers(ns, labels))
+	}
 	out.tls = &tlsState{}
 	names := []string{o.Name + "." + r.domain, name + "." + ns + ".svc", "*." + headless}
 	out.add("Secret", tlsSecretName(o.Spec.Product), r.tlsSecret(o, ns, Namespace(o.Spec.Kafka.ID), labels,
@@ -128,9 +137,10 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 }
 
 // The workers' REST authentication: a JAAS file in the configuration, and a users file (the
-// login modules' "user: password,role" lines) in a Secret mounted beside it. The satellite
-// creates the Secret with no users, so that the endpoints refuse every request until keys
-// are issued for them, and never rewrites it here.
+// login modules' "user: password,role" lines) in a Secret mounted beside it. The Secret
+// starts with no users, so that the endpoints refuse every request until keys are issued
+// for them; the satellite then keeps it holding exactly the cluster's live REST API keys
+// (restusers.go).
 const (
 	ksqlRealm       = "KsqlServer-Props"
 	restRole        = "user"
