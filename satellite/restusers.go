@@ -48,10 +48,13 @@ func (op *operator) restUsers(ctx context.Context, o *PSCObject) (*restUsers, er
 // renderRESTUsers renders the users file of product's login module. ksqlDB (Jetty's
 // PropertyFileLoginModule) reads "user: MD5:<hex>,<role>" and admits users with the role
 // in authentication.roles; Connect's PropertyFileLoginModule reads "user: password" and
-// compares the whole value, so its lines carry no role.
+// compares the whole value, so its lines carry no role, after connectRefuseAll.
 func renderRESTUsers(product kv.Product, creds map[string]*keyCredential) *restUsers {
 	u := &restUsers{ids: slices.Sorted(maps.Keys(creds))}
 	var b strings.Builder
+	if product == kv.ProductConnect {
+		b.WriteString(connectRefuseAll)
+	}
 	for _, id := range u.ids {
 		b.WriteString(id + ": " + creds[id].cred.Password)
 		if product == kv.ProductKsqlDB {
@@ -62,6 +65,14 @@ func renderRESTUsers(product kv.Product, creds map[string]*keyCredential) *restU
 	u.file = []byte(b.String())
 	return u
 }
+
+// connectRefuseAll opens every Connect users file. Connect's PropertyFileLoginModule admits
+// every request when its file holds no user at all, so the file always holds this one,
+// which no request can name: the user of a basic-auth header ends at its first colon
+// (RFC 7617; Connect's JaasBasicAuthFilter splits there), and this user's name holds one
+// (escaped, as java.util.Properties reads it).
+const connectRefuseAll = "# Connect admits every request when this file has no user: this one no request can name.\n" +
+	"orbit\\:refuse-all: -\n"
 
 // applyRESTUsers makes the rest-users Secret hold exactly users' file, creating it if need
 // be. It reports whether it wrote anything.

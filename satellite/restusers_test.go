@@ -18,7 +18,8 @@ import (
 // TestRESTUsersSecretHoldsExactlyTheLiveKeys gives a ksqlDB and a Connect cluster REST
 // keys through a real credentials bucket: each rest-users Secret holds exactly the lines of
 // the keys in the mirror (ksqlDB: "id: MD5:<hex>,user"; Connect: "id: secret", which its
-// login module compares whole), in id order; a value sealed by another key, or holding
+// login module compares whole, after a user no request can name, without which it would
+// admit every request), in id order; a value sealed by another key, or holding
 // another product's credential, is left out; an edited Secret is rewritten; a key gone from
 // the mirror (revoked) loses its line. The workers roll when the set of users changes, not
 // when drift is repaired.
@@ -78,6 +79,12 @@ func TestRESTUsersSecretHoldsExactlyTheLiveKeys(t *testing.T) {
 		}},
 		{kv.ProductConnect, "pconnc-1", func(id, secret string) string { return id + ": " + secret + "\n" }},
 	} {
+		// Connect's file always starts with a user no request can name: with none at all,
+		// its login module would admit every request.
+		head := ""
+		if tc.product == kv.ProductConnect {
+			head = connectRefuseAll
+		}
 		psc := &kv.PSC{SchemaVersion: kv.SchemaVersion, ID: tc.id, Satellite: "sat", Product: tc.product, Generation: 1,
 			Spec: kv.PSCSpec{Version: "3.9.0", Replicas: 2, Storage: kv.Storage{SizeGiB: 10}, Kafka: &kv.KafkaRef{ID: "pkc-1"}}}
 		ns := Namespace(tc.id)
@@ -92,7 +99,7 @@ func TestRESTUsersSecretHoldsExactlyTheLiveKeys(t *testing.T) {
 			}
 		}
 		converge(t, p, b, psc)
-		if got := users(); got != "" {
+		if got := users(); got != head {
 			t.Fatalf("%s: users before any key: %q", tc.product, got)
 		}
 		empty := hash()
@@ -110,7 +117,7 @@ func TestRESTUsersSecretHoldsExactlyTheLiveKeys(t *testing.T) {
 		}
 		put(mother, tc.product, tc.id, rest(other, "rk-other", "x"))
 		reconcile()
-		want := tc.line("rk-a", "secreta") + tc.line("rk-b", "secretb")
+		want := head + tc.line("rk-a", "secreta") + tc.line("rk-b", "secretb")
 		if got := users(); got != want {
 			t.Fatalf("%s users file:\n%s\nwant:\n%s", tc.product, got, want)
 		}
@@ -142,7 +149,7 @@ func TestRESTUsersSecretHoldsExactlyTheLiveKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		reconcile()
-		if got, want := users(), tc.line("rk-a", "secreta"); got != want {
+		if got, want := users(), head+tc.line("rk-a", "secreta"); got != want {
 			t.Fatalf("%s after the revoke:\n%s\nwant:\n%s", tc.product, got, want)
 		}
 		if h := hash(); h == withTwo || h == empty {

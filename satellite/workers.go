@@ -123,7 +123,7 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) 
 	if users != nil {
 		out.add("Secret", restUsersSecret, applyRESTUsers(ns, labels, users))
 	} else {
-		out.add("Secret", restUsersSecret, ensureRESTUsers(ns, labels))
+		out.add("Secret", restUsersSecret, ensureRESTUsers(ns, labels, o.Spec.Product))
 	}
 	out.tls = &tlsState{}
 	names := []string{o.Name + "." + r.domain, name + "." + ns + ".svc", "*." + headless}
@@ -138,9 +138,9 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) 
 
 // The workers' REST authentication: a JAAS file in the configuration, and a users file (the
 // login modules' "user: password,role" lines) in a Secret mounted beside it. The Secret
-// starts with no users, so that the endpoints refuse every request until keys are issued
-// for them; the satellite then keeps it holding exactly the cluster's live REST API keys
-// (restusers.go).
+// starts with no user a request can name (Connect's: one that none can, connectRefuseAll),
+// so that the endpoints refuse every request until keys are issued for them; the satellite
+// then keeps it holding exactly the cluster's live REST API keys (restusers.go).
 const (
 	ksqlRealm       = "KsqlServer-Props"
 	restRole        = "user"
@@ -150,10 +150,11 @@ const (
 	restUsersDir    = "/etc/orbit/rest-users"
 )
 
-// ensureRESTUsers creates the REST users Secret, empty, if it does not exist.
-func ensureRESTUsers(ns string, labels map[string]string) func(context.Context, *kube) (bool, error) {
+// ensureRESTUsers creates the REST users Secret, with no user a request can name, if it
+// does not exist.
+func ensureRESTUsers(ns string, labels map[string]string, product kv.Product) func(context.Context, *kube) (bool, error) {
 	return createSecretOnce(ns, restUsersSecret, labels, func() (map[string][]byte, error) {
-		return map[string][]byte{restUsersFile: {}}, nil
+		return map[string][]byte{restUsersFile: renderRESTUsers(product, nil).file}, nil
 	})
 }
 
