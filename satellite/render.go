@@ -121,9 +121,8 @@ type renderer struct {
 
 func (r *renderer) render(o *PSCObject) (*rendered, error) { return r.renderWith(o, nil) }
 
-// renderWith renders o; users, if not nil, are the REST users a ksqlDB or Connect cluster's
-// rest-users Secret must hold (nil: the satellite has no credentials to give, and the
-// Secret is only created, empty).
+// renderWith renders o; users are the REST users a ksqlDB or Connect cluster's rest-users
+// Secret must hold (nil: none, the satellite has no credentials to give).
 func (r *renderer) renderWith(o *PSCObject, users *restUsers) (*rendered, error) {
 	ns := Namespace(o.Name)
 	if len(ns) > kv.MaxNameLength {

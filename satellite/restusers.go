@@ -28,12 +28,17 @@ import (
 type restUsers struct {
 	// file is users.properties: one "user: password[,role]" line per key, sorted.
 	file []byte
-	// ids are the users, sorted: the part of the restart hash.
+	// ids are the users, sorted.
 	ids []string
+	// restart is what of the file the workers' restart hash covers: the set of users, and
+	// for Connect the user no request can name (workers that started without it admit
+	// every request until they restart). "" for a ksqlDB cluster without users, so that
+	// its workers hash as they did before REST keys existed.
+	restart string
 }
 
-// restUsers opens a ksqlDB or Connect cluster's REST credentials; nil (nothing to write)
-// for a Kafka cluster or a satellite without credentials.
+// restUsers opens a ksqlDB or Connect cluster's REST credentials; nil for a Kafka cluster
+// or a satellite without credentials (which has no users to give).
 func (op *operator) restUsers(ctx context.Context, o *PSCObject) (*restUsers, error) {
 	if op.credentials == nil || op.curve == nil || kv.RESTMechanism(o.Spec.Product) == "" {
 		return nil, nil
@@ -52,8 +57,10 @@ func (op *operator) restUsers(ctx context.Context, o *PSCObject) (*restUsers, er
 func renderRESTUsers(product kv.Product, creds map[string]*keyCredential) *restUsers {
 	u := &restUsers{ids: slices.Sorted(maps.Keys(creds))}
 	var b strings.Builder
+	u.restart = strings.Join(u.ids, ",")
 	if product == kv.ProductConnect {
 		b.WriteString(connectRefuseAll)
+		u.restart = "refuse-all;" + u.restart
 	}
 	for _, id := range u.ids {
 		b.WriteString(id + ": " + creds[id].cred.Password)

@@ -157,3 +157,53 @@ func TestRESTUsersSecretHoldsExactlyTheLiveKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestRESTUsersWithoutCredentials: a satellite with no credentials to give still keeps the
+// rest-users Secrets holding no user a request can name. A Connect file left empty (as
+// satellites wrote it before REST keys, which Connect reads as "admit every request") is
+// rewritten, and Connect's workers hash differently from before, so that workers started
+// on the empty file restart; ksqlDB's workers hash as before (an empty file refuses all).
+func TestRESTUsersWithoutCredentials(t *testing.T) {
+	cs, dyn := fake.NewClientset(), simkube.NewDynamic(CustomResources)
+	b := testBucket(t)
+	p := newParts(t, cs, dyn, b)
+	converge(t, p, b, testPSC(1, 3))
+	ctx := context.Background()
+	for _, tc := range []struct {
+		product  kv.Product
+		id, file string
+		want     string
+		rolls    bool
+	}{
+		{kv.ProductKsqlDB, "pksqlc-1", "ksql-server.properties", "", false},
+		{kv.ProductConnect, "pconnc-1", "connect-distributed.properties", connectRefuseAll, true},
+	} {
+		psc := &kv.PSC{SchemaVersion: kv.SchemaVersion, ID: tc.id, Satellite: "sat", Product: tc.product, Generation: 1,
+			Spec: kv.PSCSpec{Version: "3.9.0", Replicas: 2, Storage: kv.Storage{SizeGiB: 10}, Kafka: &kv.KafkaRef{ID: "pkc-1"}}}
+		converge(t, p, b, psc)
+		ns := Namespace(tc.id)
+		s := getSecret(t, cs, ns, restUsersSecret)
+		if got := string(s.Data[restUsersFile]); got != tc.want {
+			t.Fatalf("%s: users file %q, want %q", tc.product, got, tc.want)
+		}
+		s.Data[restUsersFile] = []byte{}
+		if _, err := cs.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		testkit.CheckFor(t, cacheCatchUp, func() error {
+			if err := p.op.reconcile(ctx, tc.id); err != nil {
+				return err
+			}
+			if got := string(getSecret(t, cs, ns, restUsersSecret).Data[restUsersFile]); got != tc.want {
+				return fmt.Errorf("%s: users file %q, want %q", tc.product, got, tc.want)
+			}
+			return nil
+		})
+		cm := getConfig(t, cs, ns, string(tc.product)+"-config")
+		sts := getSet(t, cs, ns, string(tc.product))
+		before := hashString(sts.Spec.Template.Spec.Containers[0].Image, cm[tc.file], cm[restJAASFile])
+		if rolls := sts.Spec.Template.Annotations[annotationRestartHash] != before; rolls != tc.rolls {
+			t.Errorf("%s: workers roll for the users file: %v, want %v", tc.product, rolls, tc.rolls)
+		}
+	}
+}

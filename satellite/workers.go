@@ -1,10 +1,8 @@
 package satellite
 
 import (
-	"context"
 	"fmt"
 	"maps"
-	"strings"
 
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
@@ -109,9 +107,13 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) 
 	ro.replicas = o.Spec.Replicas
 	ro.mountConfig = kafkaConfigDir
 	ro.restartHash = hashString(ro.image, props, jaas)
-	if users != nil {
-		// The login modules read the users file once: a user added or removed needs a restart.
-		ro.restartHash = hashString(ro.image, props, jaas, strings.Join(users.ids, ","))
+	if users == nil {
+		users = renderRESTUsers(o.Spec.Product, nil)
+	}
+	if users.restart != "" {
+		// The login modules read the users file once: a user added or removed needs a
+		// restart.
+		ro.restartHash = hashString(ro.image, props, jaas, users.restart)
 	}
 	ro.tls = true
 	ro.env = append(ro.env, corev1ac.EnvVar().WithName(optsEnv).WithValue("-Djava.security.auth.login.config="+kafkaConfigDir+"/"+restJAASFile))
@@ -120,11 +122,7 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) 
 	ro.mounts = append(ro.mounts, corev1ac.VolumeMount().WithName("rest-users").WithMountPath(restUsersDir).WithReadOnly(true))
 	out.add("ConfigMap", name+"-config", cmObject(corev1ac.ConfigMap(name+"-config", ns).WithLabels(labels).
 		WithData(map[string]string{file: props, restJAASFile: jaas})))
-	if users != nil {
-		out.add("Secret", restUsersSecret, applyRESTUsers(ns, labels, users))
-	} else {
-		out.add("Secret", restUsersSecret, ensureRESTUsers(ns, labels, o.Spec.Product))
-	}
+	out.add("Secret", restUsersSecret, applyRESTUsers(ns, labels, users))
 	out.tls = &tlsState{}
 	names := []string{o.Name + "." + r.domain, name + "." + ns + ".svc", "*." + headless}
 	out.add("Secret", tlsSecretName(o.Spec.Product), r.tlsSecret(o, ns, Namespace(o.Spec.Kafka.ID), labels,
@@ -149,14 +147,6 @@ const (
 	restUsersFile   = "users.properties"
 	restUsersDir    = "/etc/orbit/rest-users"
 )
-
-// ensureRESTUsers creates the REST users Secret, with no user a request can name, if it
-// does not exist.
-func ensureRESTUsers(ns string, labels map[string]string, product kv.Product) func(context.Context, *kube) (bool, error) {
-	return createSecretOnce(ns, restUsersSecret, labels, func() (map[string][]byte, error) {
-		return map[string][]byte{restUsersFile: renderRESTUsers(product, nil).file}, nil
-	})
-}
 
 // ksqlServiceID is a ksqlDB cluster's ksql.service.id: the prefix of its internal topics,
 // groups and transactional ids (workerACLEntries).
