@@ -14,8 +14,8 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// Kafka credentials travel sealed: the mothership derives a key's SCRAM salted password
-// once, seals it (NaCl box through nkeys' curve keys) to its own curve key for the database,
+// API key credentials travel sealed: the mothership derives a key's SCRAM salted password
+// (Kafka) or REST users-file password field (ksqlDB, Connect) once, seals it (NaCl box through nkeys' curve keys) to its own curve key for the database,
 // and again to the target satellite's curve key for the credentials bucket. Only the
 // satellite holding that curve key's seed can open what it mirrors.
 
@@ -263,8 +263,9 @@ func CredentialPrefix(satellite string, product Product, cluster string) string 
 	return satellite + "." + string(cmp.Or(product, ProductKafka)) + "." + cluster + "."
 }
 
-// SealedCredential is a value of the credentials bucket: one Kafka API key's credential
-// (a KafkaCredential) sealed from the mothership's curve key (Sender) to the target
+// SealedCredential is a value of the credentials bucket: one API key's credential (a
+// KafkaCredential: SCRAM for a Kafka cluster, a REST users-file password field for a
+// ksqlDB or Connect cluster) sealed from the mothership's curve key (Sender) to the target
 // satellite's (Recipient). The satellite opens it with its own curve seed; nobody else can.
 type SealedCredential struct {
 	SchemaVersion int `json:"schemaVersion"`

@@ -44,9 +44,9 @@ func newKafkaSecret() string {
 	return ids.LowerBase32.EncodeToString(b[:])
 }
 
-// kafkaCluster finds the caller's live cluster named in the path; anything else (another
+// keyCluster finds the caller's live cluster named in the path; anything else (another
 // tenant's, a deleted one) is not found. Every product has API keys.
-func kafkaCluster(ctx context.Context, q frontenddb.Queries, r *http.Request, p *principal) (db.LogicalCluster, error) {
+func keyCluster(ctx context.Context, q frontenddb.Queries, r *http.Request, p *principal) (db.LogicalCluster, error) {
 	name, err := pathName(r)
 	if err != nil {
 		return db.LogicalCluster{}, err
@@ -98,7 +98,7 @@ func (f *Frontend) createKafkaKey(w http.ResponseWriter, r *http.Request, p *pri
 		secret string
 	)
 	err = f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		l, err := kafkaCluster(r.Context(), q, r, p)
+		l, err := keyCluster(r.Context(), q, r, p)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (f *Frontend) createKafkaKey(w http.ResponseWriter, r *http.Request, p *pri
 
 func (f *Frontend) listKafkaKeys(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := f.store.Read()
-	l, err := kafkaCluster(r.Context(), q, r, p)
+	l, err := keyCluster(r.Context(), q, r, p)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (f *Frontend) revokeKafkaKey(w http.ResponseWriter, r *http.Request, p *pri
 	}
 	var out api.KafkaAPIKey
 	err := f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		l, err := kafkaCluster(r.Context(), q, r, p)
+		l, err := keyCluster(r.Context(), q, r, p)
 		if err != nil {
 			return err
 		}
