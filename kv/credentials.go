@@ -15,11 +15,12 @@ import (
 )
 
 // API key credentials travel sealed: the mothership derives a key's SCRAM salted password
-// (Kafka) or REST users-file password field (ksqlDB, Connect) once, seals it (NaCl box through nkeys' curve keys) to its own curve key for the database,
-// and again to the target satellite's curve key for the credentials bucket. Only the
-// satellite holding that curve key's seed can open what it mirrors.
+// (Kafka) or REST users-file password field (ksqlDB, Connect) once, seals it (NaCl box
+// through nkeys' curve keys) to its own curve key for the database, and again to the
+// target satellite's curve key for the credentials bucket. Only the satellite holding that
+// curve key's seed can open what it mirrors.
 
-// MechanismSCRAMSHA512 is the only SASL mechanism Orbit issues.
+// MechanismSCRAMSHA512 is the only SASL mechanism Orbit issues (Kafka API keys).
 const MechanismSCRAMSHA512 = "SCRAM-SHA-512"
 
 // REST API keys of ksqlDB and Connect: HTTP basic authentication users of the workers'
