@@ -368,13 +368,15 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 			}
 		}
 		l.op.mitigation = newMitigator(cfg.Mitigation, rebalancer)
-		if len(cfg.CurveSeed) > 0 {
-			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
-			if err != nil {
-				return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
-			}
-			l.op.credentials, l.op.curve, l.op.sender = link.credentials, curve, cfg.CredentialSender
+	}
+	// Credentials serve Kafka's SCRAM users (with the Kafka admin client) and the ksqlDB and
+	// Connect REST users files (Kubernetes only).
+	if len(cfg.CurveSeed) > 0 {
+		curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
+		if err != nil {
+			return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
 		}
+		l.op.credentials, l.op.curve, l.op.sender = link.credentials, curve, cfg.CredentialSender
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)
