@@ -39,8 +39,9 @@ type Config struct {
 	// Seed is the satellite's user nkey seed.
 	Seed []byte
 	// CurveSeed is the satellite's curve key seed (nkeys, SX…), minted at onboarding beside
-	// Seed: the Kafka credentials the mothership publishes for this satellite are sealed to
-	// its public half. Without it the satellite cannot open them.
+	// Seed: the API key credentials (Kafka, ksqlDB, Connect) the mothership publishes for
+	// this satellite are sealed to its public half. Without it the satellite cannot open
+	// them.
 	CurveSeed []byte
 	// CredentialSender is the control plane's public curve key (nkeys, X…), given at
 	// onboarding: the satellite opens only credentials sealed by it (required with
@@ -115,7 +116,7 @@ func (c *Config) Validate() error {
 			return errors.New("satellite: the curve seed is not an nkeys curve seed")
 		}
 		if err := kv.ValidateCurvePublicKey("credentialSender", c.CredentialSender); err != nil {
-			return fmt.Errorf("satellite: the control plane's public curve key, which seals Kafka credentials: %w", err)
+			return fmt.Errorf("satellite: the control plane's public curve key, which seals API key credentials: %w", err)
 		}
 	}
 	return nil
