@@ -29,10 +29,11 @@ import (
 // the CLI: each key is answered once with its secret; the satellite writes the cluster's
 // rest-users Secret with exactly the live keys' lines (ksqlDB: Jetty's "MD5:<hex>,user",
 // which verifies against the secret; Connect: the secret, which its login module compares
-// in plain, after a user no request can name), rewrites it when someone edits it, and drops a revoked key's line. The sealed
-// credential opens only with the target satellite's curve key. No secret (nor ksqlDB's MD5
-// field) appears in the logs, the CLI's listing, the database, the buckets or the PSC
-// objects. Malformed bodies get a 400 naming the field and create nothing.
+// in plain, after a user no request can name), rewrites it when someone edits it, and
+// drops a revoked key's line. The sealed credential opens only with the target
+// satellite's curve key. No secret (nor ksqlDB's MD5 field) appears in the logs, the CLI's
+// listing, the database, the buckets or the PSC objects. Malformed bodies get a 400
+// naming the field and create nothing.
 func TestRESTAPIKeys(t *testing.T) {
 	var logs lockedBuffer
 	e := newEnv(t, func(c *devstack.ControlPlaneConfig) {
