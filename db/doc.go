@@ -27,7 +27,7 @@
 //	meta[usage_cursor]     usage meter (usagedb)
 //	tenants, api_keys      frontend (frontenddb: API and dev bootstrap)
 //	logical_clusters       frontend (frontenddb)
-//	kafka_api_keys         frontend (frontenddb: Kafka API keys, the SCRAM credential sealed)
+//	kafka_api_keys         frontend (frontenddb: API keys, the credential sealed: Kafka SCRAM, ksqlDB/Connect REST)
 //	cluster_history        frontend (frontenddb, in the transaction of the change it records)
 //	profiles               frontend (frontenddb: operators set them)
 //	console_sessions       frontend (frontenddb: the console's logins; only ids' hashes)

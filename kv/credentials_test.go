@@ -134,7 +134,7 @@ func TestSealedCredentialValue(t *testing.T) {
 	if k, err := ParseCredentialKey(v.Key().String()); err != nil || k != v.Key() {
 		t.Fatalf("key %q: %v %v", v.Key(), k, err)
 	}
-	for _, bad := range []string{"eu.kafka.pkc-1", "eu.ksqldb.pkc-1.kk-1", "eu.kafka.pkc-1.KK", "eu.kafka.pkc-1.kk-1.x"} {
+	for _, bad := range []string{"eu.kafka.pkc-1", "eu.spark.pkc-1.kk-1", "eu.kafka.pkc-1.KK", "eu.kafka.pkc-1.kk-1.x"} {
 		if _, err := ParseCredentialKey(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("key %q: %v", bad, err)
 		}
@@ -147,6 +147,66 @@ func TestSealedCredentialValue(t *testing.T) {
 	} {
 		if _, err := DecodeSealedCredential([]byte(bad)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("decoded %s: %v", bad, err)
+		}
+	}
+}
+
+// TestRESTCredentials derives ksqlDB's and Connect's REST credentials: Jetty's MD5: field of
+// the secret, and Connect's plain secret; both are kept out of String. A malformed one is
+// refused, and a sealed value opens only as the credential of its cluster's product.
+func TestRESTCredentials(t *testing.T) {
+	md, err := NewRESTCredential("rk-a", "s3cret", RESTMechanism(ProductKsqlDB))
+	if err != nil || md.Password != "MD5:33e1b232a4e6fa0028a6670753749a17" || md.Mechanism != MechanismRESTMD5 {
+		t.Fatalf("ksqlDB credential %v (%q): %v", md, md.Password, err)
+	}
+	plain, err := NewRESTCredential("rk-b", "s3cret", RESTMechanism(ProductConnect))
+	if err != nil || plain.Password != "s3cret" || plain.Mechanism != MechanismRESTPlain {
+		t.Fatalf("Connect credential %v: %v", plain, err)
+	}
+	if RESTMechanism(ProductKafka) != "" {
+		t.Fatal("kafka clusters have REST keys")
+	}
+	for _, c := range []*KafkaCredential{md, plain} {
+		if strings.Contains(c.String(), c.Password) {
+			t.Fatal("String leaks a REST password")
+		}
+	}
+	scram, _ := NewKafkaCredential("rk-a", "s")
+	for _, bad := range []KafkaCredential{
+		{SchemaVersion: 1, User: "rk-a", Mechanism: MechanismRESTMD5, Password: "MD5:xyz"},
+		{SchemaVersion: 1, User: "rk-a", Mechanism: MechanismRESTMD5, Password: "33e1b232a4e6fa0028a6670753749a17"},
+		{SchemaVersion: 1, User: "rk-a", Mechanism: MechanismRESTPlain, Password: ""},
+		{SchemaVersion: 1, User: "rk-a", Mechanism: MechanismRESTPlain, Password: "a,admin"},
+		{SchemaVersion: 1, User: "rk-a", Mechanism: MechanismRESTPlain, Password: "a\nintruder: b"},
+		{SchemaVersion: 1, User: "rk-a", Mechanism: MechanismRESTPlain, Password: "abc", Salt: scram.Salt},
+		{SchemaVersion: 1, User: "rk-a", Mechanism: MechanismSCRAMSHA512, Iterations: 4096, Salt: scram.Salt, SaltedPassword: scram.SaltedPassword, Password: "abc"},
+	} {
+		if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q %q: %v", bad.Mechanism, bad.Password, err)
+		}
+	}
+
+	mother, motherPub := curve(t)
+	sat, satPub := curve(t)
+	seal := func(c *KafkaCredential, product Product) *SealedCredential {
+		sealed, err := c.Seal(mother, satPub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &SealedCredential{SchemaVersion: SchemaVersion, Satellite: "eu", Product: product, Cluster: "pksqlc-1", KeyID: c.User,
+			LogicalCluster: "lksqlc-1", Sender: motherPub, Recipient: satPub, Sealed: sealed}
+	}
+	v := seal(md, ProductKsqlDB)
+	if got, err := v.Open(sat, motherPub); err != nil || got.Password != md.Password {
+		t.Fatalf("opened %v: %v", got, err)
+	}
+	if k, err := ParseCredentialKey(v.Key().String()); err != nil || k != v.Key() || v.Key().String() != "eu.ksqldb.pksqlc-1.rk-a" {
+		t.Fatalf("key %q: %v %v", v.Key(), k, err)
+	}
+	// A credential of another product's kind under a cluster's key does not open.
+	for _, wrong := range []*SealedCredential{seal(md, ProductConnect), seal(md, ""), seal(scram, ProductKsqlDB)} {
+		if _, err := wrong.Open(sat, motherPub); !errors.Is(err, ErrInvalid) {
+			t.Errorf("a %s credential opened for a %q cluster: %v", wrong.Product, wrong.Product, err)
 		}
 	}
 }

@@ -9,11 +9,12 @@
 //	KV desired        <satellite>.<product>.<cluster-id>    mothership sync service   that satellite (filtered mirror)
 //	KV actual         <satellite>.<product>.<cluster-id>    that satellite            mothership status controller
 //	KV satellites     <satellite>                           that satellite            mothership scheduler, API
-//	KV credentials    <satellite>.kafka.<cluster-id>.<key>  mothership sync service   that satellite (filtered mirror)
+//	KV credentials    <satellite>.<product>.<cluster-id>.<key>  mothership sync service   that satellite (filtered mirror)
 //	stream EVENTS     events.<resource>.<id>                mothership outbox relay   mothership controllers
 //
-// A credentials value (SealedCredential) is a Kafka API key's SCRAM credential sealed (NaCl
-// box, nkeys curve keys) from the control plane's curve key to the target satellite's: only
+// A credentials value (SealedCredential) is an API key's credential (a Kafka key's SCRAM
+// credential, a ksqlDB or Connect key's REST users-file password field) sealed (NaCl box,
+// nkeys curve keys) from the control plane's curve key to the target satellite's: only
 // that satellite's curve seed opens it; the hub, other satellites and readers of the bucket
 // see ciphertext.
 //

@@ -10,8 +10,9 @@ const (
 	BucketDesired    = "desired"
 	BucketActual     = "actual"
 	BucketSatellites = "satellites"
-	// BucketCredentials holds Kafka credentials, each sealed to its satellite's curve key:
-	// <satellite>.kafka.<physical-cluster-id>.<key-id>.
+	// BucketCredentials holds API key credentials (Kafka SCRAM users, ksqlDB and Connect REST
+	// users), each sealed to its satellite's curve key:
+	// <satellite>.<product>.<physical-cluster-id>.<key-id>.
 	BucketCredentials = "credentials"
 
 	// StreamEvents carries the mothership's outbox, one subject per resource:

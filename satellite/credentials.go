@@ -29,8 +29,8 @@ const kafkaKeyUserPrefix = "kk-"
 // openCredentials reads and opens the cluster's credentials from the mirror. A value that
 // does not open (sealed to an older curve key, or by a key other than the control plane's)
 // is skipped and reported by key only.
-func (op *operator) openCredentials(ctx context.Context, cluster string) (map[string]*keyCredential, error) {
-	prefix := kv.CredentialPrefix(op.satellite, cluster)
+func (op *operator) openCredentials(ctx context.Context, product kv.Product, cluster string) (map[string]*keyCredential, error) {
+	prefix := kv.CredentialPrefix(op.satellite, product, cluster)
 	lister, err := op.credentials.ListKeysFiltered(ctx, prefix+"*")
 	if err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func (op *operator) openCredentials(ctx context.Context, cluster string) (map[st
 			cred, err = sc.Open(op.curve, op.sender)
 		}
 		if err != nil {
-			op.log.Warn("kafka credential cannot be used; re-onboarded satellites need their keys re-issued", "key", key, "error", err)
+			op.log.Warn("credential cannot be used; re-onboarded satellites need their keys re-issued", "key", key, "error", err)
 			continue
 		}
 		out[cred.User] = &keyCredential{cred: cred, logical: sc.LogicalCluster}
@@ -74,7 +74,7 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 	if op.credentials == nil || op.curve == nil {
 		return nil
 	}
-	want, err := op.openCredentials(ctx, o.Name)
+	want, err := op.openCredentials(ctx, kv.ProductKafka, o.Name)
 	if err != nil {
 		return fmt.Errorf("reading credentials: %w", err)
 	}
@@ -171,7 +171,7 @@ func createACLs(ctx context.Context, adm *kadm.Client, b *kadm.ACLBuilder) error
 	return nil
 }
 
-// followCredentials queues a Kafka cluster for the operator whenever one of its keys in the
+// followCredentials queues a cluster for the operator whenever one of its keys in the
 // credentials mirror changes.
 func followCredentials(ctx context.Context, watcher jetstream.KeyWatcher, enqueue func(string)) error {
 	for {

@@ -15,7 +15,10 @@
 //	                               field manager "orbit-satellite"; the claims of those
 //	                               objects' StatefulSets grow (spec.resources.requests) for a
 //	                               bigger disk, and a StatefulSet whose claim templates change
-//	                               is deleted orphaning its pods and applied again (storage.go)
+//	                               is deleted orphaning its pods and applied again (storage.go);
+//	                               among them each ksqlDB and Connect cluster's rest-users
+//	                               Secret, kept holding exactly the REST API keys (rk-…)
+//	                               opened from the credentials mirror (restusers.go)
 //	Kubernetes Events              namespace default, on PSC objects: automated mitigation
 //	                               actions (mitigation.go), which may also delete a broker
 //	                               pod Kafka does not see and grow a full broker's claim

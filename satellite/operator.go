@@ -73,7 +73,11 @@ func (op *operator) reconcile(ctx context.Context, name string) error {
 	if o.Spec.Deleted {
 		return op.reconcileDeleted(ctx, o)
 	}
-	out, err := op.render.render(o)
+	users, err := op.restUsers(ctx, o)
+	if err != nil {
+		return fmt.Errorf("reading credentials: %w", err)
+	}
+	out, err := op.render.renderWith(o, users)
 	if err != nil {
 		// A desired state that can never be rendered: terminal until it changes.
 		reason := "InvalidDesiredState"

@@ -119,7 +119,11 @@ type renderer struct {
 	drain *rebalancer
 }
 
-func (r *renderer) render(o *PSCObject) (*rendered, error) {
+func (r *renderer) render(o *PSCObject) (*rendered, error) { return r.renderWith(o, nil) }
+
+// renderWith renders o; users are the REST users a ksqlDB or Connect cluster's rest-users
+// Secret must hold (nil: none, the satellite has no credentials to give).
+func (r *renderer) renderWith(o *PSCObject, users *restUsers) (*rendered, error) {
 	ns := Namespace(o.Name)
 	if len(ns) > kv.MaxNameLength {
 		return nil, fmt.Errorf("id: %q is too long for a namespace name", o.Name)
@@ -131,7 +135,7 @@ func (r *renderer) render(o *PSCObject) (*rendered, error) {
 	case kv.ProductKafka:
 		return out, r.renderKafka(o, out)
 	case kv.ProductKsqlDB, kv.ProductConnect:
-		return out, r.renderWorkers(o, out)
+		return out, r.renderWorkers(o, out, users)
 	}
 	return nil, fmt.Errorf("product: %q is not one this satellite runs", o.Spec.Product)
 }

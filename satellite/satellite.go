@@ -39,8 +39,9 @@ type Config struct {
 	// Seed is the satellite's user nkey seed.
 	Seed []byte
 	// CurveSeed is the satellite's curve key seed (nkeys, SX…), minted at onboarding beside
-	// Seed: the Kafka credentials the mothership publishes for this satellite are sealed to
-	// its public half. Without it the satellite cannot open them.
+	// Seed: the API key credentials (Kafka, ksqlDB, Connect) the mothership publishes for
+	// this satellite are sealed to its public half. Without it the satellite cannot open
+	// them.
 	CurveSeed []byte
 	// CredentialSender is the control plane's public curve key (nkeys, X…), given at
 	// onboarding: the satellite opens only credentials sealed by it (required with
@@ -115,7 +116,7 @@ func (c *Config) Validate() error {
 			return errors.New("satellite: the curve seed is not an nkeys curve seed")
 		}
 		if err := kv.ValidateCurvePublicKey("credentialSender", c.CredentialSender); err != nil {
-			return fmt.Errorf("satellite: the control plane's public curve key, which seals Kafka credentials: %w", err)
+			return fmt.Errorf("satellite: the control plane's public curve key, which seals API key credentials: %w", err)
 		}
 	}
 	return nil
@@ -368,13 +369,15 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 			}
 		}
 		l.op.mitigation = newMitigator(cfg.Mitigation, rebalancer)
-		if len(cfg.CurveSeed) > 0 {
-			curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
-			if err != nil {
-				return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
-			}
-			l.op.credentials, l.op.curve, l.op.sender = link.credentials, curve, cfg.CredentialSender
+	}
+	// Credentials serve Kafka's SCRAM users (with the Kafka admin client) and the ksqlDB and
+	// Connect REST users files (Kubernetes only).
+	if len(cfg.CurveSeed) > 0 {
+		curve, err := nkeys.FromCurveSeed(cfg.CurveSeed)
+		if err != nil {
+			return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
 		}
+		l.op.credentials, l.op.curve, l.op.sender = link.credentials, curve, cfg.CredentialSender
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)

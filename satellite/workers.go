@@ -1,7 +1,6 @@
 package satellite
 
 import (
-	"context"
 	"fmt"
 	"maps"
 
@@ -27,7 +26,7 @@ const (
 // their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. Its Kafka
 // cluster's reconcile gives that principal the ACLs it needs and nothing else
 // (workerACLEntries).
-func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
+func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) error {
 	if o.Spec.Kafka == nil {
 		return invalid("InvalidDesiredState", fmt.Errorf("spec.kafka: a %s cluster needs its kafka cluster", o.Spec.Product))
 	}
@@ -108,6 +107,14 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	ro.replicas = o.Spec.Replicas
 	ro.mountConfig = kafkaConfigDir
 	ro.restartHash = hashString(ro.image, props, jaas)
+	if users == nil {
+		users = renderRESTUsers(o.Spec.Product, nil)
+	}
+	if users.restart != "" {
+		// The login modules read the users file once: a user added or removed needs a
+		// restart.
+		ro.restartHash = hashString(ro.image, props, jaas, users.restart)
+	}
 	ro.tls = true
 	ro.env = append(ro.env, corev1ac.EnvVar().WithName(optsEnv).WithValue("-Djava.security.auth.login.config="+kafkaConfigDir+"/"+restJAASFile))
 	ro.volumes = append(ro.volumes, corev1ac.Volume().WithName("rest-users").
@@ -115,7 +122,7 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 	ro.mounts = append(ro.mounts, corev1ac.VolumeMount().WithName("rest-users").WithMountPath(restUsersDir).WithReadOnly(true))
 	out.add("ConfigMap", name+"-config", cmObject(corev1ac.ConfigMap(name+"-config", ns).WithLabels(labels).
 		WithData(map[string]string{file: props, restJAASFile: jaas})))
-	out.add("Secret", restUsersSecret, ensureRESTUsers(ns, labels))
+	out.add("Secret", restUsersSecret, applyRESTUsers(ns, labels, users))
 	out.tls = &tlsState{}
 	names := []string{o.Name + "." + r.domain, name + "." + ns + ".svc", "*." + headless}
 	out.add("Secret", tlsSecretName(o.Spec.Product), r.tlsSecret(o, ns, Namespace(o.Spec.Kafka.ID), labels,
@@ -128,9 +135,10 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered) error {
 }
 
 // The workers' REST authentication: a JAAS file in the configuration, and a users file (the
-// login modules' "user: password,role" lines) in a Secret mounted beside it. The satellite
-// creates the Secret with no users, so that the endpoints refuse every request until keys
-// are issued for them, and never rewrites it here.
+// login modules' "user: password,role" lines) in a Secret mounted beside it. The Secret
+// starts with no user a request can name (Connect's: one that none can, connectRefuseAll),
+// so that the endpoints refuse every request until keys are issued for them; the satellite
+// then keeps it holding exactly the cluster's live REST API keys (restusers.go).
 const (
 	ksqlRealm       = "KsqlServer-Props"
 	restRole        = "user"
@@ -139,13 +147,6 @@ const (
 	restUsersFile   = "users.properties"
 	restUsersDir    = "/etc/orbit/rest-users"
 )
-
-// ensureRESTUsers creates the REST users Secret, empty, if it does not exist.
-func ensureRESTUsers(ns string, labels map[string]string) func(context.Context, *kube) (bool, error) {
-	return createSecretOnce(ns, restUsersSecret, labels, func() (map[string][]byte, error) {
-		return map[string][]byte{restUsersFile: {}}, nil
-	})
-}
 
 // ksqlServiceID is a ksqlDB cluster's ksql.service.id: the prefix of its internal topics,
 // groups and transactional ids (workerACLEntries).

@@ -25,7 +25,7 @@ import (
 
 var dbFlags = []cli.Flag{
 	&cli.StringFlag{Name: "data-dir", Usage: "Where state lives (NATS data; SQLite unless --db is set)", Value: "/var/lib/orbit", EnvVars: []string{"ORBIT_DATA_DIR"}},
-	&cli.StringFlag{Name: "credential-key", Usage: "File with the control plane's curve key seed (or a secret of 32 or more characters it is derived from), which seals Kafka credentials; every replica needs the same (default <data-dir>/credential-key, created if missing)", EnvVars: []string{"ORBIT_CREDENTIAL_KEY"}},
+	&cli.StringFlag{Name: "credential-key", Usage: "File with the control plane's curve key seed (or a secret of 32 or more characters it is derived from), which seals API key credentials (Kafka, ksqlDB, Connect); every replica needs the same (default <data-dir>/credential-key, created if missing)", EnvVars: []string{"ORBIT_CREDENTIAL_KEY"}},
 	&cli.StringFlag{Name: "db", Usage: "Database: postgres://... or a SQLite file (default <data-dir>/orbit.db)", EnvVars: []string{"ORBIT_DB"}},
 }
 

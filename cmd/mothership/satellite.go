@@ -44,8 +44,8 @@ var satelliteCommand = &cli.Command{
 			&cli.StringFlag{Name: "cloud", Usage: "Cloud the satellite runs on", Value: "aws", EnvVars: []string{"ORBIT_SATELLITE_CLOUD"}},
 			&cli.StringSliceFlag{Name: "networks", Usage: "Network types it serves", Value: cli.NewStringSlice("public"), EnvVars: []string{"ORBIT_SATELLITE_NETWORKS"}},
 			&cli.StringFlag{Name: "seed-file", Usage: "Where to write the satellite's nkey seed (default NAME.nk)", EnvVars: []string{"ORBIT_SATELLITE_SEED_FILE"}},
-			&cli.StringFlag{Name: "curve-seed-file", Usage: "Where to write the satellite's curve key seed, which opens its Kafka credentials (default NAME.xk)", EnvVars: []string{"ORBIT_SATELLITE_CURVE_SEED_FILE"}},
-			&cli.StringFlag{Name: "credential-sender-file", Usage: "Where to write the control plane's public curve key, the only sender whose Kafka credentials the satellite opens (default NAME.sender)", EnvVars: []string{"ORBIT_SATELLITE_CREDENTIAL_SENDER_FILE"}},
+			&cli.StringFlag{Name: "curve-seed-file", Usage: "Where to write the satellite's curve key seed, which opens its API key credentials (default NAME.xk)", EnvVars: []string{"ORBIT_SATELLITE_CURVE_SEED_FILE"}},
+			&cli.StringFlag{Name: "credential-sender-file", Usage: "Where to write the control plane's public curve key, the only sender whose credentials the satellite opens (default NAME.sender)", EnvVars: []string{"ORBIT_SATELLITE_CREDENTIAL_SENDER_FILE"}},
 		}, dbFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -110,9 +110,9 @@ var satelliteCommand = &cli.Command{
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "satellite %s added; its nkey seed is in %s and its curve key seed in %s (keep both secret).\n"+
-				"Onboarding a satellite again mints a new curve key: the Kafka API keys of its clusters are sealed again to it\n"+
+				"Onboarding a satellite again mints a new curve key: the API keys of its clusters (Kafka, ksqlDB, Connect) are sealed again to it\n"+
 				"(the old seed no longer opens them), so start it with the new files.\n"+
-				"It accepts Kafka credentials sealed by this control plane's curve key %s only (in %s; every mothership\n"+
+				"It accepts credentials sealed by this control plane's curve key %s only (in %s; every mothership\n"+
 				"replica must run with the same --credential-key).\n"+
 				"A running mothership grants it access within seconds. Start it with:\n  satellite run --name %s --region %s --cloud %s --hub nats-leaf://<mothership>:7422 --seed-file %s --curve-seed-file %s --credential-sender-file %s\n",
 				name, path, curvePath, sender, senderPath, name, spec.Region, spec.Cloud, path, curvePath, senderPath)

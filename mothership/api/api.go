@@ -215,9 +215,11 @@ type APIKeyRequest struct {
 	Tenant      string `json:"tenant,omitempty"`
 }
 
-// KafkaAPIKey is a Kafka API key of one Kafka cluster: a SCRAM-SHA-512 user named ID.
-// Secret is set only in the answer that creates it: the mothership keeps only the SCRAM
-// credential derived from it, sealed.
+// KafkaAPIKey is an API key of one cluster, named ID: on a Kafka cluster a SCRAM-SHA-512
+// user (Mechanism SCRAM-SHA-512); on a ksqlDB or Connect cluster a user of its REST API,
+// HTTP basic authentication over HTTPS (Mechanism rest-md5 or rest-plain: the form its
+// login module holds the secret in). Secret is set only in the answer that creates it: the
+// mothership keeps only the credential derived from it, sealed.
 type KafkaAPIKey struct {
 	ID          string     `json:"id"`
 	Cluster     string     `json:"cluster"`

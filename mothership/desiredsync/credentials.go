@@ -13,8 +13,9 @@ import (
 	"github.com/orbitcp/orbit/mothership/events"
 )
 
-// Credentials: for each placed Kafka physical cluster, the service puts every live key of
-// its live tenants into the credentials bucket under <satellite>.kafka.<cluster>.<key>,
+// Credentials: for each placed physical cluster, the service puts every live key of its
+// live tenants into the credentials bucket under <satellite>.<product>.<cluster>.<key>
+// (Kafka: SCRAM credentials; ksqlDB and Connect: REST users),
 // opened from the database's sealed form (sealed to the control plane's curve key) and
 // sealed again to the satellite's curve key, and deletes the keys that are no longer live
 // (revoked, or of a deleted tenant). A key whose value is sealed to the satellite's current
@@ -39,7 +40,11 @@ func (s *Service) MapEvent(ctx context.Context, resource, id string) ([]string, 
 
 // syncCredentials converges one physical cluster's keys in the credentials bucket.
 func (s *Service) syncCredentials(ctx context.Context, p db.PhysicalCluster, satellite string) error {
-	if s.credentials == nil || s.credentialKey == nil || p.Product != string(kv.ProductKafka) {
+	if s.credentials == nil || s.credentialKey == nil {
+		return nil
+	}
+	product := kv.Product(p.Product)
+	if product.Validate("product") != nil {
 		return nil
 	}
 	q := s.store.Read()
@@ -55,12 +60,12 @@ func (s *Service) syncCredentials(ctx context.Context, p db.PhysicalCluster, sat
 			return err
 		}
 		if recipient == "" && len(live) > 0 {
-			s.log.Warn("satellite has no curve key: its Kafka clusters get no credentials until it is onboarded again",
+			s.log.Warn("satellite has no curve key: its clusters get no credentials until it is onboarded again",
 				"satellite", satellite, "cluster", p.ID)
 			live = nil
 		}
 	}
-	prefix := kv.CredentialPrefix(satellite, p.ID)
+	prefix := kv.CredentialPrefix(satellite, product, p.ID)
 	have, err := s.credentialKeys(ctx, prefix)
 	if err != nil {
 		return err
@@ -73,7 +78,7 @@ func (s *Service) syncCredentials(ctx context.Context, p db.PhysicalCluster, sat
 	for _, k := range live {
 		key := prefix + k.ID
 		want[key] = true
-		if err := s.putCredential(ctx, k, key, satellite, p.ID, sender, recipient); err != nil {
+		if err := s.putCredential(ctx, k, key, satellite, product, p.ID, sender, recipient); err != nil {
 			return err
 		}
 	}
@@ -88,7 +93,7 @@ func (s *Service) syncCredentials(ctx context.Context, p db.PhysicalCluster, sat
 }
 
 // putCredential puts one key's credential sealed to recipient, unless it is there already.
-func (s *Service) putCredential(ctx context.Context, k db.KafkaApiKey, key, satellite, cluster, sender, recipient string) error {
+func (s *Service) putCredential(ctx context.Context, k db.KafkaApiKey, key, satellite string, product kv.Product, cluster, sender, recipient string) error {
 	entry, err := s.credentials.Get(ctx, key)
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return err
@@ -101,7 +106,7 @@ func (s *Service) putCredential(ctx context.Context, k db.KafkaApiKey, key, sate
 	cred, err := kv.OpenKafkaCredential(k.Sealed, s.credentialKey, k.SealedBy)
 	if err != nil {
 		// A key sealed by another control plane's curve key: it cannot be used here.
-		s.log.Warn("kafka api key does not open with this control plane's credential key; re-issue it",
+		s.log.Warn("api key does not open with this control plane's credential key; re-issue it",
 			"key", k.ID, "sealed_by", k.SealedBy)
 		return nil
 	}
@@ -109,7 +114,10 @@ func (s *Service) putCredential(ctx context.Context, k db.KafkaApiKey, key, sate
 	if err != nil {
 		return err
 	}
-	value, err := kv.Encode(&kv.SealedCredential{SchemaVersion: kv.SchemaVersion, Satellite: satellite, Cluster: cluster,
+	if product == kv.ProductKafka {
+		product = "" // as Kafka credentials were written before REST keys
+	}
+	value, err := kv.Encode(&kv.SealedCredential{SchemaVersion: kv.SchemaVersion, Satellite: satellite, Product: product, Cluster: cluster,
 		KeyID: k.ID, LogicalCluster: k.LogicalClusterID, Sender: sender, Recipient: recipient, Sealed: sealed})
 	if err != nil {
 		return err

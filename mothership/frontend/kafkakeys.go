@@ -16,30 +16,37 @@ import (
 	"github.com/orbitcp/orbit/mothership/internal/ids"
 )
 
-// Kafka API keys: each one a SCRAM-SHA-512 user of one Kafka cluster. The secret is made
-// here, handed out once in the answer that creates it, and forgotten: what is stored is the
-// SCRAM credential derived from it (random salt, kv.SCRAMIterations), sealed to the
-// mothership's own curve key. The credentials publisher seals it again to the satellite
-// running the cluster.
+// API keys of a cluster: on a Kafka cluster each one a SCRAM-SHA-512 user; on a ksqlDB or
+// Connect cluster a user of its REST API (HTTP basic authentication over HTTPS). The secret
+// is made here, handed out once in the answer that creates it, and forgotten: what is stored
+// is the credential derived from it, sealed to the mothership's own curve key (Kafka: the
+// SCRAM credential, random salt, kv.SCRAMIterations; ksqlDB: Jetty's MD5: credential;
+// Connect: the secret itself, which its login module compares in plain; see
+// kv.MechanismRESTMD5). The credentials publisher seals it again to the satellite running
+// the cluster. Both kinds share the kafka_api_keys table, told apart by mechanism.
 
-// kafkaKeyPrefix starts every Kafka API key id (its SCRAM user name).
-const kafkaKeyPrefix = "kk"
+// kafkaKeyPrefix starts every Kafka API key id (its SCRAM user name); restKeyPrefix every
+// ksqlDB or Connect REST key id (its REST user name).
+const (
+	kafkaKeyPrefix = "kk"
+	restKeyPrefix  = "rk"
+)
 
 func kafkaKeyView(k db.KafkaApiKey, cluster string) api.KafkaAPIKey {
 	return api.KafkaAPIKey{ID: k.ID, Cluster: cluster, ClusterID: k.LogicalClusterID, Mechanism: k.Mechanism,
 		Description: k.Description, CreatedAt: db.Time(k.CreatedAt), RevokedAt: db.NullTime(k.RevokedAt)}
 }
 
-// newKafkaSecret returns a Kafka API key's secret: 256 random bits.
+// newKafkaSecret returns an API key's secret: 256 random bits.
 func newKafkaSecret() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	return ids.LowerBase32.EncodeToString(b[:])
 }
 
-// kafkaCluster finds the caller's live Kafka cluster named in the path; anything else
-// (another tenant's, a deleted one) is not found.
-func kafkaCluster(ctx context.Context, q frontenddb.Queries, r *http.Request, p *principal) (db.LogicalCluster, error) {
+// keyCluster finds the caller's live cluster named in the path; anything else (another
+// tenant's, a deleted one) is not found. Every product has API keys.
+func keyCluster(ctx context.Context, q frontenddb.Queries, r *http.Request, p *principal) (db.LogicalCluster, error) {
 	name, err := pathName(r)
 	if err != nil {
 		return db.LogicalCluster{}, err
@@ -51,10 +58,24 @@ func kafkaCluster(ctx context.Context, q frontenddb.Queries, r *http.Request, p 
 	if err != nil {
 		return l, err
 	}
-	if l.Product != string(kv.ProductKafka) {
-		return l, invalid("name", "%q is a %s cluster; Kafka API keys belong to kafka clusters", name, l.Product)
+	if l.Product != string(kv.ProductKafka) && kv.RESTMechanism(kv.Product(l.Product)) == "" {
+		return l, invalid("name", "%q is a %s cluster, which has no API keys", name, l.Product)
 	}
 	return l, nil
+}
+
+// newKeyCredential makes a key id, its secret and the credential the cluster's product
+// needs.
+func newKeyCredential(product string) (id, secret string, cred *kv.KafkaCredential, err error) {
+	secret = newKafkaSecret()
+	if mech := kv.RESTMechanism(kv.Product(product)); mech != "" {
+		id = ids.New(restKeyPrefix)
+		cred, err = kv.NewRESTCredential(id, secret, mech)
+		return id, secret, cred, err
+	}
+	id = ids.New(kafkaKeyPrefix)
+	cred, err = kv.NewKafkaCredential(id, secret)
+	return id, secret, cred, err
 }
 
 func (f *Frontend) createKafkaKey(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -72,18 +93,24 @@ func (f *Frontend) createKafkaKey(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	id, secret := ids.New(kafkaKeyPrefix), newKafkaSecret()
-	cred, err := kv.NewKafkaCredential(id, secret)
-	if err != nil {
-		return err
-	}
-	sealed, err := cred.Seal(f.credentialKey, sealedBy)
-	if err != nil {
-		return err
-	}
-	var out api.KafkaAPIKey
+	var (
+		out    api.KafkaAPIKey
+		secret string
+	)
 	err = f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		l, err := kafkaCluster(r.Context(), q, r, p)
+		l, err := keyCluster(r.Context(), q, r, p)
+		if err != nil {
+			return err
+		}
+		var (
+			id   string
+			cred *kv.KafkaCredential
+		)
+		id, secret, cred, err = newKeyCredential(l.Product)
+		if err != nil {
+			return err
+		}
+		sealed, err := cred.Seal(f.credentialKey, sealedBy)
 		if err != nil {
 			return err
 		}
@@ -110,7 +137,7 @@ func (f *Frontend) createKafkaKey(w http.ResponseWriter, r *http.Request, p *pri
 
 func (f *Frontend) listKafkaKeys(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := f.store.Read()
-	l, err := kafkaCluster(r.Context(), q, r, p)
+	l, err := keyCluster(r.Context(), q, r, p)
 	if err != nil {
 		return err
 	}
@@ -135,7 +162,7 @@ func (f *Frontend) revokeKafkaKey(w http.ResponseWriter, r *http.Request, p *pri
 	}
 	var out api.KafkaAPIKey
 	err := f.store.InTx(r.Context(), func(q frontenddb.Queries) error {
-		l, err := kafkaCluster(r.Context(), q, r, p)
+		l, err := keyCluster(r.Context(), q, r, p)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkAuthzMatrix(t, e, keys, shared.ID, kafkaKey.ID)
+	// A ksqlDB cluster (on a Kafka cluster of its own, which the matrix does not delete) and
+	// a REST key of it.
+	if _, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "backing", Product: "kafka", CKU: 1, Region: "us-west-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateCluster(ctx, api.ClusterSpec{Name: "streams", Product: "ksqldb", CKU: 1, Region: "us-west-2", Kafka: "backing"}); err != nil {
+		t.Fatal(err)
+	}
+	restKey, err := admin.CreateKafkaAPIKey(ctx, "streams", api.KafkaAPIKeyRequest{Description: "matrix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAuthzMatrix(t, e, keys, shared.ID, kafkaKey.ID, restKey.ID)
 
 	// The other tenant's clusters are its own: it can have a "shared" of its own.
 	rival, _ := api.NewClient(e.cp.URL(), keys["other"], nil)
@@ -58,6 +70,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	if theirKeys, err := rival.ListKafkaAPIKeys(ctx, "shared"); err != nil || len(theirKeys) != 0 {
 		t.Fatalf("the rival's cluster has kafka keys: %+v %v", theirKeys, err)
+	}
+	// Likewise the ksqlDB cluster's REST keys: the one above, revoked, and the matrix's.
+	restKeys, err := admin.ListKafkaAPIKeys(ctx, "streams")
+	if err != nil || len(restKeys) != 2 {
+		t.Fatalf("REST keys of streams: %+v %v", restKeys, err)
+	}
+	for _, k := range restKeys {
+		if k.Secret != "" || (k.ID == restKey.ID) != (k.RevokedAt != nil) {
+			t.Fatalf("REST key %+v (only %s should be revoked, none listed with its secret)", k, restKey.ID)
+		}
 	}
 	// Keys never come back after creation.
 	keysNow, _ := admin.ListAPIKeys(ctx)
@@ -110,7 +132,7 @@ type authzRow struct {
 
 // authzMatrix is every endpoint, with the status each caller gets; "%d" in a body is
 // replaced by a number unique to the request.
-func authzMatrix(kafkaKeyID, physical string) []authzRow {
+func authzMatrix(kafkaKeyID, restKeyID, physical string) []authzRow {
 	const (
 		create = `{"name":"m%d","product":"kafka","cku":1,"region":"us-west-2"}`
 		doc    = "apiVersion: orbit.dev/v1\nkind: Cluster\nmetadata: {name: applied}\nspec: {product: kafka, cku: 1, region: us-west-2}\n"
@@ -131,6 +153,12 @@ func authzMatrix(kafkaKeyID, physical string) []authzRow {
 		{"POST", "/v1/clusters/shared/api-keys", `{"description":"k%d"}`, named(201)},
 		{"GET", "/v1/clusters/shared/api-keys", "", map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 404, "admin": 200, "operator": 404}},
 		{"DELETE", "/v1/clusters/shared/api-keys/" + kafkaKeyID, "", named(200)},
+		// REST keys of a ksqlDB cluster: the same paths, the same rules.
+		{"POST", "/v1/clusters/streams/api-keys", `{"description":"k%d"}`, named(201)},
+		{"GET", "/v1/clusters/streams/api-keys", "", map[string]int{"none": 401, "revoked": 401, "viewer": 200, "other": 404, "admin": 200, "operator": 404}},
+		{"DELETE", "/v1/clusters/streams/api-keys/" + restKeyID, "", named(200)},
+		// Another cluster's key id under this cluster's path is not found.
+		{"DELETE", "/v1/clusters/streams/api-keys/" + kafkaKeyID, "", named(404)},
 		{"POST", "/v1/apply", doc, map[string]int{"none": 401, "revoked": 401, "viewer": 403, "other": 200, "admin": 200, "operator": 200}},
 		{"DELETE", "/v1/clusters/shared", "", named(202)},
 		{"POST", "/v1/clusters/shared/undelete", "", named(200)},
@@ -158,11 +186,11 @@ func authzMatrix(kafkaKeyID, physical string) []authzRow {
 
 // checkAuthzMatrix sends every request of the matrix as every caller and checks the
 // status; nothing of tenant e2e (its cluster sharedID) may show to the rival tenant.
-func checkAuthzMatrix(t *testing.T, e *env, keys map[string]string, sharedID, kafkaKeyID string) {
+func checkAuthzMatrix(t *testing.T, e *env, keys map[string]string, sharedID, kafkaKeyID, restKeyID string) {
 	t.Helper()
 	callers := []string{"none", "revoked", "viewer", "other", "operator", "admin"} // admin last: it changes "shared"
 	n := 0
-	for _, r := range authzMatrix(kafkaKeyID, "p"+sharedID[1:]) {
+	for _, r := range authzMatrix(kafkaKeyID, restKeyID, "p"+sharedID[1:]) {
 		for _, who := range callers {
 			n++
 			body := r.body

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -17,12 +18,15 @@ import (
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
 	"github.com/orbitcp/orbit/tests/kubetest"
+	"github.com/orbitcp/orbit/tests/testkit"
 )
 
 // TestTwoRegionsOnRealKubernetes: a mothership and two satellites, each on its own real
 // Kubernetes control plane. Kafka, ksqlDB and Connect in region A and Kafka in region B all
 // reach Ready through the real controller manager, scheduler and kwok; the PSC objects are
-// there (with their printer columns); nothing of region A appears in region B.
+// there (with their printer columns); nothing of region A appears in region B. A REST key
+// of the Connect cluster reaches its rest-users Secret on the real API server, the
+// workers roll for it and are Ready again, and a revoke takes its line away.
 func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 	kubeA, kubeB := kubetest.Start(t), kubetest.Start(t)
 	e := newEnv(t)
@@ -33,6 +37,7 @@ func TestTwoRegionsOnRealKubernetes(t *testing.T) {
 	checkPSCTables(t, kubeA, kubeB, eu)
 	checkNothingOfAInB(t, kubeB, eu, events, streams, sink)
 	checkKsqlDBAndConnectConfig(t, kubeA, events, streams, sink)
+	checkRESTKeyOnRealKubernetes(t, e, kubeA, sink)
 	checkKafkaDataPlane(t, kubeA, events)
 
 	// A Kafka cluster others work with is not deleted without a cascade.
@@ -244,4 +249,58 @@ func pscTable(t *testing.T, k *kubetest.Cluster) []map[string]any {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// checkRESTKeyOnRealKubernetes creates a REST key of the Connect cluster sink: the
+// satellite writes its line (after the user no request can name) into the rest-users
+// Secret, rolls the workers, which come back Ready; revoked, the line goes.
+func checkRESTKeyOnRealKubernetes(t *testing.T, e *env, kubeA *kubetest.Cluster, sink *api.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	const head = "# Connect admits every request when this file has no user: this one no request can name.\norbit\\:refuse-all: -\n"
+	ns := satellite.Namespace(physicalID(sink))
+	hasUsers := func(want string) {
+		t.Helper()
+		testkit.CheckFor(t, 60*time.Second, func() error {
+			s, err := kubeA.Client.CoreV1().Secrets(ns).Get(ctx, "rest-users", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if string(s.Data["users.properties"]) != want {
+				return errorf("the users file does not hold the live keys yet (%d bytes)", len(s.Data["users.properties"]))
+			}
+			return nil
+		})
+	}
+	hasUsers(head)
+	workers := func() (*appsv1.StatefulSet, error) {
+		return kubeA.Client.AppsV1().StatefulSets(ns).Get(ctx, "connect", metav1.GetOptions{})
+	}
+	before, err := workers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const restartHash = "orbit.dev/restart-hash"
+	k, err := e.client.CreateKafkaAPIKey(ctx, "sink", api.KafkaAPIKeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasUsers(head + k.ID + ": " + k.Secret + "\n")
+	e.waitFor("sink", 120*time.Second, func(c *api.Cluster) error {
+		sts, err := workers()
+		if err != nil {
+			return err
+		}
+		if sts.Spec.Template.Annotations[restartHash] == before.Spec.Template.Annotations[restartHash] {
+			return errorf("the workers' restart hash has not changed")
+		}
+		if sts.Status.UpdatedReplicas != 2 || sts.Status.CurrentRevision != sts.Status.UpdateRevision {
+			return errorf("workers not rolled yet: %d updated, revision %s of %s", sts.Status.UpdatedReplicas, sts.Status.CurrentRevision, sts.Status.UpdateRevision)
+		}
+		return readyWith(2)(c)
+	})
+	if _, err := e.client.RevokeKafkaAPIKey(ctx, "sink", k.ID); err != nil {
+		t.Fatal(err)
+	}
+	hasUsers(head)
 }

@@ -7,17 +7,19 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
 )
 
-// clusterAPIKeyCommand manages a Kafka cluster's Kafka API keys (SCRAM-SHA-512 users).
+// clusterAPIKeyCommand manages a cluster's API keys: a Kafka cluster's SCRAM-SHA-512 users,
+// a ksqlDB or Connect cluster's REST users (HTTP basic authentication over HTTPS).
 var clusterAPIKeyCommand = &cli.Command{
 	Name:  "api-key",
-	Usage: "Create, list and revoke a Kafka cluster's Kafka API keys",
+	Usage: "Create, list and revoke a cluster's API keys (Kafka: SASL/SCRAM users; ksqlDB and Connect: REST users)",
 	Subcommands: []*cli.Command{
 		{
 			Name:      "create",
-			Usage:     "Create a Kafka API key (its secret is shown once)",
+			Usage:     "Create an API key (its secret is shown once)",
 			ArgsUsage: "CLUSTER",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "description", Usage: "What the key is for", EnvVars: []string{"ORBIT_KAFKA_KEY_DESCRIPTION"}},
@@ -40,14 +42,18 @@ var clusterAPIKeyCommand = &cli.Command{
 					return err
 				}
 				if format == "table" {
-					fmt.Fprintf(c.App.ErrWriter, "The secret is shown once: keep it now. Use it with --kafka-key %s --kafka-secret … (or ORBIT_KAFKA_KEY, ORBIT_KAFKA_SECRET).\n", k.ID)
+					if k.Mechanism == kv.MechanismSCRAMSHA512 {
+						fmt.Fprintf(c.App.ErrWriter, "The secret is shown once: keep it now. Use it with --kafka-key %s --kafka-secret … (or ORBIT_KAFKA_KEY, ORBIT_KAFKA_SECRET).\n", k.ID)
+					} else {
+						fmt.Fprintf(c.App.ErrWriter, "The secret is shown once: keep it now. The cluster's REST API takes it as HTTP basic authentication (user %s) over HTTPS, once its workers have restarted with it.\n", k.ID)
+					}
 				}
 				return render(c.App.Writer, format, k, kafkaKeyTable(true, *k))
 			},
 		},
 		{
 			Name:      "list",
-			Usage:     "List a Kafka cluster's API keys (never their secrets)",
+			Usage:     "List a cluster's API keys (never their secrets)",
 			ArgsUsage: "CLUSTER",
 			Action: func(c *cli.Context) error {
 				name, err := oneName(c)
@@ -62,7 +68,7 @@ var clusterAPIKeyCommand = &cli.Command{
 		},
 		{
 			Name:      "revoke",
-			Usage:     "Revoke a Kafka API key: its satellite deletes the user from Kafka",
+			Usage:     "Revoke an API key: its satellite deletes the user from Kafka, or from the ksqlDB or Connect REST users",
 			ArgsUsage: "CLUSTER ID",
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 2 {
