@@ -323,7 +323,7 @@ const listTenancyLogicalIDs = `-- name: ListTenancyLogicalIDs :many
 SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = $1 ORDER BY logical_cluster_id
 `
 
-// Every logical cluster a physical cluster ever hosted.
+// Every logical cluster a physical cluster hosts or hosted.
 func (q *Queries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
 	rows, err := q.db.QueryContext(ctx, listTenancyLogicalIDs, physicalClusterID)
 	if err != nil {
@@ -374,7 +374,7 @@ UPDATE physical_clusters SET version = $1, replicas = $2, controllers = $3,
     generation = $10, updated_at = $11, deleted_at = $12,
     purge_after = $13, kraft_cluster_id = $14, mitigation = $15,
     profile_revision = $16, replication_throttle = $17
-WHERE id = $18 AND generation = $10 - 1
+WHERE id = $18 AND generation = $19
 `
 
 type UpdatePhysicalClusterParams struct {
@@ -396,10 +396,12 @@ type UpdatePhysicalClusterParams struct {
 	ProfileRevision     int64
 	ReplicationThrottle int64
 	ID                  string
+	PreviousGeneration  int64
 }
 
 // Compare-and-set on generation: the physical controller is the only writer, and this keeps
-// two instances of it from interleaving.
+// two instances of it from interleaving. The new generation is usually the previous one plus
+// one; after a restore it may jump past what a satellite already runs.
 func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, updatePhysicalCluster,
 		arg.Version,
@@ -420,6 +422,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.ProfileRevision,
 		arg.ReplicationThrottle,
 		arg.ID,
+		arg.PreviousGeneration,
 	)
 	if err != nil {
 		return 0, err

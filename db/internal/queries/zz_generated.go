@@ -673,6 +673,7 @@ type UpdatePhysicalClusterParams struct {
 	ProfileRevision     int64
 	ReplicationThrottle int64
 	ID                  string
+	PreviousGeneration  int64
 }
 
 type UpdateRolloutRequestParams struct {
