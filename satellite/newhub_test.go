@@ -47,8 +47,8 @@ func (h *hubSwitch) PublishAsync(subject string, data []byte, opts ...jetstream.
 	return h.current().PublishAsync(local(subject), data, opts...)
 }
 
-// TestHeartbeatFindsANewHub: while the hub holds the satellite's last heartbeat, nothing
-// happens besides heartbeats; a hub that does not (restored onto a fresh hub) is told apart
+// TestHeartbeatFindsANewHub: while the hub holds the satellite's last heartbeat (or a later
+// one whose acknowledgement was lost), nothing happens besides heartbeats; a hub that does not (restored onto a fresh hub) is told apart
 // at the next heartbeat whatever its stream sequences: every acknowledged status is queued
 // again, the desired mirror is told to start over, and the satellite registers on the new
 // hub, which then holds its statuses.
@@ -91,6 +91,18 @@ func TestHeartbeatFindsANewHub(t *testing.T) {
 	testkit.CheckFor(t, 5*time.Second, func() error {
 		rev, err := registration(old)
 		if err == nil && rev < 3 {
+			err = fmt.Errorf("registration at revision %d", rev)
+		}
+		return err
+	})
+	// A heartbeat the hub stored but whose acknowledgement was lost: still the same hub.
+	if _, err := old.JS.Publish(ctx, "$KV."+kv.BucketSatellites+".sat", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	seen, _ := registration(old)
+	testkit.CheckFor(t, 5*time.Second, func() error {
+		rev, err := registration(old)
+		if err == nil && rev < seen+3 {
 			err = fmt.Errorf("registration at revision %d", rev)
 		}
 		return err

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -553,7 +555,8 @@ func rewindConsumer(ctx context.Context, nc *nats.Conn, bucket, satellite string
 // own key (the satellite is that key's only writer), and the hub refuses it when it does
 // not. The satellite then has every status reported again, since the new hub's actual
 // bucket lacks them, tells newHub (the desired mirror must start over: it would ignore the
-// new hub's lower stream sequences), and registers afresh.
+// new hub's lower stream sequences), and registers afresh. A hub that holds a later
+// heartbeat than the last one acknowledged (an acknowledgement was lost) is the same hub.
 func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *publisher, connected func() bool, newHub chan<- struct{}) error {
 	var lastSeq uint64
 	started := time.Now().UTC()
@@ -579,8 +582,13 @@ func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		ack, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data, opts...)
 		cancel()
+		holds, wrong := wrongLastSequence(err)
 		switch {
-		case wrongLastSequence(err):
+		case wrong && holds > lastSeq:
+			// The hub stored a heartbeat whose acknowledgement was lost: the same hub.
+			lastSeq = holds
+			continue
+		case wrong:
 			s.log.Info("the hub does not hold this satellite's last heartbeat (restored or rebuilt): reporting every status again and mirroring its desired state afresh", "last_sequence", lastSeq)
 			pub.resendAll()
 			select {
@@ -610,13 +618,23 @@ func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *
 }
 
 // wrongLastSequence tells whether err is the hub refusing a publish whose expected last
-// sequence of the subject does not hold.
-func wrongLastSequence(err error) bool {
+// sequence of the subject does not hold and, when the hub says (a stream of one replica),
+// the subject's last sequence it holds.
+func wrongLastSequence(err error) (holds uint64, wrong bool) {
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) {
-		return false
+		return 0, false
 	}
-	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	switch apiErr.ErrorCode {
+	case jetstream.JSErrCodeStreamWrongLastSequence:
+		// "wrong last sequence: <seq>"
+		_, seq, _ := strings.Cut(apiErr.Description, ":")
+		holds, _ = strconv.ParseUint(strings.TrimSpace(seq), 10, 64)
+		return holds, true
+	case jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+		return 0, true
+	}
+	return 0, false
 }
 
 // reportLink keeps the hub link and desired mirror gauges current until ctx ends.
