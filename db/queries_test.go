@@ -224,10 +224,10 @@ func exerciseQueries(t *testing.T, q queries.Queries) {
 		t.Errorf("a full cluster offered room: %v", err)
 	}
 	n, err = q.UpdatePhysicalCluster(ctx, UpdatePhysicalClusterParams{ID: "pkc-1", Version: "3.9.0", Replicas: 6, Controllers: 3, StorageGib: 10,
-		Config: "{}", Tenants: "[]", Generation: 2, Now: 11})
+		Config: "{}", Tenants: "[]", Generation: 2, PreviousGeneration: 1, Now: 11})
 	must(err)
 	want("updated at generation 2", n, int64(1))
-	n, err = q.UpdatePhysicalCluster(ctx, UpdatePhysicalClusterParams{ID: "pkc-1", Version: "3.9.0", Replicas: 9, Generation: 2, Config: "{}", Tenants: "[]", Now: 12})
+	n, err = q.UpdatePhysicalCluster(ctx, UpdatePhysicalClusterParams{ID: "pkc-1", Version: "3.9.0", Replicas: 9, Generation: 2, PreviousGeneration: 1, Config: "{}", Tenants: "[]", Now: 12})
 	must(err)
 	want("a stale generation changes nothing", n, int64(0))
 	p, err := q.GetPhysicalCluster(ctx, "pkc-1")

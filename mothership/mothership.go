@@ -295,6 +295,15 @@ func (m *Mothership) buildLayers() []layer {
 	// One scheduler worker: placements read capacity and must not race each other.
 	schedCtl := m.controller("scheduler", sched.Reconcile, sched.ListIDs, sched.MapEvent, 1, events.ResourcePhysical, events.ResourcePlacement)
 	physCtl := m.controller("physical", phys.Reconcile, phys.ListIDs, phys.MapEvent, 4, events.ResourceLogical, events.ResourceProfile, events.ResourceTarget)
+	// After a restore, a satellite may report a generation above SQL's: the physical
+	// controller issues that cluster again above it.
+	status.Reported = func(ctx context.Context, physicalID string, observed int64) {
+		ids, err := phys.Reported(ctx, physicalID, observed)
+		if err != nil {
+			m.log.Warn("checking a reported generation", "physical_cluster", physicalID, "error", err)
+		}
+		physCtl.Enqueue(ids...)
+	}
 	front := frontend.New(frontend.Config{Store: st, Registry: m.registry, Log: m.log, Ready: m.readiness, Leader: m.leader,
 		Controllers: []*controller.Controller{physCtl, schedCtl, syncCtl}, Retention: m.cfg.DeletedRetention,
 		CredentialKey: m.cfg.CredentialKey})

@@ -12,6 +12,10 @@ SELECT * FROM tenancies WHERE logical_cluster_id = sqlc.arg(logical_cluster_id);
 INSERT INTO tenancies (logical_cluster_id, physical_cluster_id, created_at)
 VALUES (sqlc.arg(logical_cluster_id), sqlc.arg(physical_cluster_id), sqlc.arg(created_at));
 
+-- name: ListTenancyLogicalIDs :many
+-- Every logical cluster a physical cluster hosts or hosted.
+SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) ORDER BY logical_cluster_id;
+
 -- name: ListLiveTenants :many
 -- The live logical clusters a physical cluster hosts.
 SELECT l.id FROM tenancies t JOIN logical_clusters l ON l.id = t.logical_cluster_id
@@ -42,7 +46,8 @@ VALUES (sqlc.arg(id), sqlc.arg(product), sqlc.arg(sku), sqlc.arg(region), sqlc.a
 
 -- name: UpdatePhysicalCluster :execrows
 -- Compare-and-set on generation: the physical controller is the only writer, and this keeps
--- two instances of it from interleaving.
+-- two instances of it from interleaving. The new generation is usually the previous one plus
+-- one; after a restore it may jump past what a satellite already runs.
 UPDATE physical_clusters SET version = sqlc.arg(version), replicas = sqlc.arg(replicas), controllers = sqlc.arg(controllers),
     storage_class = sqlc.arg(storage_class), storage_gib = sqlc.arg(storage_gib), config = sqlc.arg(config),
     kafka_physical_id = sqlc.narg(kafka_physical_id), tls_serial = sqlc.arg(tls_serial), tenants = sqlc.arg(tenants),
@@ -50,7 +55,7 @@ UPDATE physical_clusters SET version = sqlc.arg(version), replicas = sqlc.arg(re
     purge_after = sqlc.narg(purge_after), kraft_cluster_id = sqlc.arg(kraft_cluster_id), mitigation = sqlc.arg(mitigation),
     profile_revision = sqlc.arg(profile_revision), replication_throttle = sqlc.arg(replication_throttle),
     metadata_version = sqlc.arg(metadata_version)
-WHERE id = sqlc.arg(id) AND generation = sqlc.arg(generation) - 1;
+WHERE id = sqlc.arg(id) AND generation = sqlc.arg(previous_generation);
 
 -- name: InsertPhysicalGeneration :exec
 INSERT INTO physical_generations (physical_cluster_id, generation, logical_cluster_id, logical_generation)
@@ -69,6 +74,3 @@ WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) AND logical_cluster_id
 -- The physical ksqldb and connect clusters that run next to a Kafka cluster.
 SELECT id FROM physical_clusters WHERE kafka_physical_id = CAST(sqlc.arg(kafka_physical_id) AS TEXT) ORDER BY id;
 
--- name: ListTenancyLogicalIDs :many
--- Every logical cluster a physical cluster ever hosted.
-SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = sqlc.arg(physical_cluster_id) ORDER BY logical_cluster_id;

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -251,8 +253,9 @@ func (s *Satellite) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return link.pub.Run(ctx) })
 	g.Go(func() error { s.reportLink(ctx, link); return nil })
-	g.Go(func() error { return s.heartbeat(ctx, link.js, link.pub) })
-	g.Go(func() error { return s.followDesired(ctx, watcher, l.syncQueue) })
+	newHub := make(chan struct{}, 1)
+	g.Go(func() error { return s.heartbeat(ctx, link.js, link.pub, link.leaf.HubConnected, newHub) })
+	g.Go(func() error { return s.followDesired(ctx, link, watcher, l.syncQueue, newHub) })
 	if l.op.credentials != nil {
 		credWatcher, err := link.credentials.WatchAll(ctx)
 		if err != nil {
@@ -396,12 +399,22 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 	return l, nil
 }
 
-// followDesired queues every change of the desired mirror for the sync loop.
-func (s *Satellite) followDesired(ctx context.Context, watcher jetstream.KeyWatcher, queue workqueue.TypedRateLimitingInterface[string]) error {
+// followDesired queues every change of the desired mirror for the sync loop. When the
+// heartbeat finds a new hub (newHub), it starts the mirror over (remirror) and follows the
+// new one: every key comes again, and the sync loop applies only what differs.
+func (s *Satellite) followDesired(ctx context.Context, link *hubLink, watcher jetstream.KeyWatcher, queue workqueue.TypedRateLimitingInterface[string], newHub <-chan struct{}) error {
+	defer func() { _ = watcher.Stop() }() // the one followed last
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-newHub:
+			_ = watcher.Stop()
+			w, err := s.remirror(ctx, link, kv.BucketDesired)
+			if err != nil {
+				return nil // ctx ended
+			}
+			watcher = w
 		case e, ok := <-watcher.Updates():
 			if !ok {
 				return nil
@@ -417,6 +430,38 @@ func (s *Satellite) followDesired(ctx context.Context, watcher jetstream.KeyWatc
 			// A delayed add coalesces: a key already waiting keeps its place, and the
 			// reconcile reads whatever the latest value is by then.
 			queue.AddAfter(e.Key(), s.cfg.Coalesce)
+		}
+	}
+}
+
+// remirror starts the local mirror of bucket over from a new hub and watches it, retrying
+// until it succeeds or ctx ends. A mirror keeps the stream sequence of the last message it
+// took and ignores any message at or below it, so the mirror of an older hub would ignore a
+// new hub's values until its sequences grew past the old ones. The local stream is deleted
+// and created again from the first message of the hub (openMirror rewinds the satellite's
+// consumer there). Meanwhile the Kubernetes objects stay as they are: a key missing from the
+// mirror is never a request to delete.
+func (s *Satellite) remirror(ctx context.Context, link *hubLink, bucket string) (jetstream.KeyWatcher, error) {
+	for {
+		err := link.js.DeleteStream(ctx, kv.StreamName(bucket))
+		if err == nil || errors.Is(err, jetstream.ErrStreamNotFound) {
+			var b jetstream.KeyValue
+			if b, err = s.openMirror(ctx, link.nc, link.js, bucket); err == nil {
+				var w jetstream.KeyWatcher
+				if w, err = b.WatchAll(ctx); err == nil {
+					s.log.Info("mirroring the new hub", "bucket", bucket)
+					return w, nil
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.log.Warn("starting the mirror over failed, will retry", "bucket", bucket, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -506,15 +551,23 @@ func rewindConsumer(ctx context.Context, nc *nats.Conn, bucket, satellite string
 	}
 }
 
-// heartbeat keeps the satellite's registration fresh. It also notices a hub whose state is
-// new — the satellites stream acknowledges a heartbeat at a lower sequence than the last
-// one, as after a mothership was restored from a backup onto a fresh hub — and then has
-// every status reported again, since the new hub's actual bucket lacks them.
-func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *publisher) error {
+// heartbeat keeps the satellite's registration fresh, and right after the leaf (re)connects
+// to the hub. It also notices a hub whose state is not the one the satellite wrote to — a
+// mothership restored from a backup onto a fresh hub, or a hub rebuilt empty: each
+// heartbeat expects the hub to hold the previous one as the last value of the satellite's
+// own key (the satellite is that key's only writer), and the hub refuses it when it does
+// not. The satellite then has every status reported again, since the new hub's actual
+// bucket lacks them, tells newHub (the desired mirror must start over: it would ignore the
+// new hub's lower stream sequences), and registers afresh. A hub that holds a later
+// heartbeat than the last one acknowledged (an acknowledgement was lost) is the same hub.
+func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *publisher, connected func() bool, newHub chan<- struct{}) error {
 	var lastSeq uint64
 	started := time.Now().UTC()
 	t := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
+	link := time.NewTicker(time.Second)
+	defer link.Stop()
+	wasConnected := connected()
 	for {
 		reg := &kv.Satellite{
 			SchemaVersion: kv.SchemaVersion, Name: s.cfg.Name, Region: s.cfg.Region, Cloud: s.cfg.Cloud,
@@ -525,25 +578,66 @@ func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *
 		if err != nil {
 			return err
 		}
+		var opts []jetstream.PublishOpt
+		if lastSeq > 0 {
+			opts = append(opts, jetstream.WithExpectLastSequencePerSubject(lastSeq))
+		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ack, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data)
+		ack, err := js.Publish(pctx, kv.HubPutSubject(kv.BucketSatellites, s.cfg.Name), data, opts...)
+		cancel()
+		holds, wrong := wrongLastSequence(err)
 		switch {
+		case wrong && holds > lastSeq:
+			// The hub stored a heartbeat whose acknowledgement was lost: the same hub.
+			lastSeq = holds
+			continue
+		case wrong:
+			s.log.Info("the hub does not hold this satellite's last heartbeat (restored or rebuilt): reporting every status again and mirroring its desired state afresh", "last_sequence", lastSeq)
+			pub.resendAll()
+			select {
+			case newHub <- struct{}{}:
+			default:
+			}
+			lastSeq = 0
+			continue // register on the new hub now
 		case err != nil && ctx.Err() == nil:
 			s.log.Debug("heartbeat not delivered", "error", err)
 		case err == nil:
-			if ack.Sequence < lastSeq {
-				s.log.Info("the hub's state is new (restored or rebuilt): reporting every status again", "sequence", ack.Sequence, "before", lastSeq)
-				pub.resendAll()
-			}
 			lastSeq = ack.Sequence
 		}
-		cancel()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+		for beat := false; !beat; {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				beat = true
+			case <-link.C:
+				now := connected()
+				beat = now && !wasConnected
+				wasConnected = now
+			}
 		}
 	}
+}
+
+// wrongLastSequence tells whether err is the hub refusing a publish whose expected last
+// sequence of the subject does not hold and, when the hub says (a stream of one replica),
+// the subject's last sequence it holds.
+func wrongLastSequence(err error) (holds uint64, wrong bool) {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return 0, false
+	}
+	switch apiErr.ErrorCode {
+	case jetstream.JSErrCodeStreamWrongLastSequence:
+		// "wrong last sequence: <seq>"
+		_, seq, _ := strings.Cut(apiErr.Description, ":")
+		holds, _ = strconv.ParseUint(strings.TrimSpace(seq), 10, 64)
+		return holds, true
+	case jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+		return 0, true
+	}
+	return 0, false
 }
 
 // reportLink keeps the hub link and desired mirror gauges current until ctx ends.

@@ -1,6 +1,7 @@
 // Package physicaldb is the query set of the physical controller: it writes physical_clusters,
 // physical_generations and tenancies (appending events.physical to the outbox) and reads
-// logical clusters, profiles and the rollout controller's cluster targets. Leader-only.
+// logical clusters, profiles, the rollout controller's cluster targets and the status
+// controller's cluster_status. Leader-only.
 package physicaldb
 
 import (
@@ -29,6 +30,7 @@ type Queries interface {
 	GetTenancy(ctx context.Context, logicalClusterID string) (db.Tenancy, error)
 	InsertTenancy(ctx context.Context, arg db.InsertTenancyParams) error
 	ListLiveTenants(ctx context.Context, physicalClusterID string) ([]string, error)
+	GetClusterStatus(ctx context.Context, physicalClusterID string) (db.ClusterStatus, error)
 	FindSharedPhysicalCluster(ctx context.Context, arg db.FindSharedPhysicalClusterParams) (string, error)
 }
 

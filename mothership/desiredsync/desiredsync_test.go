@@ -62,7 +62,7 @@ func TestReconcilePutsThePSCOnce(t *testing.T) {
 	update := func(replicas, generation int64) {
 		dbtest.InTx(t, store, func(q dbtest.Queries) error {
 			_, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{ID: "pkc-1", Version: "3.9.0", Replicas: replicas, Controllers: 3,
-				StorageGib: 10, Config: "{}", Tenants: "[]", Generation: generation, KraftClusterID: "MkU3OEVBNTcwNTJENDM2Qg"})
+				StorageGib: 10, Config: "{}", Tenants: "[]", Generation: generation, PreviousGeneration: generation - 1, KraftClusterID: "MkU3OEVBNTcwNTJENDM2Qg"})
 			return err
 		})
 	}

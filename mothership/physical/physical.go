@@ -21,7 +21,7 @@ package physical
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -55,11 +55,17 @@ type Controller struct {
 	// tenants arriving together fill one cluster rather than open two. (One mothership
 	// runs the physical controller; several would need a database lock here.)
 	packing sync.Mutex
+
+	// running is the newest generation each physical cluster's satellite reported it runs,
+	// as the status controller sees the reports (cluster_status may still hold an older
+	// hub's report after a restore).
+	runningMu sync.Mutex
+	running   map[string]int64
 }
 
 // New returns the controller; deleted clusters keep their volumes for retention.
 func New(s *db.Store, retention time.Duration) *Controller {
-	return &Controller{store: physicaldb.New(s), retention: retention}
+	return &Controller{store: physicaldb.New(s), retention: retention, running: map[string]int64{}}
 }
 
 // physicalSpec is the part of a physical cluster the controller decides.
@@ -284,7 +290,7 @@ func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string
 		ID: id, Product: l.Product, Sku: l.Sku, Region: l.Region, Cloud: l.Cloud, Network: l.Network,
 		Generation: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	want.KRaftID = kraftID(l.Product, "")
+	want.KRaftID = kraftID(l.Product, id, "")
 	setPhysicalSpec(&p, want)
 	return p, q.InsertPhysicalCluster(ctx, db.InsertPhysicalClusterParams{
 		ID: p.ID, Product: p.Product, Sku: p.Sku, Region: p.Region, Cloud: p.Cloud, Network: p.Network,
@@ -296,28 +302,67 @@ func (c *Controller) create(ctx context.Context, q physicaldb.Queries, id string
 	})
 }
 
-// kraftID keeps a Kafka cluster's KRaft cluster id, or makes one if it has none yet (a
-// cluster created before ids were kept): 16 random bytes in unpadded URL-safe base64, as
-// `kafka-storage.sh random-uuid` prints them. Other products have none.
-func kraftID(product, current string) string {
+// kraftID keeps a Kafka cluster's KRaft cluster id, or gives it one if it has none yet:
+// 16 bytes in unpadded URL-safe base64, as `kafka-storage.sh random-uuid` prints them. Other
+// products have none. The id is derived from the physical cluster's id, not drawn at random:
+// a mothership restored from a backup taken before it recorded a new cluster's id records
+// it again as the one the satellite formatted the cluster's storage with, so the running
+// cluster is left alone. Physical cluster ids are never reused.
+func kraftID(product, physicalID, current string) string {
 	if product != string(kv.ProductKafka) || current != "" {
 		return current
 	}
-	for {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		id := base64.RawURLEncoding.EncodeToString(b[:])
+	for i := 0; ; i++ {
+		sum := sha256.Sum256(fmt.Appendf(nil, "orbit kraft cluster id\x00%s\x00%d", physicalID, i))
+		id := base64.RawURLEncoding.EncodeToString(sum[:16])
 		if kv.ValidateKafkaClusterID(id) == nil { // Kafka reserves two ids and a leading '-'
 			return id
 		}
 	}
 }
 
+// Reported notes that a satellite runs physicalID at generation observed, and lists the
+// logical clusters to reconcile: none unless observed is above the generation in SQL,
+// which happens only after a restore from a backup older than what the satellite runs.
+func (c *Controller) Reported(ctx context.Context, physicalID string, observed int64) ([]string, error) {
+	c.runningMu.Lock()
+	c.running[physicalID] = max(c.running[physicalID], observed)
+	c.runningMu.Unlock()
+	q := c.store.Read()
+	p, err := q.GetPhysicalCluster(ctx, physicalID)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || observed <= p.Generation {
+		return nil, err
+	}
+	return q.ListTenancyLogicalIDs(ctx, physicalID)
+}
+
+// satelliteGeneration is the generation id's satellite reports it runs (0 before any report).
+func (c *Controller) satelliteGeneration(ctx context.Context, q physicaldb.Queries, id string) (int64, error) {
+	c.runningMu.Lock()
+	reported := c.running[id]
+	c.runningMu.Unlock()
+	st, err := q.GetClusterStatus(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return reported, nil
+	}
+	return max(reported, st.ObservedGeneration), err
+}
+
 // converge moves p to want (a new generation) if it differs, and records which physical
-// generation carries l's current generation.
+// generation carries l's current generation. After a restore, the satellite may run a
+// generation above p's (a change made after the backup): p is then issued again, with the
+// spec SQL has, at a generation above the satellite's, which the desired bucket accepts and
+// the satellite converges to.
 func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.PhysicalCluster, l db.LogicalCluster, want physicalSpec) error {
-	want.KRaftID = kraftID(p.Product, p.KraftClusterID)
-	if currentPhysical(p) == want {
+	want.KRaftID = kraftID(p.Product, p.ID, p.KraftClusterID)
+	running, err := c.satelliteGeneration(ctx, q, p.ID)
+	if err != nil {
+		return err
+	}
+	if currentPhysical(p) == want && running <= p.Generation {
 		observed, err := q.ObservedLogicalGeneration(ctx, db.ObservedLogicalGenerationParams{
 			PhysicalClusterID: p.ID, LogicalClusterID: l.ID, ObservedGeneration: p.Generation,
 		})
@@ -331,10 +376,11 @@ func (c *Controller) converge(ctx context.Context, q physicaldb.Queries, p db.Ph
 		})
 	}
 	now := db.Now()
-	p.Generation++
+	previous := p.Generation
+	p.Generation = max(p.Generation, running) + 1
 	p.UpdatedAt = now
 	setPhysicalSpec(&p, want)
-	n, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{
+	n, err := q.UpdatePhysicalCluster(ctx, db.UpdatePhysicalClusterParams{PreviousGeneration: previous,
 		ID: p.ID, Version: p.Version, Replicas: p.Replicas, Controllers: p.Controllers,
 		StorageClass: p.StorageClass, StorageGib: p.StorageGib, Config: p.Config,
 		KafkaPhysicalID: p.KafkaPhysicalID, TlsSerial: p.TlsSerial, Tenants: p.Tenants,

@@ -229,3 +229,110 @@ func TestFinalizedMetadataVersionIsRendered(t *testing.T) {
 		t.Fatalf("on 3.9 with 4.0-IV3 asked: version %s, metadata version %d", p.Version, p.MetadataVersion)
 	}
 }
+
+// TestKRaftClusterIDSurvivesARestoreThatLacksIt: a mothership restored from a backup taken
+// before the physical controller recorded a new Kafka cluster creates that cluster again;
+// it must record the KRaft cluster id the satellite already formatted the cluster's storage
+// with, so the id is the physical cluster's own, the same on any database, and another
+// cluster's differs.
+func TestKRaftClusterIDSurvivesARestoreThatLacksIt(t *testing.T) {
+	ctx := context.Background()
+	idOn := func(logical string) string {
+		store := hubtest.OpenSQLite(t)
+		seedTenant(t, store)
+		seedLogical(t, store, logical, "dedicated", 1)
+		if err := New(store, time.Hour).Reconcile(ctx, logical); err != nil {
+			t.Fatal(err)
+		}
+		p, err := dbtest.Q(store).GetPhysicalCluster(ctx, "p"+logical[1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kv.ValidateKafkaClusterID(p.KraftClusterID); err != nil {
+			t.Fatalf("KRaft cluster id %q: %v", p.KraftClusterID, err)
+		}
+		return p.KraftClusterID
+	}
+	first, again, other := idOn("lkc-a"), idOn("lkc-a"), idOn("lkc-b")
+	if first != again {
+		t.Fatalf("the same cluster on a restored database got KRaft cluster id %q, the satellite runs %q", again, first)
+	}
+	if other == first {
+		t.Fatalf("two clusters share the KRaft cluster id %q", first)
+	}
+}
+
+// TestSatelliteAheadOfSQLGetsTheRestoredSpecAgain: after a restore from an older backup, the
+// satellite reports a generation above SQL's (it runs a change the backup lacks). Reported
+// names the logical cluster only then; its reconcile issues SQL's spec again at a generation
+// above the satellite's, once; a satellite at or below SQL's generation changes nothing.
+func TestSatelliteAheadOfSQLGetsTheRestoredSpecAgain(t *testing.T) {
+	store := hubtest.OpenSQLite(t)
+	ctx := context.Background()
+	c := New(store, time.Hour)
+	seedTenant(t, store)
+	seedLogical(t, store, "lkc-a", "dedicated", 2)
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	q := dbtest.Q(store)
+	report := func(observed, revision int64) {
+		dbtest.InTx(t, store, func(q dbtest.Queries) error {
+			return q.UpsertClusterStatus(ctx, db.UpsertClusterStatusParams{PhysicalClusterID: "pkc-a", Satellite: "s1",
+				ObservedGeneration: observed, Phase: "Ready", Conditions: "[]", KvRevision: revision})
+		})
+	}
+	report(1, 1) // the satellite runs what SQL has
+	if ids, err := c.Reported(ctx, "pkc-a", 1); err != nil || len(ids) != 0 {
+		t.Fatalf("a satellite at SQL's generation: Reported %v, %v", ids, err)
+	}
+	if ids, err := c.Reported(ctx, "pkc-missing", 9); err != nil || len(ids) != 0 {
+		t.Fatalf("an unknown physical cluster: Reported %v, %v", ids, err)
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := q.GetPhysicalCluster(ctx, "pkc-a"); p.Generation != 1 {
+		t.Fatalf("a reconcile with the satellite in step moved to generation %d", p.Generation)
+	}
+
+	// Resized three times after the backup: the satellite reports generation 4 to the new
+	// hub, while cluster_status still holds the old hub's report (a lower KV revision on a
+	// new hub does not replace it).
+	ids, err := c.Reported(ctx, "pkc-a", 4)
+	if err != nil || len(ids) != 1 || ids[0] != "lkc-a" {
+		t.Fatalf("a satellite ahead of SQL: Reported %v, %v", ids, err)
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := q.GetPhysicalCluster(ctx, "pkc-a")
+	if p.Generation != 5 || p.Replicas != 6 {
+		t.Fatalf("re-issued: %d brokers at generation %d, want 6 at 5", p.Replicas, p.Generation)
+	}
+	observed, _ := q.ObservedLogicalGeneration(ctx, db.ObservedLogicalGenerationParams{PhysicalClusterID: "pkc-a", LogicalClusterID: "lkc-a", ObservedGeneration: 5})
+	if observed != 1 {
+		t.Fatalf("generation 5 carries logical generation %d, want 1", observed)
+	}
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := q.GetPhysicalCluster(ctx, "pkc-a"); again.Generation != 5 {
+		t.Fatalf("a second reconcile moved to generation %d", again.Generation)
+	}
+	if ids, _ := c.Reported(ctx, "pkc-a", 4); len(ids) != 0 {
+		t.Fatalf("the old report still names %v after the re-issue", ids)
+	}
+
+	// A change made now builds on the re-issued generation.
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		_, err := q.ResizeLogicalCluster(ctx, db.ResizeLogicalClusterParams{ID: "lkc-a", Cku: 3, Now: 2})
+		return err
+	})
+	if err := c.Reconcile(ctx, "lkc-a"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := q.GetPhysicalCluster(ctx, "pkc-a"); p.Generation != 6 || p.Replicas != 9 {
+		t.Fatalf("a resize after the re-issue: %d brokers at generation %d", p.Replicas, p.Generation)
+	}
+}

@@ -27,6 +27,10 @@ type Controller struct {
 	store   statusdb.Store
 	log     *slog.Logger
 	watcher jetstream.KeyWatcher
+	// Reported, if set, is told of every recorded status: which physical cluster and the
+	// generation its satellite runs (the physical controller re-issues a cluster whose
+	// satellite runs a generation above SQL's, after a restore).
+	Reported func(ctx context.Context, physicalID string, observed int64)
 
 	mu   sync.Mutex
 	seen map[string]metrics.ClusterSeen // by actual key: what the metrics report
@@ -74,41 +78,46 @@ func (c *Controller) Run(ctx context.Context) error {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			if err := c.record(ctx, e); err != nil && ctx.Err() == nil {
+			st, err := c.record(ctx, e)
+			if err != nil && ctx.Err() == nil {
 				c.log.Warn("recording status failed", "key", e.Key(), "error", err)
+			}
+			if err == nil && st != nil && c.Reported != nil {
+				c.Reported(ctx, st.ID, st.ObservedGeneration)
 			}
 		}
 	}
 }
 
-func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) error {
+// record records e's status and returns it (nil if it was ignored).
+func (c *Controller) record(ctx context.Context, e jetstream.KeyValueEntry) (*kv.Status, error) {
 	st, err := kv.DecodeStatus(e.Value())
 	if err != nil {
 		c.log.Warn("ignoring invalid status", "key", e.Key(), "error", err)
-		return nil
+		return nil, nil
 	}
 	if st.Key().String() != e.Key() {
 		c.log.Warn("ignoring status written under another cluster's key", "key", e.Key(), "status_key", st.Key().String())
-		return nil
+		return nil, nil
 	}
 	conds, err := json.Marshal(st.Conditions)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.see(e.Key(), st)
 	var data []byte
 	if st.Data != nil {
 		if data, err = json.Marshal(st.Data); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var health []byte
 	if st.Kafka != nil {
 		if health, err = json.Marshal(st.Kafka); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return c.store.InTx(ctx, func(q statusdb.Queries) error { // group-committed with the other writes
+	return st, c.store.InTx(ctx, func(q statusdb.Queries) error { // group-committed with the other writes
 		return q.UpsertClusterStatus(ctx, db.UpsertClusterStatusParams{
 			PhysicalClusterID:  st.ID,
 			Satellite:          st.Satellite,

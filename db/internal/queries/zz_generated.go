@@ -707,6 +707,7 @@ type UpdatePhysicalClusterParams struct {
 	ReplicationThrottle int64
 	MetadataVersion     int64
 	ID                  string
+	PreviousGeneration  int64
 }
 
 type UpdateRolloutRequestParams struct {

@@ -325,7 +325,7 @@ const listTenancyLogicalIDs = `-- name: ListTenancyLogicalIDs :many
 SELECT logical_cluster_id FROM tenancies WHERE physical_cluster_id = ?1 ORDER BY logical_cluster_id
 `
 
-// Every logical cluster a physical cluster ever hosted.
+// Every logical cluster a physical cluster hosts or hosted.
 func (q *Queries) ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error) {
 	rows, err := q.db.QueryContext(ctx, listTenancyLogicalIDs, physicalClusterID)
 	if err != nil {
@@ -377,7 +377,7 @@ UPDATE physical_clusters SET version = ?1, replicas = ?2, controllers = ?3,
     purge_after = ?13, kraft_cluster_id = ?14, mitigation = ?15,
     profile_revision = ?16, replication_throttle = ?17,
     metadata_version = ?18
-WHERE id = ?19 AND generation = ?10 - 1
+WHERE id = ?19 AND generation = ?20
 `
 
 type UpdatePhysicalClusterParams struct {
@@ -400,10 +400,12 @@ type UpdatePhysicalClusterParams struct {
 	ReplicationThrottle int64
 	MetadataVersion     int64
 	ID                  string
+	PreviousGeneration  int64
 }
 
 // Compare-and-set on generation: the physical controller is the only writer, and this keeps
-// two instances of it from interleaving.
+// two instances of it from interleaving. The new generation is usually the previous one plus
+// one; after a restore it may jump past what a satellite already runs.
 func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, updatePhysicalCluster,
 		arg.Version,
@@ -425,6 +427,7 @@ func (q *Queries) UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalC
 		arg.ReplicationThrottle,
 		arg.MetadataVersion,
 		arg.ID,
+		arg.PreviousGeneration,
 	)
 	if err != nil {
 		return 0, err

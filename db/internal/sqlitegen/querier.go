@@ -112,7 +112,7 @@ type Querier interface {
 	ListRolloutTargets(ctx context.Context, rolloutID string) ([]RolloutTarget, error)
 	ListRollouts(ctx context.Context) ([]Rollout, error)
 	ListSatellites(ctx context.Context) ([]Satellite, error)
-	// Every logical cluster a physical cluster ever hosted.
+	// Every logical cluster a physical cluster hosts or hosted.
 	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
 	ListUsage(ctx context.Context, arg ListUsageParams) ([]ListUsageRow, error)
 	MarkOutboxPublished(ctx context.Context, arg MarkOutboxPublishedParams) error
@@ -134,7 +134,8 @@ type Querier interface {
 	TakeLease(ctx context.Context, arg TakeLeaseParams) (int64, error)
 	UndeleteLogicalCluster(ctx context.Context, arg UndeleteLogicalClusterParams) (int64, error)
 	// Compare-and-set on generation: the physical controller is the only writer, and this keeps
-	// two instances of it from interleaving.
+	// two instances of it from interleaving. The new generation is usually the previous one plus
+	// one; after a restore it may jump past what a satellite already runs.
 	UpdatePhysicalCluster(ctx context.Context, arg UpdatePhysicalClusterParams) (int64, error)
 	// A user's request on a rollout: each one bumps request_seq so that the controller acts on it once.
 	UpdateRolloutRequest(ctx context.Context, arg UpdateRolloutRequestParams) error

@@ -96,6 +96,20 @@ func (c *Controller) ResyncAll(ctx context.Context) error {
 	return nil
 }
 
+// Enqueue queues ids for a reconcile, as an event for them would; before Start it does
+// nothing (Start queues a full resync).
+func (c *Controller) Enqueue(ids ...string) {
+	c.mu.Lock()
+	queue := c.queue
+	c.mu.Unlock()
+	if queue == nil {
+		return
+	}
+	for _, id := range ids {
+		queue.Add(id)
+	}
+}
+
 // Run consumes events and reconciles until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	// Pull requests that a lost consumer leader held are gone with it; short heartbeats let
