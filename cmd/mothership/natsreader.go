@@ -6,6 +6,8 @@ import (
 
 	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
+
+	"github.com/orbitcp/orbit/leafnode"
 )
 
 // natsReaderCommand mints a read-only hub credential for operators' `nats` CLI. The hub
@@ -35,7 +37,7 @@ var natsReaderCommand = &cli.Command{
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
-		fmt.Fprintf(c.App.Writer, "read-only nkey seed written to %s (keep it secret). Grant it with:\n  mothership run --nats-reader %s\nthen: nats --server <hub> --nkey %s kv ls\n", c.String("out"), pub, c.String("out"))
+		fmt.Fprintf(c.App.Writer, "read-only nkey seed written to %s (keep it secret). Grant it with:\n  mothership run --nats-reader %s\nthen: nats --server <hub> --nkey %s --js-api-prefix '%s' kv ls\n", c.String("out"), pub, c.String("out"), leafnode.ReaderAPIPrefix)
 		return nil
 	},
 }
