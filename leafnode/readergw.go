@@ -51,12 +51,13 @@ func readerAPISubjects() []string {
 	return subs
 }
 
-// gatewayPermissions are the reader gateway's own: it hears the readers' prefix and
-// publishes their requests to the JetStream API.
+// gatewayPermissions are the reader gateway's own: it hears the readers' prefix,
+// publishes their requests to the JetStream API, and answers a refused request once.
 func gatewayPermissions() *server.Permissions {
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: []string{"$JS.API.>"}},
 		Subscribe: &server.SubjectPermission{Allow: []string{ReaderAPIPrefix + ".>"}},
+		Response:  &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
 	}
 }
 
