@@ -12,10 +12,11 @@ import (
 
 // natsReaderCommand mints a read-only hub credential for operators' `nats` CLI. The hub
 // knows readers by public nkey only: pass it to `mothership run --nats-reader` (or
-// ORBIT_NATS_READERS); the seed stays in the file.
+// ORBIT_NATS_READERS); the seed stays in the file. Readers reach JetStream through the
+// hub's reader gateway, at leafnode.ReaderAPIPrefix.
 var natsReaderCommand = &cli.Command{
 	Name:  "nats-reader",
-	Usage: "Write a read-only NATS credential (nkey seed) for the stock nats CLI's kv ls, get and watch on the hub",
+	Usage: "Write a read-only NATS credential (nkey seed) for the stock nats CLI's kv ls, get and watch on the hub (with --js-api-prefix '" + leafnode.ReaderAPIPrefix + "')",
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "out", Usage: "File to write the nkey seed to (for nats --nkey FILE)", Required: true, EnvVars: []string{"ORBIT_NATS_READER_OUT"}},
 	},
