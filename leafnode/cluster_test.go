@@ -42,7 +42,8 @@ func TestHubClusterConfigErrorsNameTheField(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("valid configuration refused: %v", err)
 	}
-	opts, err := hubOptions(cfg)
+	_, gateway := newUserKey(t)
+	opts, err := hubOptions(cfg, gateway)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,4 +26,10 @@
 //     (nats-server durable sourcing) and may not create, update or delete any consumer.
 //   - The satellite's leaf server uses the scoped JetStream API reply format, so even the
 //     reply subjects it may receive name its own consumer.
+//
+// Operators' read-only credentials (HubConfig.Readers, ReaderPermissions) may not publish
+// to the JetStream API: they use ReaderAPIPrefix, which the hub's in-process reader
+// gateway answers, passing on reads and ephemeral consumer creations only (subject
+// permissions alone cannot tell a durable consumer from an ephemeral one). Each hub server
+// also serves its own Prometheus metrics (Hub.MetricsHandler).
 package leafnode

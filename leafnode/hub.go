@@ -154,7 +154,9 @@ func validateSatellites(users []SatelliteUser) error {
 type Hub struct {
 	srv        *server.Server
 	mothership string // public nkey; the server may reorder opts.Nkeys
+	gateway    string // public nkey of the reader gateway's in-process connection
 	readers    []string
+	gw         *nats.Conn
 	mu         sync.Mutex
 	opts       *server.Options
 }
@@ -171,7 +173,12 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 		}
 		cfg.MothershipNKey, _ = kp.PublicKey() // the seed is dropped: nobody can use this user
 	}
-	opts, err := hubOptions(cfg)
+	gkp, err := nkeys.CreateUser() // held only in this process, for the reader gateway
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	gateway, _ := gkp.PublicKey()
+	opts, err := hubOptions(cfg, gateway)
 	if err != nil {
 		return nil, err
 	}
@@ -179,10 +186,16 @@ func StartHub(cfg HubConfig) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Hub{srv: srv, mothership: cfg.MothershipNKey, readers: cfg.Readers, opts: opts}, nil
+	h := &Hub{srv: srv, mothership: cfg.MothershipNKey, gateway: gateway, readers: cfg.Readers, opts: opts}
+	if h.gw, err = startReaderGateway(srv, gkp, cfg.Log); err != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, err
+	}
+	return h, nil
 }
 
-func hubOptions(cfg HubConfig) (*server.Options, error) {
+func hubOptions(cfg HubConfig, gateway string) (*server.Options, error) {
 	name := cfg.ServerName
 	if name == "" {
 		name = "orbit-hub"
@@ -194,7 +207,7 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 		StoreDir:        cfg.StoreDir,
 		NoSigs:          true,
 		NoLog:           cfg.Log == nil,
-		Nkeys:           hubUsers(cfg.MothershipNKey, cfg.Readers, cfg.Satellites),
+		Nkeys:           hubUsers(cfg.MothershipNKey, gateway, cfg.Readers, cfg.Satellites),
 	}
 	switch {
 	case cfg.ClientListen == "" && cfg.Cluster == nil:
@@ -244,14 +257,10 @@ func hubOptions(cfg HubConfig) (*server.Options, error) {
 	return opts, nil
 }
 
-func hubUsers(mothership string, readers []string, sats []SatelliteUser) []*server.NkeyUser {
-	users := []*server.NkeyUser{{Nkey: mothership}}
-	names := make([]string, len(sats))
-	for i, s := range sats {
-		names[i] = s.Name
-	}
+func hubUsers(mothership, gateway string, readers []string, sats []SatelliteUser) []*server.NkeyUser {
+	users := []*server.NkeyUser{{Nkey: mothership}, {Nkey: gateway, Permissions: gatewayPermissions()}}
 	for _, r := range readers {
-		users = append(users, &server.NkeyUser{Nkey: r, Permissions: ReaderPermissions(names...)})
+		users = append(users, &server.NkeyUser{Nkey: r, Permissions: ReaderPermissions()})
 	}
 	for _, s := range sats {
 		users = append(users, &server.NkeyUser{Nkey: s.NKey, Permissions: SatellitePermissions(s.Name)})
@@ -289,14 +298,13 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	want := hubUsers(h.mothership, h.readers, users)
+	want := hubUsers(h.mothership, h.gateway, h.readers, users)
 	if sameUsers(h.opts.Nkeys, want) {
 		// Reload only for a real change: it is not free, and nats-server v2.15.2 reads its
 		// options unlocked on the direct-get path while a reload swaps them.
 		return nil
 	}
-	// Only the satellites' users matter here: readers' permissions change with the
-	// satellite list, and reloading them needs no leaf connection closed.
+	// Only the satellites' users matter here: the others do not change.
 	removed := !subsetUsers(h.leafUsers(h.opts.Nkeys), want)
 	next := h.opts.Clone()
 	next.Nkeys = want
@@ -310,11 +318,11 @@ func (h *Hub) SetSatellites(users []SatelliteUser) error {
 	return nil
 }
 
-// leafUsers are the satellites' users among users (not the mothership's, not readers').
+// leafUsers are the satellites' users among users (not the mothership's, the gateway's or readers').
 func (h *Hub) leafUsers(users []*server.NkeyUser) []*server.NkeyUser {
 	var out []*server.NkeyUser
 	for _, u := range users {
-		if u.Nkey != h.mothership && !slices.Contains(h.readers, u.Nkey) {
+		if u.Nkey != h.mothership && u.Nkey != h.gateway && !slices.Contains(h.readers, u.Nkey) {
 			out = append(out, u)
 		}
 	}
@@ -374,6 +382,7 @@ func permString(p *server.Permissions) string {
 
 // Shutdown stops the hub and waits for it.
 func (h *Hub) Shutdown() {
+	h.gw.Close()
 	h.srv.Shutdown()
 	h.srv.WaitForShutdown()
 }
@@ -435,40 +444,23 @@ func NKeyAuth(kp nkeys.KeyPair) nats.Option {
 	return nats.Nkey(pub, kp.Sign)
 }
 
-// ReaderPermissions are an operator's read-only view of the hub's buckets, enough for the
-// stock `nats` CLI's `kv ls`, `kv get` and `kv watch`: JetStream account and stream info,
-// stream names and lists, direct and non-direct message gets, creating consumers (the
-// ordered consumers a watch uses) and answering their flow control, all on the buckets' streams only,
-// and receiving on inboxes. Nothing that writes a message or changes a stream is allowed:
-// no $KV publish, no STREAM.CREATE/UPDATE/DELETE/PURGE/MSG.DELETE, no CONSUMER.DELETE, no
-// legacy CONSUMER.DURABLE.CREATE. The consumers that feed the satellites' mirrors (one per
-// satellite listed, kv.DesiredConsumerName) are refused by name, so that a reader cannot
-// update one's configuration through CONSUMER.CREATE. One limit of subject permissions:
-// the CONSUMER.CREATE subject names the consumer, not whether it is durable, so a reader
-// can create a durable consumer of another name on a bucket's stream (it changes no data
-// and no configuration in use, but it stays until an operator deletes it).
-func ReaderPermissions(satellites ...string) *server.Permissions {
-	allow := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST"}
+// ReaderPermissions are an operator's read-only credential's, enough for the stock `nats`
+// CLI's `kv ls`, `kv get` and `kv watch` with `--js-api-prefix '$ORBIT.READER.API'`
+// (ReaderAPIPrefix): a reader may publish only to that prefix, which the hub's reader
+// gateway answers (startReaderGateway: account and stream info, stream names and lists,
+// message and direct gets, consumer info and ephemeral consumer creation, on the buckets'
+// streams only; everything else, durable consumers included, is refused), answer its
+// consumers' flow control on the buckets' streams, and receive on inboxes. Subject
+// permissions alone cannot refuse a durable consumer (CONSUMER.CREATE names the consumer,
+// not whether it is durable): the gateway reads the request. Nothing that writes a message
+// or changes a stream or a consumer is allowed: no $KV publish, no $JS.API subject at all.
+func ReaderPermissions() *server.Permissions {
+	allow := []string{ReaderAPIPrefix + ".>"}
 	for _, b := range []string{kv.BucketDesired, kv.BucketActual, kv.BucketSatellites} {
-		st := kv.StreamName(b)
-		allow = append(allow,
-			"$JS.API.STREAM.INFO."+st,
-			"$JS.API.STREAM.MSG.GET."+st,
-			"$JS.API.DIRECT.GET."+st,
-			"$JS.API.DIRECT.GET."+st+".>",
-			"$JS.API.CONSUMER.CREATE."+st,
-			"$JS.API.CONSUMER.CREATE."+st+".>",
-			"$JS.API.CONSUMER.INFO."+st+".*",
-			"$JS.FC."+st+".>",
-		)
-	}
-	var deny []string
-	for _, sat := range satellites {
-		prefix := "$JS.API.CONSUMER.CREATE." + kv.StreamName(kv.BucketDesired) + "." + kv.DesiredConsumerName(sat)
-		deny = append(deny, prefix, prefix+".>")
+		allow = append(allow, "$JS.FC."+kv.StreamName(b)+".>")
 	}
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: allow, Deny: deny},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
+		Publish:   &server.SubjectPermission{Allow: allow},
+		Subscribe: &server.SubjectPermission{Allow: []string{readerInbox + ">"}},
 	}
 }

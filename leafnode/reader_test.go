@@ -42,7 +42,7 @@ func TestReaderReadsAndWatchesEveryBucketAndWritesNothing(t *testing.T) {
 		}
 	}
 
-	rjs := jsFor(t, hub, rkp)
+	rjs := readerJS(t, hub, rkp)
 	var names []string
 	for n := range rjs.KeyValueStoreNames(ctx).Name() {
 		names = append(names, n)
@@ -72,13 +72,36 @@ func TestReaderReadsAndWatchesEveryBucketAndWritesNothing(t *testing.T) {
 			t.Fatalf("reader's watch of %s got nothing", b)
 		}
 		_ = w.Stop()
+		// nats.go's legacy KeyValue API watches too.
+		ljs, err := mustConnect(t, hub, rkp).JetStream(nats.APIPrefix(ReaderAPIPrefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lkv, err := ljs.KeyValue(b)
+		if err != nil {
+			t.Fatalf("reader opens %s (legacy API): %v", b, err)
+		}
+		lw, err := lkv.WatchAll(nats.Context(ctx))
+		if err != nil {
+			t.Fatalf("reader watches %s (legacy API): %v", b, err)
+		}
+		select {
+		case e := <-lw.Updates():
+			if e == nil || string(e.Value()) != "v-"+b {
+				t.Fatalf("reader's legacy watch of %s: %v", b, e)
+			}
+		case <-ctx.Done():
+			t.Fatalf("reader's legacy watch of %s got nothing", b)
+		}
+		_ = lw.Stop()
 
+		// refused: the gateway answers, naming why (not a timeout).
 		refused := func(what string, err error) {
 			t.Helper()
 			if err == nil {
 				t.Errorf("reader could %s on %s", what, b)
-			} else {
-				t.Logf("reader %s on %s refused: %v", what, b, err)
+			} else if !strings.Contains(err.Error(), "orbit: ") {
+				t.Errorf("reader %s on %s: the gateway did not refuse it: %v", what, b, err)
 			}
 		}
 		short := func() context.Context {
@@ -101,8 +124,25 @@ func TestReaderReadsAndWatchesEveryBucketAndWritesNothing(t *testing.T) {
 		}
 		refused("purge the stream", s.Purge(short()))
 		refused("delete a message", s.DeleteMsg(short(), 1))
-		_, err = s.CreateConsumer(short(), jetstream.ConsumerConfig{Durable: "legacy-" + b, FilterSubject: "$KV." + b + ".>"})
-		t.Logf("reader creating a durable consumer on %s through CONSUMER.CREATE (not refusable by subject): %v", b, err)
+		_, err = s.CreateConsumer(short(), jetstream.ConsumerConfig{Durable: "durable-" + b, FilterSubject: "$KV." + b + ".>"})
+		refused("create a durable consumer", err)
+		_, err = s.CreateConsumer(short(), jetstream.ConsumerConfig{Name: "named-" + b, InactiveThreshold: 30 * 24 * time.Hour})
+		refused("create a consumer that outlives its reader by a month", err)
+		_, err = s.CreateConsumer(short(), jetstream.ConsumerConfig{Name: "push-" + b, DeliverSubject: "$KV." + b + ".s1.kafka.c4"})
+		refused("create a consumer delivering into a bucket", err)
+		ms, err := mjs.Stream(ctx, kv.StreamName(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"durable-" + b, "named-" + b, "push-" + b} {
+			if _, err := ms.Consumer(ctx, name); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				t.Errorf("consumer %s exists after the reader's refused creation: %v", name, err)
+			}
+		}
+		// Straight to $JS.API, around the gateway: the server refuses the publish.
+		if _, err = jsFor(t, hub, rkp).CreateStream(short(), jetstream.StreamConfig{Name: "Y_" + b, Subjects: []string{"y." + b}}); err == nil {
+			t.Errorf("reader created a stream through $JS.API")
+		}
 		// The raw $KV subject: a publish is refused by the server (a permissions
 		// violation reaches the connection's async error handler, so check with a request).
 		nc := mustConnect(t, hub, rkp)
@@ -117,17 +157,44 @@ func TestReaderReadsAndWatchesEveryBucketAndWritesNothing(t *testing.T) {
 			t.Errorf("$KV publish reached %s: %v", b, err)
 		}
 	}
-	// Legacy durable consumer creation is refused; the mothership's (positive control) works.
+	// Legacy durable consumer creation is refused, on both prefixes; the mothership's
+	// (positive control) works.
 	nc := mustConnect(t, hub, rkp)
-	subj := "$JS.API.CONSUMER.DURABLE.CREATE." + kv.StreamName(kv.BucketDesired) + ".d1"
+	api := "CONSUMER.DURABLE.CREATE." + kv.StreamName(kv.BucketDesired) + ".d1"
 	body := []byte(`{"stream_name":"` + kv.StreamName(kv.BucketDesired) + `","config":{"durable_name":"d1","ack_policy":"explicit"}}`)
-	if _, err := nc.Request(subj, body, time.Second); err == nil {
-		t.Errorf("reader created a durable consumer")
+	for _, prefix := range []string{"$JS.API.", ReaderAPIPrefix + "."} {
+		if m, err := nc.Request(prefix+api, body, time.Second); err == nil && !strings.Contains(string(m.Data), `"error"`) {
+			t.Errorf("reader created a durable consumer through %s: %s", prefix, m.Data)
+		}
+	}
+	// A reply subject other than an inbox is not answered: the answer would be a write.
+	if _, err := nc.Request(ReaderAPIPrefix+".INFO", nil, time.Second); err != nil {
+		t.Fatalf("reader's account info: %v", err)
+	}
+	if err := nc.PublishRequest(ReaderAPIPrefix+".STREAM.INFO."+kv.StreamName(kv.BucketActual), "$KV."+kv.BucketActual+".s1.kafka.c5", nil); err != nil {
+		t.Fatal(err)
 	}
 	mnc := mustConnect(t, hub, mkp)
-	if m, err := mnc.Request(subj, body, 5*time.Second); err != nil || strings.Contains(string(m.Data), `"error"`) {
+	if m, err := mnc.Request("$JS.API."+api, body, 5*time.Second); err != nil || strings.Contains(string(m.Data), `"error"`) {
 		t.Errorf("mothership could not create a durable consumer: %v", err)
 	}
+	abkt, err := mjs.KeyValue(ctx, kv.BucketActual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := abkt.Get(ctx, "s1.kafka.c5"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("an answer to a reader's request was written to a bucket: %v %v", e, err)
+	}
+}
+
+// readerJS is a reader's JetStream context, through the reader gateway's prefix.
+func readerJS(t *testing.T, hub *Hub, kp nkeys.KeyPair) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.NewWithAPIPrefix(mustConnect(t, hub, kp), ReaderAPIPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 func mustConnect(t *testing.T, hub *Hub, kp nkeys.KeyPair) *nats.Conn {
@@ -170,7 +237,7 @@ func TestReaderCannotChangeASatellitesMirrorConsumer(t *testing.T) {
 	if err := kv.EnsureHub(ctx, mjs, 1); err != nil {
 		t.Fatal(err)
 	}
-	rjs := jsFor(t, hub, rkp)
+	rjs := readerJS(t, hub, rkp)
 	check := func(sat string) {
 		t.Helper()
 		stream := kv.StreamName(kv.BucketDesired)
@@ -185,6 +252,15 @@ func TestReaderCannotChangeASatellitesMirrorConsumer(t *testing.T) {
 		if err == nil {
 			t.Errorf("reader updated %s's mirror consumer", sat)
 		}
+		// The same without a durable name, delivering to an inbox: an ephemeral of the mirror
+		// consumer's name, which the gateway passes on as a create (never an update).
+		hijack.Durable, hijack.DeliverSubject = "", "_INBOX.hijack"
+		sctx, scancel = context.WithTimeout(ctx, 2*time.Second)
+		_, err = rjs.CreateOrUpdateConsumer(sctx, stream, hijack)
+		scancel()
+		if err == nil {
+			t.Errorf("reader updated %s's mirror consumer by name", sat)
+		}
 		st, err := mjs.Stream(ctx, stream)
 		if err != nil {
 			t.Fatal(err)
@@ -196,6 +272,9 @@ func TestReaderCannotChangeASatellitesMirrorConsumer(t *testing.T) {
 				found = true
 				if got := info.Config.FilterSubject; got != kv.MirrorSubjectFilter(kv.BucketDesired, sat) {
 					t.Errorf("%s's mirror consumer filters %s now", sat, got)
+				}
+				if got := info.Config.DeliverSubject; got != kv.MirrorDeliverSubject(kv.BucketDesired, sat) {
+					t.Errorf("%s's mirror consumer delivers to %s now", sat, got)
 				}
 			}
 		}

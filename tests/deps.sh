@@ -32,6 +32,8 @@ fi
 "$(dirname "$0")/kubetest/install.sh" >/dev/null
 # helm, pinned, from the Go module proxy (the charts' tests in tests/helm).
 "$(dirname "$0")/helm/install.sh" >/dev/null
+# the stock nats CLI, pinned, from the Go module proxy (tests/e2e TestNATSReaderCredential).
+"$(dirname "$0")/natscli/install.sh" >/dev/null
 
 # PostgreSQL: start the first cluster and let the tests log in over TCP.
 read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters -h | head -n 1)

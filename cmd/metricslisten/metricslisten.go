@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -42,4 +43,18 @@ func Serve(ctx context.Context, addr string, paths map[string]http.Handler, log 
 	context.AfterFunc(ctx, func() { _ = srv.Close() })
 	log.Info("metrics listening", "addr", ln.Addr().String())
 	return ln.Addr().String(), nil
+}
+
+// Later is a handler for what starts after the listener: it answers 503 until Set.
+type Later struct{ h atomic.Pointer[http.Handler] }
+
+// Set installs the handler that serves from now on.
+func (l *Later) Set(h http.Handler) { l.h.Store(&h) }
+
+func (l *Later) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := l.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "not started yet", http.StatusServiceUnavailable)
 }

@@ -52,9 +52,10 @@ func runDev(c *cli.Context) error {
 	}
 	ctx, dataDir := c.Context, c.String("data-dir")
 	// One listener: the mothership's metrics at /metrics, the in-process satellites' (each
-	// series labelled with its satellite) at /satellites/metrics.
+	// series labelled with its satellite) at /satellites/metrics, the hub's at /hub/metrics.
+	hubMetrics := &metricslisten.Later{}
 	metricsAddr, err := metricslisten.Serve(ctx, c.String("metrics-listen"), map[string]http.Handler{
-		"/metrics": mothership.MetricsHandler(), "/satellites/metrics": satellite.MetricsHandler()}, log)
+		"/metrics": mothership.MetricsHandler(), "/satellites/metrics": satellite.MetricsHandler(), "/hub/metrics": hubMetrics}, log)
 	if err != nil {
 		return err
 	}
@@ -69,6 +70,9 @@ func runDev(c *cli.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cp.Hub != nil { // dev mode embeds its hub
+		hubMetrics.Set(cp.Hub.MetricsHandler())
 	}
 	d := &devFleet{cp: cp, metricsAddr: metricsAddr}
 	key, err := devAPIKey(c.String("dev-api-key"), filepath.Join(dataDir, "dev-api-key"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/urfave/cli/v2"
 
+	"github.com/orbitcp/orbit/cmd/metricslisten"
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/leafnode"
 	"github.com/orbitcp/orbit/mothership"
@@ -58,6 +60,7 @@ var hubCommand = &cli.Command{
 		&cli.StringFlag{Name: "nats-seed-file", Usage: "The motherships' user nkey seed (or a secret of 32 or more characters it is derived from): created if missing; the replicas read the same file", EnvVars: []string{"ORBIT_NATS_SEED_FILE"}},
 		&cli.StringSliceFlag{Name: "nats-reader", Usage: "Public nkey of a read-only hub user, as written by \"mothership nats-reader\" (repeatable)", EnvVars: []string{"ORBIT_NATS_READERS"}},
 		&cli.DurationFlag{Name: "access-interval", Usage: "How often the satellites allowed to connect are re-read from the database", Value: 5 * time.Second, EnvVars: []string{"ORBIT_ACCESS_INTERVAL"}},
+		metricslisten.Flag,
 	}, clusterFlags...), dbFlags...),
 	Action: func(c *cli.Context) error {
 		log, err := logger(c)
@@ -124,6 +127,9 @@ var hubCommand = &cli.Command{
 			return err
 		}
 		defer hub.Shutdown()
+		if _, err := metricslisten.Serve(ctx, c.String("metrics-listen"), map[string]http.Handler{"/metrics": hub.MetricsHandler()}, log); err != nil {
+			return err
+		}
 		log.Info("hub node running", "server", cfg.ServerName, "cluster", cluster != nil, "leaf", hub.LeafURL(), "clients", c.String("nats-listen"), "satellites", len(cfg.Satellites))
 		err = onboarding.NewAccess(store, nil, hub, log).Run(ctx, c.Duration("access-interval"))
 		log.Info("stopping")

@@ -84,7 +84,9 @@ var runCommand = &cli.Command{
 			go func() { _ = http.Serve(ln, nil) }() // net/http/pprof registers on the default mux
 			log.Info("profiler listening", "addr", ln.Addr().String())
 		}
-		if _, err := metricslisten.Serve(c.Context, c.String("metrics-listen"), map[string]http.Handler{"/metrics": mothership.MetricsHandler()}, log); err != nil {
+		// The embedded hub's metrics (if it embeds one) at /hub/metrics, like `mothership hub`'s.
+		hubMetrics := &metricslisten.Later{}
+		if _, err := metricslisten.Serve(c.Context, c.String("metrics-listen"), map[string]http.Handler{"/metrics": mothership.MetricsHandler(), "/hub/metrics": hubMetrics}, log); err != nil {
 			return err
 		}
 		cluster, err := clusterConfig(c)
@@ -117,6 +119,11 @@ var runCommand = &cli.Command{
 		})
 		if err != nil {
 			return err
+		}
+		if cp.Hub != nil {
+			hubMetrics.Set(cp.Hub.MetricsHandler())
+		} else {
+			hubMetrics.Set(http.NotFoundHandler()) // a client of the hub nodes: scrape those
 		}
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)

@@ -179,7 +179,7 @@ func (p promClient) eventually(t *testing.T, timeout time.Duration, expr string,
 
 // testPrometheusConfig writes the repository's Prometheus configuration and rules for a
 // test: its targets point at addr (the mothership at /metrics, the in-process satellites at
-// /satellites/metrics, as `mothership dev` serves them), scrapes and evaluations run every
+// /satellites/metrics, the embedded hub at /hub/metrics, as `mothership dev` serves them), scrapes and evaluations run every
 // second and every alert's `for` is 10 s (the expressions are the shipped ones).
 func testPrometheusConfig(t *testing.T, dir, addr string) string {
 	t.Helper()
@@ -208,13 +208,16 @@ func testPrometheusConfig(t *testing.T, dir, addr string) string {
 	for _, j := range jobs {
 		job := j.(map[string]any)
 		job["static_configs"] = []any{map[string]any{"targets": []string{addr}}}
-		if job["job_name"] == "orbit-satellite" {
+		switch job["job_name"] {
+		case "orbit-satellite":
 			job["metrics_path"] = "/satellites/metrics"
+		case "orbit-hub":
+			job["metrics_path"] = "/hub/metrics"
 		}
 		names = append(names, job["job_name"].(string))
 	}
-	if !slices.Equal(names, []string{"orbit-mothership", "orbit-satellite"}) {
-		t.Fatalf("deploy/observability/prometheus.yml scrapes %v; the test knows orbit-mothership and orbit-satellite", names)
+	if !slices.Equal(names, []string{"orbit-mothership", "orbit-hub", "orbit-satellite"}) {
+		t.Fatalf("deploy/observability/prometheus.yml scrapes %v; the test knows orbit-mothership, orbit-hub and orbit-satellite", names)
 	}
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -331,7 +334,7 @@ func TestPrometheusScrapesDevMode(t *testing.T) {
 		}
 	}()
 	p := promClient{base: "http://" + promAddr}
-	for _, job := range []string{"orbit-mothership", "orbit-satellite"} {
+	for _, job := range []string{"orbit-mothership", "orbit-hub", "orbit-satellite"} {
 		p.eventually(t, 60*time.Second, `up{job="`+job+`"}`, func(v float64) bool { return v == 1 })
 	}
 
@@ -396,6 +399,8 @@ func TestPrometheusScrapesDevMode(t *testing.T) {
 		"orbit_satellite_desired_mirror_lag_seconds", "orbit_satellite_hub_connected", "orbit_satellite_kafka_admin_requests_total",
 		"orbit_satellite_kafka_admin_request_duration_seconds_bucket", "orbit_satellite_clusters",
 		"orbit_satellite_certificate_expiry_timestamp_seconds",
+		"orbit_hub_leafnode_connections", "orbit_hub_jetstream_streams", "orbit_hub_jetstream_storage_bytes",
+		"orbit_hub_jetstream_api_requests_total", "orbit_hub_jetstream_stream_messages", "orbit_hub_jetstream_meta_leader",
 	} {
 		if s, err := p.query(name); err != nil || len(s) == 0 {
 			t.Errorf("series %s: %d samples, %v", name, len(s), err)
@@ -412,6 +417,8 @@ func TestPrometheusScrapesDevMode(t *testing.T) {
 		{`max(orbit_satellite_heartbeat_age_seconds{satellite="r1"})`, func(v float64) bool { return v < 30 }},
 		{`sum(orbit_outbox_published_total)`, func(v float64) bool { return v >= 2 }},
 		{`max(orbit_outbox_pending)`, ready(0)},
+		{`sum(orbit_hub_leafnode_connections)`, ready(1)}, // the dev satellite's link
+		{`sum(orbit_hub_jetstream_stream_messages{stream="KV_desired"})`, func(v float64) bool { return v >= 2 }},
 	} {
 		p.eventually(t, 30*time.Second, want.expr, want.ok)
 	}
@@ -433,8 +440,8 @@ func TestPrometheusScrapesDevMode(t *testing.T) {
 	p.eventually(t, 30*time.Second, `sum(controller_runtime_reconcile_total{job="orbit-satellite",controller="operator"})`,
 		func(v float64) bool { return v > operator })
 
-	// What the mothership and the satellites serve passes promtool's lint.
-	for _, path := range []string{"/metrics", "/satellites/metrics"} {
+	// What the mothership, the satellites and the hub serve passes promtool's lint.
+	for _, path := range []string{"/metrics", "/satellites/metrics", "/hub/metrics"} {
 		resp, err := http.Get("http://" + metricsAddr + path)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -342,6 +343,57 @@ func TestChartOnKubernetes(t *testing.T) {
 		}
 		return fmt.Errorf("satellite %s not connected: %+v", satName, sats)
 	})
+
+	// Every hub node serves its metrics where its pod's scrape annotations say: routes to
+	// the two others, the buckets' streams, and the satellite's link on one of them.
+	ann := hub.Spec.Template.Annotations
+	if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/path"] != "/metrics" {
+		t.Errorf("hub pods' scrape annotations: %v", ann)
+	}
+	testkit.CheckForEvery(t, 30*time.Second, 250*time.Millisecond, func() error {
+		leafs := 0.0
+		for _, p := range hubPods {
+			m, err := scrapeMetrics("http://" + podPorts[p][ann["prometheus.io/port"]] + "/metrics")
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			if m["orbit_hub_route_connections"] < 2 || m["orbit_hub_jetstream_streams"] < 3 || m["go_goroutines"] == 0 {
+				return fmt.Errorf("%s: routes %v, streams %v", p, m["orbit_hub_route_connections"], m["orbit_hub_jetstream_streams"])
+			}
+			leafs += m["orbit_hub_leafnode_connections"]
+		}
+		if leafs != 1 {
+			return fmt.Errorf("hub nodes count %v satellite links, want 1", leafs)
+		}
+		return nil
+	})
+}
+
+// scrapeMetrics reads a Prometheus text exposition: unlabelled series → value.
+func scrapeMetrics(url string) (map[string]float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			m[name] = v
+		}
+	}
+	return m, nil
 }
 
 // checkHubCluster connects to a hub node as the motherships do (their key, derived from the
