@@ -91,15 +91,24 @@ func testPartition(t *testing.T, engine string) {
 }
 
 // agree checks, for every cluster of the model, that the desired and actual buckets and
-// the satellite's Kubernetes match what the API (SQL) says.
+// the satellite's Kubernetes match what the API (SQL) says. It waits for them to agree:
+// right after a heal SQL can still hold a status from before the partition while the
+// satellite reports what it saw alone (a broker it repaired, Degraded until it is back), so
+// a cluster's last word may still be on its way.
 func (e *env) agree(sat *satellite.Satellite, m *model) {
 	e.t.Helper()
+	testkit.CheckForEvery(e.t, 30*time.Second, 200*time.Millisecond, func() error { return e.disagreement(m) })
+}
+
+// disagreement is the first cluster of the model on which SQL, desired, actual and
+// Kubernetes differ, or nil.
+func (e *env) disagreement(m *model) error {
 	ctx := context.Background()
 	desired, actual := e.bucket(kv.BucketDesired), e.bucket(kv.BucketActual)
 	for name, cku := range m.cku {
 		c, err := e.client.GetCluster(ctx, name)
 		if err != nil {
-			e.t.Fatal(err)
+			return err
 		}
 		if m.deleted[name] && c.Status.Satellite == "" {
 			continue // deleted before it was placed: no satellite ever heard of it
@@ -107,38 +116,39 @@ func (e *env) agree(sat *satellite.Satellite, m *model) {
 		key := physicalKey("us-west-2", c)
 		d, err := desired.Get(ctx, key)
 		if err != nil {
-			e.t.Fatalf("%s (%s): desired: %v", name, toJSON(c), err)
+			return fmt.Errorf("%s (%s): desired: %w", name, toJSON(c), err)
 		}
 		psc, err := kv.DecodePSC(d.Value())
 		if err != nil {
-			e.t.Fatal(err)
+			return err
 		}
 		if m.deleted[name] {
 			if !psc.Deleted {
-				e.t.Fatalf("%s: deleted in SQL, not in desired", name)
+				return fmt.Errorf("%s: deleted in SQL, not in desired", name)
 			}
 			continue
 		}
 		if psc.Spec.Replicas != int32(3*cku) {
-			e.t.Fatalf("%s: desired has %d brokers, SQL %d CKU", name, psc.Spec.Replicas, cku)
+			return fmt.Errorf("%s: desired has %d brokers, SQL %d CKU", name, psc.Spec.Replicas, cku)
 		}
 		a, err := actual.Get(ctx, key)
 		if err != nil {
-			e.t.Fatalf("%s: actual: %v", name, err)
+			return fmt.Errorf("%s: actual: %w", name, err)
 		}
 		st, err := kv.DecodeStatus(a.Value())
 		if err != nil {
-			e.t.Fatal(err)
+			return err
 		}
 		if st.ObservedGeneration != psc.Generation || st.Phase != kv.PhaseReady {
-			e.t.Fatalf("%s: actual %s at generation %d, desired at %d", name, st.Phase, st.ObservedGeneration, psc.Generation)
+			return fmt.Errorf("%s: actual %s at generation %d, desired at %d", name, st.Phase, st.ObservedGeneration, psc.Generation)
 		}
 		sts, err := e.sats["us-west-2"].Kube.AppsV1().StatefulSets(satellite.Namespace(physicalID(c))).Get(ctx, "kafka-broker", metav1.GetOptions{})
 		if err != nil {
-			e.t.Fatalf("%s: %v", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		if *sts.Spec.Replicas != int32(3*cku) {
-			e.t.Fatalf("%s: Kubernetes runs %d brokers, SQL says %d CKU", name, *sts.Spec.Replicas, cku)
+			return fmt.Errorf("%s: Kubernetes runs %d brokers, SQL says %d CKU", name, *sts.Spec.Replicas, cku)
 		}
 	}
+	return nil
 }
