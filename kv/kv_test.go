@@ -96,6 +96,21 @@ func TestKafkaClusterIDOnlyForKafka(t *testing.T) {
 	}
 }
 
+// TestKafkaRefLogical: a worker may name the tenant it works for on a shared Kafka cluster;
+// a malformed name is refused, naming the field.
+func TestKafkaRefLogical(t *testing.T) {
+	p := validPSC()
+	p.Product, p.Spec.Controllers, p.Spec.KafkaClusterID = ProductConnect, 0, ""
+	p.Spec.Kafka = &KafkaRef{ID: "pkc-x", Logical: "lkc-a"}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.Kafka.Logical = "LKC A"
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "spec.kafka.logical") {
+		t.Fatalf("a malformed tenant: %v", err)
+	}
+}
+
 func TestEncodeRefusesInvalid(t *testing.T) {
 	p := validPSC()
 	p.Spec.Replicas = 0

@@ -117,6 +117,10 @@ type TenantQuota struct {
 // KafkaRef names a Kafka physical cluster.
 type KafkaRef struct {
 	ID string `json:"id"`
+	// Logical is the logical Kafka cluster a ksqldb or connect cluster works for when ID is
+	// a shared (basic, standard) cluster: the tenant whose topics, groups and transactional
+	// ids (<logical>.…) its principal may use. Empty for a dedicated cluster.
+	Logical string `json:"logical,omitempty"`
 }
 
 // Storage describes the volume of each replica.
@@ -185,6 +189,11 @@ func (s *PSCSpec) validate(product Product) error {
 	case s.Kafka != nil:
 		if err := ValidateName("id", s.Kafka.ID); err != nil {
 			return prefixed("kafka", err)
+		}
+		if s.Kafka.Logical != "" {
+			if err := ValidateName("logical", s.Kafka.Logical); err != nil {
+				return prefixed("kafka", err)
+			}
 		}
 	}
 	if s.ProfileRevision < 0 {

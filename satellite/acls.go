@@ -16,7 +16,10 @@ import (
 // reconcile pass describes them all and compares them with what the mirrored keys and the
 // attached ksqlDB and Connect clusters need: an
 // ACL missing from Kafka (deleted out of band) is created again, one Kafka has that no key
-// needs (added out of band, or left by a revoked key) is deleted.
+// needs (added out of band, or left by a revoked key) is deleted. A worker's principal has
+// its own internal state plus the user-data scope of the logical Kafka cluster it works
+// for, the same an API key of that cluster has (workerACLEntries), so its connectors and
+// queries reach the tenant's topics; its ACLs go with it when it is deleted.
 
 // aclEntry is one ACL as Kafka holds it.
 type aclEntry struct {
@@ -33,9 +36,10 @@ func (a aclEntry) String() string {
 	return fmt.Sprintf("%s %s %s %s:%s(%s) from %s", a.Permission, a.Principal, a.Operation, a.Type, a.Name, a.Pattern, a.Host)
 }
 
-// keyACLEntries are the ACLs of one key (the same as keyACLs builds): ALL on topics, groups
-// and transactional ids, literal "*" on a dedicated cluster, prefixed "<logical>." on a
-// shared one, from any host.
+// keyACLEntries are the ACLs of one key: ALL on topics, groups and transactional ids,
+// literal "*" on a dedicated cluster, prefixed "<logical>." on a shared one, from any host;
+// never the cluster resource (so not Orbit's principals or ACLs). The user-data scope of a
+// worker attached to the logical cluster is the same (workerACLEntries).
 func keyACLEntries(user, logical string, shared bool) []aclEntry {
 	name, pattern := "*", kadm.ACLPatternLiteral
 	if shared {
@@ -51,31 +55,42 @@ func keyACLEntries(user, logical string, shared bool) []aclEntry {
 
 // workerACLEntries are the ACLs of a ksqlDB or Connect cluster's own principal on its Kafka
 // cluster: the subject of its certificate (User:CN=<id>,OU=<product>,O=orbit), with which
-// it authenticates on the INTERNAL listener (mutual TLS; see workers.go). It gets only what
-// it runs on, never the cluster resource:
+// it authenticates on the INTERNAL listener (mutual TLS; see workers.go). It never gets the
+// cluster resource. It gets its own internal state:
 //
 //   - ksqlDB (ksql.service.id <id>_): every topic and consumer group prefixed
 //     _confluent-ksql-<id>_ (its command topic, internal topics and query groups), its
 //     processing log topic <id>_ksql_processing_log, and transactional ids prefixed <id>_
 //     (exactly-once queries);
-//   - Connect: its config, offset and status topics (_connect-<id>-…) and its group <id>.
-func workerACLEntries(o *PSCObject) []aclEntry {
-	principal := "User:" + certSubject(o.Spec.Product, o.Name).String()
+//   - Connect: its config, offset and status topics (_connect-<id>-…) and its group <id>;
+//
+// and, since its connectors and queries run under the same principal, the user-data scope
+// an API key of the logical Kafka cluster it works for has (keyACLEntries): on a dedicated
+// cluster every topic, group and transactional id; on a shared one (shared) only those of
+// its tenant, prefixed "<spec.kafka.logical>.", and none when the spec names no tenant or
+// that tenant is not (or no longer) hosted there.
+func workerACLEntries(o *PSCObject, shared bool, tenants []kv.TenantQuota) []aclEntry {
+	subject := certSubject(o.Spec.Product, o.Name).String()
 	entry := func(t kmsg.ACLResourceType, name string, pattern kadm.ACLPattern) aclEntry {
-		return aclEntry{Principal: principal, Host: "*", Type: t, Name: name, Pattern: pattern,
+		return aclEntry{Principal: "User:" + subject, Host: "*", Type: t, Name: name, Pattern: pattern,
 			Operation: kadm.OpAll, Permission: kmsg.ACLPermissionTypeAllow}
+	}
+	var out []aclEntry
+	logical := o.Spec.Kafka.Logical
+	hosted := slices.ContainsFunc(tenants, func(t kv.TenantQuota) bool { return t.ID == logical })
+	if !shared || (logical != "" && hosted) {
+		out = keyACLEntries(subject, logical, shared)
 	}
 	switch o.Spec.Product {
 	case kv.ProductKsqlDB:
 		id := ksqlServiceID(o.Name)
-		return []aclEntry{
+		return append(out,
 			entry(kmsg.ACLResourceTypeTopic, "_confluent-ksql-"+id, kadm.ACLPatternPrefixed),
 			entry(kmsg.ACLResourceTypeGroup, "_confluent-ksql-"+id, kadm.ACLPatternPrefixed),
 			entry(kmsg.ACLResourceTypeTopic, id+"ksql_processing_log", kadm.ACLPatternLiteral),
 			entry(kmsg.ACLResourceTypeTransactionalId, id, kadm.ACLPatternPrefixed),
-		}
+		)
 	case kv.ProductConnect:
-		var out []aclEntry
 		for _, topic := range connectTopics(o.Name) {
 			out = append(out, entry(kmsg.ACLResourceTypeTopic, topic, kadm.ACLPatternLiteral))
 		}

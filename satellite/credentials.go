@@ -116,7 +116,7 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 		return err
 	}
 	for _, w := range attachedWorkers(pscs, o.Name) {
-		wantACLs = append(wantACLs, workerACLEntries(w)...)
+		wantACLs = append(wantACLs, workerACLEntries(w, shared, o.Spec.Tenants)...)
 	}
 	haveACLs, err := describeAllACLs(ctx, adm)
 	if err != nil {

@@ -24,8 +24,8 @@ const (
 // from PEM files) and reach Kafka over TLS on its INTERNAL listener (security.protocol=SSL)
 // with the same certificate as their client certificate: mutual TLS, under a principal of
 // their own (User:CN=<id>,OU=<product>,O=orbit) that is not a super user. Its Kafka
-// cluster's reconcile gives that principal the ACLs it needs and nothing else
-// (workerACLEntries).
+// cluster's reconcile gives that principal the ACLs of its own state and the user-data
+// scope of the logical Kafka cluster it works for, nothing else (workerACLEntries).
 func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) error {
 	if o.Spec.Kafka == nil {
 		return invalid("InvalidDesiredState", fmt.Errorf("spec.kafka: a %s cluster needs its kafka cluster", o.Spec.Product))

@@ -1,6 +1,6 @@
 // Package syncdb is the query set of the sync service: it writes no table (it is the desired
 // and credentials buckets' writer) and reads physical clusters, their placements and
-// tenancies, the sealed Kafka API keys and the satellites' curve keys. Leader-only.
+// tenancies, logical clusters (the tenant a ksqlDB or Connect cluster works for), the sealed Kafka API keys and the satellites' curve keys. Leader-only.
 package syncdb
 
 import (
@@ -16,6 +16,8 @@ type Queries interface {
 	GetPlacement(ctx context.Context, physicalClusterID string) (db.Placement, error)
 	ListPhysicalClusterIDs(ctx context.Context) ([]string, error)
 	GetTenancy(ctx context.Context, logicalClusterID string) (db.Tenancy, error)
+	ListTenancyLogicalIDs(ctx context.Context, physicalClusterID string) ([]string, error)
+	GetLogicalCluster(ctx context.Context, id string) (db.LogicalCluster, error)
 	ListLiveKafkaAPIKeysByPhysical(ctx context.Context, physicalClusterID string) ([]db.KafkaApiKey, error)
 	GetSatelliteCurveKey(ctx context.Context, name string) (string, error)
 }

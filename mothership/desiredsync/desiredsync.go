@@ -21,6 +21,7 @@ import (
 	"github.com/orbitcp/orbit/db/syncdb"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/internal/controller"
+	"github.com/orbitcp/orbit/mothership/internal/profile"
 )
 
 // Service renders each placed physical cluster into a PSC and puts it into the desired
@@ -83,7 +84,11 @@ func (s *Service) Reconcile(ctx context.Context, physicalID string) error {
 	if err := s.syncCredentials(ctx, p, pl.Satellite.String); err != nil {
 		return fmt.Errorf("credentials of %s: %w", p.ID, err)
 	}
-	psc, err := RenderPSC(p, pl.Satellite.String)
+	kafkaLogical, err := workerTenant(ctx, q, p)
+	if err != nil {
+		return err
+	}
+	psc, err := RenderPSC(p, pl.Satellite.String, kafkaLogical)
 	if err != nil {
 		return fmt.Errorf("%w: %v", controller.ErrTerminal, err)
 	}
@@ -112,8 +117,38 @@ func (s *Service) Reconcile(ctx context.Context, physicalID string) error {
 	return nil
 }
 
-// RenderPSC maps a physical cluster row and its placement to the desired-state value.
-func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
+// workerTenant is the logical Kafka cluster a ksqldb or connect physical cluster works for
+// when its Kafka is a shared (basic, standard) one: the tenant whose prefix its principal
+// may use (kv.KafkaRef.Logical). "" otherwise.
+func workerTenant(ctx context.Context, q syncdb.Queries, p db.PhysicalCluster) (string, error) {
+	if !p.KafkaPhysicalID.Valid {
+		return "", nil
+	}
+	k, err := q.GetPhysicalCluster(ctx, p.KafkaPhysicalID.String)
+	if errors.Is(err, db.ErrNotFound) || (err == nil && !profile.MultiTenant(k.Sku)) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	logical, err := q.ListTenancyLogicalIDs(ctx, p.ID)
+	if err != nil || len(logical) != 1 {
+		return "", err // a worker is dedicated: one logical cluster, once placed
+	}
+	l, err := q.GetLogicalCluster(ctx, logical[0])
+	if errors.Is(err, db.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return l.KafkaClusterID.String, nil
+}
+
+// RenderPSC maps a physical cluster row and its placement to the desired-state value;
+// kafkaLogical is the tenant a ksqldb or connect cluster works for on a shared Kafka
+// cluster (workerTenant).
+func RenderPSC(p db.PhysicalCluster, satellite, kafkaLogical string) (*kv.PSC, error) {
 	cfg, err := config(p)
 	if err != nil {
 		return nil, err
@@ -143,7 +178,7 @@ func RenderPSC(p db.PhysicalCluster, satellite string) (*kv.PSC, error) {
 		},
 	}
 	if p.KafkaPhysicalID.Valid {
-		psc.Spec.Kafka = &kv.KafkaRef{ID: p.KafkaPhysicalID.String}
+		psc.Spec.Kafka = &kv.KafkaRef{ID: p.KafkaPhysicalID.String, Logical: kafkaLogical}
 	}
 	if err := json.Unmarshal([]byte(p.Tenants), &psc.Spec.Tenants); err != nil {
 		return nil, fmt.Errorf("physical cluster %s: tenants: %w", p.ID, err)

@@ -4,19 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/orbitcp/orbit/db"
 	"github.com/orbitcp/orbit/db/dbtest"
 	"github.com/orbitcp/orbit/kv"
+	"github.com/orbitcp/orbit/mothership/physical"
 	"github.com/orbitcp/orbit/tests/testkit"
 	"github.com/orbitcp/orbit/tests/testkit/hubtest"
 )
 
-// TestReconcilePutsThePSCOnce: a placed cluster's PSC lands under its satellite's key; a
-// second reconcile writes nothing; a newer generation replaces it; a desired value of a
-// newer generation than SQL is never overwritten by an older one; an unplaced cluster has
-// no key.
-func TestReconcilePutsThePSCOnce(t *testing.T) {
+// startService is the service on a fresh SQLite store and hub.
+func startService(t *testing.T) (*db.Store, *Service) {
+	t.Helper()
 	ctx := context.Background()
 	store := hubtest.OpenSQLite(t)
 	_, js := testkit.StartJetStream(t)
@@ -27,6 +27,16 @@ func TestReconcilePutsThePSCOnce(t *testing.T) {
 	if err := s.Start(ctx, js); err != nil {
 		t.Fatal(err)
 	}
+	return store, s
+}
+
+// TestReconcilePutsThePSCOnce: a placed cluster's PSC lands under its satellite's key; a
+// second reconcile writes nothing; a newer generation replaces it; a desired value of a
+// newer generation than SQL is never overwritten by an older one; an unplaced cluster has
+// no key.
+func TestReconcilePutsThePSCOnce(t *testing.T) {
+	ctx := context.Background()
+	store, s := startService(t)
 	physical := db.InsertPhysicalClusterParams{ID: "pkc-1", Product: "kafka", Sku: "dedicated", Region: "r", Cloud: "aws", Network: "public",
 		Version: "3.9.0", Replicas: 3, Controllers: 3, StorageGib: 10, Config: `{"num.io.threads":"8"}`, Tenants: "[]", Generation: 1,
 		KraftClusterID: "MkU3OEVBNTcwNTJENDM2Qg"}
@@ -91,5 +101,65 @@ func TestReconcilePutsThePSCOnce(t *testing.T) {
 	entry, _ = s.desired.Get(ctx, key)
 	if psc, _ := kv.DecodePSC(entry.Value()); psc.Generation != 9 {
 		t.Fatalf("the desired value went back to generation %d", psc.Generation)
+	}
+}
+
+// TestWorkerOnSharedKafkaNamesItsTenant: a ksqlDB cluster working with a basic Kafka
+// cluster waits until that cluster is a tenant of a shared physical cluster, then works on
+// that shared cluster, and its PSC names the tenant (spec.kafka.logical) whose prefix its
+// principal may use; a Connect cluster of a dedicated Kafka cluster names none.
+func TestWorkerOnSharedKafkaNamesItsTenant(t *testing.T) {
+	ctx := context.Background()
+	store, s := startService(t)
+	pc := physical.New(store, time.Hour)
+	logical := func(id, product, sku, kafka string) {
+		dbtest.InTx(t, store, func(q dbtest.Queries) error {
+			return q.InsertLogicalCluster(ctx, db.InsertLogicalClusterParams{ID: id, TenantID: "t1", Name: id, Product: product,
+				Sku: sku, Cku: 1, Region: "r", Cloud: "aws", Network: "public", Now: 1,
+				KafkaClusterID: sql.NullString{String: kafka, Valid: kafka != ""}})
+		})
+	}
+	dbtest.InTx(t, store, func(q dbtest.Queries) error {
+		return q.InsertTenant(ctx, db.InsertTenantParams{ID: "t1", Name: "acme", CreatedAt: 1})
+	})
+	logical("lkc-b", "kafka", "basic", "")
+	logical("lkc-d", "kafka", "dedicated", "")
+	logical("lksqlc-w", "ksqldb", "dedicated", "lkc-b")
+	logical("lcc-c", "connect", "dedicated", "lkc-d")
+	if err := pc.Reconcile(ctx, "lksqlc-w"); err == nil {
+		t.Fatal("a worker of a Kafka cluster not yet on a shared cluster was placed")
+	}
+	for _, id := range []string{"lkc-b", "lkc-d", "lksqlc-w", "lcc-c"} {
+		if err := pc.Reconcile(ctx, id); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+	q := dbtest.Q(store)
+	shared, err := q.GetPhysicalClusterByLogical(ctx, "lkc-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		physical string
+		product  kv.Product
+		want     kv.KafkaRef
+	}{
+		{"pksqlc-w", kv.ProductKsqlDB, kv.KafkaRef{ID: shared.ID, Logical: "lkc-b"}},
+		{"pcc-c", kv.ProductConnect, kv.KafkaRef{ID: "pkc-d"}},
+	} {
+		dbtest.InTx(t, store, func(q dbtest.Queries) error {
+			return q.UpsertPlacement(ctx, db.UpsertPlacementParams{PhysicalClusterID: tc.physical, Satellite: sql.NullString{String: "eu-a", Valid: true}, Reason: "placed"})
+		})
+		if err := s.Reconcile(ctx, tc.physical); err != nil {
+			t.Fatal(err)
+		}
+		entry, err := s.desired.Get(ctx, kv.Key{Satellite: "eu-a", Product: tc.product, Cluster: tc.physical}.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		psc, err := kv.DecodePSC(entry.Value())
+		if err != nil || psc.Spec.Kafka == nil || *psc.Spec.Kafka != tc.want {
+			t.Fatalf("%s: kafka %+v, want %+v (%v)", tc.physical, psc.Spec.Kafka, tc.want, err)
+		}
 	}
 }

@@ -103,16 +103,48 @@ func fromProfile(prof profile.Profile, rev, cku int64) physicalSpec {
 	}
 }
 
-func (c *Controller) desired(l db.LogicalCluster, prof profile.Profile, rev int64) physicalSpec {
+func (c *Controller) desired(ctx context.Context, q physicaldb.Queries, l db.LogicalCluster, prof profile.Profile, rev int64) (physicalSpec, error) {
 	s := fromProfile(prof, rev, l.Cku)
 	s.TLSSerial, s.Deleted, s.Mitigation = l.TlsSerial, l.DeletedAt.Valid, l.Mitigation
 	if l.KafkaClusterID.Valid {
-		s.KafkaID = ids.Physical(l.KafkaClusterID.String)
+		id, err := kafkaPhysical(ctx, q, l.KafkaClusterID.String)
+		if err != nil {
+			return s, err
+		}
+		s.KafkaID = id
 	}
 	if s.Deleted {
 		s.PurgeAfter = l.DeletedAt.Int64 + c.retention.Milliseconds()
 	}
-	return s
+	return s, nil
+}
+
+// errKafkaNotPlaced is returned while a ksqldb or connect cluster's basic or standard Kafka
+// cluster has no shared physical cluster yet; the controller retries.
+var errKafkaNotPlaced = errors.New("its kafka cluster is not on a physical cluster yet")
+
+// kafkaPhysical is the physical cluster a ksqldb or connect cluster works on: its dedicated
+// Kafka cluster's own, or the shared one its basic or standard Kafka cluster is a tenant of
+// (the worker's desired state then names that tenant: desiredsync).
+func kafkaPhysical(ctx context.Context, q physicaldb.Queries, kafkaLogicalID string) (string, error) {
+	k, err := q.GetLogicalCluster(ctx, kafkaLogicalID)
+	if errors.Is(err, db.ErrNotFound) {
+		return ids.Physical(kafkaLogicalID), nil // purged: as if it had been dedicated
+	}
+	if err != nil {
+		return "", fmt.Errorf("kafka cluster %s: %w", kafkaLogicalID, err)
+	}
+	if !profile.MultiTenant(k.Sku) {
+		return ids.Physical(k.ID), nil
+	}
+	t, err := q.GetTenancy(ctx, k.ID)
+	if errors.Is(err, db.ErrNotFound) {
+		return "", fmt.Errorf("kafka cluster %s: %w", k.ID, errKafkaNotPlaced)
+	}
+	if err != nil {
+		return "", err
+	}
+	return t.PhysicalClusterID, nil
 }
 
 func currentPhysical(p db.PhysicalCluster) physicalSpec {
@@ -168,7 +200,10 @@ func (c *Controller) Reconcile(ctx context.Context, logicalID string) error {
 		p, err := q.GetPhysicalClusterByLogical(ctx, l.ID)
 		switch {
 		case errors.Is(err, db.ErrNotFound):
-			want := c.desired(l, latest, latestRev)
+			want, err := c.desired(ctx, q, l, latest, latestRev)
+			if err != nil {
+				return err
+			}
 			if want.Deleted {
 				return nil // deleted before it ever existed physically
 			}
@@ -187,7 +222,10 @@ func (c *Controller) Reconcile(ctx context.Context, logicalID string) error {
 		if err != nil {
 			return err
 		}
-		want := c.desired(l, prof, rev)
+		want, err := c.desired(ctx, q, l, prof, rev)
+		if err != nil {
+			return err
+		}
 		want.MetadataVersion = metadataVersion(p.Product, prof.Version, mv)
 		if p.DeletedAt.Valid && want.Deleted {
 			want.PurgeAfter = p.PurgeAfter.Int64 // keep the original deletion's window

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,8 +10,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/orbitcp/orbit/devstack"
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/mothership/api"
 	"github.com/orbitcp/orbit/satellite"
@@ -116,10 +120,12 @@ func createACLsOK(ctx context.Context, adm *kadm.Client, b *kadm.ACLBuilder) err
 // cluster: the Kafka cluster (the harness, as its super user describes it) gives each
 // worker's own principal, the subject of its certificate, exactly the ACLs on what its
 // rendered configuration names (ksqlDB: its service id's internal topics, groups and
-// transactional ids, its processing log; Connect: its three topics and its group), nothing
-// on the cluster resource; a deleted Connect cluster's ACLs go. That the workers'
-// REST endpoints refuse requests without credentials is not covered: no ksqlDB or Connect
-// runs here.
+// transactional ids, its processing log; Connect: its three topics and its group) and the
+// user-data scope an API key of the cluster has (every topic, group and transactional id),
+// nothing on the cluster resource; under the Connect principal a client produces to a user
+// topic; a deleted Connect cluster's ACLs go, and the same produce is refused. That the
+// workers' REST endpoints refuse requests without credentials is not covered: no ksqlDB or
+// Connect runs here.
 func TestWorkerPrincipalsACLs(t *testing.T) {
 	e := newEnv(t)
 	sat := e.startSatellite("us-west-2")
@@ -187,6 +193,9 @@ func TestWorkerPrincipalsACLs(t *testing.T) {
 		ksqlUser + " ALL TOPIC:_confluent-ksql-" + id + " PREFIXED",
 		ksqlUser + " ALL TRANSACTIONAL_ID:" + id + " PREFIXED",
 	}
+	for _, u := range []string{ksqlUser, connectUser} {
+		want = append(want, u+" ALL GROUP:* LITERAL", u+" ALL TOPIC:* LITERAL", u+" ALL TRANSACTIONAL_ID:* LITERAL")
+	}
 	if id == "" || cc["group.id"] == "" || cc["config.storage.topic"] == "" {
 		t.Fatalf("rendered configuration lacks the names: %v %v", kc, cc)
 	}
@@ -203,6 +212,13 @@ func TestWorkerPrincipalsACLs(t *testing.T) {
 		}
 		return nil
 	})
+	if res, err := super.CreateTopic(ctx, 1, 1, nil, "orders"); err != nil || res.Err != nil {
+		t.Fatalf("creating a user topic: %v %v", err, res.Err)
+	}
+	asConnect := workerPrincipalClient(t, sat, super, c, strings.TrimPrefix(connectUser, "User:"))
+	if err := produceOnce(asConnect, "orders"); err != nil {
+		t.Fatalf("the Connect principal producing to a user topic: %v", err)
+	}
 	if _, err := e.client.DeleteCluster(ctx, "sink"); err != nil {
 		t.Fatal(err)
 	}
@@ -214,4 +230,140 @@ func TestWorkerPrincipalsACLs(t *testing.T) {
 		}
 		return nil
 	})
+	if err := produceOnce(asConnect, "orders"); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("the deleted Connect cluster's principal producing: %v, want refused", err)
+	}
+}
+
+// workerPrincipalClient is a client of the cluster under a worker's principal
+// (User:<subject>). Workers authenticate with their certificate on the INTERNAL listener,
+// which the Kafka-protocol brokers here do not serve (kfake has no TLS principals): the
+// super user gives a SCRAM user of that very name instead, which Kafka's authorizer sees as
+// the same principal. (The satellite manages only the kk- users of API keys.)
+func workerPrincipalClient(t *testing.T, sat *devstack.SatelliteNode, super *kadm.Client, c *api.Cluster, subject string) *kgo.Client {
+	t.Helper()
+	const pass = "worker-principal-stand-in"
+	res, err := super.AlterUserSCRAMs(context.Background(), nil, []kadm.UpsertSCRAM{{User: subject, Mechanism: kadm.ScramSha512,
+		Iterations: 4096, Password: pass}})
+	if err == nil {
+		err = res.Error()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kafkaClient(t, sat, c, subject, pass)
+}
+
+// produceOnce produces one record, within 10 seconds.
+func produceOnce(cl *kgo.Client, topic string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("v")}).FirstErr()
+}
+
+// TestWorkerPrincipalOnSharedCluster attaches a ksqlDB cluster to a basic Kafka cluster
+// sharing its physical cluster with another tenant's: the ksqlDB cluster runs beside the
+// shared cluster, and its principal gets its tenant's prefixed user-data scope there, no
+// more: it produces to its tenant's topic, not to the other tenant's nor to another
+// worker's internal topic.
+func TestWorkerPrincipalOnSharedCluster(t *testing.T) {
+	e := newEnv(t)
+	sat := e.startSatellite("us-west-2")
+	ctx := context.Background()
+	_, a, b := basicPair(t, e)
+	if _, err := e.client.CreateCluster(ctx, api.ClusterSpec{Name: "streams", Product: "ksqldb", CKU: 1, Region: "us-west-2", Kafka: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	shared, err := kv.ParseKey(physicalKeyOf(t, e, "us-west-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ksql *kv.PSC
+	testkit.CheckFor(t, 30*time.Second, func() error {
+		keys, err := e.bucket(kv.BucketDesired).Keys(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if key, err := kv.ParseKey(k); err == nil && key.Product == kv.ProductKsqlDB {
+				entry, err := e.bucket(kv.BucketDesired).Get(ctx, k)
+				if err != nil {
+					return err
+				}
+				ksql, err = kv.DecodePSC(entry.Value())
+				return err
+			}
+		}
+		return errors.New("the ksqldb cluster is not placed yet")
+	})
+	if want := (kv.KafkaRef{ID: shared.Cluster, Logical: a.ID}); ksql.Spec.Kafka == nil || *ksql.Spec.Kafka != want {
+		t.Fatalf("the ksqldb cluster works with %+v, want %+v", ksql.Spec.Kafka, want)
+	}
+	super := superAdmin(t, sat, shared.Cluster, a)
+	user := "User:CN=" + ksql.ID + ",OU=ksqldb,O=orbit"
+	testkit.CheckFor(t, 60*time.Second, func() error {
+		var scope []string
+		for _, l := range aclLines(t, super, func(d kadm.DescribedACL) string {
+			return fmt.Sprintf("%s %s %s:%s %s", d.Principal, d.Operation, d.Type, d.Name, d.Pattern)
+		}) {
+			if strings.HasPrefix(l, user+" ") && !strings.Contains(l, ksql.ID+"_") {
+				scope = append(scope, strings.TrimPrefix(l, user+" "))
+			}
+		}
+		want := []string{"ALL GROUP:" + a.ID + ". PREFIXED", "ALL TOPIC:" + a.ID + ". PREFIXED", "ALL TRANSACTIONAL_ID:" + a.ID + ". PREFIXED"}
+		if !slices.Equal(scope, want) {
+			return fmt.Errorf("the ksqldb principal's user-data ACLs %v, want %v", scope, want)
+		}
+		return nil
+	})
+	other := "_confluent-ksql-pksqlc-other__command_topic"
+	for _, topic := range []string{a.ID + ".orders", b.ID + ".orders", other} {
+		if res, err := super.CreateTopic(ctx, 1, 1, nil, topic); err != nil || res.Err != nil {
+			t.Fatalf("creating %s: %v %v", topic, err, res.Err)
+		}
+	}
+	asKsql := workerPrincipalClient(t, sat, super, a, strings.TrimPrefix(user, "User:"))
+	if err := produceOnce(asKsql, a.ID+".orders"); err != nil {
+		t.Fatalf("the ksqldb principal producing to its tenant's topic: %v", err)
+	}
+	for _, topic := range []string{b.ID + ".orders", other} {
+		if err := produceOnce(asKsql, topic); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+			t.Errorf("the ksqldb principal producing to %s: %v, want refused", topic, err)
+		}
+	}
+}
+
+// basicPair creates basic cluster a of e's tenant and b of tenant rival (returning rival's
+// client), ready and on one shared physical cluster.
+func basicPair(t *testing.T, e *env) (rival *api.Client, a, b *api.Cluster) {
+	t.Helper()
+	rival = e.clientAs("rival", api.RoleAdmin)
+	a, b = readyBasic(t, e.client, "a"), readyBasic(t, rival, "b")
+	if a.Status.Bootstrap != b.Status.Bootstrap {
+		t.Fatalf("the two basic clusters are not on one physical cluster: %s, %s", a.Status.Bootstrap, b.Status.Bootstrap)
+	}
+	return rival, a, b
+}
+
+// readyBasic creates a basic Kafka cluster with c and waits until it is ready with its CA
+// and bootstrap name.
+func readyBasic(t *testing.T, c *api.Client, name string) *api.Cluster {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateCluster(ctx, api.ClusterSpec{Name: name, Product: "kafka", SKU: "basic", CKU: 1, Region: "us-west-2"}); err != nil {
+		t.Fatal(err)
+	}
+	var got *api.Cluster
+	testkit.CheckFor(t, 60*time.Second, func() error {
+		cl, err := c.GetCluster(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cl.Status.Phase != api.PhaseReady || cl.Status.CACertificate == "" || cl.Status.BootstrapHost == "" {
+			return fmt.Errorf("phase %s", cl.Status.Phase)
+		}
+		got = cl
+		return nil
+	})
+	return got
 }

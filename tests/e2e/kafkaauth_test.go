@@ -160,29 +160,7 @@ func TestSharedClusterTenantIsolation(t *testing.T) {
 	e.satConfig = func(cfg *devstack.SatelliteConfig) { cfg.KafkaHealthInterval = 300 * time.Millisecond }
 	sat := e.startSatellite("us-west-2")
 	ctx := context.Background()
-	rival := e.clientAs("rival", api.RoleAdmin)
-	ready := func(c *api.Client, name string) *api.Cluster {
-		if _, err := c.CreateCluster(ctx, api.ClusterSpec{Name: name, Product: "kafka", SKU: "basic", CKU: 1, Region: "us-west-2"}); err != nil {
-			t.Fatal(err)
-		}
-		var got *api.Cluster
-		testkit.CheckFor(t, 60*time.Second, func() error {
-			cl, err := c.GetCluster(ctx, name)
-			if err != nil {
-				return err
-			}
-			if cl.Status.Phase != api.PhaseReady || cl.Status.CACertificate == "" || cl.Status.BootstrapHost == "" {
-				return fmt.Errorf("phase %s", cl.Status.Phase)
-			}
-			got = cl
-			return nil
-		})
-		return got
-	}
-	a, b := ready(e.client, "a"), ready(rival, "b")
-	if a.Status.Bootstrap != b.Status.Bootstrap {
-		t.Fatalf("the two basic clusters are not on one physical cluster: %s, %s", a.Status.Bootstrap, b.Status.Bootstrap)
-	}
+	rival, a, b := basicPair(t, e)
 	ka, err := e.client.CreateKafkaAPIKey(ctx, "a", api.KafkaAPIKeyRequest{})
 	if err != nil {
 		t.Fatal(err)
