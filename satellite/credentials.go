@@ -84,6 +84,12 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 	if err != nil {
 		return err
 	}
+	return op.applyKafkaKeys(ctx, adm, o, want)
+}
+
+// applyKafkaKeys makes the cluster's SCRAM users, ACLs and quotas those of want, the keys
+// in the mirror.
+func (op *operator) applyKafkaKeys(ctx context.Context, adm *kadm.Client, o *PSCObject, want map[string]*keyCredential) error {
 	described, err := adm.DescribeUserSCRAMs(ctx)
 	if err != nil {
 		return fmt.Errorf("describing SCRAM users: %w", err)

@@ -3,11 +3,17 @@ package satellite
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/orbitcp/orbit/kv"
 	"github.com/orbitcp/orbit/tests/testkit"
@@ -147,6 +153,104 @@ func TestCredentialsRebuiltFromANewHubDeleteNothingUntilComplete(t *testing.T) {
 	clock = clock.Add(time.Minute)
 	mu.Unlock()
 	holds("rebuilt", line("rk-a", "secreta")+line("rk-c", "secretc"))
+	if h.rebuilding() {
+		t.Fatal("the rebuild did not end")
+	}
+}
+
+// TestKafkaKeysRebuiltFromANewHubDeleteNothingUntilComplete: the same for a Kafka
+// cluster's SCRAM users and their ACLs, read back from a kfake cluster over the Kafka
+// protocol. While the rebuilt mirror is not complete, keys missing from it (all of them,
+// then all but a new one) keep their users and ACLs, and a new key gets its own; once
+// complete, the key the new hub lacks (revoked) loses both.
+func TestKafkaKeysRebuiltFromANewHubDeleteNothingUntilComplete(t *testing.T) {
+	cp := newCredentialParts(t)
+	p := cp.parts
+	ctx := context.Background()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	creds, err := cp.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: kv.BucketCredentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.op.credentials, p.op.curve, p.op.sender = creds, cp.own, cp.motherPub
+	var o *PSCObject
+	testkit.CheckFor(t, cacheCatchUp, func() error { o, err = p.kube.getPSC("pkc-1"); return err })
+	keys := map[string]string{}
+	put := func(user string) {
+		t.Helper()
+		kc, err := kv.NewKafkaCredential(user, "secret-"+user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, data := cp.seal(t, cp.mother, kv.ProductKafka, "pkc-1", kc)
+		if _, err := creds.Put(ctx, key, data); err != nil {
+			t.Fatal(err)
+		}
+		keys[user] = key
+	}
+	del := func(user string) {
+		t.Helper()
+		if err := creds.Delete(ctx, keys[user]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// apply reconciles the keys and checks which users, and users with ACLs, Kafka holds.
+	apply := func(what string, users ...string) {
+		t.Helper()
+		want, err := p.op.openCredentials(ctx, kv.ProductKafka, "pkc-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.op.applyKafkaKeys(ctx, adm, o, want); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		described, err := adm.DescribeUserSCRAMs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acls, err := describeAllACLs(ctx, adm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withACLs := map[string]bool{}
+		for _, a := range acls {
+			withACLs[strings.TrimPrefix(a.Principal, "User:")] = true
+		}
+		got := slices.Sorted(maps.Keys(described))
+		gotACLs := slices.Sorted(maps.Keys(withACLs))
+		if !slices.Equal(got, users) || !slices.Equal(gotACLs, users) {
+			t.Fatalf("%s: SCRAM users %v, users with ACLs %v; want %v", what, got, gotACLs, users)
+		}
+	}
+
+	put("kk-a")
+	put("kk-b")
+	apply("on the old hub", "kk-a", "kk-b")
+
+	caughtUp := false
+	h := &credentialHold{hold: time.Minute, now: time.Now, caughtUp: func(context.Context) bool { return caughtUp }}
+	p.op.credentialHold = h
+	h.start()
+	del("kk-a") // the rebuilt mirror, empty
+	del("kk-b")
+	apply("rebuilding, the mirror empty", "kk-a", "kk-b")
+	put("kk-c") // issued on the restored mothership
+	apply("rebuilding, the mirror partial", "kk-a", "kk-b", "kk-c")
+	put("kk-a")
+	caughtUp = true // the hold has not passed
+	apply("rebuilding, caught up within the hold", "kk-a", "kk-b", "kk-c")
+	h.now = func() time.Time { return time.Now().Add(time.Minute) }
+	apply("rebuilt", "kk-a", "kk-c")
 	if h.rebuilding() {
 		t.Fatal("the rebuild did not end")
 	}
