@@ -2,6 +2,10 @@ package satellite
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -18,11 +22,17 @@ import (
 // has passed since the switch, and the mirror has caught up with the hub (nothing left to
 // copy, and the hub heard from within mirrorFresh). hold must cover the time the restored
 // mothership takes to lead and republish every key (its lease TTL plus one resync).
+//
+// The rebuild outlives a restart: a marker file next to the mirror's store says it is
+// under way, and a satellite that starts with it holds again, for a whole hold.
 type credentialHold struct {
-	hold time.Duration
+	// marker is the file that marks a rebuild under way ("": none is kept).
+	marker string
+	hold   time.Duration
 	// caughtUp reads whether the mirror has caught up with the hub.
 	caughtUp func(context.Context) bool
 	now      func() time.Time
+	log      *slog.Logger
 
 	mu    sync.Mutex
 	since time.Time // zero: complete
@@ -31,8 +41,10 @@ type credentialHold struct {
 // defaultCredentialsHold is the default of Config.CredentialsHold.
 const defaultCredentialsHold = 2 * time.Minute
 
-func newCredentialHold(hold time.Duration, credentials jetstream.KeyValue) *credentialHold {
-	return &credentialHold{hold: hold, now: time.Now, caughtUp: func(ctx context.Context) bool {
+// newCredentialHold returns the hold of the credentials mirror; a rebuild marked in
+// marker (left by a satellite that stopped during one) is resumed.
+func newCredentialHold(hold time.Duration, credentials jetstream.KeyValue, marker string, now func() time.Time, log *slog.Logger) *credentialHold {
+	h := &credentialHold{marker: marker, hold: hold, now: now, log: log, caughtUp: func(ctx context.Context) bool {
 		ictx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		st, err := credentials.Status(ictx)
@@ -42,6 +54,13 @@ func newCredentialHold(hold time.Duration, credentials jetstream.KeyValue) *cred
 		m := mirrorInfo(st)
 		return m != nil && m.Lag == 0 && m.Active >= 0 && m.Active < mirrorFresh
 	}}
+	if marker != "" {
+		if _, err := os.Stat(marker); err == nil {
+			log.Info("the credentials mirror was being rebuilt from a new hub: deleting no key until it is complete")
+			h.since = h.now()
+		}
+	}
+	return h
 }
 
 // start marks the mirror as being rebuilt from now on.
@@ -52,6 +71,11 @@ func (h *credentialHold) start() {
 	h.mu.Lock()
 	h.since = h.now()
 	h.mu.Unlock()
+	if h.marker != "" {
+		if err := os.WriteFile(h.marker, []byte(h.since.UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
+			h.log.Warn("cannot mark the credentials rebuild: a restart during it would not hold deletions", "file", h.marker, "error", err)
+		}
+	}
 }
 
 // rebuilding reports whether the mirror is being rebuilt.
@@ -82,6 +106,12 @@ func (h *credentialHold) complete(ctx context.Context) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.since.Equal(since) { // not started over meanwhile
+		if h.marker != "" {
+			if err := os.Remove(h.marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				h.log.Warn("cannot remove the credentials rebuild mark", "file", h.marker, "error", err)
+				return false // else a restart would hold again; try at the next pass
+			}
+		}
 		h.since = time.Time{}
 		return true
 	}

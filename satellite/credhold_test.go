@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +25,8 @@ import (
 // mothership is restored onto a new hub, where rk-b was revoked and rk-c issued: the
 // satellite's mirror starts over from the new hub, empty at first, then partial. All that
 // time the users file keeps rk-a and rk-b — no user missing from the rebuilt mirror goes —
-// while a key the new hub holds (rk-c) arrives at once. The rebuild stays incomplete while
+// while a key the new hub holds (rk-c) arrives at once; a satellite restarted meanwhile
+// holds again (the rebuild's marker file). The rebuild stays incomplete while
 // the hold has not passed, even with the mirror caught up; once it has passed and the
 // mirror is caught up with the new hub, the revoked rk-b goes.
 func TestCredentialsRebuiltFromANewHubDeleteNothingUntilComplete(t *testing.T) {
@@ -82,11 +84,11 @@ func TestCredentialsRebuiltFromANewHubDeleteNothingUntilComplete(t *testing.T) {
 		clock = time.Now()
 	)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	marker := filepath.Join(t.TempDir(), "credentials-rebuild")
 	// use points the operator at the satellite's mirror of hub, as remirror does.
 	use := func(hub string) *credentialHold {
 		m := mirror(hub)
-		h := newCredentialHold(time.Minute, m)
-		h.now = now
+		h := newCredentialHold(time.Minute, m, marker, now, testkit.Logger())
 		p.op.credentials, p.op.curve, p.op.sender, p.op.credentialHold = m, own, motherPub, h
 		return h
 	}
@@ -131,6 +133,12 @@ func TestCredentialsRebuiltFromANewHubDeleteNothingUntilComplete(t *testing.T) {
 	h := use("hubnew")
 	h.start()
 	holds("rebuilding, the mirror empty", both)
+	// A satellite restarted during the rebuild holds again.
+	h = newCredentialHold(time.Minute, p.op.credentials, marker, now, testkit.Logger())
+	p.op.credentialHold = h
+	if !h.rebuilding() {
+		t.Fatal("a restart during the rebuild forgot it")
+	}
 
 	// Partial: rk-c, issued on the restored mothership, comes first; rk-a not yet.
 	put("hubnew", "rk-c", "secretc")
@@ -155,6 +163,9 @@ func TestCredentialsRebuiltFromANewHubDeleteNothingUntilComplete(t *testing.T) {
 	holds("rebuilt", line("rk-a", "secreta")+line("rk-c", "secretc"))
 	if h.rebuilding() {
 		t.Fatal("the rebuild did not end")
+	}
+	if h = newCredentialHold(time.Minute, p.op.credentials, marker, now, testkit.Logger()); h.rebuilding() {
+		t.Fatal("a restart after the rebuild holds again")
 	}
 }
 

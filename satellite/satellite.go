@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -391,7 +392,11 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 			return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
 		}
 		l.op.credentials, l.op.curve, l.op.sender = link.credentials, curve, cfg.CredentialSender
-		l.op.credentialHold = newCredentialHold(cfg.CredentialsHold, link.credentials)
+		marker := ""
+		if cfg.StoreDir != "" {
+			marker = filepath.Join(cfg.StoreDir, "credentials-rebuild")
+		}
+		l.op.credentialHold = newCredentialHold(cfg.CredentialsHold, link.credentials, marker, time.Now, s.log)
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)
