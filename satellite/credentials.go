@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -20,7 +21,8 @@ import (
 // transactional id (not the cluster resource, so not Orbit's principals or ACLs); on a
 // shared cluster only those named <logical-cluster-id>.… (prefixed ACLs). A user Orbit
 // issued that is no longer in the mirror (revoked, tenant deleted) is deleted from Kafka,
-// with its ACLs. ACLs are compared on every pass (acls.go): drift is repaired. The super
+// with its ACLs, except while a mirror rebuilt from a new hub is not yet complete
+// (credhold.go). ACLs are compared on every pass (acls.go): drift is repaired. The super
 // user is never touched. No credential is logged.
 
 // kafkaKeyUserPrefix starts every SCRAM user Orbit issues as an API key.
@@ -82,6 +84,12 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 	if err != nil {
 		return err
 	}
+	return op.applyKafkaKeys(ctx, adm, o, want)
+}
+
+// applyKafkaKeys makes the cluster's SCRAM users, ACLs and quotas those of want, the keys
+// in the mirror.
+func (op *operator) applyKafkaKeys(ctx context.Context, adm *kadm.Client, o *PSCObject, want map[string]*keyCredential) error {
 	described, err := adm.DescribeUserSCRAMs(ctx)
 	if err != nil {
 		return fmt.Errorf("describing SCRAM users: %w", err)
@@ -99,9 +107,12 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 			Iterations: int32(k.cred.Iterations), Salt: k.cred.Salt, SaltedPassword: k.cred.SaltedPassword})
 		added = append(added, name)
 	}
+	// A mirror rebuilt from a new hub may still lack live keys: until it is complete, no
+	// user and no ACL goes.
+	prune := op.credentialHold.complete(ctx)
 	var removed []string
 	for name := range described {
-		if strings.HasPrefix(name, kafkaKeyUserPrefix) && name != superUserName && want[name] == nil {
+		if prune && strings.HasPrefix(name, kafkaKeyUserPrefix) && name != superUserName && want[name] == nil {
 			deletes = append(deletes, kadm.DeleteSCRAM{User: name, Mechanism: kadm.ScramSha512})
 			removed = append(removed, name)
 		}
@@ -139,6 +150,9 @@ func (op *operator) reconcileCredentials(ctx context.Context, o *PSCObject, out 
 		}
 	}
 	// Then the ACLs no key needs: a removed key's, and any added out of band.
+	if !prune {
+		extraACLs = nil
+	}
 	if err := deleteACLEntries(ctx, adm, extraACLs); err != nil {
 		return err
 	}
@@ -172,12 +186,39 @@ func createACLs(ctx context.Context, adm *kadm.Client, b *kadm.ACLBuilder) error
 }
 
 // followCredentials queues a cluster for the operator whenever one of its keys in the
-// credentials mirror changes.
-func followCredentials(ctx context.Context, watcher jetstream.KeyWatcher, enqueue func(string)) error {
+// credentials mirror changes. When the heartbeat finds a new hub (newHub), it holds
+// deletions (op.credentialHold), starts the mirror over (remirror) and follows the new one;
+// once the rebuilt mirror is complete, it queues every cluster, so that the keys the
+// restored mothership no longer holds go.
+func (s *Satellite) followCredentials(ctx context.Context, link *hubLink, watcher jetstream.KeyWatcher, op *operator, enqueue func(string), newHub <-chan struct{}) error {
+	defer func() { _ = watcher.Stop() }() // the one followed last
+	check := time.NewTicker(time.Second)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-newHub:
+			op.credentialHold.start()
+			_ = watcher.Stop()
+			w, err := s.remirror(ctx, link, kv.BucketCredentials)
+			if err != nil {
+				return nil // ctx ended
+			}
+			watcher = w
+		case <-check.C:
+			if !op.credentialHold.rebuilding() || !op.credentialHold.complete(ctx) {
+				continue
+			}
+			s.log.Info("credentials mirror rebuilt from the new hub: keys missing from it are deleted again")
+			pscs, err := op.kube.listPSCs()
+			if err != nil {
+				s.log.Warn("listing clusters after the credentials rebuild", "error", err)
+				continue
+			}
+			for _, o := range pscs {
+				enqueue(o.Name)
+			}
 		case e, ok := <-watcher.Updates():
 			if !ok {
 				return nil

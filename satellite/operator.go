@@ -50,6 +50,9 @@ type operator struct {
 	// sender is the control plane's public curve key: credentials sealed by any other key
 	// are not opened.
 	sender string
+	// credentialHold keeps a credentials mirror rebuilt from a new hub from deleting users
+	// until it is complete (credhold.go); nil: never held.
+	credentialHold *credentialHold
 	// reportAddresses reports load balancers by address rather than by DNS name (a
 	// simulated cluster: nothing resolves the satellite's domain on a developer's machine).
 	reportAddresses bool

@@ -47,15 +47,51 @@ func (op *operator) restUsers(ctx context.Context, o *PSCObject) (*restUsers, er
 	if err != nil {
 		return nil, err
 	}
-	return renderRESTUsers(o.Spec.Product, creds), nil
+	u := renderRESTUsers(o.Spec.Product, creds, nil)
+	if op.credentialHold.complete(ctx) {
+		return u, nil
+	}
+	// A mirror rebuilt from a new hub may still lack live keys: until it is complete, the
+	// Secret keeps the lines of users missing from it.
+	cur, err := op.kube.secrets.Secrets(Namespace(o.Name)).Get(restUsersSecret)
+	if apierrors.IsNotFound(err) {
+		return u, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	kept := keptRESTUsers(cur.Data[restUsersFile], creds)
+	if len(kept) == 0 {
+		return u, nil
+	}
+	return renderRESTUsers(o.Spec.Product, creds, kept), nil
+}
+
+// keptRESTUsers are the lines of a users file whose users creds lacks: user → the line.
+func keptRESTUsers(file []byte, creds map[string]*keyCredential) map[string]string {
+	kept := map[string]string{}
+	for line := range strings.Lines(string(file)) {
+		line = strings.TrimSuffix(line, "\n")
+		user, _, ok := strings.Cut(line, ": ")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(user, "\\") || creds[user] != nil {
+			continue // a comment, connectRefuseAll, or a user of the mirror
+		}
+		kept[user] = line + "\n"
+	}
+	return kept
 }
 
 // renderRESTUsers renders the users file of product's login module. ksqlDB (Jetty's
 // PropertyFileLoginModule) reads "user: MD5:<hex>,<role>" and admits users with the role
 // in authentication.roles; Connect's PropertyFileLoginModule reads "user: password" and
 // compares the whole value, so its lines carry no role, after connectRefuseAll.
-func renderRESTUsers(product kv.Product, creds map[string]*keyCredential) *restUsers {
+// kept are lines kept as they are (user → line) for users creds lacks.
+func renderRESTUsers(product kv.Product, creds map[string]*keyCredential, kept map[string]string) *restUsers {
 	u := &restUsers{ids: slices.Sorted(maps.Keys(creds))}
+	for id := range kept {
+		u.ids = append(u.ids, id)
+	}
+	slices.Sort(u.ids)
 	var b strings.Builder
 	u.restart = strings.Join(u.ids, ",")
 	if product == kv.ProductConnect {
@@ -63,6 +99,10 @@ func renderRESTUsers(product kv.Product, creds map[string]*keyCredential) *restU
 		u.restart = "refuse-all;" + u.restart
 	}
 	for _, id := range u.ids {
+		if line, ok := kept[id]; ok {
+			b.WriteString(line)
+			continue
+		}
 		b.WriteString(id + ": " + creds[id].cred.Password)
 		if product == kv.ProductKsqlDB {
 			b.WriteString("," + restRole)

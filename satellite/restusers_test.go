@@ -24,36 +24,18 @@ import (
 // the mirror (revoked) loses its line. The workers roll when the set of users changes, not
 // when drift is repaired.
 func TestRESTUsersSecretHoldsExactlyTheLiveKeys(t *testing.T) {
-	cs, dyn := fake.NewClientset(), simkube.NewDynamic(CustomResources)
-	b := testBucket(t)
-	p := newParts(t, cs, dyn, b)
-	converge(t, p, b, testPSC(1, 3))
+	cp := newCredentialParts(t)
+	p, b, cs, js, mother, own, motherPub := cp.parts, cp.b, cp.cs, cp.js, cp.mother, cp.own, cp.motherPub
 	ctx := context.Background()
-
-	_, js := testkit.StartJetStream(t)
 	creds, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: kv.BucketCredentials})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mother, _ := nkeys.CreateCurveKeys()
-	motherPub, _ := mother.PublicKey()
-	own, _ := nkeys.CreateCurveKeys()
-	ownPub, _ := own.PublicKey()
 	p.op.credentials, p.op.curve, p.op.sender = creds, own, motherPub
 
 	put := func(from nkeys.KeyPair, product kv.Product, cluster string, c *kv.KafkaCredential) string {
 		t.Helper()
-		sealed, err := c.Seal(from, ownPub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v := &kv.SealedCredential{SchemaVersion: kv.SchemaVersion, Satellite: "sat", Product: product, Cluster: cluster, KeyID: c.User,
-			LogicalCluster: "l" + cluster[1:], Sender: motherPub, Recipient: ownPub, Sealed: sealed}
-		data, err := kv.Encode(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := v.Key().String()
+		key, data := cp.seal(t, from, product, cluster, c)
 		if _, err := creds.Put(ctx, key, data); err != nil {
 			t.Fatal(err)
 		}
@@ -206,4 +188,46 @@ func TestRESTUsersWithoutCredentials(t *testing.T) {
 			t.Errorf("%s: workers roll for the users file: %v, want %v", tc.product, rolls, tc.rolls)
 		}
 	}
+}
+
+// credentialParts are a satellite's parts with a Kafka cluster (pkc-1) converged, a
+// JetStream server for credentials buckets, and the curve keys of the control plane
+// (mother) and of the satellite (own).
+type credentialParts struct {
+	parts             *parts
+	cs                *fake.Clientset
+	b                 jetstream.KeyValue
+	js                jetstream.JetStream
+	mother, own       nkeys.KeyPair
+	motherPub, ownPub string
+}
+
+func newCredentialParts(t *testing.T) *credentialParts {
+	t.Helper()
+	cp := &credentialParts{cs: fake.NewClientset(), b: testBucket(t)}
+	cp.parts = newParts(t, cp.cs, simkube.NewDynamic(CustomResources), cp.b)
+	converge(t, cp.parts, cp.b, testPSC(1, 3))
+	_, cp.js = testkit.StartJetStream(t)
+	cp.mother, _ = nkeys.CreateCurveKeys()
+	cp.motherPub, _ = cp.mother.PublicKey()
+	cp.own, _ = nkeys.CreateCurveKeys()
+	cp.ownPub, _ = cp.own.PublicKey()
+	return cp
+}
+
+// seal returns the credentials bucket's key and value of c for cluster, sealed by from to
+// the satellite.
+func (cp *credentialParts) seal(t *testing.T, from nkeys.KeyPair, product kv.Product, cluster string, c *kv.KafkaCredential) (string, []byte) {
+	t.Helper()
+	sealed, err := c.Seal(from, cp.ownPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &kv.SealedCredential{SchemaVersion: kv.SchemaVersion, Satellite: "sat", Product: product, Cluster: cluster, KeyID: c.User,
+		LogicalCluster: "l" + cluster[1:], Sender: cp.motherPub, Recipient: cp.ownPub, Sealed: sealed}
+	data, err := kv.Encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Key().String(), data
 }

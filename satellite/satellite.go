@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,11 @@ type Config struct {
 	Workers int
 	// HeartbeatInterval is how often the registration is refreshed (default 10s).
 	HeartbeatInterval time.Duration
+	// CredentialsHold is, after a new hub (a restored mothership), how long the rebuilt
+	// credentials mirror at least only adds users, deleting none missing from it, before it
+	// may count as complete (then also caught up with the hub): the time the restored
+	// mothership takes to lead and republish every key (default 2m).
+	CredentialsHold time.Duration
 	// LeafReconnect is how long the leaf waits between attempts to reach the hub.
 	LeafReconnect time.Duration
 	// Coalesce is how long a change of a desired key waits before it is applied, so that a
@@ -157,6 +163,9 @@ func New(cfg Config) (*Satellite, error) {
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	if cfg.CredentialsHold <= 0 {
+		cfg.CredentialsHold = defaultCredentialsHold
 	}
 	if cfg.Image == "" {
 		cfg.Image = defaultImage
@@ -253,16 +262,18 @@ func (s *Satellite) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return link.pub.Run(ctx) })
 	g.Go(func() error { s.reportLink(ctx, link); return nil })
-	newHub := make(chan struct{}, 1)
+	newHub, newHubDesired, newHubCredentials := make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{}, 1)
 	g.Go(func() error { return s.heartbeat(ctx, link.js, link.pub, link.leaf.HubConnected, newHub) })
-	g.Go(func() error { return s.followDesired(ctx, link, watcher, l.syncQueue, newHub) })
+	g.Go(func() error { fanOut(ctx, newHub, newHubDesired, newHubCredentials); return nil })
+	g.Go(func() error { return s.followDesired(ctx, link, watcher, l.syncQueue, newHubDesired) })
 	if l.op.credentials != nil {
 		credWatcher, err := link.credentials.WatchAll(ctx)
 		if err != nil {
 			return fmt.Errorf("satellite: watching credentials: %w", err)
 		}
-		defer credWatcher.Stop()
-		g.Go(func() error { return followCredentials(ctx, credWatcher, l.opQueue.Add) })
+		g.Go(func() error {
+			return s.followCredentials(ctx, link, credWatcher, l.op, l.opQueue.Add, newHubCredentials)
+		})
 	}
 	for range s.cfg.Workers {
 		g.Go(func() error { work(ctx, s.cfg.Name, "sync", l.syncQueue, l.sync.reconcile, s.log); return nil })
@@ -381,6 +392,11 @@ func (s *Satellite) startLoops(ctx context.Context, link *hubLink) (*loops, erro
 			return nil, errors.New("satellite: the curve seed is not an nkeys curve seed")
 		}
 		l.op.credentials, l.op.curve, l.op.sender = link.credentials, curve, cfg.CredentialSender
+		marker := ""
+		if cfg.StoreDir != "" {
+			marker = filepath.Join(cfg.StoreDir, "credentials-rebuild")
+		}
+		l.op.credentialHold = newCredentialHold(cfg.CredentialsHold, link.credentials, marker, time.Now, s.log)
 	}
 	err := k.onChange(l.opQueue.Add, func(o *PSCObject) {
 		l.opQueue.Add(o.Name)
@@ -430,6 +446,23 @@ func (s *Satellite) followDesired(ctx context.Context, link *hubLink, watcher je
 			// A delayed add coalesces: a key already waiting keeps its place, and the
 			// reconcile reads whatever the latest value is by then.
 			queue.AddAfter(e.Key(), s.cfg.Coalesce)
+		}
+	}
+}
+
+// fanOut passes each signal of in to every out, dropping it for an out that still holds one.
+func fanOut(ctx context.Context, in <-chan struct{}, outs ...chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-in:
+			for _, out := range outs {
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
 }
@@ -558,7 +591,7 @@ func rewindConsumer(ctx context.Context, nc *nats.Conn, bucket, satellite string
 // own key (the satellite is that key's only writer), and the hub refuses it when it does
 // not. The satellite then has every status reported again, since the new hub's actual
 // bucket lacks them, tells newHub (the desired mirror must start over: it would ignore the
-// new hub's lower stream sequences), and registers afresh. A hub that holds a later
+// new hub's lower stream sequences; so must the credentials mirror), and registers afresh. A hub that holds a later
 // heartbeat than the last one acknowledged (an acknowledgement was lost) is the same hub.
 func (s *Satellite) heartbeat(ctx context.Context, js jetstream.JetStream, pub *publisher, connected func() bool, newHub chan<- struct{}) error {
 	var lastSeq uint64

@@ -108,7 +108,7 @@ func (r *renderer) renderWorkers(o *PSCObject, out *rendered, users *restUsers) 
 	ro.mountConfig = kafkaConfigDir
 	ro.restartHash = hashString(ro.image, props, jaas)
 	if users == nil {
-		users = renderRESTUsers(o.Spec.Product, nil)
+		users = renderRESTUsers(o.Spec.Product, nil, nil)
 	}
 	if users.restart != "" {
 		// The login modules read the users file once: a user added or removed needs a

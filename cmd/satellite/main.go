@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"k8s.io/client-go/dynamic"
@@ -69,6 +70,8 @@ var runCommand = &cli.Command{
 		&cli.StringFlag{Name: "kubeconfig", Usage: "Kubeconfig (empty: in-cluster configuration)", EnvVars: []string{"KUBECONFIG"}},
 		&cli.StringFlag{Name: "image", Usage: "The satellite's own image, run by Kafka pods to learn their zone (default ghcr.io/orbitcp/satellite:<version>)", EnvVars: []string{"ORBIT_SATELLITE_IMAGE"}},
 		&cli.BoolFlag{Name: "kafka-admin", Usage: "Speak the Kafka protocol to the Kafka clusters (certificate reloads)", EnvVars: []string{"ORBIT_KAFKA_ADMIN"}},
+		&cli.DurationFlag{Name: "credentials-hold", Usage: "After a restored mothership's new hub: how long at least the rebuilt credentials mirror only adds API keys, deleting none missing from it, before it counts as complete once caught up with the hub; cover the mothership's --lease-ttl and one full resync",
+			Value: 2 * time.Minute, EnvVars: []string{"ORBIT_CREDENTIALS_HOLD"}},
 		metricslisten.Flag,
 	},
 	Action: func(c *cli.Context) error {
@@ -94,6 +97,9 @@ var runCommand = &cli.Command{
 				return fmt.Errorf("--credential-sender-file: %w", err)
 			}
 			sender = strings.TrimSpace(string(b))
+		}
+		if c.Duration("credentials-hold") <= 0 {
+			return fmt.Errorf("--credentials-hold: must be positive, got %s", c.Duration("credentials-hold"))
 		}
 		seed, err := os.ReadFile(c.String("seed-file"))
 		if err != nil {
@@ -122,6 +128,7 @@ var runCommand = &cli.Command{
 			StoreDir: filepath.Join(c.String("data-dir"), "nats"), HubURLs: c.StringSlice("hub"),
 			Seed: []byte(strings.TrimSpace(string(seed))), CurveSeed: curveSeed, CredentialSender: sender, Kube: client, Dynamic: dyn, Version: version, Log: log,
 			Domain: c.String("dns-domain"), Image: c.String("image"), KafkaAdmin: c.Bool("kafka-admin"),
+			CredentialsHold: c.Duration("credentials-hold"),
 		})
 		if err != nil {
 			return err
