@@ -294,8 +294,10 @@ func checkRESTKeyOnRealKubernetes(t *testing.T, e *env, kubeA *kubetest.Cluster,
 		if sts.Spec.Template.Annotations[restartHash] == before.Spec.Template.Annotations[restartHash] {
 			return errorf("the workers' restart hash has not changed")
 		}
-		if sts.Status.UpdatedReplicas != 2 || sts.Status.CurrentRevision != sts.Status.UpdateRevision {
-			return errorf("workers not rolled yet: %d updated, revision %s of %s", sts.Status.UpdatedReplicas, sts.Status.CurrentRevision, sts.Status.UpdateRevision)
+		// OnDelete: the controller never moves status.currentRevision on its own; both pods
+		// at the update revision and ready is the roll done.
+		if sts.Status.UpdatedReplicas != 2 || sts.Status.ReadyReplicas != 2 {
+			return errorf("workers not rolled yet: %d updated, %d ready of revision %s", sts.Status.UpdatedReplicas, sts.Status.ReadyReplicas, sts.Status.UpdateRevision)
 		}
 		return readyWith(2)(c)
 	})

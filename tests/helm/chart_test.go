@@ -180,7 +180,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	dryRun(t, kube, runHelm(t, "", "template", release, chart, "-n", namespace))
 
 	// 3. Install: every workload reaches its replicas (kwok plays the kubelets).
-	runHelm(t, kube.Kubeconfig, "install", release, chart, "-n", namespace, "--wait", "--timeout", "3m")
+	runHelm(t, kube.Kubeconfig, "install", release, chart, "-n", namespace, "--wait", "--timeout", "8m")
 	hub := waitStatefulSet(t, kube, "orbit-hub", 3)
 	waitDeployment(t, kube, "orbit-mothership", 3)
 	for _, svc := range []string{"orbit-api", "orbit-hub", "orbit-leaf"} {
@@ -201,7 +201,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	for _, name := range []string{"orbit-api-tls", "orbit-leaf-tls"} {
 		createSecret(t, kube, name, corev1.SecretTypeTLS, map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM, "ca.crt": caPEM})
 	}
-	runHelm(t, kube.Kubeconfig, "upgrade", release, chart, "-n", namespace, "--wait", "--timeout", "3m",
+	runHelm(t, kube.Kubeconfig, "upgrade", release, chart, "-n", namespace, "--wait", "--timeout", "8m",
 		"--set", "mothership.leaseTTL=5s", "--set", "hub.accessInterval=1s",
 		"--set", "tls.api.secretName=orbit-api-tls", "--set", "tls.leaf.secretName=orbit-leaf-tls")
 	if got := secretData(t, kube, "orbit-keys"); !reflect.DeepEqual(got, keys) {
@@ -236,7 +236,7 @@ func TestChartOnKubernetes(t *testing.T) {
 	sender, _ := os.ReadFile(filepath.Join(onboard, satName+".sender"))
 	createSecret(t, kube, "orbit-satellite-onboarding", corev1.SecretTypeOpaque, map[string][]byte{"seed": seed, "curve": curve, "sender": sender})
 	dryRun(t, kube, runHelm(t, "", append([]string{"template", "orbit-satellite", satChart, "-n", namespace, "--include-crds"}, satelliteValues...)...))
-	runHelm(t, kube.Kubeconfig, append([]string{"install", "orbit-satellite", satChart, "-n", namespace, "--wait", "--timeout", "3m"}, satelliteValues...)...)
+	runHelm(t, kube.Kubeconfig, append([]string{"install", "orbit-satellite", satChart, "-n", namespace, "--wait", "--timeout", "8m"}, satelliteValues...)...)
 	satSet := waitStatefulSet(t, kube, "orbit-satellite", 1)
 
 	// 6. The binaries, as the workloads say. Loopback ports stand for each pod's ports and
