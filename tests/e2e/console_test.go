@@ -69,6 +69,26 @@ func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Act
 	}
 }
 
+// navigate runs a step that only moves between pages (clicks on links and waits), so that
+// it may run again: a live update of the page (server-sent events re-render its lists) can
+// replace a node between finding it and clicking it, which the browser reports as a node it
+// cannot find. Other errors, and a third such failure, fail the test.
+func navigate(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Do(actx, actions...)
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "Could not find node with given id") {
+			t.Fatalf("%s (attempt %d): %v", step, attempt, err)
+		}
+		t.Logf("%s: the page changed under the click, again: %v", step, err)
+	}
+}
+
 // value runs one browser action that returns a value.
 func value[T any](t *testing.T, ctx context.Context, step string, a chromedp.Action[T]) T {
 	t.Helper()
@@ -333,7 +353,7 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("rollouts: %v %+v", err, rollouts)
 	}
 	ro := rollouts[0].ID
-	run(t, ctx, "the rollouts page", chromedp.Click(chromedp.ID("nav-rollouts")),
+	navigate(t, ctx, "the rollouts page", chromedp.Click(chromedp.ID("nav-rollouts")),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-rollout="`+ro+`"] a`)), chromedp.Click(chromedp.CSS(`tr[data-rollout="`+ro+`"] a`)),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-target][data-state="rolling"]`)), chromedp.WaitVisible(chromedp.ID("pause")))
 	run(t, ctx, "pausing the rollout", chromedp.Click(chromedp.ID("pause")),
@@ -343,7 +363,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	screenshot(t, ctx, "rollout")
 	// The fleet page lists the paused rollout as needing attention, linked to its page.
-	run(t, ctx, "the paused rollout needs attention", chromedp.Click(chromedp.CSS(`nav a[href="/console/"]`)),
+	navigate(t, ctx, "the paused rollout needs attention", chromedp.Click(chromedp.CSS(`nav a[href="/console/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#attention a[data-rollout="`+ro+`"]`)),
 		chromedp.Click(chromedp.CSS(`#attention a[data-rollout="`+ro+`"]`)), chromedp.WaitVisible(chromedp.ID("resume")))
 	run(t, ctx, "resuming the rollout", chromedp.Click(chromedp.ID("resume")),
